@@ -1,0 +1,51 @@
+"""tensorexpr: the expressiveness of convolutional networks through hierarchical tensor decompositions.
+
+The data flows one way: geometry (:class:`ModeTree`) -> network (:class:`Network`, built by :func:`convac`,
+:func:`cp`, ...) -> measures (:meth:`Network.grid_tensor`, :func:`matricize`, :func:`rank`) -> reports.
+"""
+
+from __future__ import annotations
+
+from . import grid as _grid  # attaches Network.grid_tensor
+from .errors import BudgetError, GeometryError, NetworkError, PartitionError, RankError, TensorExprError
+from .grid import DEFAULT_PRIME, default_memory_budget, einsum_network, estimate_bytes, grid_tensor, grid_tensor_mod
+from .matricize import matricize
+from .modetree import ModeTree
+from .network import Network, Node, convac, cp, hierarchical
+from .operators import OPERATORS, Operator, get_operator, register_operator
+from .partitions import Partition
+from .rank import RANK_METHODS, RankResult, RankWarning, rank, register_rank_method
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ModeTree",
+    "Partition",
+    "Network",
+    "Node",
+    "convac",
+    "cp",
+    "hierarchical",
+    "grid_tensor",
+    "grid_tensor_mod",
+    "einsum_network",
+    "estimate_bytes",
+    "default_memory_budget",
+    "DEFAULT_PRIME",
+    "matricize",
+    "rank",
+    "RankResult",
+    "RankWarning",
+    "RANK_METHODS",
+    "register_rank_method",
+    "OPERATORS",
+    "Operator",
+    "get_operator",
+    "register_operator",
+    "TensorExprError",
+    "GeometryError",
+    "PartitionError",
+    "NetworkError",
+    "BudgetError",
+    "RankError",
+]

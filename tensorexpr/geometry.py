@@ -1,0 +1,121 @@
+"""Pooling geometries as pure functions that return nested tuples of modes.
+
+Each function returns the root of a nested-tuple tree (ints are modes); :class:`ModeTree.from_nested`
+turns it into the canonical value object. Conventions (DESIGN.md section 2): position ``(row, col)`` of an
+``h x w`` grid is mode ``row * w + col``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import GeometryError
+
+__all__ = ["line_nested", "grid_nested", "shallow_nested", "mirror_source", "GRID_GEOMETRIES"]
+
+
+def _check_positive(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise GeometryError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def line_nested(n: int, window: int = 2) -> tuple:
+    """Contiguous 1-D pooling: windows ``(0..w-1), (w..2w-1), ...`` at every level.
+
+    Raises :class:`GeometryError` when ``window`` does not divide the length at some level.
+    """
+    n = _check_positive("n", n)
+    window = _check_positive("window", window)
+    if n == 1:
+        return (0,)
+    if window < 2:
+        raise GeometryError(f"Pooling window must be >= 2 for a line of {n} modes, got {window}.")
+    level: list[Any] = list(range(n))
+    while len(level) > 1:
+        if len(level) % window:
+            raise GeometryError(
+                f"Pooling window {window} does not divide the {len(level)} positions of a level of "
+                f"line({n}); use n = {window}**k, or ModeTree.from_nested for uneven trees."
+            )
+        level = [tuple(level[i : i + window]) for i in range(0, len(level), window)]
+    return level[0]
+
+
+def mirror_source(h: int) -> np.ndarray:
+    """Row permutation of mirror pooling: ``src(i) = i/2`` if ``i`` is even else ``h-1-i//2``.
+
+    Applied before a 2-wide contiguous pooling, window ``(2k, 2k+1)`` pools row ``k`` with its mirror
+    image ``h-1-k`` (Cohen & Shashua, ICLR 2017, Sec. 5).
+    """
+    i = np.arange(h)
+    return np.where(i % 2 == 0, i // 2, h - 1 - i // 2)
+
+
+def _pool_grid(pos: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    h, w = pos.shape
+    out = np.empty((h // kh, w // kw), dtype=object)
+    for r in range(h // kh):
+        for c in range(w // kw):
+            block = pos[r * kh : (r + 1) * kh, c * kw : (c + 1) * kw]
+            out[r, c] = tuple(block.ravel().tolist())
+    return out
+
+
+def _square(pos: np.ndarray) -> np.ndarray:
+    return pos
+
+
+def _mirror(pos: np.ndarray) -> np.ndarray:
+    h, w = pos.shape
+    return pos[np.ix_(mirror_source(h), mirror_source(w))]
+
+
+GRID_GEOMETRIES: dict[str, Callable[[np.ndarray], np.ndarray]] = {"square": _square, "mirror": _mirror}
+
+
+def grid_nested(h: int, w: int, window: tuple[int, int] | int = (2, 2), geometry: str = "square") -> tuple:
+    """2-D pooling over an ``h x w`` grid with ``kh x kw`` windows at every level.
+
+    ``geometry="square"`` pools contiguous blocks (a quad tree for 2x2). ``geometry="mirror"`` permutes
+    rows and columns with :func:`mirror_source` before every pooling layer, so each window holds a
+    position and its horizontal, vertical and diagonal mirror images. When one side reaches 1 the window
+    shrinks to 1 along it.
+    """
+    h = _check_positive("h", h)
+    w = _check_positive("w", w)
+    if isinstance(window, (int, np.integer)):
+        window = (int(window), int(window))
+    if len(window) != 2:
+        raise GeometryError(f"A 2-D window must be (kh, kw), got {window!r}.")
+    kh0 = _check_positive("window height", window[0])
+    kw0 = _check_positive("window width", window[1])
+    if geometry not in GRID_GEOMETRIES:
+        raise GeometryError(f"Unknown grid geometry {geometry!r}; expected one of {sorted(GRID_GEOMETRIES)}.")
+    if geometry == "mirror" and (kh0, kw0) != (2, 2):
+        raise GeometryError(f"Mirror pooling is defined for 2x2 windows, got {kh0}x{kw0}.")
+    if h * w > 1 and kh0 * kw0 < 2:
+        raise GeometryError(f"Pooling window {kh0}x{kw0} pools nothing; use a window with >= 2 positions.")
+    pos = np.empty((h, w), dtype=object)
+    for r in range(h):
+        for c in range(w):
+            pos[r, c] = r * w + c
+    permute = GRID_GEOMETRIES[geometry]
+    while pos.size > 1:
+        ch, cw = pos.shape
+        kh, kw = min(kh0, ch), min(kw0, cw)
+        if ch % kh or cw % kw:
+            raise GeometryError(
+                f"Window {kh}x{kw} does not divide a {ch}x{cw} level of grid({h}, {w}); "
+                f"use sides that are powers of the window."
+            )
+        pos = _pool_grid(permute(pos), kh, kw)
+    return pos[0, 0]
+
+
+def shallow_nested(n: int) -> tuple:
+    """One global pooling node over all modes: the CP decomposition's tree."""
+    n = _check_positive("n", n)
+    return tuple(range(n))

@@ -1,0 +1,446 @@
+"""The one network representation: weights on the nodes of a DAG whose sources are the modes.
+
+CP, HT (ConvAC on a tree), generalized (ReLU), overlapping and mixed networks are all a :class:`Network`
+(DESIGN.md section 3); family-specific code lives in constructors only. Node semantics, for template
+index ``i`` and channel ``g`` (``phi`` is a tensor over the node's receptive field):
+
+* ``leaf``   (mode ``m``):  ``phi[g] = sum_mu F[i, mu] * weight[mu, g]`` (representation then 1x1 conv);
+  ``weight=None`` passes the ``M`` representation channels through.
+* ``pool``:   ``phi[g] = sum_a weight[a, g] * op(phi_c[a] for children c)``, with ``op`` from the operator
+  registry (product pooling = outer product over the children's disjoint or shared modes);
+  ``weight=None`` is the identity (a generalized-convolution node whose maps sit on its input edges).
+* ``linear``: one child, ``phi[g] = sum_a weight[a, g] * phi_c[a]`` (a per-edge map, for DAGs).
+* ``sum``:    ``phi = sum_c phi_c`` (mixture nodes and the output of mixed decompositions).
+
+A child feeding several parents (overlapping windows) makes the graph a DAG: its value is reused, which
+in the tensor network is a copy (delta) hyper-edge on the reused input modes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .errors import NetworkError
+from .modetree import ModeTree
+from .operators import Operator, get_operator
+
+__all__ = ["Node", "Network", "NODE_KINDS", "convac", "cp", "hierarchical", "resolve_widths", "node_id"]
+
+NODE_KINDS = ("leaf", "pool", "linear", "sum")
+
+
+def _freeze(w: Any) -> np.ndarray | None:
+    if w is None:
+        return None
+    if isinstance(w, np.ndarray) and not w.flags.writeable and w.ndim == 2:
+        return w  # already frozen: keep identity so tied (shared) weights stay one array
+    if hasattr(w, "detach"):  # torch tensor
+        w = w.detach().cpu().numpy()
+    a = np.array(w, copy=True)
+    if a.ndim != 2:
+        raise NetworkError(f"A node weight must be a 2-D matrix (in, out), got shape {a.shape}.")
+    if a.dtype.kind not in "iufO":
+        raise NetworkError(f"Weights must be numeric, got dtype {a.dtype}.")
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    """One node of the network graph (see the module docstring for the four kinds)."""
+
+    id: str
+    kind: str
+    children: tuple[str, ...] = ()
+    weight: np.ndarray | None = None
+    mode: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in NODE_KINDS:
+            raise NetworkError(f"Node {self.id!r}: unknown kind {self.kind!r}; expected one of {NODE_KINDS}.")
+        object.__setattr__(self, "weight", _freeze(self.weight))
+        object.__setattr__(self, "children", tuple(self.children))
+        if self.kind == "leaf":
+            if self.children or self.mode is None or int(self.mode) < 0:
+                raise NetworkError(f"Leaf {self.id!r} needs a non-negative mode and no children.")
+            object.__setattr__(self, "mode", int(self.mode))
+        else:
+            if not self.children:
+                raise NetworkError(f"Node {self.id!r} ({self.kind}) needs at least one child.")
+            if self.kind == "linear" and (len(self.children) != 1 or self.weight is None):
+                raise NetworkError(f"Linear node {self.id!r} needs exactly one child and a weight.")
+            if self.kind == "sum" and self.weight is not None:
+                raise NetworkError(f"Sum node {self.id!r} takes no weight.")
+
+
+def node_id(modes: frozenset, prefix: str = "") -> str:
+    """Readable id of a tree node: ``x3`` for a leaf, ``t0-7`` for a contiguous range, else ``t0,2,4``."""
+    s = sorted(modes)
+    if len(s) == 1:
+        return f"{prefix}x{s[0]}"
+    if s == list(range(s[0], s[-1] + 1)):
+        return f"{prefix}t{s[0]}-{s[-1]}"
+    return f"{prefix}t" + ",".join(map(str, s))
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """Weights on a network graph, with a pooling operator and a template matrix.
+
+    Parameters
+    ----------
+    nodes : tuple of Node
+        In topological order: every child before its parents.
+    output : str
+        Id of the node whose channels are the network outputs.
+    M : int
+        Number of representation functions (rows of leaf weights).
+    op : Operator or str
+        Pooling operator from :data:`tensorexpr.operators.OPERATORS`.
+    F : array (T, M), optional
+        Template matrix ``F[i, d] = f_d(x^{(i)})``; identity by default. The grid tensor has ``T`` entries
+        per mode.
+    integer : bool
+        All weights and ``F`` are integers, so exact evaluation and prime-field ranks apply.
+    tree : ModeTree, optional
+        The mode tree the network was built on (None for DAGs and mixed networks).
+    """
+
+    nodes: tuple[Node, ...]
+    output: str
+    M: int
+    op: Operator = field(default_factory=lambda: get_operator("product"))
+    F: np.ndarray | None = None
+    integer: bool = False
+    tree: ModeTree | None = None
+    shared: bool = False
+    name: str = "network"
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "op", get_operator(self.op))
+        object.__setattr__(self, "nodes", tuple(self.nodes))
+        if isinstance(self.M, bool) or not isinstance(self.M, (int, np.integer)) or self.M < 1:
+            raise NetworkError(f"M (number of representation functions) must be an integer >= 1, got {self.M!r}.")
+        object.__setattr__(self, "M", int(self.M))
+        F = np.eye(self.M, dtype=np.int64) if self.F is None else self.F
+        if hasattr(F, "detach"):
+            F = F.detach().cpu().numpy()
+        F = np.array(F, copy=True)
+        if F.ndim != 2 or F.shape[1] != self.M:
+            raise NetworkError(f"Template matrix F must have shape (T, M={self.M}), got {F.shape}.")
+        F.setflags(write=False)
+        object.__setattr__(self, "F", F)
+        self._validate()
+
+    def _validate(self) -> None:
+        seen: dict[str, Node] = {}
+        for nd in self.nodes:
+            if nd.id in seen:
+                raise NetworkError(f"Duplicate node id {nd.id!r}.")
+            for c in nd.children:
+                if c not in seen:
+                    raise NetworkError(
+                        f"Node {nd.id!r} has child {c!r} that is not defined before it; nodes must be in "
+                        f"topological order (children first)."
+                    )
+            seen[nd.id] = nd
+        if self.output not in seen:
+            raise NetworkError(f"Output node {self.output!r} is not in the network.")
+        widths: dict[str, int] = {}
+        for nd in self.nodes:
+            if nd.kind == "leaf":
+                if nd.weight is not None and nd.weight.shape[0] != self.M:
+                    raise NetworkError(
+                        f"Leaf {nd.id!r} weight has {nd.weight.shape[0]} rows but M={self.M}: the 1x1 conv maps "
+                        f"the M representation channels; widths mismatch."
+                    )
+                widths[nd.id] = self.M if nd.weight is None else nd.weight.shape[1]
+                continue
+            cw = {c: widths[c] for c in nd.children}
+            if len(set(cw.values())) != 1:
+                raise NetworkError(
+                    f"Children of node {nd.id!r} have mismatched widths {cw}; pooling shares one channel index, "
+                    f"so siblings need equal widths."
+                )
+            r_in = next(iter(cw.values()))
+            if nd.weight is not None and nd.weight.shape[0] != r_in:
+                raise NetworkError(
+                    f"Node {nd.id!r} weight has {nd.weight.shape[0]} input rows but its children have width {r_in}."
+                )
+            widths[nd.id] = r_in if nd.weight is None else nd.weight.shape[1]
+        object.__setattr__(self, "_widths", widths)
+        out_modes = self.modes[self.output]
+        n = max(out_modes) + 1 if out_modes else 0
+        if out_modes != frozenset(range(n)):
+            raise NetworkError(f"The output node sees modes {sorted(out_modes)[:10]}..., not all of 0..{n - 1}.")
+        if self.integer:
+            for nd in self.nodes:
+                if nd.weight is not None and nd.weight.dtype.kind not in "iO":
+                    raise NetworkError(f"integer=True but node {nd.id!r} has {nd.weight.dtype} weights.")
+            if self.F.dtype.kind not in "iO":
+                raise NetworkError(f"integer=True but F has dtype {self.F.dtype}; pass an integer F.")
+
+    # -- structure ------------------------------------------------------------------------------------
+    @cached_property
+    def by_id(self) -> dict[str, Node]:
+        return {nd.id: nd for nd in self.nodes}
+
+    def node(self, node_id: str) -> Node:
+        try:
+            return self.by_id[node_id]
+        except KeyError:
+            raise NetworkError(f"No node {node_id!r} in {self.name}.") from None
+
+    @cached_property
+    def modes(self) -> dict[str, frozenset]:
+        """Receptive field (set of input modes) of every node."""
+        out: dict[str, frozenset] = {}
+        for nd in self.nodes:
+            out[nd.id] = frozenset({nd.mode}) if nd.kind == "leaf" else frozenset().union(*(out[c] for c in nd.children))
+        return out
+
+    @property
+    def widths(self) -> dict[str, int]:
+        """Output channel count of every node."""
+        return dict(self._widths)  # type: ignore[attr-defined]
+
+    @cached_property
+    def parents(self) -> dict[str, tuple[str, ...]]:
+        par: dict[str, list[str]] = {nd.id: [] for nd in self.nodes}
+        for nd in self.nodes:
+            for c in nd.children:
+                par[c].append(nd.id)
+        return {k: tuple(v) for k, v in par.items()}
+
+    @property
+    def n_modes(self) -> int:
+        return len(self.modes[self.output])
+
+    @property
+    def n_templates(self) -> int:
+        return int(self.F.shape[0])
+
+    @property
+    def outputs(self) -> int:
+        return self._widths[self.output]  # type: ignore[attr-defined]
+
+    @cached_property
+    def live_nodes(self) -> tuple[Node, ...]:
+        """Nodes the output depends on, in topological order."""
+        need = {self.output}
+        for nd in reversed(self.nodes):
+            if nd.id in need:
+                need.update(nd.children)
+        return tuple(nd for nd in self.nodes if nd.id in need)
+
+    @property
+    def is_tree(self) -> bool:
+        """True when no node feeds two parents and no sum node appears (a plain HT/CP network)."""
+        live = {nd.id for nd in self.live_nodes}
+        return all(nd.kind != "sum" for nd in self.live_nodes) and all(
+            len([p for p in self.parents[i] if p in live]) <= 1 for i in live
+        )
+
+    @cached_property
+    def levels(self) -> dict[str, int]:
+        lv: dict[str, int] = {}
+        for nd in self.nodes:
+            lv[nd.id] = 0 if nd.kind == "leaf" else 1 + max(lv[c] for c in nd.children)
+        return lv
+
+    @property
+    def n_params(self) -> int:
+        seen: set[int] = set()
+        total = 0
+        for nd in self.live_nodes:
+            if nd.weight is not None and id(nd.weight) not in seen:
+                seen.add(id(nd.weight))
+                total += nd.weight.size
+        return total
+
+    def with_F(self, F: Any) -> "Network":
+        """Same weights with another template matrix (``F`` of shape ``(T, M)``)."""
+        F = np.asarray(F)
+        return replace(self, F=F, integer=self.integer and F.dtype.kind in "iO")
+
+    def output_slice(self, output: int) -> "Network":
+        """The network restricted to one output channel."""
+        if not 0 <= output < self.outputs:
+            raise NetworkError(f"output={output} is out of range for a network with {self.outputs} outputs.")
+        nd = self.node(self.output)
+        if nd.weight is None:
+            raise NetworkError(f"Output node {nd.id!r} has no weight to slice; pick output=None.")
+        new = Node(nd.id, nd.kind, nd.children, nd.weight[:, output : output + 1], nd.mode)
+        nodes = tuple(new if x.id == nd.id else x for x in self.nodes)
+        return replace(self, nodes=nodes)
+
+    def __repr__(self) -> str:
+        kinds = {k: sum(nd.kind == k for nd in self.live_nodes) for k in NODE_KINDS}
+        kinds_s = ", ".join(f"{k}={v}" for k, v in kinds.items() if v)
+        return (
+            f"Network({self.name}, n_modes={self.n_modes}, M={self.M}, op={self.op.name}, outputs={self.outputs}, "
+            f"{kinds_s}, params={self.n_params}{', integer' if self.integer else ''}"
+            f"{'' if self.is_tree else ', DAG'})"
+        )
+
+
+# -- constructors --------------------------------------------------------------------------------------------
+def resolve_widths(tree: ModeTree, widths: Any, outputs: int) -> dict[frozenset, int]:
+    """Output width of every tree node.
+
+    ``widths`` is an int (every level), a sequence ``r_0..r_{L-1}`` (one per level: the children of a
+    level-``l`` node output ``r_{l-1}`` channels), or a dict ``{node: width}`` giving each non-root node's
+    output width. The root outputs ``outputs`` channels.
+    """
+    if isinstance(outputs, bool) or not isinstance(outputs, (int, np.integer)) or outputs < 1:
+        raise NetworkError(f"outputs must be a positive integer, got {outputs!r}.")
+    depth = tree.depth
+    out: dict[frozenset, int] = {tree.root: int(outputs)}
+    if isinstance(widths, Mapping):
+        wmap = {frozenset(k) if not isinstance(k, frozenset) else k: v for k, v in widths.items()}
+        unknown = [sorted(k) for k in wmap if k not in tree.levels]
+        if unknown:
+            raise NetworkError(f"widths names nodes {unknown[:3]} that are not in {tree!r}.")
+        for node in tree.nodes:
+            if node == tree.root:
+                continue
+            if node not in wmap:
+                raise NetworkError(f"widths dict lacks node {sorted(node)}; give every non-root node a width.")
+            out[node] = wmap[node]
+    else:
+        if isinstance(widths, (int, np.integer)) and not isinstance(widths, bool):
+            per_level = [int(widths)] * depth
+        elif isinstance(widths, Sequence) and not isinstance(widths, str):
+            per_level = list(widths)
+            if len(per_level) != depth:
+                raise NetworkError(
+                    f"widths has {len(per_level)} entries but the tree has depth {depth}: give r_0..r_{depth - 1}, "
+                    f"one per level (or an int, or a dict per node)."
+                )
+        else:
+            raise NetworkError(f"widths must be an int, a list per level or a dict per node, got {widths!r}.")
+        for node in tree.nodes:
+            if node != tree.root:
+                out[node] = per_level[tree.levels[tree.parent[node]] - 1]
+    for node, w in out.items():
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
+            raise NetworkError(f"Width of node {sorted(node)} must be a positive integer, got {w!r}.")
+        out[node] = int(w)
+    for node in tree.internal_nodes:
+        ws = {out[c] for c in tree.children(node)}
+        if len(ws) > 1:
+            raise NetworkError(
+                f"Children of node {sorted(node)} get mismatched widths {sorted(ws)}; siblings share the "
+                f"pooled channel index, so they need one width."
+            )
+    return out
+
+
+def hierarchical(
+    tree: ModeTree,
+    weights: Mapping[frozenset, Any],
+    M: int,
+    op: str | Operator = "product",
+    F: Any = None,
+    integer: bool = False,
+    shared: bool = False,
+    name: str | None = None,
+    prefix: str = "",
+) -> Network:
+    """A network on ``tree`` from explicit weights: ``{leaf: (M, r), internal: (r_in, r_out)}``."""
+    nodes = []
+    ids = {n: node_id(n, prefix) for n in tree.nodes}
+    for n in tree.nodes:
+        if n not in weights:
+            raise NetworkError(f"weights lacks node {sorted(n)}.")
+        if tree.is_leaf(n):
+            nodes.append(Node(ids[n], "leaf", (), weights[n], mode=next(iter(n))))
+        else:
+            nodes.append(Node(ids[n], "pool", tuple(ids[c] for c in tree.children(n)), weights[n]))
+    return Network(
+        tuple(nodes), ids[tree.root], M, get_operator(op), F, integer, tree, shared, name or tree.name
+    )
+
+
+def _draw(rng: np.random.Generator, shape: tuple[int, int], integer: bool, int_range: int) -> np.ndarray:
+    if integer:
+        return rng.integers(-int_range, int_range + 1, size=shape).astype(np.int64)
+    return rng.standard_normal(shape)
+
+
+def convac(
+    tree: ModeTree,
+    M: int,
+    widths: Any,
+    outputs: int = 1,
+    shared: bool = False,
+    op: str | Operator = "product",
+    seed: int | None = None,
+    integer: bool = False,
+    F: Any = None,
+    int_range: int = 9,
+) -> Network:
+    """A random ConvAC (HT decomposition) on ``tree``, or its generalized counterpart for ``op != "product"``.
+
+    .. math::
+        \\phi_t[g] = \\sum_a W_t[a, g] \\, g_{op}\\big(\\phi_c[a] : c \\in \\mathrm{children}(t)\\big)
+
+    Cohen, Sharir & Shashua, COLT 2016 (HT = deep ConvAC); Cohen & Shashua, ICML 2016 (generalized).
+
+    Parameters
+    ----------
+    tree : ModeTree
+    M : int
+        Representation functions per position.
+    widths : int, sequence or dict
+        See :func:`resolve_widths`.
+    outputs : int
+        Output channels ``Y`` of the root.
+    shared : bool
+        Tie the weights of all nodes of a level (a convolution rather than a locally connected layer).
+    op : str
+        Pooling operator name from the registry.
+    seed : int, optional
+    integer : bool
+        Draw integers in ``[-int_range, int_range]`` so exact and prime-field ranks apply.
+    F : array, optional
+        Template matrix ``(T, M)``, identity by default.
+
+    Examples
+    --------
+    >>> net = convac(ModeTree.line(4), M=2, widths=2, seed=0)
+    >>> net.grid_tensor().shape
+    (2, 2, 2, 2)
+    """
+    if not isinstance(tree, ModeTree):
+        raise NetworkError(f"convac needs a ModeTree, got {type(tree).__name__}. Hint: te.ModeTree.line(n).")
+    if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 1:
+        raise NetworkError(f"M (number of representation functions) must be an integer >= 1, got {M!r}.")
+    out_w = resolve_widths(tree, widths, outputs)
+    rng = np.random.default_rng(seed)
+    weights: dict[frozenset, np.ndarray] = {}
+    tied: dict[tuple[int, tuple[int, int]], np.ndarray] = {}
+    for n in tree.nodes:
+        r_in = M if tree.is_leaf(n) else out_w[tree.children(n)[0]]
+        shape = (r_in, out_w[n])
+        if shared:
+            key = (tree.levels[n], shape)
+            if key not in tied:
+                tied[key] = _draw(rng, shape, integer, int_range)
+                tied[key].setflags(write=False)
+            weights[n] = tied[key]
+        else:
+            weights[n] = _draw(rng, shape, integer, int_range)
+    net = hierarchical(tree, weights, M, op, F, integer, shared, name=f"convac({tree.name})")
+    return replace(net, meta={"widths": widths, "seed": seed})
+
+
+def cp(n: int, M: int, Z: int, outputs: int = 1, **kwargs: Any) -> Network:
+    """The CP decomposition ``A = sum_z a_z u_{z,1} (x) ... (x) u_{z,N}``: a shallow ConvAC with ``Z`` channels."""
+    net = convac(ModeTree.shallow(n), M, [Z], outputs=outputs, **kwargs)
+    return replace(net, name=f"cp(n={n}, Z={Z})")
