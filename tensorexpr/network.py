@@ -383,7 +383,7 @@ def convac(
     seed: int | None = None,
     integer: bool = False,
     F: Any = None,
-    int_range: int = 9,
+    int_range: int = 1000,
 ) -> Network:
     """A random ConvAC (HT decomposition) on ``tree``, or its generalized counterpart for ``op != "product"``.
 

@@ -1,0 +1,53 @@
+import math
+
+import numpy as np
+import pytest
+
+import tensorexpr as te
+
+
+def test_odd_even_left_right():
+    p = te.Partition.odd_even(6)
+    assert p.rows == (0, 2, 4) and p.cols == (1, 3, 5)
+    q = te.Partition.left_right(6)
+    assert q.rows == (0, 1, 2) and q.cols == (3, 4, 5)
+
+
+@pytest.mark.parametrize("kind", ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols"])
+def test_grid_kinds_balanced_and_match_definition(kind):
+    h = w = 4
+    p = te.Partition.grid(h, w, kind)
+    assert len(p.I) == 8 and p.balanced
+    for m in range(h * w):
+        r, c = divmod(m, w)
+        expect = {"left_right": c < 2, "top_bottom": r < 2, "checkerboard": (r + c) % 2 == 0,
+                  "interleaved_rows": r % 2 == 0, "interleaved_cols": c % 2 == 0}[kind]
+        assert (m in p.I) == expect
+
+
+def test_random_is_seeded_and_balanced():
+    a, b = te.Partition.random(10, seed=3), te.Partition.random(10, seed=3)
+    assert a == b and len(a.I) == 5
+
+
+def test_from_mask_and_all_balanced():
+    p = te.Partition.from_mask(np.array([[1, 0], [0, 1]]))
+    assert p.rows == (0, 3)
+    parts = list(te.Partition.all_balanced(6))
+    assert len(parts) == math.comb(5, 2) and all(0 in q.I and len(q.I) == 3 for q in parts)
+    assert len({q.I for q in parts}) == len(parts)
+    with pytest.raises(te.PartitionError, match="max_n"):
+        list(te.Partition.all_balanced(30))
+
+
+def test_bad_partitions():
+    with pytest.raises(te.PartitionError, match="overlap"):
+        te.Partition([0, 1], 4, J=[1, 2, 3])
+    with pytest.raises(te.PartitionError, match=r"missing \[3\]"):
+        te.Partition([0, 1], 4, J=[2])
+    with pytest.raises(te.PartitionError, match="outside"):
+        te.Partition([0, 9], 4)
+    with pytest.raises(te.PartitionError, match="Unknown 2-D partition"):
+        te.Partition.grid(4, 4, "diagonal")
+    with pytest.raises(te.PartitionError, match="0/1"):
+        te.Partition.from_mask([0, 2, 1])
