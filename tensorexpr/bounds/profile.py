@@ -152,7 +152,7 @@ def profile(
     >>> import tensorexpr as te
     >>> net = te.convac(te.ModeTree.line(8), M=2, widths=2, seed=0)
     >>> te.profile(net, ["odd_even", "left_right"], progress=False)
-    Profile(convac(line:8), odd_even: =4, left_right: =2)
+    Profile(convac(line:8), odd_even: =16, left_right: =2)
     """
     import time
 
