@@ -43,6 +43,16 @@ DENSE_EXACT_MAX_ENTRIES = 4_000_000
 _PRETTY = {"mincut": "min-cut", "trivial": "trivial (matrix shape)", "exact": "exact (dense)"}
 
 
+def _fmt(v: int) -> str:
+    """Exact digits up to 10^12, else ``2^k`` for powers of two or ``~2^x.y``."""
+    if v < 10**12:
+        return str(v)
+    if v & (v - 1) == 0:
+        return f"2^{v.bit_length() - 1}"
+    b = v.bit_length() - 1
+    return f"~2^{b + math.log2((v >> (b - 52)) / (1 << 52)):.2f}"
+
+
 @dataclass(frozen=True)
 class Certificate:
     """An interval ``lower <= generic rank <= upper`` and the methods that produced each end.
@@ -78,8 +88,8 @@ class Certificate:
     def summary(self) -> str:
         lo, up = _PRETTY.get(self.lower_method, self.lower_method), _PRETTY.get(self.upper_method, self.upper_method)
         if self.certified:
-            return f"rank = {self.lower} (certified: {lo} = {up})"
-        return f"{self.lower} <= rank <= {self.upper} (lower: {lo}, upper: {up})"
+            return f"rank = {_fmt(self.lower)} (certified: {lo} = {up})"
+        return f"{_fmt(self.lower)} <= rank <= {_fmt(self.upper)} (lower: {lo}, upper: {up})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
