@@ -41,3 +41,20 @@ def test_structured_equals_dense_exact(seed: int) -> None:
     assert structured.rank == dense.rank
     assert structured.field == dense.field
     assert structured.shape == dense.shape
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_structured_equals_dense_exact_rich(seed: int) -> None:
+    """Larger ranks: 6..8 modes, widths 2..4, fan-in up to 3, T != M."""
+    rng = np.random.default_rng(1000 + seed)
+    n = int(rng.integers(6, 9))
+    tree = random_tree(n, rng)
+    M = int(rng.integers(2, 4))
+    T = M + int(rng.integers(-1, 2)) if seed % 2 else M
+    F = rng.integers(-5, 6, size=(max(T, 1), M))
+    widths = [int(w) for w in rng.integers(2, 5, size=tree.depth)]
+    net = te.convac(tree, M=M, widths=widths, outputs=2, integer=True, seed=seed, F=F, int_range=1000,
+                    shared=seed % 3 == 0)
+    P = te.Partition.random(n, seed=seed, balanced=seed % 2 == 0)
+    out = seed % 2
+    assert te.rank(net, P, "structured", output=out).rank == te.rank(net, P, "exact", field="prime", output=out).rank
