@@ -49,3 +49,7 @@ __all__ = [
     "BudgetError",
     "RankError",
 ]
+
+from .bounds import specialization_bound  # noqa: E402
+
+__all__ += ["specialization_bound"]
