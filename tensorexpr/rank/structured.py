@@ -265,7 +265,7 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
     --------
     >>> import tensorexpr as te
     >>> net = te.convac(te.ModeTree.line(16), M=3, widths=2, integer=True, seed=0)
-    >>> te.rank(net, te.Partition.odd_even(16), method="structured").rank
+    >>> structured_rank(net, te.Partition.odd_even(16)).rank
     256
     """
     from ..grid import DEFAULT_PRIME
