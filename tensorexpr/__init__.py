@@ -50,6 +50,10 @@ __all__ = [
     "RankError",
 ]
 
+from .bounds import specialization_bound  # noqa: E402
+
+__all__ += ["specialization_bound"]
+
 # -- bounds, certificates and profiles (tensorexpr.bounds) ---------------------------------------------------
 from .bounds import (  # noqa: E402
     Certificate,

@@ -87,3 +87,12 @@ def test_budget_skips_instance_rank():
     net = te.convac(te.ModeTree.line(8), M=3, widths=2, seed=0)
     cert = te.certify(net, te.Partition.left_right(8), methods=["exact"], budget_seconds=0.0)
     assert "budget" in cert.details["exact"]["skipped"] and not cert.certified
+
+
+def test_shared_weights_interval_contains_instance_rank():
+    for tree, P in [(te.ModeTree.line(8), te.Partition.odd_even(8)),
+                    (te.ModeTree.grid(4, 4, geometry="mirror"), te.Partition.grid(4, 4, "left_right"))]:
+        cert = te.certify(te.convac(tree, 2, 3, shared=True, seed=0), P)
+        exact = te.rank(te.convac(tree, 2, 3, shared=True, seed=4, integer=True, int_range=10**6), P,
+                        method="exact").rank
+        assert cert.lower <= exact <= cert.upper

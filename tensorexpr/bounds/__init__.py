@@ -7,8 +7,10 @@ from .certificate import Certificate, certify, integer_twin
 from .geometry import ClosedForm, GeometryBound, closed_form, geometry_bound
 from .mincut import MinCutResult, mincut_bound
 from .profile import Profile, plot_profiles, profile
+from .specialization import specialization_bound
 
 __all__ = [
+    "specialization_bound",
     "mincut_bound",
     "MinCutResult",
     "geometry_bound",

@@ -10,8 +10,7 @@ the maximum of ``rank [A]_{I,J}`` over all weights and is attained for almost ev
 * Upper bounds hold for *every* weight setting: the min-cut (:func:`~tensorexpr.mincut_bound`), the
   pooling-geometry recursion (:func:`~tensorexpr.geometry_bound`) and the trivial
   ``min(T^{|I|}, T^{|J|}, M^{min(|I|,|J|)})``.
-* Lower bounds: the specialization bound (a theorem about the generic rank, tree networks with a
-  full-column-rank ``F``), and the exact rank of one seeded integer instance over GF(p) or Q
+* Lower bounds: the specialization bound (a theorem about the generic rank, product tree networks), and the exact rank of one seeded integer instance over GF(p) or Q
   (rank over GF(p) <= rank over Q <= generic rank). The instance is ``net`` itself when it is integer,
   else an integer twin with the same graph, shapes and tying (the weights of ``net`` do not matter).
 
@@ -151,50 +150,13 @@ def _trivial(net: Network, P: Partition, output: int) -> int:
     return min(caps)
 
 
-def _f_full_column_rank(net: Network) -> bool:
-    F = np.asarray(net.F)
-    if F.shape[0] < F.shape[1]:
-        return False
-    try:
-        import flint
-
-        vals = [int(x) for x in F.ravel()] if F.dtype.kind in "iO" else None
-        if vals is not None:
-            return flint.fmpz_mat(F.shape[0], F.shape[1], vals).rank() == F.shape[1]
-    except (ImportError, TypeError, ValueError):
-        pass
-    return int(np.linalg.matrix_rank(F.astype(np.float64))) == F.shape[1]
-
-
-def _first_level_specialization(net: Network, P: Partition) -> int:
-    """Fallback used only when :mod:`tensorexpr.bounds.specialization` is absent from the build.
-
-    ``prod over first-level windows w (nodes whose children are all leaves) of min(r_in(w), M^{min(|I n w|,
-    |J n w|)})``: select channel 0 at every node above the windows, so the tensor is the outer product of
-    the windows' tensors and ranks multiply; inside a window, ``r`` generic rank-one terms over distinct,
-    untied leaves are independent up to ``M^k`` (the Segre variety spans the space). Needs untied weights
-    (tied leaves give symmetric tensors, whose span is smaller) and F of full column rank.
-    """
-    if net.shared:
-        raise RankError("the fallback specialization bound needs untied weights (shared=False).")
-    out = 1
-    for nd in net.live_nodes:
-        if nd.kind == "pool" and all(net.node(c).kind == "leaf" for c in nd.children):
-            w = net.modes[nd.id]
-            k = min(len(P.I & w), len(P.J & w))
-            out *= min(net.widths[nd.children[0]], net.M ** k) if nd.weight is not None else 1
-    return out
-
-
 def _specialization(net: Network, P: Partition, output: int) -> int:
+    """The specialization lower bound (:func:`tensorexpr.bounds.specialization.specialization_bound`; it
+    accounts for tied weights and for the rank of ``F``)."""
+    from .specialization import specialization_bound
+
     if not net.is_tree or net.tree is None or not net.op.multilinear:
         raise RankError("the specialization bound applies to product networks on a mode tree only.")
-    if not _f_full_column_rank(net):
-        raise RankError("F does not have full column rank, so the specialization bound on W does not transfer to A.")
-    try:
-        from .specialization import specialization_bound  # written on branch helper-structured
-    except ImportError:
-        return _first_level_specialization(net, P)
     return int(specialization_bound(net, P))
 
 

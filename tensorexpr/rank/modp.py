@@ -65,7 +65,8 @@ def _rref_flint(A: np.ndarray, p: int) -> tuple[np.ndarray, list[int]]:
 
     m, n = A.shape
     R, r = flint.nmod_mat(m, n, A.ravel().tolist(), p).rref()
-    out = np.array([[int(x) for x in row] for row in R.tolist()[:r]], dtype=np.int64).reshape(r, n)
+    e = R.entries()
+    out = np.fromiter(map(int, e), dtype=np.int64, count=len(e)).reshape(m, n)[:r]
     piv = [int(np.flatnonzero(row)[0]) for row in out]
     return out, piv
 
