@@ -49,3 +49,38 @@ __all__ = [
     "BudgetError",
     "RankError",
 ]
+
+from .bounds import specialization_bound  # noqa: E402
+
+__all__ += ["specialization_bound"]
+
+# -- bounds, certificates and profiles (tensorexpr.bounds) ---------------------------------------------------
+from .bounds import (  # noqa: E402
+    Certificate,
+    ClosedForm,
+    GeometryBound,
+    MinCutResult,
+    Profile,
+    certify,
+    closed_form,
+    geometry_bound,
+    integer_twin,
+    mincut_bound,
+    plot_profiles,
+    profile,
+)
+
+__all__ += [
+    "mincut_bound",
+    "MinCutResult",
+    "geometry_bound",
+    "GeometryBound",
+    "closed_form",
+    "ClosedForm",
+    "certify",
+    "Certificate",
+    "integer_twin",
+    "profile",
+    "Profile",
+    "plot_profiles",
+]
