@@ -54,3 +54,34 @@ __all__ = [
     "mixed",
     "common_nodes",
 ]
+
+# -- bounds, certificates and profiles (tensorexpr.bounds) ---------------------------------------------------
+from .bounds import (  # noqa: E402
+    Certificate,
+    ClosedForm,
+    GeometryBound,
+    MinCutResult,
+    Profile,
+    certify,
+    closed_form,
+    geometry_bound,
+    integer_twin,
+    mincut_bound,
+    plot_profiles,
+    profile,
+)
+
+__all__ += [
+    "mincut_bound",
+    "MinCutResult",
+    "geometry_bound",
+    "GeometryBound",
+    "closed_form",
+    "ClosedForm",
+    "certify",
+    "Certificate",
+    "integer_twin",
+    "profile",
+    "Profile",
+    "plot_profiles",
+]

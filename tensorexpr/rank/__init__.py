@@ -113,3 +113,10 @@ def rank(x: Any, P: Partition, method: str = "numeric", **kwargs: Any) -> RankRe
         raise RankError(f"Unknown rank method {method!r}; expected one of {sorted(RANK_METHODS)}.")
     _check_partition(x, P)
     return RANK_METHODS[method](x, P, **kwargs)
+
+
+@register_rank_method("structured")
+def _structured(x: Any, P: Partition, prime: int | None = None, output: int = 0, **kw: Any) -> RankResult:
+    from .structured import structured_rank
+
+    return structured_rank(x, P, prime=prime, output=output, **kw)

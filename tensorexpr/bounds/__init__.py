@@ -1,0 +1,24 @@
+"""Bounds on separation ranks that never form the dense grid tensor: min-cut, pooling geometry
+(numeric and symbolic), specialization, and the certificates and profiles built from them."""
+
+from __future__ import annotations
+
+from .certificate import Certificate, certify, integer_twin
+from .geometry import ClosedForm, GeometryBound, closed_form, geometry_bound
+from .mincut import MinCutResult, mincut_bound
+from .profile import Profile, plot_profiles, profile
+
+__all__ = [
+    "mincut_bound",
+    "MinCutResult",
+    "geometry_bound",
+    "GeometryBound",
+    "closed_form",
+    "ClosedForm",
+    "certify",
+    "Certificate",
+    "integer_twin",
+    "profile",
+    "Profile",
+    "plot_profiles",
+]

@@ -1,0 +1,264 @@
+"""Pooling-geometry upper bound, numeric and symbolic (Cohen & Shashua, ICLR 2017; THEORY.md [derived]).
+
+Over the mode tree, for a partition ``(I, J)``:
+
+.. math::
+    c(t) = 1 \\text{ if } t \\text{ is pure}, \\qquad
+    c(t) = \\min\\Big(M^{\\min(|I_t|, |J_t|)},\\; r_{in}(t) \\prod_{c \\in \\mathrm{ch}(t)} c(c)\\Big)
+
+and ``rank [A]_{I,J} <= c(root)`` for every weight setting (``M`` is replaced by ``min(M, T)`` when the
+network has ``T`` templates). Each output channel is one column of the root weight, so the number of
+outputs does not enter: the bound is for every output alike. ``r_in(t)`` is the width of ``t``'s children
+(with per-level widths ``r_0..r_{L-1}``, the children of a level-``l`` node output ``r_{l-1}``).
+
+The same recursion runs on sympy symbols (``M``, ``r_0..r_{L-1}``, or one symbol per node for per-node
+widths) and gives a closed-form expression whose substitution equals the numeric bound.
+:func:`closed_form` returns the published generic ranks where they apply (odd/even on a window-2 line;
+coarse halves of square pooling).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import sympy as sp
+
+from ..errors import NetworkError
+from ..modetree import ModeTree
+from ..network import Network, node_id, resolve_widths
+from ..partitions import Partition
+
+__all__ = ["geometry_bound", "GeometryBound", "closed_form", "ClosedForm", "width_symbols"]
+
+
+def width_symbols(depth: int) -> tuple[sp.Symbol, ...]:
+    """``r_0 .. r_{depth-1}`` as positive integer sympy symbols."""
+    return tuple(sp.Symbol(f"r_{l}", positive=True, integer=True) for l in range(depth))
+
+
+M_SYMBOL = sp.Symbol("M", positive=True, integer=True)
+
+
+@dataclass(frozen=True)
+class GeometryBound:
+    """Result of :func:`geometry_bound`.
+
+    Attributes
+    ----------
+    value : int or None
+        The numeric bound (None when only symbols were given).
+    expr : sympy.Expr or None
+        The symbolic bound (``symbolic=True``).
+    values : dict
+        Symbol -> number substitution that turns ``expr`` into ``value`` (when known).
+    per_node : dict
+        ``{node id: c(t)}`` for the mixed nodes (numeric only).
+    """
+
+    value: int | None
+    partition: str
+    expr: Any = None
+    values: Mapping[Any, int] = field(default_factory=dict)
+    per_node: Mapping[str, int] = field(default_factory=dict, compare=False)
+    network: str = ""
+
+    def __int__(self) -> int:
+        if self.value is None:
+            raise NetworkError("This GeometryBound is symbolic only; call .subs({...}) with numbers.")
+        return self.value
+
+    def subs(self, values: Mapping[Any, Any]) -> Any:
+        """Substitute numbers (keys: symbols or their names) into the symbolic bound."""
+        if self.expr is None:
+            raise NetworkError("geometry_bound(..., symbolic=False) has no expression; pass symbolic=True.")
+        syms = {s.name: s for s in self.expr.free_symbols}
+        sub = {syms.get(k, k) if isinstance(k, str) else k: v for k, v in values.items()}
+        return self.expr.subs(sub)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "partition": self.partition,
+            "expr": None if self.expr is None else str(self.expr),
+            "values": {str(k): v for k, v in self.values.items()},
+            "network": self.network,
+        }
+
+    def __repr__(self) -> str:
+        parts = [f"value={self.value}"] if self.value is not None else []
+        if self.expr is not None:
+            e = str(self.expr)
+            parts.append(f"expr={e if len(e) < 120 else e[:117] + '...'}")
+        return f"GeometryBound({', '.join(parts)}, partition={self.partition})"
+
+
+def _tree_and_widths(obj: Any, widths: Any, M: Any) -> tuple[ModeTree, dict[frozenset, int] | None, int | None, str]:
+    if isinstance(obj, Network):
+        net = obj
+        if not net.op.multilinear:
+            raise NetworkError(
+                f"geometry_bound needs a product (ConvAC) network; {net.name} uses {net.op.name!r}, for which the "
+                f"recursion does not bound the rank. Hint: use the op='product' twin."
+            )
+        if not net.is_tree or net.tree is None:
+            raise NetworkError(
+                f"geometry_bound is defined on a mode tree; {net.name} is a DAG or has sum nodes (overlapping / "
+                f"mixed). Hint: te.mincut_bound handles product DAGs."
+            )
+        tree = net.tree
+        ids = {n: node_id(n) for n in tree.nodes}
+        by_id = net.widths
+        missing = [i for i in ids.values() if i not in by_id]
+        if missing:  # built with a prefix or by hand: map through the receptive fields instead
+            by_modes = {net.modes[nd.id]: net.widths[nd.id] for nd in net.live_nodes}
+            w = {n: by_modes[n] for n in tree.nodes}
+        else:
+            w = {n: by_id[ids[n]] for n in tree.nodes}
+        base = min(net.M, net.n_templates)
+        return tree, w, base, net.name
+    if not isinstance(obj, ModeTree):
+        raise NetworkError(f"geometry_bound needs a ModeTree or a Network, got {type(obj).__name__}.")
+    w = None if widths is None else resolve_widths(obj, widths, 1)
+    if M is not None and (isinstance(M, bool) or not isinstance(M, int) or M < 1):
+        raise NetworkError(f"M must be a positive integer, got {M!r}.")
+    return obj, w, M, obj.name
+
+
+def geometry_bound(
+    tree_or_net: ModeTree | Network,
+    P: Partition,
+    symbolic: bool = False,
+    M: int | None = None,
+    widths: Any = None,
+) -> GeometryBound:
+    """Pooling-geometry upper bound ``c(root)`` on ``rank [A]_{I,J}`` (ICLR 2017; THEORY.md [derived]).
+
+    Parameters
+    ----------
+    tree_or_net : ModeTree or Network
+        A tree network (product operator) or a mode tree with ``M`` and ``widths``.
+    P : Partition
+    symbolic : bool
+        Also return a sympy expression in ``M`` and ``r_0..r_{L-1}`` (one symbol per node, ``r_<node id>``,
+        when the widths are per node, i.e. given as a dict).
+    M, widths :
+        For a tree: the representation size and widths (see :func:`tensorexpr.network.resolve_widths`).
+        Either may be None when ``symbolic=True``; the value is then None.
+
+    Examples
+    --------
+    >>> import tensorexpr as te
+    >>> t = te.ModeTree.line(8)
+    >>> te.geometry_bound(t, te.Partition.left_right(8), M=3, widths=2).value
+    2
+    >>> te.geometry_bound(t, te.Partition.left_right(8), symbolic=True).expr
+    Min(M**4, r_2)
+    """
+    tree, w, base, name = _tree_and_widths(tree_or_net, widths, M)
+    if not isinstance(P, Partition):
+        raise NetworkError(f"geometry_bound needs a te.Partition, got {type(P).__name__}.")
+    if P.n_modes != tree.n_modes:
+        raise NetworkError(
+            f"Partition covers modes 0..{P.n_modes - 1} but the tree has modes 0..{tree.n_modes - 1}. "
+            f"Hint: build the partition with n_modes={tree.n_modes}."
+        )
+    value = None
+    per_node: dict[str, int] = {}
+    if w is not None and base is not None:
+        c: dict[frozenset, int] = {}
+        for n in tree.nodes:
+            if P.is_pure(n):
+                c[n] = 1
+                continue
+            kids = tree.children(n)
+            cap = base ** min(P.side(n))
+            c[n] = min(cap, w[kids[0]] * math.prod(c[k] for k in kids))
+            per_node[node_id(n)] = c[n]
+        value = c[tree.root]
+    expr, values = None, {}
+    if symbolic:
+        expr, values = _symbolic(tree, P, tree_or_net, widths, base, w)
+    return GeometryBound(value, P.name, expr, values, per_node, name)
+
+
+def _per_level(tree: ModeTree, w: Mapping[frozenset, int]) -> list[int] | None:
+    """Widths as one per level, or None when two same-level parents have different-width children."""
+    lv: dict[int, int] = {}
+    for n in tree.internal_nodes:
+        l, r = tree.levels[n], w[tree.children(n)[0]]
+        if lv.setdefault(l, r) != r:
+            return None
+    return [lv.get(l, 1) for l in range(1, tree.depth + 1)]
+
+
+def _symbolic(tree: ModeTree, P: Partition, obj: Any, widths: Any, base: int | None,
+              w: Mapping[frozenset, int] | None) -> tuple[Any, dict[Any, int]]:
+    per_node = isinstance(widths, Mapping) or (w is not None and _per_level(tree, w) is None)
+    values: dict[Any, int] = {}
+    if base is not None:
+        values[M_SYMBOL] = base
+    sym_of: dict[frozenset, Any] = {}
+    if per_node:
+        for n in tree.internal_nodes:
+            s = sp.Symbol(f"r_{node_id(tree.children(n)[0])}", positive=True, integer=True)
+            sym_of[n] = s
+            if w is not None:
+                values[s] = w[tree.children(n)[0]]
+    else:
+        rs = width_symbols(tree.depth)
+        for n in tree.internal_nodes:
+            sym_of[n] = rs[tree.levels[n] - 1]
+        if w is not None:
+            lv = _per_level(tree, w)
+            values.update({rs[l]: lv[l] for l in range(tree.depth)})  # type: ignore[index]
+    c: dict[frozenset, Any] = {}
+    for n in tree.nodes:
+        if P.is_pure(n):
+            c[n] = sp.Integer(1)
+            continue
+        kids = tree.children(n)
+        c[n] = sp.Min(M_SYMBOL ** min(P.side(n)), sym_of[n] * sp.Mul(*[c[k] for k in kids]))
+    return c[tree.root], values
+
+
+# -- published closed forms --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClosedForm:
+    """A published (or directly derived) generic rank for a recognised (geometry, partition) pair."""
+
+    expr: Any
+    claim: str
+    source: str
+    tag: str
+    kind: str = "exact"  # "exact": the generic rank; "upper": an upper bound on it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"expr": str(self.expr), "claim": self.claim, "source": self.source, "tag": self.tag,
+                "kind": self.kind}
+
+
+def closed_form(tree: ModeTree, P: Partition) -> ClosedForm | None:
+    """The closed-form generic rank of a recognised case, or None.
+
+    Recognised (THEORY.md):
+
+    * window-2 line, odd/even partition: ``min(r_0, M)^{N/2}`` (COLT 2016, Thm. 1 lower bound [checked]; the
+      equality is [derived]).
+    * line or square grid, coarse half (left/right; top/bottom on grids) split by the root's children:
+      ``min(r_{L-1}, M^{N/2})`` as an upper bound ([derived], ICLR 2017 worked case: "rank <= r_{L-1}");
+      ``kind="upper"`` because lower widths can cut it further (the min-cut sees e.g. ``r_{L-2}^2``).
+    """
+    N = tree.n_modes
+    rs = width_symbols(max(tree.depth, 1))
+    is_line2 = tree.name.startswith("line:") and ":w" not in tree.name
+    if is_line2 and P.I in (frozenset(range(0, N, 2)), frozenset(range(1, N, 2))):
+        return ClosedForm(sp.Min(rs[0], M_SYMBOL) ** (N // 2), "odd/even on a window-2 line",
+                          "Cohen, Sharir & Shashua, COLT 2016, Thm. 1", "[derived]")
+    if (is_line2 or (tree.name.startswith("grid:") and tree.name.endswith(":square"))) and all(
+        P.is_pure(k) for k in tree.children(tree.root)
+    ) and min(len(P.I), len(P.J)) == N // 2:
+        return ClosedForm(sp.Min(rs[tree.depth - 1], M_SYMBOL ** (N // 2)), "coarse half, root children pure",
+                          "Cohen & Shashua, ICLR 2017 (square pooling, coarse partition)", "[derived]", "upper")
+    return None

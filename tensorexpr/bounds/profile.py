@@ -1,0 +1,225 @@
+"""Rank profiles: the certified rank of one architecture across many partitions (ICLR 2017, Sec. 5).
+
+A profile answers "which partitions can this geometry correlate strongly?": for each partition it holds the
+certificate interval and ``log2`` of the rank relative to the largest possible, ``log2 min(T^|I|, T^|J|)``.
+:meth:`Profile.plot` draws it; for 2-D geometries each partition's mask is drawn beside its bar, so square
+vs mirror pooling is visible at a glance (:func:`plot_profiles`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ..cli.common import format_table
+from ..errors import PartitionError
+from ..network import Network
+from ..partitions import Partition
+from .certificate import Certificate, certify
+
+__all__ = ["profile", "Profile", "plot_profiles", "tree_grid_shape"]
+
+_GRID_NAME = re.compile(r"^grid:(\d+)x(\d+)(?::|$)")
+
+
+def tree_grid_shape(net: Network) -> tuple[int, int] | None:
+    """``(h, w)`` when the network's mode tree is a grid geometry (name ``grid:HxW:...``), else None."""
+    name = getattr(net.tree, "name", "") or ""
+    m = _GRID_NAME.match(name)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _log2(x: int) -> float:
+    """``log2`` of a big int without overflow; 0 for x <= 1 (an unknown lower bound 0 plots as 0)."""
+    if x <= 1:
+        return 0.0
+    b = x.bit_length() - 1
+    return b + math.log2(x / (1 << b)) if b < 1000 else b + math.log2((x >> (b - 52)) / (1 << 52))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Certificates of one network over a list of partitions.
+
+    Attributes
+    ----------
+    partitions : tuple of Partition
+    certificates : tuple of Certificate
+    max_log2 : tuple of float
+        ``log2 min(T^|I|, T^|J|)`` per partition.
+    shape : (h, w) or None
+        Grid shape for 2-D geometries (masks are drawn when set).
+    """
+
+    network: str
+    partitions: tuple[Partition, ...]
+    certificates: tuple[Certificate, ...]
+    max_log2: tuple[float, ...]
+    shape: tuple[int, int] | None = None
+    seconds: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def log2_bounds(self) -> list[tuple[float, float]]:
+        return [(_log2(c.lower), _log2(c.upper)) for c in self.certificates]
+
+    def rows(self) -> list[list[Any]]:
+        out = []
+        for P, c, mx in zip(self.partitions, self.certificates, self.max_log2):
+            val = str(c.lower) if c.certified else f"[{c.lower}, {c.upper}]"
+            if len(val) > 24:
+                fmt = (lambda v: str(v) if v < 10**6 else f"2^{_log2(v):.1f}")
+                val = fmt(c.lower) if c.certified else f"[{fmt(c.lower)}, {fmt(c.upper)}]"
+            lo, up = self.log2_bounds()[len(out)]
+            out.append([P.name, val, "yes" if c.certified else "no", f"{up:.1f}", f"{mx:.1f}",
+                        f"{c.lower_method}/{c.upper_method}"])
+        return out
+
+    def table(self) -> str:
+        return format_table(["partition", "rank", "certified", "log2 rank", "log2 max", "lower/upper"], self.rows())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "shape": list(self.shape) if self.shape else None,
+            "seconds": self.seconds,
+            "rows": [
+                {"partition": P.to_dict() if P.n_modes <= 64 else P.name, "name": P.name, **c.to_dict(),
+                 "log2_lower": lo, "log2_upper": up, "log2_max": mx}
+                for P, c, mx, (lo, up) in zip(self.partitions, self.certificates, self.max_log2, self.log2_bounds())
+            ],
+        }
+
+    def __str__(self) -> str:
+        return f"Profile of {self.network} ({len(self.partitions)} partitions, {self.seconds:.2f}s)\n{self.table()}"
+
+    def __repr__(self) -> str:
+        cells = ", ".join(f"{P.name}: {'=' if c.certified else '<='}{c.upper}" if c.upper < 10**6 else
+                          f"{P.name}: 2^{_log2(c.upper):.0f}" for P, c in zip(self.partitions, self.certificates))
+        return f"Profile({self.network}, {cells})"
+
+    def plot(self, path: str, title: str | None = None) -> str:
+        """Draw the profile to a PNG at ``path`` (masks beside bars for 2-D geometries); returns ``path``."""
+        return plot_profiles([self], path, titles=[title or self.network])
+
+
+def _resolve(net: Network, partitions: Sequence[Partition | str]) -> list[Partition]:
+    shape = tree_grid_shape(net)
+    out: list[Partition] = []
+    for p in partitions:
+        if isinstance(p, Partition):
+            if p.n_modes != net.n_modes:
+                raise PartitionError(
+                    f"Partition {p.name!r} covers modes 0..{p.n_modes - 1} but {net.name} has modes "
+                    f"0..{net.n_modes - 1}."
+                )
+            out.append(p)
+        elif isinstance(p, str):
+            from ..specs import parse_partition
+
+            out.append(parse_partition(p, net.n_modes, shape))
+        else:
+            raise PartitionError(f"A profile partition is a te.Partition or a family name, got {p!r}.")
+    if not out:
+        raise PartitionError("profile needs at least one partition.")
+    return out
+
+
+def profile(
+    net: Network,
+    partitions: Sequence[Partition | str],
+    output: int = 0,
+    methods: Sequence[str] | None = None,
+    budget_seconds: float | None = None,
+    progress: bool | None = None,
+) -> Profile:
+    """Certify ``net`` under each partition (names are resolved on the net's grid when it has one).
+
+    Parameters
+    ----------
+    net : Network
+    partitions : sequence of Partition or str
+        Partitions, or family names / specs (``left_right``, ``checkerboard``, ``random:3``, ``I:0,2``).
+    methods, budget_seconds :
+        Passed to :func:`tensorexpr.certify` (the budget is per partition).
+    progress : bool, optional
+        Show a tqdm bar; default: only when stderr is a TTY.
+
+    Examples
+    --------
+    >>> import tensorexpr as te
+    >>> net = te.convac(te.ModeTree.line(8), M=2, widths=2, seed=0)
+    >>> te.profile(net, ["odd_even", "left_right"], progress=False)
+    Profile(convac(line:8), odd_even: =4, left_right: =2)
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    parts = _resolve(net, partitions)
+    show = sys.stderr.isatty() if progress is None else progress
+    certs = []
+    for P in tqdm(parts, desc="partitions", disable=not show, leave=False):
+        certs.append(certify(net, P, output=output, methods=methods, budget_seconds=budget_seconds))
+    T = net.n_templates
+    mx = tuple(min(len(P.I), len(P.J)) * math.log2(T) for P in parts)
+    return Profile(net.name, tuple(parts), tuple(certs), mx, tree_grid_shape(net), time.perf_counter() - t0)
+
+
+def plot_profiles(profiles: Sequence[Profile], path: str, titles: Sequence[str] | None = None) -> str:
+    """Draw profiles side by side (e.g. square vs mirror pooling) into one PNG; returns ``path``.
+
+    Each profile is a column of rows, one per partition: the partition mask (2-D geometries) and a bar of
+    ``log2`` rank (certified value, or the interval as a solid lower and hatched upper part) against the
+    maximum ``log2 min(T^|I|, T^|J|)`` drawn as a tick.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not profiles:
+        raise PartitionError("plot_profiles needs at least one profile.")
+    titles = list(titles) if titles is not None else [p.network for p in profiles]
+    n_rows = max(len(p.partitions) for p in profiles)
+    has_mask = any(p.shape is not None for p in profiles)
+    n_cols = len(profiles) * (2 if has_mask else 1)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * len(profiles) + (1.4 * len(profiles) if has_mask else 0),
+                                                      0.9 * n_rows + 1.0), squeeze=False,
+                             gridspec_kw={"width_ratios": ([1, 4] if has_mask else [1]) * len(profiles)})
+    xmax = max(max(p.max_log2) for p in profiles) or 1.0
+    for j, prof in enumerate(profiles):
+        bounds = prof.log2_bounds()
+        for i in range(n_rows):
+            ax_bar = axes[i, 2 * j + 1] if has_mask else axes[i, j]
+            ax_mask = axes[i, 2 * j] if has_mask else None
+            if i >= len(prof.partitions):
+                ax_bar.axis("off")
+                if ax_mask is not None:
+                    ax_mask.axis("off")
+                continue
+            P, c = prof.partitions[i], prof.certificates[i]
+            lo, up = bounds[i]
+            if ax_mask is not None:
+                if prof.shape is not None:
+                    ax_mask.imshow(P.mask(prof.shape), cmap="gray_r", interpolation="nearest")
+                ax_mask.set_xticks([])
+                ax_mask.set_yticks([])
+            ax_bar.barh([0], [max(lo, 0)], color="tab:blue" if c.certified else "tab:gray")
+            if not c.certified:
+                ax_bar.barh([0], [up - max(lo, 0)], left=[max(lo, 0)], color="none", edgecolor="tab:gray", hatch="//")
+            ax_bar.axvline(prof.max_log2[i], color="tab:red", lw=1)
+            ax_bar.set_xlim(0, xmax * 1.05)
+            ax_bar.set_yticks([])
+            label = f"{P.name}: " + (f"2^{up:.1f}" if c.certified else f"[2^{lo:.1f}, 2^{up:.1f}]")
+            ax_bar.text(0.01 * xmax, 0, label, va="center", fontsize=7)
+            if i == n_rows - 1:
+                ax_bar.set_xlabel("log2 rank (red: log2 max)")
+        (axes[0, 2 * j + 1] if has_mask else axes[0, j]).set_title(titles[j], fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
