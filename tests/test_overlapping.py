@@ -107,3 +107,16 @@ def test_layer_windows_same_covers_everything():
 def test_bad_inputs(kwargs, match):
     with pytest.raises(te.TensorExprError, match=match):
         te.overlapping(4, M=2, **kwargs)
+
+
+def test_te_mincut_and_certify_on_overlapping():
+    """helper-bounds' te.mincut_bound agrees with the independent local min-cut; te.certify brackets the rank."""
+    if not hasattr(te, "mincut_bound"):
+        pytest.skip("te.mincut_bound not merged")
+    net = te.overlapping(6, [(3, 1, 2), (2, 2, 2), (2, 1, 2)], M=2, seed=1, integer=True)
+    for P in (te.Partition.odd_even(6), te.Partition.left_right(6), te.Partition.random(6, 2)):
+        for model in ("lawler", "star"):
+            assert te.mincut_bound(net, P, hyperedges=model).bound == local_mincut_bound(net, P, model)
+        c = te.certify(net, P)
+        r = te.rank(net, P, "exact").rank  # rank at this integer point <= generic rank <= certified upper
+        assert r <= c.upper and c.lower <= c.upper
