@@ -15,6 +15,8 @@ from .network import Network, Node, convac, cp, hierarchical
 from .operators import OPERATORS, Operator, get_operator, register_operator
 from .partitions import Partition
 from .rank import RANK_METHODS, RankResult, RankWarning, rank, register_rank_method
+from .overlapping import overlapping
+from .mixed import common_nodes, mixed
 
 __version__ = "0.1.0"
 
@@ -48,6 +50,9 @@ __all__ = [
     "NetworkError",
     "BudgetError",
     "RankError",
+    "overlapping",
+    "mixed",
+    "common_nodes",
 ]
 
 from .bounds import specialization_bound  # noqa: E402

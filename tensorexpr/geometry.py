@@ -13,7 +13,7 @@ import numpy as np
 
 from .errors import GeometryError
 
-__all__ = ["line_nested", "grid_nested", "shallow_nested", "mirror_source", "GRID_GEOMETRIES"]
+__all__ = ["line_nested", "grid_nested", "shallow_nested", "dilated_nested", "mirror_source", "GRID_GEOMETRIES"]
 
 
 def _check_positive(name: str, value: Any) -> int:
@@ -119,3 +119,44 @@ def shallow_nested(n: int) -> tuple:
     """One global pooling node over all modes: the CP decomposition's tree."""
     n = _check_positive("n", n)
     return tuple(range(n))
+
+
+def dilated_nested(n: int, order: Any = "contiguous") -> tuple:
+    """The mode tree of a 1-D dilated ConvNet with window 2 and dilations ``d_1, ..., d_L`` (``n = 2^L``).
+
+    Layer ``l`` pools the level-``(l-1)`` node containing mode ``i`` with the one containing ``i + d_l``
+    (for ``i`` whose bit ``d_l`` is 0), lower modes first. Hence a level-``l`` node is the set of modes that
+    agree with one of its modes on every bit except ``d_1, ..., d_l``. ``order`` is ``"contiguous"``
+    (dilations ``1, 2, 4, ...``: ``line(n)``, neighbours pooled first), ``"reversed"`` (dilations
+    ``n/2, ..., 2, 1``: modes at distance ``n/2`` pooled first), or an explicit permutation of
+    ``(1, 2, 4, ..., n/2)``. Cohen, Tamari & Shashua, ICLR 2018.
+
+    Examples
+    --------
+    >>> dilated_nested(4, "reversed")
+    ((0, 2), (1, 3))
+    """
+    n = _check_positive("n", n)
+    if n < 2 or n & (n - 1):
+        raise GeometryError(f"A dilated tree needs n a power of 2 (>= 2), got n={n}.")
+    L = n.bit_length() - 1
+    base = [2**k for k in range(L)]
+    if isinstance(order, str):
+        if order == "contiguous":
+            dil = base
+        elif order == "reversed":
+            dil = base[::-1]
+        else:
+            raise GeometryError(f"Unknown dilation order {order!r}; expected 'contiguous', 'reversed' or a permutation of {base}.")
+    else:
+        try:
+            dil = [int(d) for d in order]
+        except (TypeError, ValueError):
+            raise GeometryError(f"Dilation order must be a string or a sequence of ints, got {order!r}.") from None
+        if sorted(dil) != base:
+            raise GeometryError(f"Dilations {dil} must be a permutation of {base} for n={n}.")
+    level: dict[int, Any] = {i: i for i in range(n)}  # representative mode (bits d_1..d_l cleared) -> subtree
+    for d in dil:
+        level = {i: (level[i], level[i + d]) for i in level if not i & d}
+    (root,) = level.values()
+    return root

@@ -12,7 +12,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .errors import GeometryError
-from .geometry import grid_nested, line_nested, shallow_nested
+from .geometry import dilated_nested, grid_nested, line_nested, shallow_nested
 
 __all__ = ["ModeTree"]
 
@@ -98,6 +98,18 @@ class ModeTree:
     def shallow(cls, n: int) -> "ModeTree":
         """Depth-1 tree with one global pooling node (CP decomposition)."""
         return cls.from_nested(shallow_nested(n), name=f"shallow:{n}")
+
+    @classmethod
+    def dilated(cls, n: int, order: Any = "contiguous") -> "ModeTree":
+        """Tree of a dilated 1-D ConvNet (window 2): see :func:`tensorexpr.geometry.dilated_nested`.
+
+        ``order="contiguous"`` equals ``line(n)``; ``"reversed"`` pools modes ``n/2`` apart first.
+
+        >>> ModeTree.dilated(8, "contiguous") == ModeTree.line(8)
+        True
+        """
+        tag = order if isinstance(order, str) else ",".join(map(str, order))
+        return cls.from_nested(dilated_nested(n, order), name=f"dilated:{n}:{tag}")
 
     # -- structure ------------------------------------------------------------------------------------
     @cached_property

@@ -6,6 +6,7 @@ Geometry specs::
     grid:8x8:square    grid(8, 8, (2, 2), square)  grid:8x8:mirror
     grid:9x9:square:3  3x3 windows                 shallow:8      CP tree over 8 modes
     nested:((0,1),(2,3))
+    dilated:8:reversed          dilated 1-D tree, dilations 4,2,1   dilated:8:2,1,4   explicit dilations
 
 Partition specs: a family name (``odd_even``, ``left_right``; on grids also ``top_bottom``,
 ``checkerboard``, ``interleaved_rows``, ``interleaved_cols``), ``random:SEED``, ``I:0,2,5`` (explicit I), or
@@ -62,11 +63,25 @@ def _nested(args: list[str]) -> ModeTree:
         raise GeometryError(f"nested spec must be a Python literal like ((0,1),(2,3)): {exc}") from None
 
 
+def _dilated(args: list[str]) -> ModeTree:
+    if not 1 <= len(args) <= 2:
+        raise GeometryError("dilated spec takes dilated:N[:contiguous|reversed|D1,D2,...].")
+    (n,) = _ints(args[0], "length")
+    order: object = args[1] if len(args) > 1 else "contiguous"
+    if isinstance(order, str) and "," in order:
+        try:
+            order = [int(x) for x in order.split(",")]
+        except ValueError:
+            raise GeometryError(f"Bad dilation list {args[1]!r}: expected integers like 2,1,4.") from None
+    return ModeTree.dilated(n, order)
+
+
 GEOMETRY_SPECS: dict[str, Callable[[list[str]], ModeTree]] = {
     "line": _line,
     "grid": _grid,
     "shallow": _shallow,
     "nested": _nested,
+    "dilated": _dilated,
 }
 
 
