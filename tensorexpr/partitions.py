@@ -130,14 +130,34 @@ class Partition:
 
     @classmethod
     def grid(cls, h: int, w: int, kind: str) -> "Partition":
-        """2-D families: ``left_right``, ``top_bottom``, ``checkerboard``, ``interleaved_rows``,
-        ``interleaved_cols`` (mode ``row*w+col``)."""
+        """2-D families (mode ``row*w+col``): ``left_right``, ``top_bottom``, ``checkerboard``,
+        ``interleaved_rows``, ``interleaved_cols``, and ``mirror_left_right`` / ``mirror_top_bottom``, the
+        halves that are coarse for mirror pooling (each root child of the mirror tree on one side)."""
         if kind not in PARTITION_FAMILIES_2D:
             raise PartitionError(f"Unknown 2-D partition {kind!r}; expected one of {sorted(PARTITION_FAMILIES_2D)}.")
         if h < 1 or w < 1:
             raise PartitionError(f"Grid sides must be positive, got {h}x{w}.")
+        if kind in _TREE_HALVES:
+            return cls._tree_halves(h, w, kind)
         r, c = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
         return cls.from_mask(PARTITION_FAMILIES_2D[kind](r, c, h, w), name=kind)
+
+    @classmethod
+    def _tree_halves(cls, h: int, w: int, kind: str) -> "Partition":
+        """Left/right or top/bottom halves *as mirror pooling sees them*: the union of the mirror tree's root
+        children in the left column (or top row) of its final 2x2 pooling window."""
+        from .errors import GeometryError
+        from .modetree import ModeTree
+
+        try:
+            tree = ModeTree.grid(h, w, geometry="mirror")
+        except GeometryError as exc:
+            raise PartitionError(f"{kind} needs a grid that mirror pooling can tile: {exc}") from None
+        kids = tree.children(tree.root)
+        if len(kids) != 4:
+            raise PartitionError(f"{kind} needs a square-ish grid whose last pooling window is 2x2, got {h}x{w}.")
+        pick = (0, 2) if kind == "mirror_left_right" else (0, 1)
+        return cls(frozenset().union(*(kids[i] for i in pick)), h * w, name=kind)
 
     @classmethod
     def all_balanced(cls, n: int, max_n: int = 16) -> Iterator["Partition"]:
@@ -168,10 +188,15 @@ PARTITION_FAMILIES_1D: dict[str, Callable[[int, int | None], Partition]] = {
     "random": lambda n, seed: Partition.random(n, seed),
 }
 
-PARTITION_FAMILIES_2D: dict[str, Callable[[Any, Any, int, int], Any]] = {
+_TREE_HALVES = ("mirror_left_right", "mirror_top_bottom")
+
+PARTITION_FAMILIES_2D: dict[str, Callable[[Any, Any, int, int], Any] | None] = {
     "left_right": lambda r, c, h, w: c < w // 2,
     "top_bottom": lambda r, c, h, w: r < h // 2,
     "checkerboard": lambda r, c, h, w: (r + c) % 2 == 0,
     "interleaved_rows": lambda r, c, h, w: r % 2 == 0,
     "interleaved_cols": lambda r, c, h, w: c % 2 == 0,
+    # coarse for mirror pooling (pure on each root child of the mirror tree); see Partition._tree_halves
+    "mirror_left_right": None,
+    "mirror_top_bottom": None,
 }

@@ -51,3 +51,15 @@ def test_bad_partitions():
         te.Partition.grid(4, 4, "diagonal")
     with pytest.raises(te.PartitionError, match="0/1"):
         te.Partition.from_mask([0, 2, 1])
+
+
+@pytest.mark.parametrize("kind", ["mirror_left_right", "mirror_top_bottom"])
+def test_mirror_halves_are_coarse_for_the_mirror_tree(kind):
+    h = w = 8
+    P = te.Partition.grid(h, w, kind)
+    tree = te.ModeTree.grid(h, w, geometry="mirror")
+    assert len(P.I) == 32
+    assert all(P.is_pure(c) for c in tree.children(tree.root))
+    # a mirror pair of columns (c, w-1-c) always lies on one side
+    mask = P.mask((h, w))
+    assert (mask == (mask[:, ::-1] if kind == "mirror_left_right" else mask[::-1, :])).all()

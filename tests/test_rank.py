@@ -67,6 +67,10 @@ def test_quad_tree_square_vs_mirror():
     # mirror pooling reverses this for left_right
     lr_mirror = te.rank(mi, lr, method="exact").rank
     assert lr_mirror >= _window_lower_bound(mi.tree, lr, r[0], M) == 2**4 > r[-1]
+    # ... and has coarse halves of its own, where square pooling is exponential
+    mlr = te.Partition.grid(h, w, "mirror_left_right")
+    assert te.rank(mi, mlr, method="exact").rank <= r[-1]
+    assert te.rank(sq, mlr, method="exact").rank >= _window_lower_bound(sq.tree, mlr, r[0], M) == 2**4
 
 
 def test_invertible_F_preserves_rank_singular_F_lowers_it():

@@ -21,7 +21,7 @@ STATEMENT = ("A polynomially sized deep network gives exponential separation ran
 M, r = sp.symbols("M r", positive=True, integer=True)
 FORMULA = "square, coarse: rank <= r_(L-1);  lower bound prod_w min(r_0, M^min(|I n w|,|J n w|))"
 
-KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols"]
+KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols", "mirror_left_right", "mirror_top_bottom"]
 GRIDS = {"test": [(4, 4, 2, 2)], "quick": [(4, 4, 2, 2), (4, 4, 2, 3)], "full": [(4, 4, 2, 2), (4, 4, 2, 3), (4, 4, 3, 2)]}
 
 
@@ -53,6 +53,9 @@ def check(scale: str = "quick", out_dir: str | None = None) -> Report:
         rep.check(f"mirror favours coarse {h}x{w} M={m} r={width}",
                   mi["left_right"] > sq["left_right"] and mi["top_bottom"] > sq["top_bottom"],
                   "mirror rank > square rank on left_right and top_bottom", f"mirror {mi}")
+        rep.check(f"mirror has its own coarse halves {h}x{w} M={m} r={width}",
+                  mi["mirror_left_right"] < sq["mirror_left_right"] and mi["mirror_top_bottom"] < sq["mirror_top_bottom"],
+                  "the roles swap on the halves that are coarse for the mirror tree [derived]", f"mirror {mi}")
         rep.table(f"Exact ranks, {h}x{w} grid, M={m}, widths={width} (interval: certified lower = exact rank at an "
                   f"integer point, upper = geometry bound)",
                   ["partition", "square rank", "square interval", "square certified",

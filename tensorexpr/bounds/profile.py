@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..cli.common import format_table
+from ..tables import format_table
 from ..errors import PartitionError
 from ..network import Network
 from ..partitions import Partition

@@ -12,6 +12,7 @@ from ..network import Network, convac
 from ..operators import OPERATORS
 from ..partitions import Partition
 from ..specs import grid_shape, parse_geometry, parse_partition
+from ..tables import format_table
 
 __all__ = ["add_network_args", "build_network", "partitions_from_args", "print_table", "dump_json", "format_table"]
 
@@ -52,14 +53,6 @@ def partitions_from_args(specs: Sequence[str], geometry: str, n_modes: int) -> l
             if item.strip():
                 out.append(parse_partition(item, n_modes, shape))
     return out
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths)), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells[1:]]
-    return "\n".join(lines)
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -7,7 +7,7 @@ import argparse
 from ..bounds import profile
 from .common import add_network_args, build_network, dump_json
 
-DEFAULT_2D = "left_right,top_bottom,checkerboard,interleaved_rows,interleaved_cols"
+DEFAULT_2D = "left_right,top_bottom,checkerboard,interleaved_rows,interleaved_cols,mirror_left_right,mirror_top_bottom"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -15,7 +15,7 @@ from ..network import convac
 from ..specs import grid_shape, parse_geometry
 from .common import dump_json, parse_widths, print_table
 
-KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols"]
+KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols", "mirror_left_right", "mirror_top_bottom"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
