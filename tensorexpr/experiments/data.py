@@ -1,7 +1,8 @@
 """Seeded data sets for the training experiments: blobs (closedness / symmetry), digits, teacher-student.
 
 * :func:`blobs` follows the "blob" tasks of Cohen & Shashua, ICLR 2017 (see THEORY.md, "Experiments that
-  fit a CPU"): random ellipses with a sine warp and a rotation, scaled into a random tile, pixels dropped
+  fit a CPU"): random ellipses with a sine warp and a rotation, scaled into a random tile (centred
+  horizontally, so that the mirror-symmetric drop masks are symmetric about the blob's axis), pixels dropped
   with ``p ~ U[0.1, 0.33]`` (half the time with a left-right mirror-symmetric drop mask), binarized at 0.1.
   Scores: closedness ``|I| / |closing(I)|`` and symmetry ``|I_reg & fliplr(I_reg)| / |I_reg|`` where
   ``I_reg`` is the image shifted so that the blob's bounding box is horizontally centred (our reading of
@@ -65,7 +66,8 @@ def blob_images(n: int, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.n
     rng = np.random.default_rng(seed)
     tile = rng.uniform(0.45, 1.0, n) * size  # side of the tile holding the blob
     cy = rng.uniform(tile / 2, size - tile / 2)
-    cx = rng.uniform(tile / 2, size - tile / 2)
+    cx = np.full(n, size / 2.0)  # centred horizontally: the symmetric drop masks share the image's mirror axis
+    rng.uniform(tile / 2, size - tile / 2)  # (keeps the random stream of earlier versions aligned)
     a = rng.uniform(0.25, 0.5, n) * tile
     b = rng.uniform(0.12, 0.5, n) * tile
     theta = rng.uniform(0, np.pi, n)
@@ -118,9 +120,12 @@ def blobs(task: str, n_train: int = 2000, n_test: int = 500, size: int = 32, see
     n_train, n_test = _check_n("n_train", n_train), _check_n("n_test", n_test)
     total = n_train + n_test
     raw = int(np.ceil(total / 0.8)) + 4
-    img, _ = blob_images(raw, size, seed)
-    keep = img.reshape(raw, -1).sum(1) >= 4  # drop (rare) empty images
-    img = img[keep]
+    while True:
+        img, _ = blob_images(raw, size, seed)
+        img = img[img.reshape(raw, -1).sum(1) >= 4]  # drop near-empty images (common only on tiny grids)
+        if 2 * int(0.4 * len(img)) >= total:
+            break
+        raw *= 2
     s = np.array([_SCORES[task](im) for im in img])
     order = np.argsort(s, kind="stable")
     k = int(0.4 * len(s))
