@@ -135,3 +135,28 @@ def test_cli_train(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert len(out["history"]) == 2 and out["files"]["curves"].endswith("curves.png")
     assert main(["train", "--geometry", "grid:32x32:square", "--task", "digits", "--no-progress"]) == 2
+
+
+def test_import_tensorexpr_stays_light():
+    import subprocess
+    import sys
+
+    code = "import sys, tensorexpr as te; assert 'torch' not in sys.modules; te.models.ConvAC; assert 'torch' in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_inductive_bias_example_smoke(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "inductive_bias.py"
+    spec = importlib.util.spec_from_file_location("inductive_bias", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rep = mod.main(["--quick", "--out", str(tmp_path), "--no-progress", "--seeds", "2"])
+    assert (tmp_path / "inductive_bias.png").exists() and (tmp_path / "results.md").exists()
+    ranks = {(r["geometry"], r["partition"]): r["rank"] for r in rep["ranks"]}
+    # [derived] oracles (THEORY.md): square pooling + coarse partition -> rank <= r_{L-1} = 2; the first-level
+    # window lower bound prod_w min(r_0, M^{min(|I n w|, |J n w|)}) = 2^4 = 16 for interleaved partitions.
+    assert ranks[("square", "left_right")] <= 2
+    assert ranks[("square", "checkerboard")] >= 16 and ranks[("mirror", "left_right")] >= 16
