@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--widths", default="16", help="channels: one int, or r_0,r_1,... one per level")
     p.add_argument("--representation", default="one_hot", choices=["one_hot", "gaussian", "linear"])
     p.add_argument("--pooling", default="max", choices=["max", "avg"], help="ReLU net pooling")
-    p.add_argument("--unshared", action="store_true", help="locally connected (untied) weights")
+    p.add_argument("--unshared", action="store_true",
+                   help="locally connected (untied) weights; needed for digits: shared 1x1 convs + pooling are "
+                        "invariant to permutations inside each pooling window")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.003)
