@@ -89,3 +89,24 @@ __all__ += [
     "Profile",
     "plot_profiles",
 ]
+
+
+# -- torch-backed subpackages, imported lazily so that ``import tensorexpr`` stays light -------------------
+_LAZY_SUBPACKAGES = ("models", "experiments")
+
+
+def __getattr__(name: str):  # PEP 562
+    if name in _LAZY_SUBPACKAGES:
+        import importlib
+
+        mod = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = mod
+        return mod
+    if name == "from_model":
+        from .models import from_model
+
+        return from_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ += ["models", "experiments", "from_model"]

@@ -1,0 +1,53 @@
+"""``tensorexpr train``: train a ConvAC or ReLU net on a pooling geometry; metrics JSON, checkpoints, plots."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import dump_json, parse_widths, print_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a ConvAC / ReLU net (resumable; metrics JSON and curves PNG in --out)")
+    p.add_argument("--model", default="convac", choices=["convac", "relu"])
+    p.add_argument("--geometry", default="grid:32x32:square", help="grid:32x32:square|mirror, grid:8x8:..., line:N")
+    p.add_argument("--task", default="closedness", choices=["closedness", "symmetry", "digits", "teacher"])
+    p.add_argument("--widths", default="16", help="channels: one int, or r_0,r_1,... one per level")
+    p.add_argument("--representation", default="one_hot", choices=["one_hot", "gaussian", "linear"])
+    p.add_argument("--pooling", default="max", choices=["max", "avg"], help="ReLU net pooling")
+    p.add_argument("--unshared", action="store_true",
+                   help="locally connected (untied) weights; needed for digits: shared 1x1 convs + pooling are "
+                        "invariant to permutations inside each pooling window")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.003)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-train", type=int, default=2000)
+    p.add_argument("--n-test", type=int, default=500)
+    p.add_argument("--out", default=None, help="output dir: checkpoint.pt, metrics.json, curves.png (resumes)")
+    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint in --out")
+    p.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..experiments import TrainConfig, train
+
+    cfg = TrainConfig(model=args.model, geometry=args.geometry, task=args.task, widths=parse_widths(args.widths),
+                      representation=args.representation, pooling=args.pooling, shared=not args.unshared,
+                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                      n_train=args.n_train, n_test=args.n_test, out_dir=args.out, progress=not args.no_progress,
+                      device=args.device)
+    res = train(cfg, resume=not args.no_resume)
+    if args.json:
+        dump_json(res.to_dict())
+        return 0
+    print(res)
+    print_table(["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"],
+                [[h["epoch"] + 1, f"{h['lr']:.4g}", f"{h['train_loss']:.4f}", f"{h['train_acc']:.4f}",
+                  f"{h['test_loss']:.4f}", f"{h['test_acc']:.4f}", f"{h['seconds']:.1f}"] for h in res.history])
+    for k, v in res.files.items():
+        print(f"{k}: {v}")
+    return 0

@@ -1,0 +1,31 @@
+"""Experiments with trainable models (needs torch): data sets, training, configs.
+
+``te.experiments.train(TrainConfig(...)) -> TrainResult``; data: ``blobs``, ``digits``, ``teacher``.
+"""
+
+from __future__ import annotations
+
+from .config import ConfigError, MODEL_KINDS, TrainConfig
+from .data import TASKS, Dataset, DataError, blob_images, blobs, closedness_score, digits, symmetry_score, teacher
+from .train import TrainResult, evaluate, make_dataset, make_model, plot_curves, train
+
+__all__ = [
+    "TrainConfig",
+    "ConfigError",
+    "MODEL_KINDS",
+    "train",
+    "TrainResult",
+    "evaluate",
+    "make_dataset",
+    "make_model",
+    "plot_curves",
+    "Dataset",
+    "DataError",
+    "TASKS",
+    "blobs",
+    "blob_images",
+    "closedness_score",
+    "symmetry_score",
+    "digits",
+    "teacher",
+]

@@ -1,0 +1,105 @@
+"""The trainable ConvAC: product pooling over any mode tree, computed in log space.
+
+.. math::
+    \\phi_{leaf}[g] = \\sum_d f_d(x_m) W_{leaf}[d, g], \\qquad
+    \\phi_t[g] = \\sum_a W_t[a, g] \\prod_{c \\in \\mathrm{children}(t)} \\phi_c[a]
+
+(Cohen, Sharir & Shashua, COLT 2016; the HT decomposition of DESIGN.md section 2.) The model keeps
+``log phi``. Pooling is a sum of the children's logs; every 1x1 conv is a "MEX" layer (Cohen & Shashua,
+ICLR 2017), a log-sum-exp with learned offsets ``O = log W``, i.e. a conv with **positive** weights
+``W = exp(O)`` -- the authors' choice. Signed weights would need a (log|x|, sign) representation whose
+cancellations make ``log|x|`` and its gradient unbounded; positive weights keep every value finite, so we
+take them, and the extracted :class:`~tensorexpr.Network` has positive weights.
+
+Stability trick (a generalization of the authors'): each MEX subtracts the per-position maximum over input
+channels and the per-column maximum of the offsets before ``exp``, so the matmul sees entries in (0, 1] and
+its result is at least one product of two of them, never 0:
+
+.. math::
+    \\mathrm{MEX}(l)_g = m + o_g + \\log \\sum_a e^{l_a - m} e^{O[a, g] - o_g},\\quad m = \\max_a l_a,\\; o_g = \\max_a O[a, g].
+
+``forward`` returns ``log h_y(x)``: the log of the network's outputs, which are also the logits of the
+authors' softmax. Hence ``exp(model(x))`` on template inputs equals the extracted network's grid tensor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..modetree import ModeTree
+from .base import TreeModel
+from .layers import Representation, Stage
+
+__all__ = ["ConvAC", "log_mex"]
+
+
+def log_mex(l: torch.Tensor, O: torch.Tensor) -> torch.Tensor:
+    """``log(exp(l) @ exp(O))`` computed stably; ``l`` is ``(B, n, r_in)``, ``O`` ``(r_in, r_out)`` or ``(n, r_in, r_out)``."""
+    m = l.detach().amax(-1, keepdim=True)
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    e = torch.exp(l - m)
+    if O.dim() == 2:
+        o = O.detach().amax(0)
+        s = e @ torch.exp(O - o)
+    else:
+        o = O.detach().amax(1)  # (n, r_out)
+        s = torch.einsum("bnr,nrs->bns", e, torch.exp(O - o.unsqueeze(1)))
+    return m + o + torch.log(s)
+
+
+class ConvAC(TreeModel):
+    """A convolutional arithmetic circuit on any mode tree (line, square, mirror, nested, shallow).
+
+    Parameters
+    ----------
+    tree : ModeTree
+        The pooling geometry; windows come from the tree by index gathering.
+    M : int
+        Representation functions per position.
+    widths : int, sequence or dict
+        As in :func:`tensorexpr.convac` (``r_0 .. r_{L-1}``).
+    outputs : int
+        Output channels ``Y``.
+    representation : {"one_hot", "gaussian", "linear"} or Representation
+    shared : bool
+        Convolution (weights tied per level) or locally connected layers.
+    in_features : int
+        Raw features per position (channels ``C``), for ``gaussian`` and ``linear``.
+    seed : int
+        Weight initialization seed; offsets start ``U(-1, 1)`` as in the authors' code.
+    device : optional
+        CUDA when available, else CPU.
+
+    Examples
+    --------
+    >>> import tensorexpr as te, torch
+    >>> model = te.models.ConvAC(te.ModeTree.grid(4, 4), M=2, widths=3, outputs=2, device="cpu")
+    >>> model(torch.zeros(5, 4, 4, dtype=torch.long)).shape
+    torch.Size([5, 2])
+    """
+
+    _pad_value = 0.0  # log 1: a missing child multiplies by one
+
+    def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1,
+                 representation: str | Representation = "one_hot", shared: bool = True, in_features: int = 1,
+                 seed: int | None = 0, device: Any = None):
+        super().__init__(tree, M, widths, outputs, representation, shared, in_features, seed, device)
+
+    def _init_weight(self, shape: tuple[int, ...], st: Stage, gen: torch.Generator) -> torch.Tensor:
+        return torch.rand(shape, generator=gen) * 2 - 1
+
+    def _leaf(self, x: torch.Tensor, st: Stage, O: torch.Tensor) -> torch.Tensor:
+        if self.representation.discrete:  # log(onehot @ exp(O)) = O[x]: no -inf ever formed
+            sym = x[..., 0]
+            if O.dim() == 2:
+                return O[sym]
+            return O[torch.arange(O.shape[0], device=O.device), sym]
+        return log_mex(self.representation.log_forward(x), O)
+
+    def _pool(self, kids: torch.Tensor, st: Stage, counts: torch.Tensor) -> torch.Tensor:
+        return kids.sum(2)
+
+    def _conv(self, x: torch.Tensor, O: torch.Tensor) -> torch.Tensor:
+        return log_mex(x, O)

@@ -1,0 +1,105 @@
+"""Extraction: a trained tree model -> the one :class:`~tensorexpr.Network` representation.
+
+The network gets the model's tree, one weight per node (the same frozen array on every node of a stage
+when the model is shared, so ties survive), the operator (``product`` for :class:`ConvAC`, ``relu-max`` /
+``relu-avg`` for :class:`ReLUNet`) and the template matrix ``F[i, d] = f_d(x^(i))`` read from the
+representation layer at the chosen templates (DESIGN.md section 2). Then ``net.grid_tensor()[d_1..d_N]``
+is the model's output on the input whose position ``m`` holds template ``x^(d_m)``:
+``exp(model(x))`` for the log-space ConvAC, ``model(x)`` for the ReLU net. ``te.rank``, ``te.certify``
+and ``te.profile`` then apply to trained models. Weights are float64 copies; a ConvAC's are positive
+(``exp`` of its offsets, see :mod:`tensorexpr.models.convac`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import NetworkError
+from ..network import Network, hierarchical
+
+__all__ = ["from_model", "template_inputs"]
+
+
+def _templates(model: Any, templates: Any) -> torch.Tensor:
+    rep = model.representation
+    if templates is None:
+        t = rep.default_templates()
+    else:
+        t = torch.as_tensor(np.asarray(templates.detach().cpu() if hasattr(templates, "detach") else templates))
+        if t.dim() == 1:
+            t = t.unsqueeze(-1)
+        if t.dim() != 2 or t.shape[1] != rep.in_features or t.shape[0] < 1:
+            raise NetworkError(f"templates must have shape (T, in_features={rep.in_features}), got {tuple(t.shape)}.")
+    if rep.discrete:
+        if t.dtype.is_floating_point and not torch.equal(t, t.round()):
+            raise NetworkError("one_hot templates must be integer symbols.")
+        t = t.long()
+        if int(t.min()) < 0 or int(t.max()) >= rep.M:
+            raise NetworkError(f"one_hot templates must lie in 0..{rep.M - 1}, got {t.min().item()}..{t.max().item()}.")
+    return t
+
+
+def template_inputs(model: Any, templates: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(templates, X)``: ``X[k]`` is the input ``(N, C)`` of grid entry ``k`` in C order (tiny N only)."""
+    t = _templates(model, templates)
+    T, N = t.shape[0], model.tree.n_modes
+    if T**N > 2**20:
+        raise NetworkError(f"template_inputs builds T^N = {T}^{N} inputs; limit is 2^20. Use a smaller tree.")
+    idx = torch.cartesian_prod(*[torch.arange(T)] * N) if N > 1 else torch.arange(T).unsqueeze(-1)
+    return t, t[idx]
+
+
+def from_model(model: Any, templates: Any = None, name: str | None = None) -> Network:
+    """The :class:`~tensorexpr.Network` of a trained :class:`ConvAC` or :class:`ReLUNet`.
+
+    Parameters
+    ----------
+    model : ConvAC or ReLUNet
+    templates : array (T, in_features), optional
+        Template points ``x^(1..T)``. Default: the representation's natural templates (symbols ``0..M-1``
+        for ``one_hot``, giving ``F = I``; the learned means for ``gaussian``). ``linear`` needs them.
+
+    Examples
+    --------
+    >>> import tensorexpr as te
+    >>> m = te.models.ConvAC(te.ModeTree.line(4), M=2, widths=2, device="cpu")
+    >>> te.models.from_model(m)
+    Network(convac-model(line:4), n_modes=4, M=2, op=product, outputs=1, leaf=4, pool=3, params=10)
+    """
+    from .convac import ConvAC
+    from .relunet import ReLUNet
+
+    if not isinstance(model, (ConvAC, ReLUNet)):
+        raise NetworkError(f"from_model takes a te.models.ConvAC or ReLUNet, got {type(model).__name__}.")
+    rep = model.representation
+    t = _templates(model, templates)
+    with torch.no_grad():
+        if rep.discrete:
+            F: np.ndarray = np.eye(rep.M, dtype=np.int64)[t[:, 0].numpy()]
+        else:
+            tt = t.to(device=model.device, dtype=model.dtype).unsqueeze(0)  # (1, T, C)
+            vals = rep.log_forward(tt).exp() if isinstance(model, ConvAC) else rep(tt)
+            F = vals[0].double().cpu().numpy()
+        weights: dict[frozenset, np.ndarray] = {}
+        for i, st in enumerate(model.stages):
+            W = model.weights[i].detach().double().cpu()
+            if isinstance(model, ConvAC):
+                W = torch.exp(W)
+            W = W.numpy()
+            if model.shared:
+                W = np.array(W, copy=True)
+                W.setflags(write=False)
+                for n in st.nodes:
+                    weights[n] = W
+            else:
+                for j, n in enumerate(st.nodes):
+                    weights[n] = W[j]
+    if isinstance(model, ConvAC):
+        op, kind = "product", "convac-model"
+    else:
+        op, kind = model.op_name, f"relunet-{model.pooling}-model"
+    return hierarchical(model.tree, weights, model.M, op, F, integer=False, shared=model.shared,
+                        name=name or f"{kind}({model.tree.name})")

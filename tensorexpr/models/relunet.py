@@ -1,0 +1,75 @@
+"""The ReLU ConvNet on any mode tree: representation -> 1x1 conv -> (ReLU -> pool -> 1x1 conv) per level.
+
+It is the generalized tensor decomposition of Cohen & Shashua (ICML 2016) with
+``g(a, b) = P(relu(a), relu(b))``: ``relu-max`` for max pooling, ``relu-avg`` for average pooling (the
+operators of :mod:`tensorexpr.operators`). Convs are bias-free, so the model is exactly a
+:class:`~tensorexpr.Network` (which has no biases); the root's conv gives the outputs with no activation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import math
+
+import torch
+
+from ..errors import NetworkError
+from ..modetree import ModeTree
+from .base import TreeModel
+from .layers import Representation, Stage
+
+__all__ = ["ReLUNet", "POOLINGS"]
+
+POOLINGS = ("max", "avg")
+
+
+class ReLUNet(TreeModel):
+    """A ReLU ConvNet with the same geometry, widths and representation options as :class:`ConvAC`.
+
+    Parameters are those of :class:`ConvAC` plus ``pooling`` in ``{"max", "avg"}``. ``forward`` returns the
+    raw outputs (logits). Weights start He-normal, ``N(0, 2 / r_in)``.
+
+    Examples
+    --------
+    >>> import tensorexpr as te, torch
+    >>> model = te.models.ReLUNet(te.ModeTree.line(8), M=2, widths=4, outputs=3, pooling="avg", device="cpu")
+    >>> model(torch.zeros(2, 8, dtype=torch.long)).shape
+    torch.Size([2, 3])
+    """
+
+    _pad_value = 0.0  # after ReLU every child is >= 0, so 0 is neutral for max and adds nothing to a sum
+
+    def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1, pooling: str = "max",
+                 representation: str | Representation = "one_hot", shared: bool = True, in_features: int = 1,
+                 seed: int | None = 0, device: Any = None):
+        if pooling not in POOLINGS:
+            raise NetworkError(f"Unknown pooling {pooling!r}; expected one of {POOLINGS}.")
+        self.pooling = pooling
+        super().__init__(tree, M, widths, outputs, representation, shared, in_features, seed, device)
+
+    @property
+    def op_name(self) -> str:
+        return f"relu-{self.pooling}"
+
+    def _init_weight(self, shape: tuple[int, ...], st: Stage, gen: torch.Generator) -> torch.Tensor:
+        return torch.randn(shape, generator=gen) * math.sqrt(2.0 / st.r_in)
+
+    def _leaf(self, x: torch.Tensor, st: Stage, W: torch.Tensor) -> torch.Tensor:
+        if self.representation.discrete:  # onehot @ W = W[x]
+            sym = x[..., 0]
+            return W[sym] if W.dim() == 2 else W[torch.arange(W.shape[0], device=W.device), sym]
+        return self._conv(self.representation(x), W)
+
+    def _pool(self, kids: torch.Tensor, st: Stage, counts: torch.Tensor) -> torch.Tensor:
+        r = torch.relu(kids)
+        if self.pooling == "max":
+            return r.amax(2)
+        s = r.sum(2)
+        return s / counts.to(s.dtype).unsqueeze(-1)
+
+    def _conv(self, x: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+        return x @ W if W.dim() == 2 else torch.einsum("bnr,nrs->bns", x, W)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", pooling={self.pooling}"
