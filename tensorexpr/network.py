@@ -269,15 +269,17 @@ class Network:
         return replace(self, F=F, integer=self.integer and F.dtype.kind in "iO")
 
     def output_slice(self, output: int) -> "Network":
-        """The network restricted to one output channel."""
-        if not 0 <= output < self.outputs:
-            raise NetworkError(f"output={output} is out of range for a network with {self.outputs} outputs.")
+        """The network restricted to one output channel (a one-column ``linear`` head on weightless outputs)."""
+        if isinstance(output, bool) or not isinstance(output, (int, np.integer)) or not 0 <= output < self.outputs:
+            raise NetworkError(f"output={output!r} is out of range for a network with {self.outputs} outputs.")
         nd = self.node(self.output)
-        if nd.weight is None:
-            raise NetworkError(f"Output node {nd.id!r} has no weight to slice; pick output=None.")
-        new = Node(nd.id, nd.kind, nd.children, nd.weight[:, output : output + 1], nd.mode)
-        nodes = tuple(new if x.id == nd.id else x for x in self.nodes)
-        return replace(self, nodes=nodes)
+        if nd.weight is not None:
+            new = Node(nd.id, nd.kind, nd.children, nd.weight[:, output : output + 1], nd.mode)
+            return replace(self, nodes=tuple(new if x.id == nd.id else x for x in self.nodes))
+        pick = np.zeros((self.outputs, 1), dtype=np.int64)
+        pick[output, 0] = 1
+        head = Node(f"{nd.id}#out{output}", "linear", (nd.id,), pick)
+        return replace(self, nodes=self.nodes + (head,), output=head.id)
 
     def __repr__(self) -> str:
         kinds = {k: sum(nd.kind == k for nd in self.live_nodes) for k in NODE_KINDS}

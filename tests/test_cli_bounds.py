@@ -30,7 +30,9 @@ def test_profile_json_and_plot(tmp_path, capsys):
                "--json", "--no-progress"])
     assert rc == 0
     d = json.loads(capsys.readouterr().out)
-    assert len(d["rows"]) == 5 and d["plot"] == str(png) and png.stat().st_size > 1000
+    from tensorexpr.cli.profile import DEFAULT_2D
+
+    assert len(d["rows"]) == len(DEFAULT_2D.split(",")) and d["plot"] == str(png) and png.stat().st_size > 1000
 
 
 def test_report_small_grid(capsys):
