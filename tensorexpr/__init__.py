@@ -6,7 +6,7 @@ The data flows one way: geometry (:class:`ModeTree`) -> network (:class:`Network
 
 from __future__ import annotations
 
-from . import grid as _grid  # attaches Network.grid_tensor
+from . import grid as _grid  # noqa: F401  (attaches Network.grid_tensor)
 from .errors import BudgetError, GeometryError, NetworkError, PartitionError, RankError, TensorExprError
 from .grid import DEFAULT_PRIME, default_memory_budget, einsum_network, estimate_bytes, grid_tensor, grid_tensor_mod
 from .matricize import matricize

@@ -16,13 +16,14 @@ from __future__ import annotations
 import math
 import os
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import opt_einsum as oe
 
 from .errors import BudgetError, NetworkError
 from .network import Network, Node
+from .validation import check_output
 
 __all__ = [
     "grid_tensor",
@@ -309,8 +310,8 @@ def grid_tensor(
         raise NetworkError(f"Unknown backend {backend!r}; expected one of {BACKENDS}.")
     if method not in ("auto", "einsum", "bottom-up"):
         raise NetworkError(f"Unknown method {method!r}; expected 'auto', 'einsum' or 'bottom-up'.")
-    if output is not None and not 0 <= output < net.outputs:
-        raise NetworkError(f"output={output} is out of range for a network with {net.outputs} outputs.")
+    if output is not None:
+        check_output(output, net.outputs)
     if backend == "exact":
         if not net.integer:
             raise NetworkError(

@@ -270,8 +270,9 @@ class Network:
 
     def output_slice(self, output: int) -> "Network":
         """The network restricted to one output channel (a one-column ``linear`` head on weightless outputs)."""
-        if isinstance(output, bool) or not isinstance(output, (int, np.integer)) or not 0 <= output < self.outputs:
-            raise NetworkError(f"output={output!r} is out of range for a network with {self.outputs} outputs.")
+        from .validation import check_output
+
+        output = check_output(output, self.outputs)
         nd = self.node(self.output)
         if nd.weight is not None:
             new = Node(nd.id, nd.kind, nd.children, nd.weight[:, output : output + 1], nd.mode)

@@ -1,5 +1,4 @@
 import networkx as nx
-import numpy as np
 import pytest
 
 import tensorexpr as te

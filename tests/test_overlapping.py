@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import networkx as nx
 import numpy as np
 import pytest
 
@@ -70,7 +69,6 @@ def test_copy_hyperedges_in_einsum():
 
 
 def test_exact_rank_below_mincut_and_star_looser():
-    rng = np.random.default_rng(0)
     parts = [te.Partition.odd_even(6), te.Partition.left_right(6), te.Partition.random(6, 1)]
     looser = 0
     for seed, layers in enumerate([[(2, 1, 2), (5, 1, 2)], [(3, 1, 2), (2, 2, 2), (2, 1, 2)], [(2, 1, 3), (3, 1, 2), (3, 1, 2)]]):

@@ -31,6 +31,7 @@ import numpy as np
 from ..errors import BudgetError, NetworkError, RankError, TensorExprError
 from ..network import Network, Node
 from ..partitions import Partition
+from ..validation import check_output, check_partition
 
 __all__ = ["certify", "Certificate", "integer_twin", "CERTIFY_METHODS", "DENSE_EXACT_MAX_ENTRIES"]
 
@@ -235,15 +236,8 @@ def certify(
     t0 = time.perf_counter()
     if not isinstance(net, Network):
         raise NetworkError(f"certify needs a te.Network, got {type(net).__name__}. Hint: te.convac(tree, M, widths).")
-    if not isinstance(P, Partition):
-        raise NetworkError(f"certify needs a te.Partition, got {type(P).__name__}.")
-    if P.n_modes != net.n_modes:
-        raise NetworkError(
-            f"Partition covers modes 0..{P.n_modes - 1} but {net.name} has modes 0..{net.n_modes - 1}. "
-            f"Hint: build the partition with n_modes={net.n_modes}."
-        )
-    if not 0 <= output < net.outputs:
-        raise NetworkError(f"output={output} is out of range for a network with {net.outputs} outputs.")
+    check_partition(P, net.n_modes, "certify", net.name, NetworkError)
+    check_output(output, net.outputs)
     chosen = tuple(CERTIFY_METHODS if methods is None else methods)
     bad = [m for m in chosen if m not in CERTIFY_METHODS]
     if bad:

@@ -29,6 +29,7 @@ from ..errors import NetworkError
 from ..modetree import ModeTree
 from ..network import Network, node_id, resolve_widths
 from ..partitions import Partition
+from ..validation import check_partition
 
 __all__ = ["geometry_bound", "GeometryBound", "closed_form", "ClosedForm", "width_symbols"]
 
@@ -157,13 +158,7 @@ def geometry_bound(
     Min(M**4, r_2)
     """
     tree, w, base, name = _tree_and_widths(tree_or_net, widths, M)
-    if not isinstance(P, Partition):
-        raise NetworkError(f"geometry_bound needs a te.Partition, got {type(P).__name__}.")
-    if P.n_modes != tree.n_modes:
-        raise NetworkError(
-            f"Partition covers modes 0..{P.n_modes - 1} but the tree has modes 0..{tree.n_modes - 1}. "
-            f"Hint: build the partition with n_modes={tree.n_modes}."
-        )
+    check_partition(P, tree.n_modes, "geometry_bound", "the tree", NetworkError)
     value = None
     per_node: dict[str, int] = {}
     if w is not None and base is not None:

@@ -31,6 +31,7 @@ import networkx as nx
 from ..errors import NetworkError
 from ..network import Network, Node
 from ..partitions import Partition
+from ..validation import check_output, check_partition
 
 __all__ = ["mincut_bound", "MinCutResult", "HyperEdge", "tensor_hypergraph", "HYPEREDGE_MODELS"]
 
@@ -233,15 +234,8 @@ def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = 
     _check_net(net)
     if hyperedges not in HYPEREDGE_MODELS:
         raise NetworkError(f"hyperedges={hyperedges!r} is unknown; expected one of {HYPEREDGE_MODELS}.")
-    if not isinstance(P, Partition):
-        raise NetworkError(f"mincut_bound needs a te.Partition, got {type(P).__name__}.")
-    if P.n_modes != net.n_modes:
-        raise NetworkError(
-            f"Partition covers modes 0..{P.n_modes - 1} but {net.name} has modes 0..{net.n_modes - 1}. "
-            f"Hint: build the partition with n_modes={net.n_modes}."
-        )
-    if not 0 <= output < net.outputs:
-        raise NetworkError(f"output={output} is out of range for a network with {net.outputs} outputs.")
+    check_partition(P, net.n_modes, "mincut_bound", net.name, NetworkError)
+    check_output(output, net.outputs)
     labels, edges = tensor_hypergraph(net, output)
     cap = _capacities([e.dim for e in edges])
     g = nx.DiGraph()

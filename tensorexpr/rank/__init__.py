@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import RankError
 from ..network import Network
 from ..partitions import Partition
+from ..validation import check_partition
 from .exact import exact_rank_of_tensor, rank_mod_p, rank_rational
 from .numeric import numeric_rank
 from .result import RankResult, RankWarning
@@ -31,15 +32,8 @@ def register_rank_method(name: str) -> Callable[[RankMethod], RankMethod]:
 
 
 def _check_partition(x: Any, P: Partition) -> None:
-    if not isinstance(P, Partition):
-        raise RankError(f"rank needs a te.Partition, got {type(P).__name__}. Hint: te.Partition.odd_even(n).")
     n = x.n_modes if isinstance(x, Network) else len(getattr(x, "shape", ()))
-    if n != P.n_modes:
-        missing = sorted(set(range(n)) - set(range(P.n_modes)))
-        raise RankError(
-            f"Partition covers modes 0..{P.n_modes - 1} but the {'network' if isinstance(x, Network) else 'tensor'} "
-            f"has modes 0..{n - 1}" + (f"; missing {missing[:10]}." if missing else ".")
-        )
+    check_partition(P, n, "rank", "the network" if isinstance(x, Network) else "the tensor", RankError)
 
 
 @register_rank_method("numeric")

@@ -34,7 +34,6 @@ import math
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 

@@ -1,0 +1,34 @@
+"""Checks shared by every public entry point that takes a network (or tree), a partition and an output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import NetworkError, PartitionError, TensorExprError
+from .partitions import Partition
+
+__all__ = ["check_partition", "check_output"]
+
+
+def check_partition(P: Any, n_modes: int, who: str, what: str = "the network",
+                    error: type[TensorExprError] = PartitionError) -> Partition:
+    """``P`` is a :class:`Partition` over exactly ``n_modes`` modes, else ``error`` with a hint."""
+    if not isinstance(P, Partition):
+        raise error(f"{who} needs a te.Partition, got {type(P).__name__}. Hint: te.Partition.odd_even(n).")
+    if P.n_modes != n_modes:
+        missing = sorted(set(range(n_modes)) - set(range(P.n_modes)))
+        raise error(
+            f"Partition covers modes 0..{P.n_modes - 1} but {what} has modes 0..{n_modes - 1}"
+            + (f"; missing {missing[:10]}" if missing else "")
+            + f". Hint: build the partition with n_modes={n_modes}."
+        )
+    return P
+
+
+def check_output(output: Any, outputs: int, error: type[TensorExprError] = NetworkError) -> int:
+    """``output`` indexes one of ``outputs`` channels."""
+    if isinstance(output, bool) or not isinstance(output, (int, np.integer)) or not 0 <= output < outputs:
+        raise error(f"output={output!r} is out of range for a network with {outputs} outputs (0..{outputs - 1}).")
+    return int(output)
