@@ -158,8 +158,13 @@ def test_refuses_relu() -> None:
 
 def test_refuses_over_budget() -> None:
     net = te.convac(te.ModeTree.line(16), M=3, widths=3, integer=True, seed=0)
-    with pytest.raises(te.BudgetError, match=r"6561 x 6561.*mincut_bound"):
+    # refused at once: the certified generic lower bound (specialization) is already over budget
+    with pytest.raises(te.BudgetError, match=r"at least 6561.*max_rank=4096.*certify"):
         te.rank(net, te.Partition.odd_even(16), "structured", max_rank=4096)
+    # refused in flight: the bound fits but an intermediate block does not
+    small = te.convac(te.ModeTree.line(16), M=3, widths=2, integer=True, seed=0)
+    with pytest.raises(te.BudgetError, match=r"mincut_bound"):
+        te.rank(small, te.Partition.odd_even(16), "structured", max_rank=300, max_entries=2000)
 
 
 def test_refuses_overlapping_and_bad_prime() -> None:

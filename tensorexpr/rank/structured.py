@@ -279,6 +279,19 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
     if out_nd.weight is not None and out_nd.kind != "leaf":
         net, sel = net.output_slice(output), 0
     T = net.n_templates
+    if net.tree is not None and net.op.multilinear:
+        # cheap pre-pass: when the certified generic lower bound already exceeds the budget, refuse now
+        # instead of after seconds of eliminations that must end over budget
+        from ..bounds.specialization import specialization_bound
+
+        lb = specialization_bound(net, P, shared=net.shared)
+        if lb > max_rank:
+            raise BudgetError(
+                f"Structured rank of {net.name} under {P.name}: the generic rank is at least {_fmt_big(lb)} "
+                f"(specialization bound), over max_rank={max_rank}, so the compressed blocks cannot stay within "
+                f"budget. Hint: te.certify(net, P) proves exponential ranks from bounds alone; raise max_rank= "
+                f"only if you need this integer point's own rank."
+            )
     budget = _Budget(net, max_rank, max_entries)
     explicit = _explicit_nodes(net)
     Fm = np.mod(np.asarray(net.F, dtype=np.int64), p)
@@ -329,6 +342,10 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
     K = vals[net.output].K
     Kg = K[output if sel is None else sel]
     return _result(dense_rank_mod_p(Kg, p), net, P, p, t0, budget, f"dense {Kg.shape[0]}x{Kg.shape[1]} output block")
+
+
+def _fmt_big(v: int) -> str:
+    return str(v) if v < 10**9 else f"~2^{v.bit_length() - 1}"
 
 
 def _result(r: int, net: Network, P: Partition, p: int, t0: float, budget: _Budget, final: str) -> RankResult:
