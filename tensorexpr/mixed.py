@@ -52,7 +52,7 @@ def mixed(
     widths_b: Any = None,
     weights: tuple[Mapping[frozenset, Any], Mapping[frozenset, Any]] | None = None,
     F: Any = None,
-    int_range: int = 9,
+    int_range: int = 1000,
 ) -> Network:
     """A mixed decomposition of two ConvACs on ``tree_a`` and ``tree_b`` joined at ``mixture_nodes``.
 

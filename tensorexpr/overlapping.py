@@ -105,7 +105,7 @@ def overlapping(
     shared: bool = False,
     padding: str = "valid",
     F: Any = None,
-    int_range: int = 9,
+    int_range: int = 1000,
 ) -> Network:
     """A ConvAC of generalized-convolution (GC) layers, possibly overlapping (stride < window).
 
