@@ -51,3 +51,25 @@ def test_bad_inputs() -> None:
     relu = te.convac(tree, M=2, widths=2, op="relu-max", seed=0)
     with pytest.raises(te.TensorExprError, match="relu-max"):
         te.specialization_bound(relu, te.Partition.odd_even(4))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_tied_weights_bound_is_below_exact_rank_and_symmetric_cap(seed):
+    """Tied windows are symmetric tensors: factor <= min(r_in, C(M+i-1,i), C(M+j-1,j)) [derived], and the
+    bound never exceeds the exact rank of a tied integer network (an independent computation)."""
+    import math as _m
+
+    from tensorexpr.bounds.specialization import specialization_report
+
+    rng = np.random.default_rng(seed)
+    M = int(rng.integers(2, 4))
+    r0 = int(rng.integers(2, 7))
+    tree = te.ModeTree.grid(4, 4, geometry=("square", "mirror")[seed % 2])
+    net = te.convac(tree, M=M, widths=[r0, 3], shared=True, seed=seed, integer=True)
+    P = te.Partition.random(16, seed=seed) if seed % 3 else te.Partition.grid(4, 4, "checkerboard")
+    rep = specialization_report(net, P)
+    for window, f in rep.factors:
+        i, j = P.side(frozenset(window))
+        assert min(r0, M) <= f <= min(r0, _m.comb(M + i - 1, i), _m.comb(M + j - 1, j))
+    if M**16 <= 3**16:
+        assert rep.value <= te.rank(net, P, method="structured").rank

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,9 @@ class SpecializationBound:
     M_eff : int
         ``rank F`` (``M`` for a tree input): the number of independent representation functions seen.
     shared : bool
-        Weights tied per level (a convolution): factors are ``min(r_in, M_eff)``.
+        Weights tied per level (a convolution): a mixed window's factor is the exact rank of its symmetric
+        window tensor at one seeded integer point (at least ``min(r_in, M_eff)``, at most
+        ``min(r_in, C(M+i-1, i), C(M+j-1, j))``).
     """
 
     value: int
@@ -88,6 +91,49 @@ def _from_network(net: Network) -> tuple[ModeTree, dict[frozenset, int], int, bo
     return net.tree, widths, _f_rank(np.asarray(net.F)), bool(net.shared)
 
 
+#: Largest window matricization (entries) whose rank is computed exactly for tied weights.
+_SHARED_WINDOW_MAX_ENTRIES = 1 << 20
+
+
+@lru_cache(maxsize=None)
+def _shared_window_rank(r_in: int, M: int, i: int, j: int) -> int:
+    """Certified lower bound on the generic rank of a tied window: ``sum_{b<r_in} c_b (u_b^{(x)i})(u_b^{(x)j})^T``.
+
+    With tied leaf weights every leaf of the window applies the same ``u_b``, so the window tensor is
+    symmetric and its rank is at most ``min(r_in, C(M+i-1, i), C(M+j-1, j))``, not ``M^{min(i,j)}``. The
+    proof's bound ``min(r_in, M)`` (term ``b`` uses ``u_b = e_b``) is raised to the exact rank over Q at one
+    seeded integer point, itself a lower bound on the generic rank; the same point serves every window
+    with the same ``(i, j)``, as tying requires.
+    """
+    base = min(r_in, M)
+    if M ** (i + j) > _SHARED_WINDOW_MAX_ENTRIES or i + j < 2:
+        return base
+    import flint
+
+    rng = np.random.default_rng(12345 + 97 * r_in + 31 * M + 7 * i + j)
+    U = rng.integers(-1000, 1001, size=(r_in, M))
+    c = rng.integers(1, 1001, size=r_in)
+
+    def power(u: np.ndarray, k: int) -> list[int]:
+        v = [1]
+        for _ in range(k):
+            v = [a * int(b) for a in v for b in u]
+        return v
+
+    rows, cols = M**i, M**j
+    mat = [[0] * cols for _ in range(rows)]
+    for b in range(r_in):
+        x, y = power(U[b], i), power(U[b], j)
+        cb = int(c[b])
+        for p_, xv in enumerate(x):
+            if xv:
+                row = mat[p_]
+                for q, yv in enumerate(y):
+                    row[q] += cb * xv * yv
+    point = int(flint.fmpz_mat(mat).rank())
+    return max(base, point)
+
+
 def specialization_report(net_or_tree: Network | ModeTree, P: Partition, M: int | None = None,
                           widths: Any = None, shared: bool = False) -> SpecializationBound:
     """The specialization lower bound with its per-window factors (see :func:`specialization_bound`)."""
@@ -120,7 +166,7 @@ def specialization_report(net_or_tree: Network | ModeTree, P: Partition, M: int 
         if i == 0 or j == 0:
             continue
         r_in = w[kids[0]]
-        f = min(r_in, M_eff) if shared else min(r_in, M_eff ** min(i, j))
+        f = _shared_window_rank(r_in, M_eff, i, j) if shared else min(r_in, M_eff ** min(i, j))
         factors.append((tuple(sorted(node)), f))
         value *= f
     return SpecializationBound(value, P.name, M_eff, shared, tuple(factors))
@@ -137,7 +183,9 @@ def specialization_bound(net_or_tree: Network | ModeTree, P: Partition, M: int |
     over the first-level windows ``w`` (internal nodes whose children are all leaves), ``r_in(w)`` the width
     of ``w``'s leaves (``r_0``), for almost every weight setting of the architecture (tree, ``M``, widths;
     product pooling; unshared weights). With ``shared=True`` (convolutions) each mixed factor is
-    ``min(r_in(w), M)``. For a :class:`Network`, ``M`` is replaced by ``rank F``.
+    at least ``min(r_in(w), M)``: tied leaves make each window tensor symmetric, and the factor is the exact
+    rank of that symmetric window tensor at one seeded integer point (see ``_shared_window_rank``). For a
+    :class:`Network`, ``M`` is replaced by ``rank F``.
 
     **What it certifies.** The rank of the matricization is a lower-semicontinuous polynomial function of
     the weights; the bound is attained at one explicit weight setting, so it holds on a non-empty
