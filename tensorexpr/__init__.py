@@ -14,7 +14,7 @@ from .modetree import ModeTree
 from .network import Network, Node, convac, cp, hierarchical
 from .operators import OPERATORS, Operator, get_operator, register_operator
 from .partitions import Partition
-from .rank import RANK_METHODS, RankResult, RankWarning, rank, register_rank_method
+from .rank import RANK_METHODS, RankResult, RankWarning, rank, rank_many, register_rank_method
 from .overlapping import overlapping
 from .mixed import common_nodes, mixed
 
@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_PRIME",
     "matricize",
     "rank",
+    "rank_many",
     "RankResult",
     "RankWarning",
     "RANK_METHODS",

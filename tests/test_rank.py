@@ -161,3 +161,12 @@ def test_matricize_matches_definition(rng):
         assert Mx[row, col] == A[idx]
     with pytest.raises(te.PartitionError, match="modes"):
         te.matricize(A, te.Partition.odd_even(6))
+
+
+@pytest.mark.parametrize("method", ["numeric", "exact", "structured"])
+def test_rank_many_equals_rank_per_partition(method):
+    net = te.convac(te.ModeTree.line(8), M=3, widths=[3, 2, 2], seed=3, integer=True)
+    parts = [te.Partition.odd_even(8), te.Partition.left_right(8), te.Partition.random(8, seed=2)]
+    many = te.rank_many(net, parts, method=method)
+    assert [r.rank for r in many] == [te.rank(net, P, method=method).rank for P in parts]
+    assert [r.partition for r in many] == [P.name for P in parts]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..rank import RANK_METHODS, rank
+from ..rank import RANK_METHODS, rank_many
 from .common import add_network_args, build_network, dump_json, partitions_from_args, print_table
 
 
@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     integer = args.method != "numeric"
     tree, net = build_network(args, integer=integer)
     parts = partitions_from_args(args.partition or ["odd_even"], args.geometry, tree.n_modes)
-    results = [rank(net, P, method=args.method) for P in parts]
+    results = rank_many(net, parts, method=args.method)
     if args.json:
         dump_json({"network": repr(net), "results": [r.to_dict() for r in results]})
         return 0

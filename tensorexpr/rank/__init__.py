@@ -15,7 +15,7 @@ from .exact import exact_rank_of_tensor, rank_mod_p, rank_rational
 from .numeric import numeric_rank
 from .result import RankResult, RankWarning
 
-__all__ = ["rank", "RankResult", "RankWarning", "RANK_METHODS", "register_rank_method", "rank_mod_p", "rank_rational"]
+__all__ = ["rank", "rank_many", "RankResult", "RankWarning", "RANK_METHODS", "register_rank_method", "rank_mod_p", "rank_rational"]
 
 RankMethod = Callable[..., RankResult]
 RANK_METHODS: dict[str, RankMethod] = {}
@@ -114,3 +114,35 @@ def _structured(x: Any, P: Partition, prime: int | None = None, output: int = 0,
     from .structured import structured_rank
 
     return structured_rank(x, P, prime=prime, output=output, **kw)
+
+
+def rank_many(x: Any, partitions: Any, method: str = "numeric", output: int = 0, **kwargs: Any) -> list[RankResult]:
+    """:func:`rank` over several partitions, evaluating a network's dense grid tensor once.
+
+    ``numeric`` evaluates the float grid tensor once; ``exact`` evaluates the exact integer tensor once
+    when it is small (ranks over Q or GF(p) per partition, as ``field=`` says), else the tensor mod p once
+    (ranks over GF(p)). Other methods (``structured``) never form the tensor and run per partition.
+    """
+    from ..grid import DEFAULT_PRIME, grid_tensor_mod
+    from .exact import RATIONAL_MAX_ENTRIES
+
+    parts = list(partitions)
+    for P in parts:
+        _check_partition(x, P)
+    if not isinstance(x, Network) or method not in ("numeric", "exact"):
+        return [rank(x, P, method, output=output, **kwargs) if isinstance(x, Network) else rank(x, P, method, **kwargs)
+                for P in parts]
+    budget = kwargs.pop("memory_budget", None)
+    if method == "numeric":
+        A = x.grid_tensor(backend=kwargs.pop("backend", "numpy"), device=kwargs.pop("device", None), output=output,
+                          memory_budget=budget)
+        return [rank(A, P, "numeric", **kwargs) for P in parts]
+    if not x.integer:
+        return [rank(x, P, "exact", output=output, **kwargs) for P in parts]  # raises the clear error
+    field = kwargs.pop("field", "auto")
+    prime = kwargs.pop("prime", None) or DEFAULT_PRIME
+    if x.n_templates ** x.n_modes <= RATIONAL_MAX_ENTRIES or not x.op.multilinear or field == "rational":
+        A = x.grid_tensor(backend="exact", output=output, memory_budget=budget)
+        return [rank(A, P, "exact", field=field, prime=prime, **kwargs) for P in parts]
+    A = grid_tensor_mod(x, prime, output=output, memory_budget=budget)
+    return [rank(A, P, "exact", field="prime", prime=prime, **kwargs) for P in parts]
