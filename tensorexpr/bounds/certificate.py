@@ -14,6 +14,9 @@ the maximum of ``rank [A]_{I,J}`` over all weights and is attained for almost ev
   (rank over GF(p) <= rank over Q <= generic rank). The instance is ``net`` itself when it is integer,
   else an integer twin with the same graph, shapes and tying (the weights of ``net`` do not matter).
 
+For non-product operators (ReLU networks) there is no generic rank: the interval then bounds the *maximum*
+rank over weight settings (``details["certifies"]`` says which).
+
 ``certified`` is True only when the best lower bound equals the best upper bound. Cheap bounds run first;
 the instance rank (``structured`` when that method is registered, else dense ``exact`` when small) runs
 only while the interval is open and time is left.
@@ -287,5 +290,11 @@ def certify(
         run(name, "lower", lambda name=name: _instance(name, net, P, output, seed, int(upper)))
     if lower > upper:  # a sound set of bounds never does this: fail loudly instead of printing nonsense
         raise RankError(f"internal inconsistency: lower bound {lower} ({lower_m}) > upper bound {upper} ({upper_m}).")
+    details["certifies"] = (
+        "the generic rank (attained for almost every weight setting)" if net.op.multilinear else
+        f"the maximum rank over weight settings: {net.op.name} networks have no generic rank (the rank is constant "
+        f"on regions of positive measure, Cohen & Shashua, ICML 2016); lower = a rank some weights attain, "
+        f"upper = a bound for every weight setting"
+    )
     return Certificate(lower, int(upper), lower == upper, lower_m, upper_m, time.perf_counter() - t0, details,
                        P.name, net.name, results)
