@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> dict:
                     results.append({"task": task, "geometry": geo, "model": model, "seed": seed,
                                     "test_acc": r.test_acc, "train_acc": r.final["train_acc"],
                                     "n_params": r.n_params, "nonfinite": r.nonfinite,
-                                    "seconds": time.perf_counter() - t0})
+                                    "seconds": sum(h.get("seconds", 0.0) for h in r.history),
+                                    "wall_seconds": time.perf_counter() - t0})
                     print(f"[{time.perf_counter() - t_start:6.0f}s] {task:10s} {geo:6s} {model:6s} seed {seed}: "
                           f"test acc {r.test_acc:.4f} (train {r.final['train_acc']:.4f})", flush=True)
     summary = []
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> dict:
                                 "max": max(accs), "accs": accs})
     ranks = trained_ranks(extracted) if extracted else []
     report = {"settings": vars(args), "results": results, "summary": summary, "ranks": ranks,
-              "seconds": time.perf_counter() - t_start, "threads": torch.get_num_threads(),
+              "seconds": time.perf_counter() - t_start, "train_seconds": sum(x["seconds"] for x in results), "threads": torch.get_num_threads(),
               "cpus": os.cpu_count()}
     (out / "results.json").write_text(json.dumps(report, indent=2, default=str))
     text = format_report(report, models)
@@ -112,8 +113,9 @@ def run(args: argparse.Namespace) -> dict:
 def format_report(report: dict, models: list[str]) -> str:
     s = report["settings"]
     lines = [f"Inductive bias via pooling geometry: {s['size']}x{s['size']} blobs, {s['n_train']} train / {s['n_test']} "
-             f"test, {s['epochs']} epochs, widths {s['widths']}, {s['seeds']} seeds, {report['seconds']:.0f} s on "
-             f"{report['threads']} thread(s)", "",
+             f"test, {s['epochs']} epochs, widths {s['widths']}, {s['seeds']} seeds, {report['train_seconds']:.0f} s of "
+             f"training on {report['threads']} thread(s) (this run: {report['seconds']:.0f} s; finished epochs resume "
+             f"from checkpoints)", "",
              "| task | model | square: mean +- std [min, max] | mirror: mean +- std [min, max] | winner (claim) |",
              "|---|---|---|---|---|"]
     claim = {"closedness": "square", "symmetry": "mirror"}
