@@ -54,7 +54,21 @@ def _fmt_bytes(b: float) -> str:
     return f"{b:.3g} B"
 
 
+#: numpy arrays hold at most 64 axes; a dense grid tensor has one axis per mode.
+MAX_DENSE_MODES = 64
+
+
+def _check_dense_modes(net: Network) -> None:
+    if net.n_modes > MAX_DENSE_MODES:
+        raise BudgetError(
+            f"A dense grid tensor of {net.name} needs {net.n_modes} axes, over numpy's limit of {MAX_DENSE_MODES}. "
+            f"Hint: te.rank(net, P, method='structured') or te.certify(net, P) never form it."
+        )
+
+
 def _check_budget(nbytes: float, budget: int | None, what: str) -> None:
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
+        raise BudgetError(f"memory_budget must be a positive number of bytes, got {budget!r}.")
     budget = default_memory_budget() if budget is None else int(budget)
     if nbytes > budget:
         raise BudgetError(
@@ -312,6 +326,7 @@ def grid_tensor(
         raise NetworkError(f"Unknown method {method!r}; expected 'auto', 'einsum' or 'bottom-up'.")
     if output is not None:
         check_output(output, net.outputs)
+    _check_dense_modes(net)
     if backend == "exact":
         if not net.integer:
             raise NetworkError(
@@ -347,8 +362,10 @@ def grid_tensor_mod(net: Network, prime: int = DEFAULT_PRIME, output: int = 0, m
     """The grid tensor of an integer product network reduced mod ``prime``, computed exactly in int64."""
     if not net.integer:
         raise NetworkError(f"Prime-field evaluation needs an integer network; {net.name} has float weights.")
-    if prime < 2 or prime > 2**31:
-        raise NetworkError(f"prime must lie in [2, 2^31] so int64 products stay exact, got {prime}.")
+    from .rank.exact import check_field_prime
+
+    prime = check_field_prime(prime, max_bits=31)  # residues < 2^31: int64 products stay exact
+    _check_dense_modes(net)
     sub = net.output_slice(output)
     _check_budget(_bottom_up_bytes(sub, 8), memory_budget, f"Grid tensor mod p of {net.name}")
     return bottom_up(sub, _Arith("modp", prime=prime))[0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .errors import PartitionError
 from .partitions import Partition
 
@@ -29,6 +31,8 @@ def matricize(A: Any, P: Partition) -> Any:
     """
     if not isinstance(P, Partition):
         raise PartitionError(f"matricize needs a te.Partition, got {type(P).__name__}. Hint: te.Partition(I, n_modes).")
+    if not hasattr(A, "shape"):
+        A = np.asarray(A)
     shape = tuple(A.shape)
     if len(shape) != P.n_modes:
         raise PartitionError(

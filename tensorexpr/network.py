@@ -131,8 +131,12 @@ class Network:
         if hasattr(F, "detach"):
             F = F.detach().cpu().numpy()
         F = np.array(F, copy=True)
-        if F.ndim != 2 or F.shape[1] != self.M:
-            raise NetworkError(f"Template matrix F must have shape (T, M={self.M}), got {F.shape}.")
+        if F.ndim != 2 or F.shape[1] != self.M or F.shape[0] < 1:
+            raise NetworkError(f"Template matrix F must have shape (T >= 1, M={self.M}), got {F.shape}.")
+        if F.dtype.kind not in "iufO":
+            raise NetworkError(f"Template matrix F must be numeric, got dtype {F.dtype}.")
+        if F.dtype.kind == "f" and not np.isfinite(F).all():
+            raise NetworkError("Template matrix F has NaN or infinite entries; templates must be finite.")
         F.setflags(write=False)
         object.__setattr__(self, "F", F)
         self._validate()
@@ -424,6 +428,14 @@ def convac(
         raise NetworkError(f"convac needs a ModeTree, got {type(tree).__name__}. Hint: te.ModeTree.line(n).")
     if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 1:
         raise NetworkError(f"M (number of representation functions) must be an integer >= 1, got {M!r}.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise NetworkError(f"seed must be None or a non-negative integer, got {seed!r}.")
+    if integer and (isinstance(int_range, bool) or not isinstance(int_range, (int, np.integer))
+                    or not 1 <= int_range <= 2**40):
+        raise NetworkError(
+            f"int_range must be an integer in [1, 2^40] (weights are drawn from [-int_range, int_range]), got "
+            f"{int_range!r}."
+        )
     out_w = resolve_widths(tree, widths, outputs)
     rng = np.random.default_rng(seed)
     weights: dict[frozenset, np.ndarray] = {}
@@ -445,5 +457,7 @@ def convac(
 
 def cp(n: int, M: int, Z: int, outputs: int = 1, **kwargs: Any) -> Network:
     """The CP decomposition ``A = sum_z a_z u_{z,1} (x) ... (x) u_{z,N}``: a shallow ConvAC with ``Z`` channels."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise NetworkError(f"cp needs n >= 2 modes (one mode has no partition to separate), got {n!r}.")
     net = convac(ModeTree.shallow(n), M, [Z], outputs=outputs, **kwargs)
     return replace(net, name=f"cp(n={n}, Z={Z})")

@@ -162,6 +162,8 @@ class Partition:
     @classmethod
     def all_balanced(cls, n: int, max_n: int = 16) -> Iterator["Partition"]:
         """Every balanced partition with mode 0 in ``I`` (each unordered split once); ``n <= max_n``."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise PartitionError(f"all_balanced needs n >= 2 modes, got {n!r}.")
         if n > max_n:
             raise PartitionError(
                 f"Enumerating balanced partitions of {n} modes gives ~2^{n} items; limit is max_n={max_n}. "

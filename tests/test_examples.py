@@ -3,9 +3,7 @@
 import importlib.util
 from pathlib import Path
 
-import pytest
 
-import tensorexpr as te
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

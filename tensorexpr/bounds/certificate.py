@@ -149,8 +149,12 @@ def integer_twin(net: Network, seed: int = 0, int_range: int = 10**6) -> Network
 def _trivial(net: Network, P: Partition, output: int) -> int:
     T = net.n_templates
     caps = [T ** len(P.I), T ** len(P.J)]
-    if net.op.multilinear:
-        caps.append(net.M ** min(len(P.I), len(P.J)))
+    if net.op.multilinear:  # A = W x_1 F ... x_N F: every mode sees at most rank F independent templates
+        from .specialization import _f_rank
+
+        F = np.asarray(net.F)
+        r_F = _f_rank(F) if F.dtype.kind in "iO" else net.M  # a float rank could undercount: not for an upper bound
+        caps.append(r_F ** min(len(P.I), len(P.J)))
     return min(caps)
 
 

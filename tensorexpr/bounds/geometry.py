@@ -19,6 +19,8 @@ coarse halves of square pooling).
 
 from __future__ import annotations
 
+import numpy as np
+
 import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -122,9 +124,9 @@ def _tree_and_widths(obj: Any, widths: Any, M: Any) -> tuple[ModeTree, dict[froz
     if not isinstance(obj, ModeTree):
         raise NetworkError(f"geometry_bound needs a ModeTree or a Network, got {type(obj).__name__}.")
     w = None if widths is None else resolve_widths(obj, widths, 1)
-    if M is not None and (isinstance(M, bool) or not isinstance(M, int) or M < 1):
+    if M is not None and (isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 1):
         raise NetworkError(f"M must be a positive integer, got {M!r}.")
-    return obj, w, M, obj.name
+    return obj, w, None if M is None else int(M), obj.name
 
 
 def geometry_bound(

@@ -88,7 +88,11 @@ def _from_network(net: Network) -> tuple[ModeTree, dict[frozenset, int], int, bo
         )
     by_modes = {modes: nid for nid, modes in net.modes.items()}
     widths = {n: net.widths[by_modes[n]] for n in net.tree.nodes}
-    return net.tree, widths, _f_rank(np.asarray(net.F)), bool(net.shared)
+    # tying is read from the weights themselves (one array at several leaves), not only from the flag: the
+    # untied formula's construction needs independent leaves, and setting tied ones equal is always allowed
+    leaf_ids = [id(nd.weight) for nd in net.live_nodes if nd.kind == "leaf" and nd.weight is not None]
+    tied = bool(net.shared) or len(set(leaf_ids)) < len(leaf_ids)
+    return net.tree, widths, _f_rank(np.asarray(net.F)), tied
 
 
 #: Largest window matricization (entries) whose rank is computed exactly for tied weights.
@@ -157,7 +161,7 @@ def specialization_report(net_or_tree: Network | ModeTree, P: Partition, M: int 
             f"Partition must be a te.Partition over the tree's {tree.n_modes} modes, got {P!r}."
         )
     factors = []
-    value = 1
+    value = 1 if M_eff > 0 else 0  # rank F = 0: the grid tensor vanishes
     for node in tree.internal_nodes:
         kids = tree.children(node)
         if not all(tree.is_leaf(c) for c in kids):

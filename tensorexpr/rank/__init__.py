@@ -11,7 +11,7 @@ from ..errors import RankError
 from ..network import Network
 from ..partitions import Partition
 from ..validation import check_partition
-from .exact import exact_rank_of_tensor, rank_mod_p, rank_rational
+from .exact import check_field_prime, exact_rank_of_tensor, rank_mod_p, rank_rational
 from .numeric import numeric_rank
 from .result import RankResult, RankWarning
 
@@ -58,6 +58,10 @@ def _exact(x: Any, P: Partition, field: str = "auto", prime: int | None = None, 
     t0 = time.perf_counter()
     if not isinstance(x, Network):
         return _with_time(exact_rank_of_tensor(x, P, field=field, prime=prime), t0)
+    if field not in ("auto", "prime", "rational"):
+        raise RankError(f"Unknown field {field!r}; expected 'auto', 'prime' or 'rational'.")
+    if prime is not None:
+        check_field_prime(prime, max_bits=31)  # the mod-p grid evaluation multiplies residues in int64
     if not x.integer:
         raise RankError(
             f"method='exact' needs an integer network; {x.name} has float weights. "
@@ -93,8 +97,9 @@ def rank(x: Any, P: Partition, method: str = "numeric", **kwargs: Any) -> RankRe
         ``"numeric"`` (float64 SVD, ``tol=``/``rtol=``), ``"exact"`` (integer networks: GF(p) or Q,
         ``field=``, ``prime=``), or any method added with :func:`register_rank_method` (``"structured"``).
 
-    For a ConvAC with linearly independent representation functions the rank equals the separation rank
-    ``sep(h; I, J)``; for any network, ``rank [A]_{I,J} <= sep(h; I, J)`` (Cohen & Shashua, ICLR 2017).
+    For any network and any templates, ``rank [A]_{I,J} <= sep(h; I, J)``; for a ConvAC whose representation
+    functions are linearly independent and whose templates make ``F`` invertible, the rank equals the
+    separation rank (Cohen & Shashua, ICLR 2017). A singular ``F`` can only lower it.
 
     Examples
     --------
@@ -105,8 +110,17 @@ def rank(x: Any, P: Partition, method: str = "numeric", **kwargs: Any) -> RankRe
     """
     if method not in RANK_METHODS:
         raise RankError(f"Unknown rank method {method!r}; expected one of {sorted(RANK_METHODS)}.")
+    if not isinstance(x, Network) and not hasattr(x, "shape"):
+        if x is None or isinstance(x, (str, bytes, dict)):
+            raise RankError(f"rank needs a te.Network or a tensor with one axis per mode, got {type(x).__name__}.")
+        x = np.asarray(x)
     _check_partition(x, P)
-    return RANK_METHODS[method](x, P, **kwargs)
+    try:
+        return RANK_METHODS[method](x, P, **kwargs)
+    except TypeError as exc:
+        if "unexpected keyword" in str(exc):
+            raise RankError(f"method={method!r} does not take that option: {exc}.") from None
+        raise
 
 
 @register_rank_method("structured")
@@ -140,7 +154,7 @@ def rank_many(x: Any, partitions: Any, method: str = "numeric", output: int = 0,
     if not x.integer:
         return [rank(x, P, "exact", output=output, **kwargs) for P in parts]  # raises the clear error
     field = kwargs.pop("field", "auto")
-    prime = kwargs.pop("prime", None) or DEFAULT_PRIME
+    prime = check_field_prime(kwargs.pop("prime", None) or DEFAULT_PRIME, max_bits=31)
     if x.n_templates ** x.n_modes <= RATIONAL_MAX_ENTRIES or not x.op.multilinear or field == "rational":
         A = x.grid_tensor(backend="exact", output=output, memory_budget=budget)
         return [rank(A, P, "exact", field=field, prime=prime, **kwargs) for P in parts]

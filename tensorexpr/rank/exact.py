@@ -14,12 +14,23 @@ from ..matricize import matricize
 from ..partitions import Partition
 from .result import RankResult
 
-__all__ = ["rank_mod_p", "rank_rational", "exact_rank_of_tensor", "RATIONAL_MAX_ENTRIES", "EXACT_MAX_ENTRIES"]
+__all__ = ["check_field_prime", "rank_mod_p", "rank_rational", "exact_rank_of_tensor", "RATIONAL_MAX_ENTRIES", "EXACT_MAX_ENTRIES"]
 
 #: Matricizations up to this many entries take the rank over Q (fmpz/fmpq) in ``field="auto"``.
 RATIONAL_MAX_ENTRIES = 40_000
 #: Dense prime-field ranks refuse matrices above this many entries (flint needs Python ints per entry).
 EXACT_MAX_ENTRIES = 64_000_000
+
+
+def check_field_prime(p: Any, max_bits: int = 63) -> int:
+    """``p`` is a prime below ``2^max_bits`` (flint ``nmod_mat`` needs a word-size prime modulus)."""
+    import sympy
+
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not 2 <= int(p) < 2**max_bits:
+        raise RankError(f"prime must be an integer prime in [2, 2^{max_bits}), got {p!r}. Hint: te.DEFAULT_PRIME.")
+    if not sympy.isprime(int(p)):
+        raise RankError(f"prime={int(p)} is not prime, so GF(prime) is not a field. Hint: te.DEFAULT_PRIME.")
+    return int(p)
 
 
 def _check_entries(m: int, n: int) -> None:
@@ -91,18 +102,18 @@ def exact_rank_of_tensor(A: Any, P: Partition, field: str = "auto", prime: int |
             f"method='exact' needs an integer tensor, got dtype {getattr(A, 'dtype', type(A).__name__)}. "
             f"Hint: build the network with integer=True, or use method='numeric' for float tensors."
         )
+    if field not in ("auto", "prime", "rational"):
+        raise RankError(f"Unknown field {field!r}; expected 'auto', 'prime' or 'rational'.")
     t0 = time.perf_counter()
     mat = matricize(np.asarray(A), P)
     m, n = mat.shape
-    if field not in ("auto", "prime", "rational"):
-        raise RankError(f"Unknown field {field!r}; expected 'auto', 'prime' or 'rational'.")
     if field == "auto":
         field = "rational" if m * n <= RATIONAL_MAX_ENTRIES else "prime"
     if field == "rational":
         r = rank_rational(mat)
         fld, cert = "Q", "the exact rank of this tensor; a lower bound on the generic rank"
     else:
-        p = prime or DEFAULT_PRIME
+        p = check_field_prime(DEFAULT_PRIME if prime is None else prime)
         if mat.dtype == object and any(isinstance(x, Fraction) for x in mat.ravel()):
             den = math.lcm(*[x.denominator for x in mat.ravel() if isinstance(x, Fraction)])
             mat = np.vectorize(lambda x: int(x * den), otypes=[object])(mat)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import RankError
 from ..matricize import matricize
 from ..partitions import Partition
 from .result import RankResult, RankWarning
@@ -41,6 +42,9 @@ def numeric_rank(
     :class:`RankWarning` is issued when it is below ``gap_warn``, since the answer then depends on the
     tolerance. Float ranks are estimates, not certificates: use ``method="exact"`` for a proof.
     """
+    for name, val in (("tol", tol), ("rtol", rtol)):
+        if val is not None and (isinstance(val, bool) or not isinstance(val, (int, float, np.floating)) or not val >= 0):
+            raise RankError(f"{name} must be a non-negative number, got {val!r}.")
     t0 = time.perf_counter()
     mat = matricize(A, P)
     m, n = mat.shape
