@@ -24,9 +24,9 @@ import numpy as np
 
 from ..network import Network
 from ..partitions import Partition
-from .modp import colspace_factor, matmul_mod_p
+from .modp import colspace_factor, matmul_mod_p, rref_mod_p
 
-__all__ = ["face_split", "reduce_basis", "kron_core", "overlap_step", "explicit_sides", "overlap"]
+__all__ = ["face_split", "fmatmul", "tall_colspace", "reduce_basis", "kron_core", "overlap_step", "explicit_sides", "overlap"]
 
 _LETTERS = string.ascii_letters
 
@@ -54,9 +54,61 @@ def face_split(X: np.ndarray, mx: tuple[int, ...], Y: np.ndarray, my: tuple[int,
     return np.ascontiguousarray(Z.reshape(T ** len(modes), X.shape[1] * Y.shape[1])), modes
 
 
+def fmatmul(A: np.ndarray, B: np.ndarray, p: int) -> np.ndarray:
+    """``A @ B mod p`` for residues in ``[0, p)``, exactly, on float64 BLAS when ``p < 2^26``.
+
+    ``B = B_1 2^13 + B_0`` with ``B_0 < 2^13``: every product is below ``2^39`` and the sums of at most
+    ``2^53 / (p 2^13)`` of them (a chunk of the inner dimension) stay below ``2^53``, so every partial sum,
+    in whatever order BLAS adds, is an exact float64 integer.
+    """
+    if p >= 2**26 or A.shape[1] == 0:
+        return matmul_mod_p(A, B, p)
+    Af = A.astype(np.float64)
+    B0 = (B & 8191).astype(np.float64)
+    B1 = (B >> 13).astype(np.float64)
+    step = max(1, 2**53 // (p * 8192))
+    out = np.zeros((A.shape[0], B.shape[1]), dtype=np.float64)
+    for s in range(0, A.shape[1], step):
+        lo = np.fmod(Af[:, s : s + step] @ B0[s : s + step], p)
+        hi = np.fmod(Af[:, s : s + step] @ B1[s : s + step], p)
+        out = np.fmod(out + np.fmod(hi * 8192.0, p) + lo, p)
+    return out.astype(np.int64)
+
+
+def tall_colspace(X: np.ndarray, p: int, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~tensorexpr.rank.modp.colspace_factor` for tall matrices, ``X = X[:, pivots] @ R``.
+
+    ``R`` is the reduced row echelon form of the row space, built from chunks of rows: each chunk is reduced
+    against the current ``R`` by one BLAS product (:func:`fmatmul`), and only the residual rows (at most
+    ``rank`` in all) go through an elimination. Costs ``O(m n rank)`` flops and moves no more than
+    ``rank x n`` entries through python-flint, instead of all ``m x n``.
+    """
+    X = np.mod(np.asarray(X, dtype=np.int64), p)
+    m, n = X.shape
+    R = np.zeros((0, n), dtype=np.int64)
+    piv: list[int] = []
+    for s in range(0, m, chunk):
+        Y = X[s : s + chunk]
+        if piv:
+            Y = np.mod(Y - fmatmul(Y[:, piv], R, p), p)
+        Y = Y[np.any(Y != 0, axis=1)]
+        if not len(Y):
+            continue
+        R2, piv2 = rref_mod_p(Y, p)
+        if piv:
+            R = np.mod(R - fmatmul(R[:, piv2], R2, p), p)
+        R = np.vstack([R, R2])
+        piv = piv + list(piv2)
+        order = np.argsort(piv)
+        R, piv = R[order], [piv[i] for i in order]
+        if len(piv) == n:
+            break
+    return X[:, piv], R
+
+
 def reduce_basis(B: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray | None]:
     """``B = U C`` over GF(p) with ``U = B[:, pivots]`` of full column rank; ``C`` is None when ``U = B``."""
-    U, C = colspace_factor(B, p)
+    U, C = tall_colspace(B, p) if B.shape[0] > 2 * B.shape[1] else colspace_factor(B, p)
     return U, (None if U.shape[1] == B.shape[1] else C)
 
 
@@ -72,8 +124,8 @@ def _left(C: np.ndarray, X: np.ndarray, Y: np.ndarray, p: int) -> np.ndarray:
     Cr = C.reshape(k * a1, a2)
     out = np.empty((r, k, b1 * b2), dtype=np.int64)
     for g in range(r):
-        T1 = matmul_mod_p(Cr, Y[g], p).reshape(k, a1, b2).transpose(0, 2, 1).reshape(k * b2, a1)
-        T2 = matmul_mod_p(T1, X[g], p).reshape(k, b2, b1).transpose(0, 2, 1)
+        T1 = fmatmul(Cr, Y[g], p).reshape(k, a1, b2).transpose(0, 2, 1).reshape(k * b2, a1)
+        T2 = fmatmul(T1, X[g], p).reshape(k, b2, b1).transpose(0, 2, 1)
         out[g] = T2.reshape(k, b1 * b2)
     return out
 
@@ -84,7 +136,7 @@ def kron_core(X: np.ndarray, Y: np.ndarray, CP: np.ndarray | None, CQ: np.ndarra
         K = _left(CP, X, Y, p)
         if CQ is not None:
             r, kp, n = K.shape
-            K = matmul_mod_p(K.reshape(r * kp, n), CQ.T, p).reshape(r, kp, CQ.shape[0])
+            K = fmatmul(K.reshape(r * kp, n), CQ.T, p).reshape(r, kp, CQ.shape[0])
         return K
     if CQ is not None:  # (X (x) Y) CQ^T = (CQ (X^T (x) Y^T))^T
         return np.ascontiguousarray(_left(CQ, X.transpose(0, 2, 1), Y.transpose(0, 2, 1), p).transpose(0, 2, 1))
@@ -115,18 +167,18 @@ def _absorbed_core(x: tuple, y: tuple, absorb: tuple[bool, bool], factors: list,
     for g in range(Kx.shape[0]):
         Ax, Ay = Kx[g], Ky[g]
         if absorb[0]:
-            Ax, Ay = matmul_mod_p(Px, Ax, p), matmul_mod_p(Py, Ay, p)
+            Ax, Ay = fmatmul(Px, Ax, p), fmatmul(Py, Ay, p)
         if absorb[1]:
-            Ax, Ay = matmul_mod_p(Ax, Qx.T, p), matmul_mod_p(Ay, Qy.T, p)
+            Ax, Ay = fmatmul(Ax, Qx.T, p), fmatmul(Ay, Qy.T, p)
         Axr = Ax.reshape(_axes(Ax.shape[0], len(rx), absorb[0], T) + _axes(Ax.shape[1], len(cx), absorb[1], T))
         Ayr = Ay.reshape(_axes(Ay.shape[0], len(ry), absorb[0], T) + _axes(Ay.shape[1], len(cy), absorb[1], T))
         Z = np.einsum(f"{sxr}{sxc},{syr}{syc}->{so_r}{so_c}", Axr, Ayr) % p
         rows = int(np.prod(Z.shape[: len(so_r)]))
         Z = Z.reshape(rows, -1)
         if factors[0] is not None:
-            Z = matmul_mod_p(factors[0], Z, p)
+            Z = fmatmul(factors[0], Z, p)
         if factors[1] is not None:
-            Z = matmul_mod_p(Z, factors[1].T, p)
+            Z = fmatmul(Z, factors[1].T, p)
         out.append(Z)
     return np.ascontiguousarray(np.stack(out))
 
