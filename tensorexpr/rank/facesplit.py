@@ -24,9 +24,9 @@ import numpy as np
 
 from ..network import Network
 from ..partitions import Partition
-from .modp import colspace_factor, matmul_mod_p, rref_mod_p
+from .modp import _NUMPY_RANK_MAX_SIDE, colspace_factor, matmul_mod_p, rref_mod_p
 
-__all__ = ["face_split", "fmatmul", "tall_colspace", "reduce_basis", "kron_core", "overlap_step", "explicit_sides", "overlap"]
+__all__ = ["face_split", "fmatmul", "tall_colspace", "chunked_rowspace", "reduce_basis", "kron_core", "overlap_step", "explicit_sides", "overlap"]
 
 _LETTERS = string.ascii_letters
 
@@ -75,13 +75,14 @@ def fmatmul(A: np.ndarray, B: np.ndarray, p: int) -> np.ndarray:
     return out.astype(np.int64)
 
 
-def tall_colspace(X: np.ndarray, p: int, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def tall_colspace(X: np.ndarray, p: int, chunk: int = _NUMPY_RANK_MAX_SIDE) -> tuple[np.ndarray, np.ndarray]:
     """:func:`~tensorexpr.rank.modp.colspace_factor` for tall matrices, ``X = X[:, pivots] @ R``.
 
     ``R`` is the reduced row echelon form of the row space, built from chunks of rows: each chunk is reduced
-    against the current ``R`` by one BLAS product (:func:`fmatmul`), and only the residual rows (at most
-    ``rank`` in all) go through an elimination. Costs ``O(m n rank)`` flops and moves no more than
-    ``rank x n`` entries through python-flint, instead of all ``m x n``.
+    against the current ``R`` by one BLAS product (:func:`fmatmul`), and its residual rows go through a small
+    numpy elimination (chunks of at most 96 rows). Costs ``O(m n rank)`` BLAS flops and never moves the
+    ``m x n`` entries through python-flint's lists; the result is the same as ``colspace_factor`` (the rref
+    of a row space is unique). Used for tall bases and, on DAG networks, for the re-compressions.
     """
     X = np.mod(np.asarray(X, dtype=np.int64), p)
     m, n = X.shape
@@ -104,6 +105,12 @@ def tall_colspace(X: np.ndarray, p: int, chunk: int = 512) -> tuple[np.ndarray, 
         if len(piv) == n:
             break
     return X[:, piv], R
+
+
+def chunked_rowspace(X: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~tensorexpr.rank.modp.rowspace_factor` by :func:`tall_colspace` on the transpose."""
+    U, C = tall_colspace(np.ascontiguousarray(X.T), p)
+    return C.T, U.T
 
 
 def reduce_basis(B: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray | None]:

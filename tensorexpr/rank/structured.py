@@ -47,7 +47,7 @@ import numpy as np
 from ..errors import BudgetError, RankError
 from ..network import Network, Node
 from ..partitions import Partition
-from .facesplit import explicit_sides, overlap_step
+from .facesplit import chunked_rowspace, explicit_sides, overlap_step, tall_colspace
 from .modp import check_prime, colspace_factor, dense_rank_mod_p, matmul_mod_p, rowspace_factor
 from .result import RankResult
 
@@ -100,18 +100,21 @@ class _Budget:
             )
 
 
-def _compress(v: _Value, p: int) -> _Value:
-    """Re-compress the rows, then the columns, of the stacked channel blocks to their exact rank."""
+def _compress(v: _Value, p: int, dag: bool = False) -> _Value:
+    """Re-compress the rows, then the columns, of the stacked channel blocks to their exact rank.
+
+    ``dag``: eliminate by row chunks on BLAS (facesplit.tall_colspace, same result): the explicit bases of
+    overlapping networks make these blocks tall and wide; trees keep the python-flint path."""
     r, a, b = v.K.shape
     if r == 0:
         return v
     H = v.K.transpose(1, 0, 2).reshape(a, r * b)  # [K[0] | K[1] | ...]
-    U, C = colspace_factor(H, p)
+    U, C = (tall_colspace if dag else colspace_factor)(H, p)
     k = C.shape[0]
     K = C.reshape(k, r, b).transpose(1, 0, 2)
     P = _times(v.P, U, p)
     V = K.reshape(r * k, b)  # [K[0]; K[1]; ...]
-    Cc, Vb = rowspace_factor(V, p)
+    Cc, Vb = (chunked_rowspace if dag else rowspace_factor)(V, p)
     K = np.ascontiguousarray(Cc.reshape(r, k, Vb.shape[0]))
     Q = _times(v.Q, Vb.T, p)
     return _Value(K, P, Q, v.rmodes, v.cmodes)
@@ -147,7 +150,7 @@ def _weighted(X: np.ndarray, W: np.ndarray, p: int) -> np.ndarray:
 
 
 def _pool(net: Network, nd: Node, kids: list[_Value], W: np.ndarray | None, p: int, budget: _Budget,
-          need: tuple[bool, bool], T: int) -> _Value:
+          need: tuple[bool, bool], T: int, dag: bool) -> _Value:
     """Fold the children pairwise; ``need``: whether the finished node must keep its row / column basis."""
     cur = kids[0]
     rest = kids[1:]
@@ -191,7 +194,7 @@ def _pool(net: Network, nd: Node, kids: list[_Value], W: np.ndarray | None, p: i
                     budget.check_basis(nd, B.shape[0], B.shape[1])
             cur = _Value(K, P, Q, cur.rmodes + nxt.rmodes, cur.cmodes + nxt.cmodes)
         if not last or W is not None:  # the caller compresses the finished node
-            cur = _compress(cur, p)
+            cur = _compress(cur, p, dag)
     if W is not None:
         cur = _Value(_weighted(cur.K, W, p), cur.P, cur.Q, cur.rmodes, cur.cmodes)
     return cur
@@ -312,6 +315,8 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
             )
     budget = _Budget(net, max_rank, max_entries)
     need_p, need_q = explicit_sides(net, P)
+    dag = any(nd.kind == "pool" and sum(len(net.modes[c]) for c in nd.children) != len(net.modes[nd.id])
+              for nd in net.live_nodes)  # overlapping windows somewhere
     Fm = np.mod(np.asarray(net.F, dtype=np.int64), p)
     vals: dict[str, _Value] = {}
     uses = {nd.id: 0 for nd in net.live_nodes}
@@ -339,7 +344,7 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
                        (nd.mode,) if in_I else (), () if in_I else (nd.mode,))
             v.P = v.P if nd.id in need_p else None
             v.Q = v.Q if nd.id in need_q else None
-            val = _compress(v, p)
+            val = _compress(v, p, dag)
         else:
             kids = [vals[c] for c in nd.children]
             fields = [net.modes[c] for c in nd.children]
@@ -354,11 +359,11 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
             elif nd.kind == "linear":
                 val = _Value(_weighted(kids[0].K, W, p), kids[0].P, kids[0].Q, kids[0].rmodes, kids[0].cmodes)
                 if nd.id not in tail:
-                    val = _compress(val, p)
+                    val = _compress(val, p, dag)
             else:
-                val = _pool(net, nd, kids, W, p, budget, (nd.id in need_p, nd.id in need_q), T)
+                val = _pool(net, nd, kids, W, p, budget, (nd.id in need_p, nd.id in need_q), T, dag)
                 if nd.id not in tail:
-                    val = _compress(val, p)
+                    val = _compress(val, p, dag)
             val.P = val.P if nd.id in need_p else None
             val.Q = val.Q if nd.id in need_q else None
             for c in nd.children:
