@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import BudgetError
 from ..network import Network
 from ..partitions import Partition
 from .modp import _NUMPY_RANK_MAX_SIDE, colspace_factor, matmul_mod_p, rref_mod_p
@@ -41,7 +42,8 @@ def face_split(X: np.ndarray, mx: tuple[int, ...], Y: np.ndarray, my: tuple[int,
     """
     modes = tuple(sorted(set(mx) | set(my)))
     if len(modes) + 2 > len(_LETTERS):
-        raise ValueError(f"face_split over {len(modes)} modes: too many for one einsum.")
+        raise BudgetError(f"face-splitting product over {len(modes)} modes: more than one einsum can index "
+                          f"({len(_LETTERS) - 2}). Hint: te.mincut_bound / te.certify.")
     let = {m: _LETTERS[i] for i, m in enumerate(modes)}
     ca, cb = _LETTERS[len(modes)], _LETTERS[len(modes) + 1]
     sx = "".join(let[m] for m in mx) + ca
@@ -161,6 +163,9 @@ def _absorbed_core(x: tuple, y: tuple, absorb: tuple[bool, bool], factors: list,
     Ky, Py, Qy, ry, cy = y
     modes_r = sorted(set(rx) | set(ry)) if absorb[0] else []
     modes_c = sorted(set(cx) | set(cy)) if absorb[1] else []
+    if len(modes_r) + len(modes_c) + 4 > len(_LETTERS):
+        raise BudgetError(f"absorbed block over {len(modes_r) + len(modes_c)} modes: more than one einsum can "
+                          f"index. Hint: te.mincut_bound / te.certify.")
     let: dict = {}
     for key in [("r", m) for m in modes_r] + [("c", m) for m in modes_c] + ["i", "k", "j", "l"]:
         let[key] = _LETTERS[len(let)]
