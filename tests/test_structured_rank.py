@@ -167,13 +167,14 @@ def test_refuses_over_budget() -> None:
         te.rank(small, te.Partition.odd_even(16), "structured", max_rank=300, max_entries=2000)
 
 
-def test_refuses_overlapping_and_bad_prime() -> None:
+def test_overlapping_supported_and_bad_prime() -> None:
+    """Overlapping pool nodes (formerly refused) now use the face-splitting product: oracle = dense exact."""
     leaves = [Node(f"x{m}", "leaf", (), [[1, 2], [3, 4]], mode=m) for m in range(3)]
     nodes = leaves + [Node("p01", "pool", ("x0", "x1"), [[1], [2]]), Node("p12", "pool", ("x1", "x2"), [[1], [1]]),
                       Node("root", "pool", ("p01", "p12"), [[1]])]
     net = Network(tuple(nodes), "root", 2, integer=True)
-    with pytest.raises(te.RankError, match="method='exact'"):
-        te.rank(net, te.Partition.odd_even(3), "structured")
+    for P in (te.Partition.odd_even(3), te.Partition.left_right(3), te.Partition([1], 3)):
+        assert te.rank(net, P, "structured").rank == te.rank(net, P, "exact", field="prime").rank
     ok = te.convac(te.ModeTree.line(4), M=2, widths=2, integer=True, seed=0)
     with pytest.raises(te.RankError, match="not prime"):
         te.rank(ok, te.Partition.odd_even(4), "structured", prime=1000)

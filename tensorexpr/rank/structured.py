@@ -8,12 +8,22 @@ For every node ``t`` with receptive field ``S_t`` and every output channel ``g``
 
 with ``P_t`` (``T^{|I_t|} x a_t``) and ``Q_t`` (``T^{|J_t|} x b_t``) of full column rank over GF(p). Only the
 small ``K_t`` is stored; ``P_t`` and ``Q_t`` stay implicit (Kronecker products of the children's, times the
-pivot columns chosen at each compression), except below sum nodes where they are kept explicitly.
+pivot columns chosen at each compression), except where a relative needs them: below sum nodes, and below
+pool nodes whose children share modes (overlapping networks), on the side (rows / columns) that is shared.
+Explicit bases have rows indexed by their modes, ``T`` values each, in C order.
 
 * leaf (mode ``m``): ``phi[g] = F @ W[:, g]`` (a column if ``m`` is in ``I``, a row if in ``J``);
-* pool (product): ``K_t[g] = sum_a W[a, g] (x)_c K_c[a]`` (Kronecker product over the children, whose
-  receptive fields are disjoint), because ``[u (x) v]_{I,J} = [u] (x) [v]`` up to a fixed row and column
-  permutation and ``(x)_c P_c`` has full column rank;
+* pool (product), disjoint children: ``K_t[g] = sum_a W[a, g] (x)_c K_c[a]`` (Kronecker product over the
+  children), because ``[u (x) v]_{I,J} = [u] (x) [v]`` up to a fixed row and column permutation and
+  ``(x)_c P_c`` has full column rank;
+* pool, children sharing modes (DAGs from :func:`tensorexpr.overlapping`, copy hyper-edges): the product is
+  entrywise on the union of the modes, so the children's bases combine by the *face-splitting* (row-wise
+  Khatri-Rao) product, Kronecker on the modes one side has and diagonal (equal values) on the shared ones:
+  ``phi_x . phi_y = (P_x . P_y)(K_x (x) K_y)(Q_x . Q_y)^T``. The combined basis is re-factored to full column
+  rank over GF(p) (``B = B[:, pivots] C``) and ``C`` is contracted into the core one factor at a time, or,
+  when it would have at least ``T^{|union|}`` columns, the side is absorbed (identity basis, core
+  ``(P_x K_x) . (P_y K_y)``). See :mod:`tensorexpr.rank.facesplit`. Explicit bases have ``T^{|I n S_t|}``
+  rows, so these networks cost more than trees and hit ``max_entries`` (a :class:`BudgetError`) sooner;
 * linear: ``K_t[g] = sum_a W[a, g] K_c[a]``;
 * sum (mixture nodes, Cohen, Tamari & Shashua ICLR 2018): the children's explicit bases are joined,
   ``[P_1 ... P_k] = U [C_1 ... C_k]``, and ``K = sum_c C_c K_c D_c^T``.
@@ -23,9 +33,6 @@ GF(p) (``X = X[:, pivots] @ rref(X)``), so sizes follow the actual ranks, not ``
 "Structured rank"). The final answer is the rank over GF(p) of the output's ``K``: the same number as the
 dense ``te.rank(net, P, "exact", field="prime")``, and a lower bound on the rank over Q, hence on the
 generic rank of the architecture.
-
-Overlapping networks (a pool node whose children share modes, i.e. copy hyper-edges) are refused with a
-pointer to ``method="exact"``: the face-splitting product they need is not implemented.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ import numpy as np
 from ..errors import BudgetError, RankError
 from ..network import Network, Node
 from ..partitions import Partition
+from .facesplit import chunked_rowspace, explicit_sides, overlap_step, tall_colspace
 from .modp import check_prime, colspace_factor, dense_rank_mod_p, matmul_mod_p, rowspace_factor
 from .result import RankResult
 
@@ -92,21 +100,34 @@ class _Budget:
             )
 
 
-def _compress(v: _Value, p: int) -> _Value:
-    """Re-compress the rows, then the columns, of the stacked channel blocks to their exact rank."""
+def _compress(v: _Value, p: int, dag: bool = False) -> _Value:
+    """Re-compress the rows, then the columns, of the stacked channel blocks to their exact rank.
+
+    ``dag``: eliminate by row chunks on BLAS (facesplit.tall_colspace, same result): the explicit bases of
+    overlapping networks make these blocks tall and wide; trees keep the python-flint path."""
     r, a, b = v.K.shape
     if r == 0:
         return v
     H = v.K.transpose(1, 0, 2).reshape(a, r * b)  # [K[0] | K[1] | ...]
-    U, C = colspace_factor(H, p)
+    U, C = (tall_colspace if dag else colspace_factor)(H, p)
     k = C.shape[0]
     K = C.reshape(k, r, b).transpose(1, 0, 2)
-    P = matmul_mod_p(v.P, U, p) if v.P is not None else None
+    P = _times(v.P, U, p)
     V = K.reshape(r * k, b)  # [K[0]; K[1]; ...]
-    Cc, Vb = rowspace_factor(V, p)
+    Cc, Vb = (chunked_rowspace if dag else rowspace_factor)(V, p)
     K = np.ascontiguousarray(Cc.reshape(r, k, Vb.shape[0]))
-    Q = matmul_mod_p(v.Q, Vb.T, p) if v.Q is not None else None
+    Q = _times(v.Q, Vb.T, p)
     return _Value(K, P, Q, v.rmodes, v.cmodes)
+
+
+def _times(B: np.ndarray | None, U: np.ndarray, p: int) -> np.ndarray | None:
+    """``B @ U`` mod p; an identity basis (an absorbed side, see facesplit.overlap_step) costs nothing."""
+    if B is None:
+        return None
+    n = B.shape[0]
+    if B.shape[1] == n and np.count_nonzero(B) == n and (B.diagonal() == 1).all():
+        return U
+    return matmul_mod_p(B, U, p)
 
 
 def _kron_pair(x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
@@ -129,34 +150,51 @@ def _weighted(X: np.ndarray, W: np.ndarray, p: int) -> np.ndarray:
 
 
 def _pool(net: Network, nd: Node, kids: list[_Value], W: np.ndarray | None, p: int, budget: _Budget,
-          explicit: bool) -> _Value:
+          need: tuple[bool, bool], T: int, dag: bool) -> _Value:
+    """Fold the children pairwise; ``need``: whether the finished node must keep its row / column basis."""
     cur = kids[0]
     rest = kids[1:]
     r_in = cur.K.shape[0]
+    # shares[s][j]: step j (the product of kids[0..j] times kids[j+1]) meets a shared mode on side s; a
+    # partial product keeps its basis when some later step does
+    shares: tuple[list[bool], list[bool]] = ([], [])
+    acc = [set(cur.rmodes), set(cur.cmodes)]
+    for k in rest:
+        for s, km in enumerate((set(k.rmodes), set(k.cmodes))):
+            shares[s].append(bool(acc[s] & km))
+            acc[s] |= km
     for i, nxt in enumerate(rest):
         a = cur.K.shape[1] * nxt.K.shape[1]
         b = cur.K.shape[2] * nxt.K.shape[2]
         last = i == len(rest) - 1
-        if last and W is not None and W.shape[1] < r_in:
-            # apply the weight while forming the last Kronecker block: r_out (< r_in) blocks in memory
-            budget.check(nd, a, b, W.shape[1] + 1)
-            K = np.zeros((W.shape[1], a, b), dtype=np.int64)
-            for ch in range(r_in):
-                Xa = _kron_pair(cur.K[ch : ch + 1], nxt.K[ch : ch + 1], p)[0]
-                K = (K + (W[ch][:, None, None] * Xa[None]) % p) % p
-            W = None
+        want_p, want_q = need[0] or any(shares[0][i + 1 :]), need[1] or any(shares[1][i + 1 :])
+        if set(cur.rmodes) & set(nxt.rmodes) or set(cur.cmodes) & set(nxt.cmodes):
+            # overlapping fields: face-splitting product of the explicit bases (tensorexpr.rank.facesplit)
+            K, Pb, Qb, rm, cm = overlap_step((cur.K, cur.P, cur.Q, cur.rmodes, cur.cmodes),
+                                             (nxt.K, nxt.P, nxt.Q, nxt.rmodes, nxt.cmodes), (want_p, want_q),
+                                             T, p, lambda rows, cols: budget.check_basis(nd, rows, cols))
+            budget.check(nd, K.shape[1], K.shape[2], r_in)
+            cur = _Value(K, Pb, Qb, rm, cm)
         else:
-            budget.check(nd, a, b, r_in)
-            K = _kron_pair(cur.K, nxt.K, p)
-        P = Q = None
-        if explicit:
-            P, Q = _kron_bases(cur.P, nxt.P, p), _kron_bases(cur.Q, nxt.Q, p)
-        cur = _Value(K, P, Q, cur.rmodes + nxt.rmodes, cur.cmodes + nxt.cmodes)
-        if explicit:
-            budget.check_basis(nd, cur.P.shape[0], cur.P.shape[1])  # type: ignore[union-attr]
-            budget.check_basis(nd, cur.Q.shape[0], cur.Q.shape[1])  # type: ignore[union-attr]
+            if last and W is not None and W.shape[1] < r_in:
+                # apply the weight while forming the last Kronecker block: r_out (< r_in) blocks in memory
+                budget.check(nd, a, b, W.shape[1] + 1)
+                K = np.zeros((W.shape[1], a, b), dtype=np.int64)
+                for ch in range(r_in):
+                    Xa = _kron_pair(cur.K[ch : ch + 1], nxt.K[ch : ch + 1], p)[0]
+                    K = (K + (W[ch][:, None, None] * Xa[None]) % p) % p
+                W = None
+            else:
+                budget.check(nd, a, b, r_in)
+                K = _kron_pair(cur.K, nxt.K, p)
+            P = _kron_bases(cur.P, nxt.P, p) if want_p else None
+            Q = _kron_bases(cur.Q, nxt.Q, p) if want_q else None
+            for B in (P, Q):
+                if B is not None:
+                    budget.check_basis(nd, B.shape[0], B.shape[1])
+            cur = _Value(K, P, Q, cur.rmodes + nxt.rmodes, cur.cmodes + nxt.cmodes)
         if not last or W is not None:  # the caller compresses the finished node
-            cur = _compress(cur, p)
+            cur = _compress(cur, p, dag)
     if W is not None:
         cur = _Value(_weighted(cur.K, W, p), cur.P, cur.Q, cur.rmodes, cur.cmodes)
     return cur
@@ -191,17 +229,6 @@ def _sum(nd: Node, kids: list[_Value], T: int, p: int, budget: _Budget) -> _Valu
     return _compress(_Value(K, UP, UQ, rm, cm), p)
 
 
-def _explicit_nodes(net: Network) -> set[str]:
-    """Nodes whose bases must be explicit: everything at or below a child of a sum node."""
-    need: set[str] = set()
-    for nd in reversed(net.live_nodes):
-        if nd.kind == "sum":
-            need.update(nd.children)
-        if nd.id in need:
-            need.update(nd.children)
-    return need
-
-
 def _validate(net: Network) -> None:
     if not isinstance(net, Network):
         raise RankError(
@@ -221,12 +248,6 @@ def _validate(net: Network) -> None:
         )
     for nd in net.live_nodes:
         kids = [net.modes[c] for c in nd.children]
-        if nd.kind == "pool" and sum(map(len, kids)) != len(net.modes[nd.id]):
-            raise RankError(
-                f"Node {nd.id!r} pools children whose receptive fields share modes (an overlapping network: "
-                f"copy hyper-edges); method='structured' does not implement the face-splitting product. "
-                f"Hint: method='exact' (dense, small N) or te.mincut_bound."
-            )
         if nd.kind == "sum" and any(k != net.modes[nd.id] for k in kids):
             raise RankError(
                 f"Sum node {nd.id!r} adds children with different receptive fields "
@@ -242,7 +263,7 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
     Parameters
     ----------
     net : Network
-        Integer weights (``integer=True``), product operator, non-overlapping pool nodes.
+        Integer weights (``integer=True``), product operator; trees, DAGs (overlapping windows) and sum nodes.
     P : Partition
     prime : int, optional
         Modulus below ``2^31``; ``te.DEFAULT_PRIME`` by default.
@@ -293,13 +314,21 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
                 f"only if you need this integer point's own rank."
             )
     budget = _Budget(net, max_rank, max_entries)
-    explicit = _explicit_nodes(net)
+    need_p, need_q = explicit_sides(net, P)
+    dag = any(nd.kind == "pool" and sum(len(net.modes[c]) for c in nd.children) != len(net.modes[nd.id])
+              for nd in net.live_nodes)  # overlapping windows somewhere
     Fm = np.mod(np.asarray(net.F, dtype=np.int64), p)
     vals: dict[str, _Value] = {}
     uses = {nd.id: 0 for nd in net.live_nodes}
     for nd in net.live_nodes:
         for c in nd.children:
             uses[c] += 1
+    # the output and the chain of single-use nodes below it through linear nodes: their K only feeds the
+    # final dense rank, so re-compressing them would be one more elimination of the same size
+    tail, top = {net.output}, net.node(net.output)
+    while top.kind == "linear" and uses[top.children[0]] == 1:
+        top = net.node(top.children[0])
+        tail.add(top.id)
     show = sys.stderr.isatty() if progress is None else bool(progress)
     from tqdm.auto import tqdm
 
@@ -313,12 +342,14 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
             eye, one = np.eye(T, dtype=np.int64), np.ones((1, 1), dtype=np.int64)
             v = _Value(np.ascontiguousarray(K), eye if in_I else one, one if in_I else eye,
                        (nd.mode,) if in_I else (), () if in_I else (nd.mode,))
-            if nd.id not in explicit:
-                v.P = v.Q = None
-            val = _compress(v, p)
+            v.P = v.P if nd.id in need_p else None
+            v.Q = v.Q if nd.id in need_q else None
+            val = _compress(v, p, dag)
         else:
             kids = [vals[c] for c in nd.children]
-            if nd.id == net.output and nd.kind == "pool" and kids[0].K.shape[0] == 1 and len(kids) > 1:
+            fields = [net.modes[c] for c in nd.children]
+            disjoint = sum(map(len, fields)) == len(net.modes[nd.id])
+            if nd.id == net.output and nd.kind == "pool" and kids[0].K.shape[0] == 1 and len(kids) > 1 and disjoint:
                 # one pooled channel: the output is a plain Kronecker product and rank(A (x) B) = rank A rank B
                 scale = 1 if W is None or W[0, 0] % p else 0
                 r = scale * math.prod(dense_rank_mod_p(k.K[0], p) for k in kids)
@@ -326,14 +357,15 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
             if nd.kind == "sum":
                 val = _sum(nd, kids, T, p, budget)
             elif nd.kind == "linear":
-                val = _compress(_Value(_weighted(kids[0].K, W, p), kids[0].P, kids[0].Q, kids[0].rmodes,
-                                       kids[0].cmodes), p)
+                val = _Value(_weighted(kids[0].K, W, p), kids[0].P, kids[0].Q, kids[0].rmodes, kids[0].cmodes)
+                if nd.id not in tail:
+                    val = _compress(val, p, dag)
             else:
-                val = _pool(net, nd, kids, W, p, budget, nd.id in explicit)
-                if nd.id != net.output:
-                    val = _compress(val, p)
-            if nd.id not in explicit:
-                val.P = val.Q = None
+                val = _pool(net, nd, kids, W, p, budget, (nd.id in need_p, nd.id in need_q), T, dag)
+                if nd.id not in tail:
+                    val = _compress(val, p, dag)
+            val.P = val.P if nd.id in need_p else None
+            val.Q = val.Q if nd.id in need_q else None
             for c in nd.children:
                 uses[c] -= 1
                 if uses[c] == 0:
