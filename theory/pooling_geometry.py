@@ -10,7 +10,7 @@ import sympy as sp
 import tensorexpr as te
 from tensorexpr.network import resolve_widths
 
-from ._common import RANGE, exact_rank, geometry_bound, lower_bound_windows, save_plot
+from ._common import RANGE, exact_rank, save_plot
 from .report import Report, check_scale
 
 STATUS = "checked"  # the claim, from the abstract; the bounds used below are [derived]
@@ -37,8 +37,8 @@ def check(scale: str = "quick", out_dir: str | None = None) -> Report:
             for g, net in nets.items():
                 tree = net.tree
                 wd = resolve_widths(tree, width, 1)
-                lo_w = lower_bound_windows(tree, width, m, P)
-                up = geometry_bound(tree, wd, m, P)
+                lo_w = te.specialization_bound(tree, P, M=m, widths=wd)
+                up = te.geometry_bound(tree, P, M=m, widths=wd).value
                 got = exact_rank(net, P)
                 rep.check(f"{g} {kind} {h}x{w} M={m} r={width}", lo_w <= got <= up,
                           f"in [{lo_w}, {up}] (window lower bound, geometry upper bound) [derived]", str(got))

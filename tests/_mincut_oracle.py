@@ -1,7 +1,6 @@
 """A small min-cut upper bound on ``rank [A]_{I,J}`` for product networks (Levine et al., ICLR 2018).
 
-Used by the theory checks as an independent implementation (and a fallback while ``te.mincut_bound`` is
-not merged). It reads the tensor network from :func:`tensorexpr.einsum_network`: operands are vertices,
+A test oracle: an independent implementation written apart from ``te.mincut_bound``. It reads the tensor network from :func:`tensorexpr.einsum_network`: operands are vertices,
 letters are (hyper-)edges of dimension ``dim``.
 
 * ``hyperedges="lawler"``: a letter shared by k operands is a copy hyper-edge; Lawler's reduction turns it
@@ -22,7 +21,7 @@ import networkx as nx
 
 import tensorexpr as te
 
-__all__ = ["local_mincut_bound", "mincut_bound"]
+__all__ = ["local_mincut_bound"]
 
 
 def local_mincut_bound(net: te.Network, P: te.Partition, hyperedges: str = "lawler") -> int:
@@ -80,16 +79,3 @@ def local_mincut_bound(net: te.Network, P: te.Partition, hyperedges: str = "lawl
         if u in S and v in T and "letter" in data:
             bound *= dims[data["letter"]]
     return bound
-
-
-def mincut_bound(net: te.Network, P: te.Partition) -> tuple[int, str]:
-    """``(bound, source)``: ``te.mincut_bound`` when available (helper-bounds), else the local one."""
-    fn = getattr(te, "mincut_bound", None)
-    if fn is not None:
-        res = fn(net, P)
-        val = getattr(res, "bound", getattr(res, "value", res))
-        try:
-            return int(val), "te.mincut_bound"
-        except (TypeError, ValueError):
-            pass
-    return local_mincut_bound(net, P), "theory._mincut (local)"
