@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import GeometryError
 from .geometry import dilated_nested, grid_nested, line_nested, shallow_nested
+from .types import Nested
 
 __all__ = ["ModeTree"]
 
@@ -78,7 +79,7 @@ class ModeTree:
 
     # -- constructors ---------------------------------------------------------------------------------
     @classmethod
-    def from_nested(cls, nested: Any, name: str = "nested") -> "ModeTree":
+    def from_nested(cls, nested: Nested, name: str = "nested") -> "ModeTree":
         """Build from nested tuples of ints, e.g. ``((0, 1), (2, 3))``; a bare int is a one-mode tree."""
         edges: list[tuple[frozenset, tuple[frozenset, ...]]] = []
         root = _parse_nested(nested, edges)

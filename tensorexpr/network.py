@@ -27,6 +27,7 @@ import numpy as np
 from .errors import NetworkError
 from .modetree import ModeTree
 from .operators import Operator, get_operator
+from .types import Widths
 
 __all__ = ["Node", "Network", "NODE_KINDS", "convac", "cp", "hierarchical", "resolve_widths", "node_id"]
 
@@ -297,7 +298,7 @@ class Network:
 
 
 # -- constructors --------------------------------------------------------------------------------------------
-def resolve_widths(tree: ModeTree, widths: Any, outputs: int) -> dict[frozenset, int]:
+def resolve_widths(tree: ModeTree, widths: Widths, outputs: int) -> dict[frozenset, int]:
     """Output width of every tree node.
 
     ``widths`` is an int (every level), a sequence ``r_0..r_{L-1}`` (one per level: the children of a
@@ -383,7 +384,7 @@ def _draw(rng: np.random.Generator, shape: tuple[int, int], integer: bool, int_r
 def convac(
     tree: ModeTree,
     M: int,
-    widths: Any,
+    widths: Widths,
     outputs: int = 1,
     shared: bool = False,
     op: str | Operator = "product",
