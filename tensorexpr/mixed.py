@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import GeometryError, NetworkError
 from .modetree import ModeTree
+from .params import FIXED
 from .network import Network, Node, _draw, node_id, resolve_widths
 
 __all__ = ["mixed", "common_nodes"]
@@ -153,9 +154,9 @@ def mixed(
     nodes.append(Node("out.sum", "sum", (node_id(tree_a.root, "a."), node_id(tree_b.root, "b."))))
     # an identity map on top keeps one weighted output node, so per-output slicing works as for any network
     r_out = np.shape(wts[0][tree_a.root])[1]
-    nodes.append(Node("out", "linear", ("out.sum",), np.eye(r_out, dtype=np.int64)))
+    nodes.append(Node("out", "linear", ("out.sum",), np.eye(r_out, dtype=np.int64), param=FIXED))
     mixtxt = ",".join(_fmt(m) for m in mix) or "none"
-    net = Network(tuple(nodes), "out", int(M), "product", F, integer, None, False,
+    net = Network(tuple(nodes), "out", int(M), "product", F, integer, None, {},
                   name=f"mixed({tree_a.name} + {tree_b.name} @ {mixtxt})")
     return replace(net, meta={"mixture_nodes": tuple(mix), "seed": seed, "widths": widths,
                               "weights": (wts[0], wts[1])})

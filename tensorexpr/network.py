@@ -27,6 +27,7 @@ import numpy as np
 from .errors import NetworkError
 from .modetree import ModeTree
 from .operators import Operator, get_operator
+from .params import FIXED, Fixed, ParamSpec, Tied, check_params, digest, freeze_vector, materialize
 from .types import Widths
 
 __all__ = ["Node", "Network", "NODE_KINDS", "convac", "cp", "hierarchical", "resolve_widths", "node_id"]
@@ -38,7 +39,7 @@ def _freeze(w: Any) -> np.ndarray | None:
     if w is None:
         return None
     if isinstance(w, np.ndarray) and not w.flags.writeable and w.ndim == 2:
-        return w  # already frozen: keep identity so tied (shared) weights stay one array
+        return w  # already frozen: no copy (ties are read from Node.param, never from identity)
     if hasattr(w, "detach"):  # torch tensor
         w = w.detach().cpu().numpy()
     a = np.array(w, copy=True)
@@ -52,17 +53,30 @@ def _freeze(w: Any) -> np.ndarray | None:
 
 @dataclass(frozen=True, eq=False)
 class Node:
-    """One node of the network graph (see the module docstring for the four kinds)."""
+    """One node of the network graph (see the module docstring for the four kinds).
+
+    ``param`` says how ``weight`` depends on the network's parameters (:mod:`tensorexpr.params`):
+    :class:`~tensorexpr.params.Tied` (a parameter block, possibly through a fixed linear map),
+    :data:`~tensorexpr.params.FIXED` (a constant), or ``None``, which the :class:`Network` turns into a
+    free block of the node's own. A node with ``weight=None`` is a fixed identity.
+    """
 
     id: str
     kind: str
     children: tuple[str, ...] = ()
     weight: np.ndarray | None = None
     mode: int | None = None
+    param: ParamSpec = None
 
     def __post_init__(self) -> None:
         if self.kind not in NODE_KINDS:
             raise NetworkError(f"Node {self.id!r}: unknown kind {self.kind!r}; expected one of {NODE_KINDS}.")
+        if self.param is not None and not isinstance(self.param, (Tied, Fixed)):
+            raise NetworkError(
+                f"Node {self.id!r}: param must be a Tied(block, basis), FIXED or None, got {self.param!r}."
+            )
+        if self.param is not None and self.weight is None:
+            raise NetworkError(f"Node {self.id!r} has param {self.param!r} but no weight (None is the identity).")
         object.__setattr__(self, "weight", _freeze(self.weight))
         object.__setattr__(self, "children", tuple(self.children))
         if self.kind == "leaf":
@@ -109,6 +123,13 @@ class Network:
         All weights and ``F`` are integers, so exact evaluation and prime-field ranks apply.
     tree : ModeTree, optional
         The mode tree the network was built on (None for DAGs and mixed networks).
+    params : mapping str -> 1-D array
+        The parameter blocks that :class:`~tensorexpr.params.Tied` node parametrizations name. A weighted
+        node given with ``param=None`` gets a free block of its own, named by its id.
+    name : str
+        A label for reports only; nothing is derived from it.
+    meta : mapping
+        Constructor arguments, for reports only.
     """
 
     nodes: tuple[Node, ...]
@@ -118,13 +139,14 @@ class Network:
     F: np.ndarray | None = None
     integer: bool = False
     tree: ModeTree | None = None
-    shared: bool = False
+    params: Mapping[str, np.ndarray] = field(default_factory=dict)
     name: str = "network"
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "op", get_operator(self.op))
         object.__setattr__(self, "nodes", tuple(self.nodes))
+        self._canonical_params()
         if isinstance(self.M, bool) or not isinstance(self.M, (int, np.integer)) or self.M < 1:
             raise NetworkError(f"M (number of representation functions) must be an integer >= 1, got {self.M!r}.")
         object.__setattr__(self, "M", int(self.M))
@@ -141,6 +163,43 @@ class Network:
         F.setflags(write=False)
         object.__setattr__(self, "F", F)
         self._validate()
+
+    def _canonical_params(self) -> None:
+        """Give every weighted node without a parametrization a free block of its own, and check that every
+        :class:`~tensorexpr.params.Tied` weight equals what its block gives."""
+        params = check_params(self.params)
+        nodes = []
+        for nd in self.nodes:
+            if isinstance(nd, Node) and nd.weight is not None and nd.param is None:
+                if nd.id in params:
+                    raise NetworkError(
+                        f"Node {nd.id!r} has no parametrization, and its default free block name {nd.id!r} is "
+                        f"already a block in params. Hint: give the node param=Tied({nd.id!r}) explicitly."
+                    )
+                params[nd.id] = freeze_vector(nd.weight)
+                nd = replace(nd, param=Tied(nd.id))
+            nodes.append(nd)
+        for nd in nodes:
+            if not isinstance(nd, Node):
+                raise NetworkError(f"Network nodes must be Node objects, got {type(nd).__name__}.")
+            if isinstance(nd.param, Tied):
+                if nd.param.block not in params:
+                    raise NetworkError(
+                        f"Node {nd.id!r} is tied to block {nd.param.block!r}, which is not in params "
+                        f"(blocks: {sorted(params)[:8]})."
+                    )
+                want = materialize(nd.param, params[nd.param.block], nd.weight.shape)
+                same = (np.array_equal(want, nd.weight) if "O" in (want.dtype.kind, nd.weight.dtype.kind)
+                        or want.dtype.kind in "iu" and nd.weight.dtype.kind in "iu"
+                        else np.allclose(want.astype(float), nd.weight.astype(float), rtol=1e-12, atol=0.0))
+                if not same:
+                    raise NetworkError(
+                        f"Node {nd.id!r}: its weight is not what its parametrization {nd.param!r} gives from "
+                        f"params[{nd.param.block!r}]. Hint: build tied weights with Network.with_params, or "
+                        f"declare the node FIXED."
+                    )
+        object.__setattr__(self, "nodes", tuple(nodes))
+        object.__setattr__(self, "params", params)
 
     def _validate(self) -> None:
         seen: dict[str, Node] = {}
@@ -187,6 +246,9 @@ class Network:
             for nd in self.nodes:
                 if nd.weight is not None and nd.weight.dtype.kind not in "iO":
                     raise NetworkError(f"integer=True but node {nd.id!r} has {nd.weight.dtype} weights.")
+            for b, v in self.params.items():
+                if v.dtype.kind not in "iO":
+                    raise NetworkError(f"integer=True but parameter block {b!r} has dtype {v.dtype}.")
             if self.F.dtype.kind not in "iO":
                 raise NetworkError(f"integer=True but F has dtype {self.F.dtype}; pass an integer F.")
 
@@ -258,15 +320,93 @@ class Network:
             lv[nd.id] = 0 if nd.kind == "leaf" else 1 + max(lv[c] for c in nd.children)
         return lv
 
+    # -- parametrization ------------------------------------------------------------------------------
+    @cached_property
+    def block_users(self) -> dict[str, tuple[str, ...]]:
+        """Live nodes that use each parameter block (blocks no live node uses are left out)."""
+        users: dict[str, list[str]] = {}
+        for nd in self.live_nodes:
+            if isinstance(nd.param, Tied):
+                users.setdefault(nd.param.block, []).append(nd.id)
+        return {b: tuple(u) for b, u in users.items()}
+
+    def weight_kind(self, node_id: str) -> str:
+        """``"free"``, ``"tied"``, ``"fixed"`` or ``"identity"`` (``weight=None``), read from the parametrization.
+
+        A block used by one node through the identity map is free; by several nodes, or through a fixed
+        non-identity map, it is tied.
+        """
+        nd = self.node(node_id)
+        if nd.weight is None:
+            return "identity"
+        if isinstance(nd.param, Fixed):
+            return "fixed"
+        p = nd.param
+        assert isinstance(p, Tied)
+        return "free" if p.basis is None and len(self.block_users.get(p.block, ())) <= 1 else "tied"
+
+    def tie_key(self, node_id: str) -> tuple:
+        """A hashable key; equal keys mean equal weights for *every* parameter value (same block and map, or
+        the same constant)."""
+        nd = self.node(node_id)
+        if nd.weight is None:
+            return ("identity",)
+        if isinstance(nd.param, Fixed):
+            return ("fixed", digest(nd.weight))
+        return nd.param.key  # type: ignore[union-attr]
+
+    @property
+    def all_free(self) -> bool:
+        """Every live weight is its own free block (the assumption of the untied bounds)."""
+        return all(self.weight_kind(nd.id) == "free" for nd in self.live_nodes if nd.kind != "sum")
+
+    @property
+    def is_tied(self) -> bool:
+        """Some live weight is tied (a block used by several nodes or through a fixed map)."""
+        return any(self.weight_kind(nd.id) == "tied" for nd in self.live_nodes if nd.weight is not None)
+
+    @property
+    def shared(self) -> bool:
+        """Alias of :attr:`is_tied` (a convolution ties the weights of a level)."""
+        return self.is_tied
+
     @property
     def n_params(self) -> int:
-        seen: set[int] = set()
-        total = 0
+        """Number of free parameters: the sizes of the blocks that live nodes use (constants excluded)."""
+        return int(sum(self.params[b].size for b in self.block_users))
+
+    def parametrization(self) -> dict[str, Any]:
+        """Summary of the parametrization: node counts per weight kind, tied groups and free-parameter count."""
+        kinds = {k: 0 for k in ("free", "tied", "fixed", "identity")}
         for nd in self.live_nodes:
-            if nd.weight is not None and id(nd.weight) not in seen:
-                seen.add(id(nd.weight))
-                total += nd.weight.size
-        return total
+            if nd.kind != "sum":
+                kinds[self.weight_kind(nd.id)] += 1
+        tied = {b: list(u) for b, u in self.block_users.items()
+                if len(u) > 1 or any(self.node(i).param.basis is not None for i in u)}  # type: ignore[union-attr]
+        return {"n_free_params": self.n_params, "blocks": len(self.block_users), "nodes_by_kind": kinds,
+                "tied_blocks": {b: len(u) for b, u in tied.items()}}
+
+    def with_params(self, params: Mapping[str, Any], F: Any = None, integer: bool | None = None,
+                    name: str | None = None) -> "Network":
+        """The same architecture at other parameter values: every tied or free weight is recomputed from its
+        block; fixed weights and identities stay. Blocks not given keep their values."""
+        new = dict(self.params)
+        for b, v in params.items():
+            if b not in new:
+                raise NetworkError(f"with_params: {b!r} is not a parameter block of {self.name}.")
+            v = freeze_vector(v)
+            if v.size != new[b].size:
+                raise NetworkError(f"with_params: block {b!r} has {new[b].size} parameters, got {v.size}.")
+            new[b] = v
+        nodes = []
+        for nd in self.nodes:
+            if isinstance(nd.param, Tied):
+                w = materialize(nd.param, new[nd.param.block], nd.weight.shape)
+                nd = replace(nd, weight=w)
+            nodes.append(nd)
+        F = self.F if F is None else F
+        integer = self.integer if integer is None else integer
+        return replace(self, nodes=tuple(nodes), params=new, F=F, integer=integer, name=name or self.name)
 
     def with_F(self, F: Any) -> "Network":
         """Same weights with another template matrix (``F`` of shape ``(T, M)``)."""
@@ -280,21 +420,36 @@ class Network:
         output = check_output(output, self.outputs)
         nd = self.node(self.output)
         if nd.weight is not None:
-            new = Node(nd.id, nd.kind, nd.children, nd.weight[:, output : output + 1], nd.mode)
+            # the column is a constant slice of the head's parametrization
+            new = Node(nd.id, nd.kind, nd.children, nd.weight[:, output : output + 1], nd.mode, FIXED)
+            if self.weight_kind(nd.id) == "free":
+                new = Node(nd.id, nd.kind, nd.children, new.weight, nd.mode, None)
+                params = {b: v for b, v in self.params.items() if b != nd.param.block}  # type: ignore[union-attr]
+                return replace(self, nodes=tuple(new if x.id == nd.id else x for x in self.nodes), params=params)
             return replace(self, nodes=tuple(new if x.id == nd.id else x for x in self.nodes))
         pick = np.zeros((self.outputs, 1), dtype=np.int64)
         pick[output, 0] = 1
-        head = Node(f"{nd.id}#out{output}", "linear", (nd.id,), pick)
+        head = Node(f"{nd.id}#out{output}", "linear", (nd.id,), pick, param=FIXED)
         return replace(self, nodes=self.nodes + (head,), output=head.id)
 
     def __repr__(self) -> str:
         kinds = {k: sum(nd.kind == k for nd in self.live_nodes) for k in NODE_KINDS}
         kinds_s = ", ".join(f"{k}={v}" for k, v in kinds.items() if v)
+        pz = self.parametrization()["nodes_by_kind"]
+        extra = ", ".join(f"{k}={pz[k]}" for k in ("tied", "fixed") if pz[k])
         return (
             f"Network({self.name}, n_modes={self.n_modes}, M={self.M}, op={self.op.name}, outputs={self.outputs}, "
-            f"{kinds_s}, params={self.n_params}{', integer' if self.integer else ''}"
-            f"{'' if self.is_tree else ', DAG'})"
+            f"{kinds_s}, params={self.n_params}{', weights: ' + extra if extra else ''}"
+            f"{', integer' if self.integer else ''}{'' if self.is_tree else ', DAG'})"
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Structure and parametrization, for ``--json`` (weights themselves are left out)."""
+        return {"name": self.name, "n_modes": self.n_modes, "M": self.M, "op": self.op.name,
+                "outputs": self.outputs, "n_templates": self.n_templates, "integer": self.integer,
+                "is_tree": self.is_tree,
+                "nodes": {k: sum(nd.kind == k for nd in self.live_nodes) for k in NODE_KINDS},
+                "parametrization": self.parametrization()}
 
 
 # -- constructors --------------------------------------------------------------------------------------------
@@ -360,18 +515,40 @@ def hierarchical(
     name: str | None = None,
     prefix: str = "",
 ) -> Network:
-    """A network on ``tree`` from explicit weights: ``{leaf: (M, r), internal: (r_in, r_out)}``."""
+    """A network on ``tree`` from explicit weights: ``{leaf: (M, r), internal: (r_in, r_out)}``.
+
+    A ``None`` weight is a fixed identity (channels pass through). ``shared=True`` declares a convolution:
+    the weights of all nodes of one level (and one shape) are one tied parameter block, and must be equal.
+    Otherwise every weight is a free block of its own, whatever arrays are passed (ties are never read from
+    object identity; see :mod:`tensorexpr.params`).
+    """
     nodes = []
     ids = {n: node_id(n, prefix) for n in tree.nodes}
+    params: dict[str, np.ndarray] = {}
+    first: dict[str, frozenset] = {}
     for n in tree.nodes:
         if n not in weights:
             raise NetworkError(f"weights lacks node {sorted(n)}.")
+        w = weights[n]
+        param: ParamSpec = None
+        if shared and w is not None:
+            w = _freeze(w)
+            block = f"{prefix}level{tree.levels[n]}[{w.shape[0]}x{w.shape[1]}]"  # one convolution per level and shape
+            if block not in params:
+                params[block], first[block] = freeze_vector(w), n
+            elif params[block].size != w.size or not np.array_equal(params[block], w.reshape(-1)):
+                raise NetworkError(
+                    f"shared=True ties every node of level {tree.levels[n]}, but nodes {sorted(first[block])} and "
+                    f"{sorted(n)} have different weights. Hint: pass equal weights, or shared=False for a "
+                    f"locally connected (untied) network."
+                )
+            param = Tied(block)
         if tree.is_leaf(n):
-            nodes.append(Node(ids[n], "leaf", (), weights[n], mode=next(iter(n))))
+            nodes.append(Node(ids[n], "leaf", (), w, mode=next(iter(n)), param=param))
         else:
-            nodes.append(Node(ids[n], "pool", tuple(ids[c] for c in tree.children(n)), weights[n]))
+            nodes.append(Node(ids[n], "pool", tuple(ids[c] for c in tree.children(n)), w, param=param))
     return Network(
-        tuple(nodes), ids[tree.root], M, get_operator(op), F, integer, tree, shared, name or tree.name
+        tuple(nodes), ids[tree.root], M, get_operator(op), F, integer, tree, params, name or tree.name
     )
 
 
@@ -448,7 +625,6 @@ def convac(
             key = (tree.levels[n], shape)
             if key not in tied:
                 tied[key] = _draw(rng, shape, integer, int_range)
-                tied[key].setflags(write=False)
             weights[n] = tied[key]
         else:
             weights[n] = _draw(rng, shape, integer, int_range)

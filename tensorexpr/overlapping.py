@@ -27,6 +27,7 @@ import numpy as np
 
 from .errors import GeometryError, NetworkError
 from .network import Network, Node, _draw
+from .params import Tied
 
 __all__ = ["overlapping", "layer_windows", "PADDINGS"]
 
@@ -160,6 +161,7 @@ def overlapping(
     specs = _parse_layers(layers)
     rng = np.random.default_rng(seed)
     nodes: list[Node] = []
+    params: dict[str, np.ndarray] = {}
     # current level: array of node ids (1-D or 2-D), in mode order
     grid = np.arange(math.prod(shape)).reshape(shape)
     cur = np.empty(shape, dtype=object)
@@ -171,7 +173,7 @@ def overlapping(
     for li, (w, s, r) in enumerate(specs):
         per_axis = [layer_windows(n_ax, w, s, padding, li) for n_ax in cur.shape]
         out_shape = tuple(len(p) for p in per_axis)
-        tied: dict[tuple[int, ...], np.ndarray] = {}
+        tied: dict[tuple[int, ...], str] = {}
         nxt = np.empty(out_shape, dtype=object)
         for j in np.ndindex(*out_shape):
             jname = "_".join(map(str, j))
@@ -180,15 +182,17 @@ def overlapping(
                 entries = [per_axis[a][j[a]][combo[a]] for a in range(len(j))]
                 offset = tuple(e[0] for e in entries)
                 src = tuple(e[1] for e in entries)
+                param: Tied | None = None
                 if shared:
                     if offset not in tied:
-                        tied[offset] = _draw(rng, (r_in, r), integer, int_range)
-                        tied[offset].setflags(write=False)
-                    W = tied[offset]
+                        tied[offset] = f"L{li}.k{'_'.join(map(str, offset))}"
+                        params[tied[offset]] = _draw(rng, (r_in, r), integer, int_range).reshape(-1)
+                    param = Tied(tied[offset])
+                    W = params[tied[offset]].reshape(r_in, r)
                 else:
                     W = _draw(rng, (r_in, r), integer, int_range)
                 lid = f"L{li}.p{jname}.k{'_'.join(map(str, offset))}"
-                nodes.append(Node(lid, "linear", (cur[src],), W))
+                nodes.append(Node(lid, "linear", (cur[src],), W, param=param))
                 kids.append(lid)
             pid = f"L{li}.p{jname}"
             nodes.append(Node(pid, "pool", tuple(kids), None))
@@ -200,6 +204,6 @@ def overlapping(
         top = ["global"]
     nodes.append(Node("out", "linear", (top[0],), _draw(rng, (r_in, int(outputs)), integer, int_range)))
     dims = "x".join(map(str, shape))
-    net = Network(tuple(nodes), "out", int(M), "product", F, integer, None, shared,
+    net = Network(tuple(nodes), "out", int(M), "product", F, integer, None, params,
                   name=f"overlapping({dims}, {specs}{', ' + padding if padding != 'valid' else ''})")
     return replace(net, meta={"layers": specs, "shape": shape, "padding": padding, "seed": seed})

@@ -25,8 +25,12 @@ def test_shared_ties_weights_per_level():
     t = te.ModeTree.line(8)
     s = te.convac(t, M=3, widths=2, shared=True, seed=0)
     u = te.convac(t, M=3, widths=2, shared=False, seed=0)
-    leaves = [nd.weight for nd in s.nodes if nd.kind == "leaf"]
-    assert all(w is leaves[0] for w in leaves)
+    leaves = [nd for nd in s.nodes if nd.kind == "leaf"]
+    assert len({s.tie_key(nd.id) for nd in leaves}) == 1  # one block, read from the parametrization
+    assert all(np.array_equal(nd.weight, leaves[0].weight) for nd in leaves)
+    assert {s.weight_kind(nd.id) for nd in s.nodes if nd.id != s.output} == {"tied"}
+    assert s.weight_kind(s.output) == "free"  # the root is alone on its level
+    assert {u.weight_kind(nd.id) for nd in u.nodes} == {"free"}
     assert s.n_params == 3 * 2 + 2 * 2 + 2 * 2 + 2 * 1
     assert u.n_params == 8 * 6 + 4 * 4 + 2 * 4 + 2
 

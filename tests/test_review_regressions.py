@@ -18,17 +18,22 @@ def test_composite_modulus_is_refused_not_fatal():
         te.rank(net, P, method="exact", field="foo")
 
 
-def test_tying_by_array_identity_is_seen_by_the_lower_bound():
-    """One array on every leaf of a CP network: the window tensor is symmetric (Sym^2 of R^2 has dim 3)."""
+def test_declared_tying_is_seen_by_the_lower_bound():
+    """One array on every leaf of a CP network, declared shared: the window tensor is symmetric (Sym^2 of R^2
+    has dim 3), so no lower bound may exceed 3. Ties are declared, never read from array identity."""
     tree = te.ModeTree.shallow(4)
     U = np.array([[1, 2, 3, 4], [5, 6, 7, 9]])
-    U.setflags(write=False)
     weights = {n: (U if tree.is_leaf(n) else np.ones((4, 1), dtype=np.int64)) for n in tree.nodes}
-    net = te.hierarchical(tree, weights, M=2, integer=True)
     P = te.Partition([0, 1], 4)
-    cert = te.certify(net, P)
+    tied = te.hierarchical(tree, weights, M=2, integer=True, shared=True)
+    assert len({tied.tie_key(f"x{m}") for m in range(4)}) == 1
+    cert = te.certify(tied, P)
     assert cert.lower <= 3 < 4  # [derived] rank <= dim Sym^2(R^2) = 3 for every tied weight setting
-    assert te.rank(net, P, method="exact").rank == 3
+    assert te.rank(tied, P, method="exact").rank == 3
+    # undeclared: four free leaf blocks that happen to be equal here; the architecture's generic rank is 4
+    free = te.hierarchical(tree, weights, M=2, integer=True)
+    assert {free.weight_kind(f"x{m}") for m in range(4)} == {"free"}
+    assert te.rank(te.integer_twin(free), P, method="exact").rank == 4
 
 
 def test_zero_templates_certify_rank_zero():

@@ -132,18 +132,24 @@ def integer_twin(net: Network, seed: int = 0, int_range: int = 10**6) -> Network
             f"Hint: pass an integer F (e.g. one-hot templates) or use upper bounds only."
         )
     rng = np.random.default_rng(seed)
-    new_w: dict[int, np.ndarray] = {}
-    nodes = []
-    for nd in net.nodes:
-        w = nd.weight
-        if w is not None:
-            if id(w) not in new_w:
-                arr = rng.integers(-int_range, int_range + 1, size=w.shape).astype(np.int64)
-                arr.setflags(write=False)
-                new_w[id(w)] = arr
-            w = new_w[id(w)]
-        nodes.append(Node(nd.id, nd.kind, nd.children, w, nd.mode))
-    return replace(net, nodes=tuple(nodes), F=F.astype(np.int64), integer=True, name=f"{net.name}[int seed={seed}]")
+    # redraw parameter blocks, never individual copies of a tied weight; fixed weights stay constants
+    for nd in net.live_nodes:
+        if net.weight_kind(nd.id) == "fixed" and not np.all(np.equal(np.mod(nd.weight, 1), 0)):
+            raise NetworkError(
+                f"{net.name}: fixed weight of node {nd.id!r} is not integer-valued, so no integer instance has "
+                f"the same architecture. Hint: use upper bounds only."
+            )
+    blocks = {b: rng.integers(-int_range, int_range + 1, size=v.size).astype(np.int64)
+              for b, v in sorted(net.params.items())}
+    nodes = [replace(nd, weight=np.asarray(nd.weight).astype(np.int64)) if net.weight_kind(nd.id) == "fixed" else nd
+             for nd in net.nodes]
+    for b, nd_ids in net.block_users.items():
+        basis_ok = all(getattr(net.node(i).param, "basis", None) is None
+                       or np.all(np.equal(np.mod(net.node(i).param.basis, 1), 0)) for i in nd_ids)
+        if not basis_ok:
+            raise NetworkError(f"{net.name}: block {b!r} is tied through a non-integer basis; no integer twin.")
+    base = replace(net, nodes=tuple(nodes))
+    return base.with_params(blocks, F=F.astype(np.int64), integer=True, name=f"{net.name}[int seed={seed}]")
 
 
 def _trivial(net: Network, P: Partition, output: int) -> int:

@@ -90,8 +90,7 @@ def _from_network(net: Network) -> tuple[ModeTree, dict[frozenset, int], int, bo
     widths = {n: net.widths[by_modes[n]] for n in net.tree.nodes}
     # tying is read from the weights themselves (one array at several leaves), not only from the flag: the
     # untied formula's construction needs independent leaves, and setting tied ones equal is always allowed
-    leaf_ids = [id(nd.weight) for nd in net.live_nodes if nd.kind == "leaf" and nd.weight is not None]
-    tied = bool(net.shared) or len(set(leaf_ids)) < len(leaf_ids)
+    tied = net.is_tied
     return net.tree, widths, _f_rank(np.asarray(net.F)), tied
 
 

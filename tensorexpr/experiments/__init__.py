@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .config import ConfigError, MODEL_KINDS, TrainConfig
 from .data import TASKS, Dataset, DataError, blob_images, blobs, closedness_score, digits, symmetry_score, teacher
+from .digits32 import ROTATIONS, digit_images32, digits32, rotate_images
 from .train import TrainResult, evaluate, make_dataset, make_model, plot_curves, train
 
 __all__ = [
@@ -28,4 +29,8 @@ __all__ = [
     "symmetry_score",
     "digits",
     "teacher",
+    "digits32",
+    "digit_images32",
+    "rotate_images",
+    "ROTATIONS",
 ]

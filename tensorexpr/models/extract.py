@@ -67,7 +67,7 @@ def from_model(model: Any, templates: Any = None, name: str | None = None) -> Ne
     >>> import tensorexpr as te
     >>> m = te.models.ConvAC(te.ModeTree.line(4), M=2, widths=2, device="cpu")
     >>> te.models.from_model(m)
-    Network(convac-model(line:4), n_modes=4, M=2, op=product, outputs=1, leaf=4, pool=3, params=10)
+    Network(convac-model(line:4), n_modes=4, M=2, op=product, outputs=1, leaf=4, pool=3, params=10, weights: tied=6)
     """
     from .convac import ConvAC
     from .relunet import ReLUNet
