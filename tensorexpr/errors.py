@@ -9,6 +9,7 @@ __all__ = [
     "NetworkError",
     "BudgetError",
     "RankError",
+    "NotApplicable",
 ]
 
 
@@ -34,3 +35,8 @@ class BudgetError(TensorExprError, MemoryError):
 
 class RankError(TensorExprError):
     """A rank was requested with a method that cannot apply to the given input."""
+
+
+class NotApplicable(TensorExprError):
+    """A bound's assumptions fail for this network; the message names the assumption and why. Certificates
+    record it as the reason the bound stepped aside."""
