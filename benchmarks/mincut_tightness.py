@@ -73,8 +73,7 @@ def dag_main(n_cases: int = 150) -> None:
     """Overlapping (stride-1) DAGs: one window layer over a line, then a global pool."""
     import os
 
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-    from _bounds_helpers import overlap_net
+    from tensorexpr.testing import overlap_net
 
     rng = np.random.default_rng(0)
     rows = []

@@ -7,7 +7,8 @@ The data flows one way: geometry (:class:`ModeTree`) -> network (:class:`Network
 from __future__ import annotations
 
 from . import grid as _grid  # noqa: F401  (attaches Network.grid_tensor)
-from .errors import BudgetError, GeometryError, NetworkError, PartitionError, RankError, TensorExprError
+from .errors import (BudgetError, GeometryError, NetworkError, NotApplicable, PartitionError, RankError,
+                     TensorExprError)
 from .grid import DEFAULT_PRIME, default_memory_budget, einsum_network, estimate_bytes, grid_tensor, grid_tensor_mod
 from .matricize import matricize
 from .modetree import ModeTree
@@ -17,6 +18,7 @@ from .partitions import Partition
 from .rank import RANK_METHODS, RankResult, RankWarning, rank, rank_many, register_rank_method
 from .overlapping import overlapping
 from .mixed import common_nodes, mixed
+from .rational import clear_denominators
 
 __version__ = "0.1.0"
 
@@ -51,14 +53,24 @@ __all__ = [
     "NetworkError",
     "BudgetError",
     "RankError",
+    "NotApplicable",
+    "clear_denominators",
     "overlapping",
     "mixed",
     "common_nodes",
 ]
 
-from .bounds import specialization_bound  # noqa: E402
+from .bounds import (  # noqa: E402
+    BOUND_PROVIDERS,
+    Bound,
+    BoundProvider,
+    SpecializationBound,
+    register_bound_provider,
+    specialization_bound,
+)
 
-__all__ += ["specialization_bound"]
+__all__ += ["specialization_bound", "SpecializationBound", "Bound", "BoundProvider", "BOUND_PROVIDERS",
+            "register_bound_provider"]
 
 # -- bounds, certificates and profiles (tensorexpr.bounds) ---------------------------------------------------
 from .bounds import (  # noqa: E402

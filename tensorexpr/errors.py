@@ -10,6 +10,10 @@ __all__ = [
     "BudgetError",
     "RankError",
     "NotApplicable",
+    "ConfigError",
+    "DataError",
+    "ModelInputError",
+    "RankWarning",
 ]
 
 
@@ -37,6 +41,22 @@ class RankError(TensorExprError):
     """A rank was requested with a method that cannot apply to the given input."""
 
 
-class NotApplicable(TensorExprError):
+class NotApplicable(NetworkError):
     """A bound's assumptions fail for this network; the message names the assumption and why. Certificates
     record it as the reason the bound stepped aside."""
+
+
+class ConfigError(TensorExprError):
+    """A training configuration field is invalid."""
+
+
+class DataError(TensorExprError):
+    """A data set was requested with sizes or options that do not fit."""
+
+
+class ModelInputError(NetworkError):
+    """A model got an input whose shape, dtype or values do not fit its tree or representation."""
+
+
+class RankWarning(UserWarning):
+    """A numeric rank whose singular-value gap is too small to trust."""

@@ -19,6 +19,7 @@ in the tensor network is a copy (delta) hyper-edge on the reused input modes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from functools import cached_property
 from typing import Any, Mapping, Sequence
 
@@ -27,6 +28,7 @@ import numpy as np
 from .errors import NetworkError
 from .modetree import ModeTree
 from .operators import Operator, get_operator
+from .rational import exact_matrix, integer_entries
 from .params import FIXED, Fixed, ParamSpec, Tied, check_params, digest, freeze_vector, materialize
 from .types import Widths
 
@@ -146,6 +148,11 @@ class Network:
     def __post_init__(self) -> None:
         object.__setattr__(self, "op", get_operator(self.op))
         object.__setattr__(self, "nodes", tuple(self.nodes))
+        if not isinstance(self.integer, (bool, np.bool_)):
+            raise NetworkError(f"integer must be True or False, got {self.integer!r}.")
+        object.__setattr__(self, "integer", bool(self.integer))
+        if self.integer:
+            self._exact_entries()
         self._canonical_params()
         if isinstance(self.M, bool) or not isinstance(self.M, (int, np.integer)) or self.M < 1:
             raise NetworkError(f"M (number of representation functions) must be an integer >= 1, got {self.M!r}.")
@@ -163,6 +170,43 @@ class Network:
         F.setflags(write=False)
         object.__setattr__(self, "F", F)
         self._validate()
+
+    def _exact_entries(self) -> None:
+        """``integer=True``: every weight, block and ``F`` is exact (ints, or :class:`~fractions.Fraction`
+        entries, exact over Q). Integral floats become ints; a non-integral float is refused, never rounded."""
+        def exact(a: Any, what: str) -> Any:
+            if a is None or hasattr(a, "detach"):
+                return a
+            arr = np.asarray(a)
+            if arr.dtype.kind in "iu":
+                return a
+            if arr.dtype.kind == "f":
+                return integer_entries(arr, what)  # raises on a non-integral float
+            if arr.dtype.kind == "O":
+                for x in arr.ravel():
+                    if isinstance(x, (float, np.floating)) and not float(x).is_integer():
+                        raise NetworkError(
+                            f"{what} holds the non-integral float {x!r} but the network is declared integer=True. "
+                            f"Hint: use fractions.Fraction for exact rationals, or integer=False."
+                        )
+                ex = exact_matrix(arr, what)
+                return ex if any(isinstance(x, Fraction) for x in ex.ravel()) else integer_entries(ex, what)
+            return a
+
+        nodes = []
+        for nd in self.nodes:
+            if isinstance(nd, Node) and nd.weight is not None:
+                w = exact(nd.weight, f"The weight of node {nd.id!r}")
+                if w is not nd.weight:
+                    nd = replace(nd, weight=w)
+            nodes.append(nd)
+        object.__setattr__(self, "nodes", tuple(nodes))
+        if isinstance(self.params, Mapping):
+            object.__setattr__(self, "params", {k: exact(v, f"Parameter block {k!r}") if not isinstance(v, list)
+                                                else exact(np.asarray(v), f"Parameter block {k!r}")
+                                                for k, v in self.params.items()})
+        if self.F is not None:
+            object.__setattr__(self, "F", exact(self.F, "The template matrix F"))
 
     def _canonical_params(self) -> None:
         """Give every weighted node without a parametrization a free block of its own, and check that every

@@ -1,4 +1,4 @@
-"""Partitions ``(I, J)`` of the modes and the standard families (DESIGN.md section 2)."""
+"""Partitions ``(I, J)`` of the modes and the standard families (docs/conventions.md, "Partitions")."""
 
 from __future__ import annotations
 
@@ -14,11 +14,22 @@ __all__ = ["Partition", "PARTITION_FAMILIES_1D", "PARTITION_FAMILIES_2D"]
 
 
 def _as_modes(values: Iterable[Any], what: str) -> frozenset:
-    out = set()
+    """The modes of ``values`` as a frozenset; a repeated mode is an error (a typo, not a set to dedupe)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise PartitionError(f"{what} must be an iterable of integer modes, got {values!r}.")
+    out: set[int] = set()
+    repeated: list[int] = []
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise PartitionError(f"{what} must hold integer modes, got {v!r}.")
+        if int(v) in out:
+            repeated.append(int(v))
         out.add(int(v))
+    if repeated:
+        raise PartitionError(
+            f"{what} lists modes {sorted(set(repeated))[:10]} more than once; a partition names each mode once. "
+            f"Hint: check the index list for a typo (e.g. [0, 2, 2] meant [0, 2, 4])."
+        )
     return frozenset(out)
 
 

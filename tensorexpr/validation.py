@@ -6,20 +6,25 @@ from typing import Any
 
 import numpy as np
 
-from .errors import NetworkError, PartitionError, TensorExprError
+from .errors import NetworkError, PartitionError
 from .partitions import Partition
 
 __all__ = ["check_partition", "check_output"]
 
 
 def check_partition(P: Any, n_modes: int, who: str, what: str = "the network",
-                    error: type[TensorExprError] = PartitionError) -> Partition:
-    """``P`` is a :class:`Partition` over exactly ``n_modes`` modes, else ``error`` with a hint."""
+                    error: Any = None) -> Partition:
+    """``P`` is a :class:`Partition` over exactly ``n_modes`` modes, else :class:`PartitionError` with a hint.
+
+    One mistake, one error class: every entry point (rank, rank_many, certify, each bound, profile) raises
+    :class:`PartitionError` for a partition that does not fit. ``error`` is accepted for backward
+    compatibility and ignored.
+    """
     if not isinstance(P, Partition):
-        raise error(f"{who} needs a te.Partition, got {type(P).__name__}. Hint: te.Partition.odd_even(n).")
+        raise PartitionError(f"{who} needs a te.Partition, got {type(P).__name__}. Hint: te.Partition.odd_even(n).")
     if P.n_modes != n_modes:
         missing = sorted(set(range(n_modes)) - set(range(P.n_modes)))
-        raise error(
+        raise PartitionError(
             f"Partition covers modes 0..{P.n_modes - 1} but {what} has modes 0..{n_modes - 1}"
             + (f"; missing {missing[:10]}" if missing else "")
             + f". Hint: build the partition with n_modes={n_modes}."

@@ -19,7 +19,7 @@ def test_quickstart_methods_agree_and_certificates_bracket_them():
     out = _load("quickstart").main()
     for (geometry, kind), (numeric, exact, structured, cert) in out.items():
         assert numeric == exact == structured  # three independent computations of one rank
-        assert cert.lower <= cert.upper and exact <= cert.upper
+        assert cert.lower <= exact <= cert.upper  # a random instance has the generic rank (Schwartz-Zippel)
     # [derived]: coarse halves of each tree have rank <= r_{L-1} = 3
     assert out[("square", "left_right")][1] <= 3 and out[("mirror", "mirror_left_right")][1] <= 3
 

@@ -92,7 +92,7 @@ def test_closed_form_coarse_is_an_upper_bound_on_certified_rank():
 
 def test_geometry_errors():
     t = te.ModeTree.line(4)
-    with pytest.raises(te.NetworkError, match="modes 0..7"):
+    with pytest.raises(te.PartitionError, match="modes 0..7"):
         te.geometry_bound(t, te.Partition.odd_even(8), M=2, widths=2)
     with pytest.raises(te.NetworkError, match="product"):
         te.geometry_bound(te.convac(t, 2, 2, op="relu-max", seed=0), te.Partition.odd_even(4))

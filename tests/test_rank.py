@@ -18,7 +18,7 @@ def test_ht_odd_even_rank_is_min_r0_M_pow_half(N, M, r0):
 
     3^16 entries make a 6561x6561 matricization: there the structured rank does the work, with top width 1
     so that the last step is a Kronecker product of two exactly ranked halves (seconds, not a minute). The
-    full-width case runs in tests/test_structured_rank.py with TENSOREXPR_SLOW=1, and te.certify proves it
+    full-width case runs in tests/test_structured_rank.py under -m slow, and te.certify proves it
     in tests/test_certificate.py.
     """
     big = M**N > 50_000
@@ -140,7 +140,7 @@ def test_rank_result_report():
 
 def test_rank_errors():
     net = te.convac(te.ModeTree.line(8), M=2, widths=2, seed=0)
-    with pytest.raises(te.RankError, match="missing"):
+    with pytest.raises(te.PartitionError, match="missing"):
         te.rank(net, te.Partition.odd_even(6))
     with pytest.raises(te.RankError, match="integer"):
         te.rank(net, te.Partition.odd_even(8), method="exact")

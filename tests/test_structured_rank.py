@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -77,11 +76,11 @@ def test_ht_line_16_odd_even(r0: int, expected: int) -> None:
     net = te.convac(te.ModeTree.line(16), M=3, widths=[r0, 3, 3, 1], integer=True, seed=0)
     res = te.rank(net, te.Partition.odd_even(16), "structured")
     assert res.rank == expected == min(r0, 3) ** 8
-    assert res.rank >= te.specialization_bound(net, te.Partition.odd_even(16))
+    assert res.rank >= te.specialization_bound(net, te.Partition.odd_even(16)).value
     assert te.rank(net, te.Partition.left_right(16), "structured").rank <= 1
 
 
-@pytest.mark.skipif(not os.environ.get("TENSOREXPR_SLOW"), reason="~55 s: dense 6561x6561 rank over GF(p); set TENSOREXPR_SLOW=1")
+@pytest.mark.slow  # ~55 s: dense 6561x6561 rank over GF(p); run with -m slow
 def test_ht_line_16_odd_even_full_width_slow() -> None:
     net = te.convac(te.ModeTree.line(16), M=3, widths=3, integer=True, seed=0)
     assert te.rank(net, te.Partition.odd_even(16), "structured").rank == 6561
@@ -98,7 +97,6 @@ def test_blob_square_coarse_partitions(blob_square: te.Network, kind: str) -> No
     (the lower side: the root pools 4 pure quadrants whose 16 channels are independent)."""
     res = te.rank(blob_square, te.Partition.grid(32, 32, kind), "structured")
     assert res.rank == 16
-    assert res.seconds < 30
 
 
 def test_blob_mirror_left_right_refused_cleanly() -> None:
@@ -106,7 +104,7 @@ def test_blob_mirror_left_right_refused_cleanly() -> None:
     (specialization: >= 4^256), so the structured method must refuse with a BudgetError, not guess."""
     net = te.convac(te.ModeTree.grid(32, 32, geometry="mirror"), M=2, widths=16, integer=True, seed=0)
     P = te.Partition.grid(32, 32, "left_right")
-    assert te.specialization_bound(net, P) == 4**256
+    assert te.specialization_bound(net, P).value == 4**256
     with pytest.raises(te.BudgetError, match="max_rank"):
         te.rank(net, P, "structured", max_rank=64)
 

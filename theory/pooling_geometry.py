@@ -37,7 +37,7 @@ def check(scale: str = "quick", out_dir: str | None = None) -> Report:
             for g, net in nets.items():
                 tree = net.tree
                 wd = resolve_widths(tree, width, 1)
-                lo_w = te.specialization_bound(tree, P, M=m, widths=wd)
+                lo_w = te.specialization_bound(tree, P, M=m, widths=wd).value
                 up = te.geometry_bound(tree, P, M=m, widths=wd).value
                 got = exact_rank(net, P)
                 rep.check(f"{g} {kind} {h}x{w} M={m} r={width}", lo_w <= got <= up,

@@ -17,31 +17,47 @@ the maximum of ``rank [A]_{I,J}`` over all weights and is attained for almost ev
 For non-product operators (ReLU networks) there is no generic rank: the interval then bounds the *maximum*
 rank over weight settings (``details["certifies"]`` says which).
 
-``certified`` is True only when the best lower bound equals the best upper bound. Cheap bounds run first;
-the instance rank (``structured`` when that method is registered, else dense ``exact`` when small) runs
-only while the interval is open and time is left.
+``certified`` is True only when the best lower bound equals the best upper bound.
+
+How it composes
+---------------
+:func:`certify` runs every registered bound provider (:data:`~tensorexpr.bounds.result.BOUND_PROVIDERS`;
+the built-in ones are in :mod:`tensorexpr.bounds.providers`, and a new bound is one
+:func:`~tensorexpr.bounds.result.register_bound_provider` call) in cost order. Before calling a provider it
+checks the assumptions the provider declares (``needs``) against the network's own fields
+(:mod:`tensorexpr.bounds.assumptions`); a provider whose assumptions fail, or that raises
+:class:`~tensorexpr.errors.NotApplicable`, steps aside and the certificate records why. Once the bounds meet,
+the rest are skipped as unable to change the answer; expensive providers (``cost >= EXPENSIVE_COST``, the
+instance ranks) also stop when ``budget_seconds`` is spent.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from fractions import Fraction
+from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import BudgetError, NetworkError, RankError, TensorExprError
-from ..network import Network, Node
+from ..errors import NetworkError, NotApplicable, RankError, TensorExprError
+from ..network import Network
 from ..partitions import Partition
+from ..rational import exact_matrix, integer_entries
 from ..validation import check_output, check_partition
+from .assumptions import check_assumption, network_facts
+from .result import BOUND_PROVIDERS, Bound, BoundProvider
 
-__all__ = ["certify", "Certificate", "integer_twin", "CERTIFY_METHODS", "DENSE_EXACT_MAX_ENTRIES"]
+__all__ = ["certify", "Certificate", "integer_twin", "CERTIFY_METHODS", "DENSE_EXACT_MAX_ENTRIES", "EXPENSIVE_COST"]
 
-#: Methods in the order tried; each is cheap-to-expensive within its role.
+#: The built-in providers, for reference; certify runs whatever is registered in BOUND_PROVIDERS.
 CERTIFY_METHODS = ("trivial", "specialization", "geometry", "mincut", "structured", "exact")
 #: The dense exact fallback is used only up to this many matricization entries.
 DENSE_EXACT_MAX_ENTRIES = 4_000_000
+#: Providers at or above this cost (instance ranks) are skipped once ``budget_seconds`` is spent.
+EXPENSIVE_COST = 10.0
 
 _PRETTY = {"mincut": "min-cut", "trivial": "trivial (matrix shape)", "exact": "exact (dense)"}
 
@@ -68,8 +84,16 @@ class Certificate:
     lower_method, upper_method : str
     seconds : float
     details : dict
-        Per method: ``{"value": int, "role": "lower"|"upper", "seconds": float, ...}`` or ``{"skipped": why}``.
+        Per provider: ``{"value", "role", "seconds", "assumptions", "bound": Bound.to_dict()}`` or
+        ``{"role", "skipped": why, "skip_kind": "assumption" | "not applicable" | "error" | "not needed" |
+        "budget"}``; plus ``"certifies"``.
     partition : str
+    assumptions : dict
+        Every known assumption for this network: True, or the reason it fails.
+    parametrization : dict
+        The network's parametrization summary (free-parameter count, weights by kind, tied blocks).
+    results : dict
+        The :class:`~tensorexpr.bounds.result.Bound` objects by provider name.
     """
 
     lower: int
@@ -82,6 +106,8 @@ class Certificate:
     partition: str = ""
     network: str = ""
     results: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    assumptions: dict[str, Any] = field(default_factory=dict, compare=False)
+    parametrization: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def value(self) -> int | None:
@@ -106,6 +132,9 @@ class Certificate:
             "partition": self.partition,
             "network": self.network,
             "details": self.details,
+            "assumptions": self.assumptions,
+            "parametrization": self.parametrization,
+            "bounds": {k: b.to_dict() for k, b in self.results.items() if isinstance(b, Bound)},
         }
 
     def __repr__(self) -> str:
@@ -115,105 +144,70 @@ class Certificate:
         return self.summary()
 
 
-def integer_twin(net: Network, seed: int = 0, int_range: int = 10**6) -> Network:
-    """The same architecture with seeded integer weights in ``[-int_range, int_range]`` (tied weights stay
-    tied; ``F`` is kept).
+def _exact_or_refuse(a: Any, what: str, net: Network) -> np.ndarray:
+    """Integers as int64, exact fractions kept (cleared before any GF(p) step); non-integral floats refused."""
+    arr = np.asarray(a)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64) if arr.dtype.kind == "u" else arr
+    if arr.dtype.kind == "f":
+        try:
+            return integer_entries(arr, what)
+        except NetworkError:
+            raise NetworkError(
+                f"{net.name}: {what} has non-integral float entries, so no integer instance has the same "
+                f"architecture. Hint: pass integers or fractions.Fraction entries (exact over Q), or use upper "
+                f"bounds only."
+            ) from None
+    ex = exact_matrix(arr, what)
+    if any(isinstance(x, float) for x in arr.ravel()) and any(isinstance(x, Fraction) for x in ex.ravel()):
+        raise NetworkError(f"{net.name}: {what} holds non-integral floats; use fractions.Fraction for exact values.")
+    return ex if any(isinstance(x, Fraction) for x in ex.ravel()) else integer_entries(ex, what)
 
-    The weights are always redrawn, even for an integer ``net``: small ranges hit rank-deficient points
+
+def integer_twin(net: Network, seed: int = 0, int_range: int = 10**6) -> Network:
+    """The same architecture with seeded integer parameters in ``[-int_range, int_range]``: every parameter
+    block is redrawn (tied weights stay tied, never redrawn copy by copy); fixed weights, identities, tie
+    bases and ``F`` are kept exactly.
+
+    The blocks are always redrawn, even for an integer ``net``: small ranges hit rank-deficient points
     too often (with ``[-9, 9]``, 4 of 300 random small trees fell one short of the min-cut; with ``10^6``,
     0 of 1000), and the certificate is about the architecture, not the given weights.
-    Raises :class:`NetworkError` when ``F`` is not integer-valued (an integer instance would then be a
+    Exact :class:`~fractions.Fraction` entries in ``F``, fixed weights or bases are kept (rank methods clear
+    denominators before any GF(p) step: :func:`tensorexpr.rational.clear_denominators`). Raises
+    :class:`NetworkError` when one of those holds non-integral floats (an integer instance would then be a
     different architecture).
     """
-    F = np.asarray(net.F)
-    if not np.all(np.equal(np.mod(F, 1), 0)):
-        raise NetworkError(
-            f"{net.name} has a non-integer template matrix F, so no integer instance has the same architecture. "
-            f"Hint: pass an integer F (e.g. one-hot templates) or use upper bounds only."
-        )
+    F = _exact_or_refuse(net.F, "the template matrix F", net)
     rng = np.random.default_rng(seed)
-    # redraw parameter blocks, never individual copies of a tied weight; fixed weights stay constants
-    for nd in net.live_nodes:
-        if net.weight_kind(nd.id) == "fixed" and not np.all(np.equal(np.mod(nd.weight, 1), 0)):
-            raise NetworkError(
-                f"{net.name}: fixed weight of node {nd.id!r} is not integer-valued, so no integer instance has "
-                f"the same architecture. Hint: use upper bounds only."
-            )
+    nodes = []
+    for nd in net.nodes:
+        if nd.weight is not None and net.weight_kind(nd.id) == "fixed":
+            nd = replace(nd, weight=_exact_or_refuse(nd.weight, f"the fixed weight of node {nd.id!r}", net))
+        elif nd.param is not None and getattr(nd.param, "basis", None) is not None:
+            basis = _exact_or_refuse(nd.param.basis, f"the tie basis of block {nd.param.block!r}", net)
+            nd = replace(nd, param=type(nd.param)(nd.param.block, basis))
+        nodes.append(nd)
     blocks = {b: rng.integers(-int_range, int_range + 1, size=v.size).astype(np.int64)
               for b, v in sorted(net.params.items())}
-    nodes = [replace(nd, weight=np.asarray(nd.weight).astype(np.int64)) if net.weight_kind(nd.id) == "fixed" else nd
-             for nd in net.nodes]
-    for b, nd_ids in net.block_users.items():
-        basis_ok = all(getattr(net.node(i).param, "basis", None) is None
-                       or np.all(np.equal(np.mod(net.node(i).param.basis, 1), 0)) for i in nd_ids)
-        if not basis_ok:
-            raise NetworkError(f"{net.name}: block {b!r} is tied through a non-integer basis; no integer twin.")
-    base = replace(net, nodes=tuple(nodes))
-    return base.with_params(blocks, F=F.astype(np.int64), integer=True, name=f"{net.name}[int seed={seed}]")
+    base = replace(net, nodes=tuple(nodes), integer=False)
+    # with_params recomputes every tied weight from its (integer) block; then the exactness checks run
+    twin = base.with_params(blocks, F=F, integer=False, name=f"{net.name}[int seed={seed}]")
+    return replace(twin, integer=True)
 
 
-def _trivial(net: Network, P: Partition, output: int) -> int:
-    T = net.n_templates
-    caps = [T ** len(P.I), T ** len(P.J)]
-    if net.op.multilinear:  # A = W x_1 F ... x_N F: every mode sees at most rank F independent templates
-        from .specialization import _f_rank
-
-        F = np.asarray(net.F)
-        r_F = _f_rank(F) if F.dtype.kind in "iO" else net.M  # a float rank could undercount: not for an upper bound
-        caps.append(r_F ** min(len(P.I), len(P.J)))
-    return min(caps)
-
-
-def _specialization(net: Network, P: Partition, output: int) -> int:
-    """The specialization lower bound (:func:`tensorexpr.bounds.specialization.specialization_bound`; it
-    accounts for tied weights and for the rank of ``F``)."""
-    from .specialization import specialization_bound
-
-    if not net.is_tree or net.tree is None or not net.op.multilinear:
-        raise RankError("the specialization bound applies to product networks on a mode tree only.")
-    return int(specialization_bound(net, P))
+def _accepted(fn: Any, ctx: dict[str, Any]) -> dict[str, Any]:
+    """The context keywords ``fn`` accepts (a provider takes ``(net, P, output)`` and any of ``ctx``)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(ctx)
+    return {k: v for k, v in ctx.items() if k in params}
 
 
-def _geometry(net: Network, P: Partition, output: int) -> tuple[int, Any]:
-    from .geometry import geometry_bound
-
-    res = geometry_bound(net, P)
-    return int(res.value), res  # type: ignore[arg-type]
-
-
-def _mincut(net: Network, P: Partition, output: int) -> tuple[int, Any]:
-    from .mincut import mincut_bound
-
-    res = mincut_bound(net, P, output=output)
-    return res.bound, res
-
-
-def _instance(method: str, net: Network, P: Partition, output: int, seed: int,
-              upper: int | None = None) -> tuple[int, Any]:
-    from ..rank import RANK_METHODS, rank
-
-    if method == "structured":
-        if "structured" not in RANK_METHODS:
-            raise RankError("rank method 'structured' is not registered in this build.")
-        from ..rank import structured as _st
-
-        cap = getattr(_st, "DEFAULT_MAX_RANK", None)
-        if cap is not None and upper is not None and upper > cap:
-            raise BudgetError(f"upper bound {upper} exceeds the structured method's max_rank={cap}: the exact rank "
-                              f"could not be formed.")
-    twin = integer_twin(net, seed)
-    if method == "exact":
-        entries = net.n_templates ** len(P.I) * net.n_templates ** len(P.J)
-        if entries > DENSE_EXACT_MAX_ENTRIES:
-            raise BudgetError(
-                f"dense exact rank needs a {net.n_templates}^{len(P.I)} x {net.n_templates}^{len(P.J)} matrix, over "
-                f"{DENSE_EXACT_MAX_ENTRIES:,} entries."
-            )
-    res = rank(twin, P, method=method, output=output)
-    return res.rank, res
-
-
-_UPPER: dict[str, Callable[..., Any]] = {"geometry": _geometry, "mincut": _mincut}
+def _short(exc: BaseException) -> str:
+    return str(exc).split(". Hint")[0]
 
 
 def certify(
@@ -233,11 +227,11 @@ def certify(
     output : int
         Output channel.
     budget_seconds : float, optional
-        Skip the expensive instance ranks once this much time has passed.
+        Skip the expensive providers (instance ranks) once this much time has passed.
     methods : sequence of str, optional
-        Subset of :data:`CERTIFY_METHODS` to use (all by default); the free ``trivial`` bound always runs.
+        Names of registered providers to use (all by default); the free ``trivial`` bound always runs.
     seed : int
-        Seed of the integer instance when ``net`` is not integer.
+        Seed of the integer instance the instance-rank providers use.
 
     Examples
     --------
@@ -249,55 +243,57 @@ def certify(
     t0 = time.perf_counter()
     if not isinstance(net, Network):
         raise NetworkError(f"certify needs a te.Network, got {type(net).__name__}. Hint: te.convac(tree, M, widths).")
-    check_partition(P, net.n_modes, "certify", net.name, NetworkError)
+    check_partition(P, net.n_modes, "certify", net.name)
     check_output(output, net.outputs)
-    chosen = tuple(CERTIFY_METHODS if methods is None else methods)
-    bad = [m for m in chosen if m not in CERTIFY_METHODS]
+    if methods is not None and (isinstance(methods, str) or not all(isinstance(m, str) for m in methods)):
+        raise NetworkError(f"methods must be a sequence of provider names, got {methods!r}.")
+    chosen = set(BOUND_PROVIDERS) if methods is None else set(methods)
+    bad = sorted(m for m in chosen if m not in BOUND_PROVIDERS)
     if bad:
-        raise NetworkError(f"Unknown certify method(s) {bad}; expected a subset of {CERTIFY_METHODS}.")
+        raise NetworkError(f"Unknown certify method(s) {bad}; registered bound providers: {sorted(BOUND_PROVIDERS)}.")
+    chosen.add("trivial")  # free, and keeps the interval finite
+    providers = sorted((p for p in BOUND_PROVIDERS.values() if p.name in chosen), key=lambda p: (p.cost, p.name))
     details: dict[str, Any] = {}
-    results: dict[str, Any] = {}
+    results: dict[str, Bound] = {}
     lower, lower_m = 0, "none"
-    upper, upper_m = math.inf, "none"
-
-    def run(name: str, role: str, fn: Callable[[], Any]) -> None:
-        nonlocal lower, lower_m, upper, upper_m
+    upper: float | int = math.inf
+    upper_m = "none"
+    for prov in providers:
+        entry: dict[str, Any] = {"role": prov.side}
+        if prov.name != "trivial" and lower >= upper:
+            details[prov.name] = {**entry, "skipped": "not needed: the bounds already meet", "skip_kind": "not needed"}
+            continue
+        if prov.cost >= EXPENSIVE_COST and budget_seconds is not None and time.perf_counter() - t0 > budget_seconds:
+            details[prov.name] = {**entry, "skipped": f"time budget of {budget_seconds}s spent", "skip_kind": "budget"}
+            continue
+        failed = [(a, why) for a in prov.needs if (why := check_assumption(net, a)) is not None]
+        if failed:
+            a, why = failed[0]
+            details[prov.name] = {**entry, "skipped": f"assumption {a!r} fails: {why}", "skip_kind": "assumption",
+                                  "needs": list(prov.needs)}
+            continue
+        ctx = {"seed": seed, "upper": None if upper == math.inf else int(upper), "lower": lower}
         t = time.perf_counter()
         try:
-            out = fn()
+            b = prov.compute(net, P, output, **_accepted(prov.compute, ctx))
+        except NotApplicable as exc:
+            details[prov.name] = {**entry, "skipped": _short(exc), "skip_kind": "not applicable"}
+            continue
         except TensorExprError as exc:
-            details[name] = {"role": role, "skipped": str(exc).split(". Hint")[0]}
-            return
-        value, obj = out if isinstance(out, tuple) else (out, None)
-        details[name] = {"role": role, "value": int(value), "seconds": round(time.perf_counter() - t, 4)}
-        if obj is not None:
-            results[name] = obj
-            if name == "mincut":
-                details[name]["cut"] = obj.describe_cut()
-        if role == "lower" and value > lower:
-            lower, lower_m = int(value), name
-        if role == "upper" and (value < upper or (value == upper and upper_m == "trivial")):
-            upper, upper_m = int(value), name
-
-    run("trivial", "upper", lambda: _trivial(net, P, output))  # free, and keeps the interval finite
-    if "specialization" in chosen:
-        run("specialization", "lower", lambda: _specialization(net, P, output))
-    for name, fn in _UPPER.items():
-        if name in chosen:
-            if lower >= upper:
-                details[name] = {"role": "upper", "skipped": "not needed: the bounds already meet"}
-                continue
-            run(name, "upper", lambda fn=fn: fn(net, P, output))
-    for name in ("structured", "exact"):
-        if name not in chosen:
+            details[prov.name] = {**entry, "skipped": _short(exc), "skip_kind": "error",
+                                  "error": type(exc).__name__}
             continue
-        if lower >= upper:
-            details[name] = {"role": "lower", "skipped": "not needed: the bounds already meet"}
-            continue
-        if budget_seconds is not None and time.perf_counter() - t0 > budget_seconds:
-            details[name] = {"role": "lower", "skipped": f"time budget of {budget_seconds}s spent"}
-            continue
-        run(name, "lower", lambda name=name: _instance(name, net, P, output, seed, int(upper)))
+        if not isinstance(b, Bound) or b.side != prov.side:
+            raise RankError(f"bound provider {prov.name!r} returned {b!r}; expected a {prov.side} te Bound.")
+        results[prov.name] = b
+        details[prov.name] = {**entry, "value": int(b.value), "seconds": round(time.perf_counter() - t, 4),
+                              "assumptions": list(b.assumptions)}
+        if prov.name == "mincut" and hasattr(b, "describe_cut"):
+            details[prov.name]["cut"] = b.describe_cut()
+        if b.side == "lower" and b.value > lower:
+            lower, lower_m = int(b.value), prov.name
+        if b.side == "upper" and (b.value < upper or (b.value == upper and upper_m == "trivial")):
+            upper, upper_m = int(b.value), prov.name
     if lower > upper:  # a sound set of bounds never does this: fail loudly instead of printing nonsense
         raise RankError(f"internal inconsistency: lower bound {lower} ({lower_m}) > upper bound {upper} ({upper_m}).")
     details["certifies"] = (
@@ -307,4 +303,4 @@ def certify(
         f"upper = a bound for every weight setting"
     )
     return Certificate(lower, int(upper), lower == upper, lower_m, upper_m, time.perf_counter() - t0, details,
-                       P.name, net.name, results)
+                       P.name, net.name, results, network_facts(net), net.parametrization())

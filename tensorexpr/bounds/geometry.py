@@ -1,4 +1,4 @@
-"""Pooling-geometry upper bound, numeric and symbolic (Cohen & Shashua, ICLR 2017; THEORY.md [derived]).
+"""Pooling-geometry upper bound, numeric and symbolic (Cohen & Shashua, ICLR 2017; docs/theory.md [derived]).
 
 Over the mode tree, for a partition ``(I, J)``:
 
@@ -27,11 +27,13 @@ from typing import Any, Mapping
 
 import sympy as sp
 
-from ..errors import NetworkError
+from ..errors import NetworkError, NotApplicable
 from ..modetree import ModeTree
 from ..network import Network, node_id, resolve_widths
 from ..partitions import Partition
 from ..validation import check_partition
+from .assumptions import tree_matches
+from .result import Bound, Side
 
 __all__ = ["geometry_bound", "GeometryBound", "closed_form", "ClosedForm", "width_symbols"]
 
@@ -45,8 +47,8 @@ M_SYMBOL = sp.Symbol("M", positive=True, integer=True)
 
 
 @dataclass(frozen=True)
-class GeometryBound:
-    """Result of :func:`geometry_bound`.
+class GeometryBound(Bound):
+    """Result of :func:`geometry_bound` (an upper :class:`Bound`, for every weight setting).
 
     Attributes
     ----------
@@ -60,12 +62,22 @@ class GeometryBound:
         ``{node id: c(t)}`` for the mixed nodes (numeric only).
     """
 
-    value: int | None
-    partition: str
+    value: int | None  # type: ignore[assignment]
+    side: Side = "upper"
+    method: str = "geometry"
     expr: Any = None
     values: Mapping[Any, int] = field(default_factory=dict)
     per_node: Mapping[str, int] = field(default_factory=dict, compare=False)
     network: str = ""
+
+    def __post_init__(self) -> None:
+        if self.value is not None:
+            super().__post_init__()
+        else:
+            object.__setattr__(self, "assumptions", tuple(self.assumptions))
+
+    def __index__(self) -> int:
+        return self.__int__()
 
     def __int__(self) -> int:
         if self.value is None:
@@ -82,8 +94,7 @@ class GeometryBound:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "value": self.value,
-            "partition": self.partition,
+            **super().to_dict(),
             "expr": None if self.expr is None else str(self.expr),
             "values": {str(k): v for k, v in self.values.items()},
             "network": self.network,
@@ -101,14 +112,15 @@ def _tree_and_widths(obj: Any, widths: Any, M: Any) -> tuple[ModeTree, dict[froz
     if isinstance(obj, Network):
         net = obj
         if not net.op.multilinear:
-            raise NetworkError(
+            raise NotApplicable(
                 f"geometry_bound needs a product (ConvAC) network; {net.name} uses {net.op.name!r}, for which the "
                 f"recursion does not bound the rank. Hint: use the op='product' twin."
             )
-        if not net.is_tree or net.tree is None:
-            raise NetworkError(
-                f"geometry_bound is defined on a mode tree; {net.name} is a DAG or has sum nodes (overlapping / "
-                f"mixed). Hint: te.mincut_bound handles product DAGs."
+        if not tree_matches(net):
+            raise NotApplicable(
+                f"geometry_bound is defined on a mode tree that the graph follows node for node; {net.name} is a "
+                f"DAG, has sum or linear nodes (overlapping / mixed), or has no net.tree. Hint: te.mincut_bound "
+                f"handles product DAGs."
             )
         tree = net.tree
         ids = {n: node_id(n) for n in tree.nodes}
@@ -136,7 +148,7 @@ def geometry_bound(
     M: int | None = None,
     widths: Any = None,
 ) -> GeometryBound:
-    """Pooling-geometry upper bound ``c(root)`` on ``rank [A]_{I,J}`` (ICLR 2017; THEORY.md [derived]).
+    """Pooling-geometry upper bound ``c(root)`` on ``rank [A]_{I,J}`` (ICLR 2017; docs/theory.md [derived]).
 
     Parameters
     ----------
@@ -160,7 +172,7 @@ def geometry_bound(
     Min(M**4, r_2)
     """
     tree, w, base, name = _tree_and_widths(tree_or_net, widths, M)
-    check_partition(P, tree.n_modes, "geometry_bound", "the tree", NetworkError)
+    check_partition(P, tree.n_modes, "geometry_bound", "the tree")
     value = None
     per_node: dict[str, int] = {}
     if w is not None and base is not None:
@@ -177,7 +189,9 @@ def geometry_bound(
     expr, values = None, {}
     if symbolic:
         expr, values = _symbolic(tree, P, tree_or_net, widths, base, w)
-    return GeometryBound(value, P.name, expr, values, per_node, name)
+    used = ("product", "tree", "mode-tree") if isinstance(tree_or_net, Network) else ("product", "tree")
+    return GeometryBound(value, partition=P.name, assumptions=used, expr=expr, values=values, per_node=per_node,
+                         network=name)
 
 
 def _per_level(tree: ModeTree, w: Mapping[frozenset, int]) -> list[int] | None:
@@ -236,10 +250,34 @@ class ClosedForm:
                 "kind": self.kind}
 
 
-def closed_form(tree: ModeTree, P: Partition) -> ClosedForm | None:
+def tree_shape(tree: ModeTree) -> tuple[str, tuple[int, ...]] | None:
+    """Recognise a standard geometry from the tree's structure (never its name): ``("line", (N,))`` for the
+    window-2 line, ``("grid-square" | "grid-mirror", (h, w))`` for 2x2 grid pooling, else None."""
+    N = tree.n_modes
+    if N >= 2 and N & (N - 1) == 0 and tree == ModeTree.line(N):
+        return "line", (N,)
+    from ..errors import GeometryError
+    from ..geometry import GRID_GEOMETRIES
+
+    for h in range(2, N):
+        if N % h or N // h < 2:
+            continue
+        for g in GRID_GEOMETRIES:
+            try:
+                cand = ModeTree.grid(h, N // h, 2, g)
+            except (GeometryError, ValueError):
+                continue
+            if cand == tree:
+                return f"grid-{g}", (h, N // h)
+    return None
+
+
+def closed_form(tree: ModeTree | Network, P: Partition) -> ClosedForm | None:
     """The closed-form generic rank of a recognised case, or None.
 
-    Recognised (THEORY.md):
+    ``tree`` is a :class:`ModeTree` or a tree :class:`Network` (its ``net.tree`` is used). The geometry is
+    recognised from the tree's structure (:func:`tree_shape`), never from its name. Recognised
+    (docs/theory.md):
 
     * window-2 line, odd/even partition: ``min(r_0, M)^{N/2}`` (COLT 2016, Thm. 1 lower bound [checked]; the
       equality is [derived]).
@@ -247,13 +285,24 @@ def closed_form(tree: ModeTree, P: Partition) -> ClosedForm | None:
       ``min(r_{L-1}, M^{N/2})`` as an upper bound ([derived], ICLR 2017 worked case: "rank <= r_{L-1}");
       ``kind="upper"`` because lower widths can cut it further (the min-cut sees e.g. ``r_{L-2}^2``).
     """
+    if isinstance(tree, Network):
+        if tree.tree is None:
+            raise NetworkError(
+                f"closed_form needs a mode tree; {tree.name} has none (a DAG or mixed network). Hint: pass a "
+                f"network built by te.convac / te.hierarchical, or its te.ModeTree."
+            )
+        tree = tree.tree
+    if not isinstance(tree, ModeTree):
+        raise NetworkError(f"closed_form needs a te.ModeTree or a tree te.Network, got {type(tree).__name__}.")
+    check_partition(P, tree.n_modes, "closed_form", "the tree")
     N = tree.n_modes
     rs = width_symbols(max(tree.depth, 1))
-    is_line2 = tree.name.startswith("line:") and ":w" not in tree.name
-    if is_line2 and P.I in (frozenset(range(0, N, 2)), frozenset(range(1, N, 2))):
+    shape = tree_shape(tree)
+    kind = None if shape is None else shape[0]
+    if kind == "line" and P.I in (frozenset(range(0, N, 2)), frozenset(range(1, N, 2))):
         return ClosedForm(sp.Min(rs[0], M_SYMBOL) ** (N // 2), "odd/even on a window-2 line",
                           "Cohen, Sharir & Shashua, COLT 2016, Thm. 1", "[derived]")
-    if (is_line2 or (tree.name.startswith("grid:") and tree.name.endswith(":square"))) and all(
+    if kind in ("line", "grid-square") and all(
         P.is_pure(k) for k in tree.children(tree.root)
     ) and min(len(P.I), len(P.J)) == N // 2:
         return ClosedForm(sp.Min(rs[tree.depth - 1], M_SYMBOL ** (N // 2)), "coarse half, root children pure",

@@ -32,6 +32,7 @@ from ..errors import NetworkError
 from ..network import Network, Node
 from ..partitions import Partition
 from ..validation import check_output, check_partition
+from .result import Bound, Side
 
 __all__ = ["mincut_bound", "MinCutResult", "HyperEdge", "tensor_hypergraph", "HYPEREDGE_MODELS"]
 
@@ -153,31 +154,31 @@ def _capacities(dims: Sequence[int]) -> dict[int, int]:
 
 
 @dataclass(frozen=True)
-class MinCutResult:
-    """A minimum cut of the tensor network between ``I``'s legs and ``J``'s legs.
+class MinCutResult(Bound):
+    """A minimum cut of the tensor network between ``I``'s legs and ``J``'s legs (an upper :class:`Bound`).
 
     Attributes
     ----------
-    bound : int
+    value : int
         Exact product of the dimensions of the cut hyper-edges: an upper bound on ``rank [A]_{I,J}``
-        for *every* weight setting of this architecture.
+        for *every* weight setting of this architecture (``bound`` is the same number).
     cut : tuple of HyperEdge
         The cut bonds and legs.
     source_side, sink_side : tuple of str
         Operand labels (network node ids; ``F@x3`` is the template matrix of leaf ``x3``) on each side.
     """
 
-    bound: int
-    cut: tuple[HyperEdge, ...]
-    source_side: tuple[str, ...]
-    sink_side: tuple[str, ...]
-    partition: str
+    side: Side = "upper"
+    method: str = "mincut"
+    cut: tuple[HyperEdge, ...] = ()
+    source_side: tuple[str, ...] = ()
+    sink_side: tuple[str, ...] = ()
     hyperedges: str = "lawler"
     network: str = ""
-    details: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    def __int__(self) -> int:
-        return self.bound
+    @property
+    def bound(self) -> int:
+        return self.value
 
     @property
     def log2_bound(self) -> float:
@@ -190,6 +191,7 @@ class MinCutResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **super().to_dict(),
             "bound": self.bound,
             "log2_bound": self.log2_bound,
             "partition": self.partition,
@@ -234,7 +236,7 @@ def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = 
     _check_net(net)
     if hyperedges not in HYPEREDGE_MODELS:
         raise NetworkError(f"hyperedges={hyperedges!r} is unknown; expected one of {HYPEREDGE_MODELS}.")
-    check_partition(P, net.n_modes, "mincut_bound", net.name, NetworkError)
+    check_partition(P, net.n_modes, "mincut_bound", net.name)
     check_output(output, net.outputs)
     labels, edges = tensor_hypergraph(net, output)
     cap = _capacities([e.dim for e in edges])
@@ -274,5 +276,6 @@ def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = 
     bound = math.prod(e.dim for e in cut)
     src = tuple(labels[k] for k in range(len(labels)) if k in S)
     snk = tuple(labels[k] for k in range(len(labels)) if k in T)
-    return MinCutResult(bound, tuple(cut), src, snk, P.name, hyperedges, net.name,
-                        {"n_operands": len(labels), "n_hyperedges": len(edges)})
+    return MinCutResult(bound, partition=P.name, assumptions=("product",), cut=tuple(cut), source_side=src,
+                        sink_side=snk, hyperedges=hyperedges, network=net.name,
+                        details={"n_operands": len(labels), "n_hyperedges": len(edges)})

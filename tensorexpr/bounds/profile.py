@@ -9,7 +9,6 @@ vs mirror pooling is visible at a glance (:func:`plot_profiles`).
 from __future__ import annotations
 
 import math
-import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -18,18 +17,20 @@ from ..tables import format_table
 from ..errors import PartitionError
 from ..network import Network
 from ..partitions import Partition
+from ..validation import check_partition
 from .certificate import Certificate, certify
 
 __all__ = ["profile", "Profile", "plot_profiles", "tree_grid_shape"]
 
-_GRID_NAME = re.compile(r"^grid:(\d+)x(\d+)(?::|$)")
-
-
 def tree_grid_shape(net: Network) -> tuple[int, int] | None:
-    """``(h, w)`` when the network's mode tree is a grid geometry (name ``grid:HxW:...``), else None."""
-    name = getattr(net.tree, "name", "") or ""
-    m = _GRID_NAME.match(name)
-    return (int(m.group(1)), int(m.group(2))) if m else None
+    """``(h, w)`` when the network's mode tree is a 2x2 grid pooling geometry, recognised from the tree's
+    structure (never its name), else None."""
+    from .geometry import tree_shape
+
+    if net.tree is None:
+        return None
+    shape = tree_shape(net.tree)
+    return shape[1] if shape is not None and shape[0].startswith("grid") else None  # type: ignore[return-value]
 
 
 def _log2(x: int) -> float:
@@ -110,12 +111,7 @@ def _resolve(net: Network, partitions: Sequence[Partition | str]) -> list[Partit
     out: list[Partition] = []
     for p in partitions:
         if isinstance(p, Partition):
-            if p.n_modes != net.n_modes:
-                raise PartitionError(
-                    f"Partition {p.name!r} covers modes 0..{p.n_modes - 1} but {net.name} has modes "
-                    f"0..{net.n_modes - 1}."
-                )
-            out.append(p)
+            out.append(check_partition(p, net.n_modes, "profile", net.name))
         elif isinstance(p, str):
             from ..specs import parse_partition
 

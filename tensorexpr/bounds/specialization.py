@@ -9,23 +9,29 @@ matricizations of outer products over disjoint modes multiply.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from ..errors import NetworkError
+from ..errors import NetworkError, NotApplicable
 from ..modetree import ModeTree
 from ..network import Network, resolve_widths
+from ..params import Tied
 from ..partitions import Partition
+from ..rational import exact_matrix, rank_over_Q
+from ..validation import check_output, check_partition
+from .assumptions import tree_matches
+from .result import Bound, Side
 
 __all__ = ["specialization_bound", "specialization_report", "SpecializationBound"]
 
 
 @dataclass(frozen=True)
-class SpecializationBound:
-    """A certified lower bound on the generic rank of ``[A]_{I,J}`` over an architecture.
+class SpecializationBound(Bound):
+    """A certified lower bound on the generic rank of ``[A]_{I,J}`` over an architecture (a :class:`Bound`).
 
     Attributes
     ----------
@@ -34,31 +40,25 @@ class SpecializationBound:
     factors : tuple of (window, factor)
         One entry per mixed first-level window (pure windows contribute 1).
     M_eff : int
-        ``rank F`` (``M`` for a tree input): the number of independent representation functions seen.
+        ``rank F`` over Q (``M`` for a tree input): the number of independent representation functions seen.
     shared : bool
-        Weights tied per level (a convolution): a mixed window's factor is the exact rank of its symmetric
-        window tensor at one seeded integer point (at least ``min(r_in, M_eff)``, at most
+        Some window has leaves tied to one block (a convolution): that window's factor is the exact rank of
+        its symmetric window tensor at one seeded integer point (at least ``min(r_in, M_eff)``, at most
         ``min(r_in, C(M+i-1, i), C(M+j-1, j))``).
     """
 
-    value: int
-    partition: str
-    M_eff: int
-    shared: bool
+    side: Side = "lower"
+    method: str = "specialization"
+    M_eff: int = 0
+    shared: bool = False
     factors: tuple[tuple[tuple[int, ...], int], ...] = field(default=(), repr=False)
     certifies: str = (
         "a lower bound on the generic rank: weights attaining it exist, so rank >= value for almost every "
         "weight setting (a Zariski-open dense set), not for every setting"
     )
 
-    def __int__(self) -> int:
-        return self.value
-
-    def __index__(self) -> int:
-        return self.value
-
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "partition": self.partition, "M_eff": self.M_eff, "shared": self.shared,
+        return {**super().to_dict(), "M_eff": self.M_eff, "shared": self.shared,
                 "factors": [[list(w), f] for w, f in self.factors], "certifies": self.certifies}
 
     def __repr__(self) -> str:
@@ -68,30 +68,108 @@ class SpecializationBound:
 
 
 def _f_rank(F: np.ndarray) -> int:
-    if F.dtype.kind in "iO":
-        import flint
-
-        return int(flint.fmpz_mat(F.shape[0], F.shape[1], [int(x) for x in F.ravel()]).rank())
-    return int(np.linalg.matrix_rank(np.asarray(F, dtype=np.float64)))
+    """``rank F`` over Q, exactly: Fractions by common denominators, floats at their exact binary value
+    (a float SVD could over- or under-count, and this number enters lower and upper bounds)."""
+    return rank_over_Q(F)
 
 
-def _from_network(net: Network) -> tuple[ModeTree, dict[frozenset, int], int, bool]:
+def _roles(net: Network) -> dict[str, str]:
+    """``leaf``, ``window`` (a pool whose children are all leaves) or ``higher``, per live node."""
+    out = {}
+    for nd in net.live_nodes:
+        if nd.kind == "leaf":
+            out[nd.id] = "leaf"
+        else:
+            out[nd.id] = "window" if all(net.node(c).kind == "leaf" for c in nd.children) else "higher"
+    return out
+
+
+def _check_parametrization(net: Network, output: int) -> tuple[set[str], list[str]]:
+    """Check that the proof's weight choices exist in ``net``'s parametrization; return the windows whose
+    leaves share a block (symmetric factor) and the assumptions used. Raises :class:`NotApplicable`.
+
+    The proof sets leaf and window weights (per window) and every higher weight to ``e_a 1^T``. So: leaves
+    and windows must be free or tied through the identity map, each block serving one role and one shape;
+    higher nodes may also be identities or constants (``None`` / FIXED), tracked exactly: with every window
+    and higher leaf outputting equal channels, channel ``g`` of a higher node is ``s_t[g] X_t`` for one
+    tensor ``X_t``, and the bound needs ``s_root[output] != 0``.
+    """
+    roles = _roles(net)
+    used = ["product", "tree", "mode-tree"]
+    for nd in net.live_nodes:
+        kind = net.weight_kind(nd.id)
+        if roles[nd.id] != "higher" and kind in ("identity", "fixed"):
+            raise NotApplicable(
+                f"node {nd.id!r} ({roles[nd.id]}) has a {kind} weight; the specialization proof chooses every "
+                f"leaf and first-level window weight, so it does not apply (other bounds still do)"
+            )
+        if isinstance(nd.param, Tied) and nd.param.basis is not None:
+            raise NotApplicable(
+                f"node {nd.id!r} is tied to block {nd.param.block!r} through a fixed linear map; the proof's weight "
+                f"choices need not lie in its image"
+            )
+    for b, users in net.block_users.items():
+        rs = {roles[u] for u in users}
+        shapes = {net.node(u).weight.shape for u in users}  # type: ignore[union-attr]
+        if len(rs) > 1 or len(shapes) > 1:
+            raise NotApplicable(
+                f"parameter block {b!r} is shared by nodes of different roles or shapes ({sorted(rs)}, "
+                f"{sorted(shapes)}); the proof sets each role's weights separately"
+            )
+    if not net.all_free:
+        used.append("tied weights stay tied (one value per block)")
+    # exact channel scalars above the windows (windows and higher leaves output equal channels: s = 1)
+    s: dict[str, list[Fraction]] = {}
+    for nd in net.live_nodes:
+        if roles[nd.id] != "higher":
+            s[nd.id] = [Fraction(1)] * net.widths[nd.id]
+            continue
+        kids = [s[c] for c in nd.children]
+        prod = [math.prod((k[a] for k in kids), start=Fraction(1)) for a in range(len(kids[0]))]
+        kind = net.weight_kind(nd.id)
+        if kind == "identity":
+            s[nd.id] = prod
+        elif kind == "fixed":
+            W = exact_matrix(nd.weight)
+            s[nd.id] = [sum((W[a, g] * prod[a] for a in range(len(prod))), start=Fraction(0))
+                        for g in range(W.shape[1])]
+        else:  # free, or tied through the identity to higher nodes of one shape: W = e_a 1^T, a common a
+            a = 0 if kind == "tied" else next((i for i, v in enumerate(prod) if v != 0), 0)
+            s[nd.id] = [prod[a]] * net.widths[nd.id]
+    if s[net.output][output] == 0:
+        raise NotApplicable(
+            "with the proof's weight choices the constant weights above the first level cancel the output "
+            "channel; the specialization bound does not apply"
+        )
+    if any(net.weight_kind(nd.id) in ("identity", "fixed") for nd in net.live_nodes):
+        used.append("identity/fixed weights above the first level kept as constants")
+    sym = set()
+    for nd in net.live_nodes:
+        if roles[nd.id] == "window":
+            blocks = [net.node(c).param.block for c in nd.children]  # type: ignore[union-attr]
+            if len(set(blocks)) < len(blocks):
+                sym.add(nd.id)
+    return sym, used
+
+
+def _from_network(net: Network, output: int = 0) -> tuple[ModeTree, dict[frozenset, int], int, set[frozenset], list[str]]:
     if net.tree is None or not net.is_tree or any(nd.kind == "linear" for nd in net.live_nodes):
-        raise NetworkError(
+        raise NotApplicable(
             f"specialization_bound needs a tree network (HT/CP built by te.convac / te.hierarchical); "
             f"{net.name} is a DAG or mixed network. Hint: pass its mode tree with M= and widths=, or use "
             f"te.rank(net, P, method='exact')."
         )
     if not net.op.multilinear:
-        raise NetworkError(
+        raise NotApplicable(
             f"specialization_bound applies to product (ConvAC) networks; {net.name} uses {net.op.name!r}."
         )
-    by_modes = {modes: nid for nid, modes in net.modes.items()}
+    if not tree_matches(net):
+        raise NotApplicable(f"{net.name}: its graph does not follow its mode tree net.tree node for node.")
+    by_modes = {net.modes[nd.id]: nd.id for nd in net.live_nodes}
     widths = {n: net.widths[by_modes[n]] for n in net.tree.nodes}
-    # tying is read from the weights themselves (one array at several leaves), not only from the flag: the
-    # untied formula's construction needs independent leaves, and setting tied ones equal is always allowed
-    tied = net.is_tied
-    return net.tree, widths, _f_rank(np.asarray(net.F)), tied
+    sym_ids, used = _check_parametrization(net, output)
+    sym = {net.modes[i] for i in sym_ids}
+    return net.tree, widths, _f_rank(np.asarray(net.F)), sym, used
 
 
 #: Largest window matricization (entries) whose rank is computed exactly for tied weights.
@@ -138,45 +216,13 @@ def _shared_window_rank(r_in: int, M: int, i: int, j: int) -> int:
 
 
 def specialization_report(net_or_tree: Network | ModeTree, P: Partition, M: int | None = None,
-                          widths: Any = None, shared: bool = False) -> SpecializationBound:
-    """The specialization lower bound with its per-window factors (see :func:`specialization_bound`)."""
-    if isinstance(net_or_tree, Network):
-        if M is not None or widths is not None:
-            raise NetworkError("Pass either a Network, or a ModeTree with M= and widths=, not both.")
-        tree, w, M_eff, shared = _from_network(net_or_tree)
-    elif isinstance(net_or_tree, ModeTree):
-        tree = net_or_tree
-        if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 1:
-            raise NetworkError(f"specialization_bound on a ModeTree needs M= (an integer >= 1), got {M!r}.")
-        if widths is None:
-            raise NetworkError("specialization_bound on a ModeTree needs widths= (int, list per level or dict).")
-        w, M_eff = resolve_widths(tree, widths, 1), int(M)
-    else:
-        raise NetworkError(
-            f"specialization_bound needs a te.Network or te.ModeTree, got {type(net_or_tree).__name__}."
-        )
-    if not isinstance(P, Partition) or P.n_modes != tree.n_modes:
-        raise NetworkError(
-            f"Partition must be a te.Partition over the tree's {tree.n_modes} modes, got {P!r}."
-        )
-    factors = []
-    value = 1 if M_eff > 0 else 0  # rank F = 0: the grid tensor vanishes
-    for node in tree.internal_nodes:
-        kids = tree.children(node)
-        if not all(tree.is_leaf(c) for c in kids):
-            continue
-        i, j = P.side(node)
-        if i == 0 or j == 0:
-            continue
-        r_in = w[kids[0]]
-        f = _shared_window_rank(r_in, M_eff, i, j) if shared else min(r_in, M_eff ** min(i, j))
-        factors.append((tuple(sorted(node)), f))
-        value *= f
-    return SpecializationBound(value, P.name, M_eff, shared, tuple(factors))
+                          widths: Any = None, shared: bool = False, output: int = 0) -> SpecializationBound:
+    """Alias of :func:`specialization_bound` (both return the :class:`SpecializationBound`)."""
+    return specialization_bound(net_or_tree, P, M=M, widths=widths, shared=shared, output=output)
 
 
 def specialization_bound(net_or_tree: Network | ModeTree, P: Partition, M: int | None = None,
-                         widths: Any = None, shared: bool = False) -> int:
+                         widths: Any = None, shared: bool = False, output: int = 0) -> SpecializationBound:
     """Certified lower bound on the generic rank of ``[A]_{I,J}`` for a ConvAC architecture.
 
     .. math::
@@ -209,12 +255,53 @@ def specialization_bound(net_or_tree: Network | ModeTree, P: Partition, M: int |
     term ``a``, giving ``k = min(r_in, M)``. A rank-deficient ``F = B C`` (``B`` injective) is an
     architecture with ``M' = rank F``.
 
+    **Parametrized weights.** The proof chooses weights, so it runs over the free parameters only: leaf and
+    window weights must be free or tied through the identity map (a block per role and shape; a window
+    whose leaves share a block gets the symmetric factor), and tied weights stay tied. Identity (``None``)
+    and fixed weights above the first level stay constants and are tracked exactly (their channel scalars
+    must leave the output nonzero). Otherwise the bound raises :class:`~tensorexpr.errors.NotApplicable`
+    with the reason, and certificates record it.
+
     Examples
     --------
     >>> import tensorexpr as te
-    >>> specialization_bound(te.ModeTree.line(16), te.Partition.odd_even(16), M=3, widths=2)
+    >>> specialization_bound(te.ModeTree.line(16), te.Partition.odd_even(16), M=3, widths=2).value
     256
-    >>> specialization_bound(te.ModeTree.line(16), te.Partition.left_right(16), M=3, widths=2)
+    >>> specialization_bound(te.ModeTree.line(16), te.Partition.left_right(16), M=3, widths=2).value
     1
     """
-    return specialization_report(net_or_tree, P, M=M, widths=widths, shared=shared).value
+    if isinstance(net_or_tree, Network):
+        if M is not None or widths is not None:
+            raise NetworkError("Pass either a Network, or a ModeTree with M= and widths=, not both.")
+        check_partition(P, net_or_tree.n_modes, "specialization_bound", net_or_tree.name)
+        check_output(output, net_or_tree.outputs)
+        tree, w, M_eff, sym, used = _from_network(net_or_tree, output)
+    elif isinstance(net_or_tree, ModeTree):
+        tree = net_or_tree
+        if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 1:
+            raise NetworkError(f"specialization_bound on a ModeTree needs M= (an integer >= 1), got {M!r}.")
+        if widths is None:
+            raise NetworkError("specialization_bound on a ModeTree needs widths= (int, list per level or dict).")
+        check_partition(P, tree.n_modes, "specialization_bound", "the tree")
+        w, M_eff = resolve_widths(tree, widths, 1), int(M)
+        sym = {n for n in tree.internal_nodes if all(tree.is_leaf(c) for c in tree.children(n))} if shared else set()
+        used = ["product", "tree", "all-free" if not shared else "weights tied per level"]
+    else:
+        raise NetworkError(
+            f"specialization_bound needs a te.Network or te.ModeTree, got {type(net_or_tree).__name__}."
+        )
+    factors = []
+    value = 1 if M_eff > 0 else 0  # rank F = 0: the grid tensor vanishes
+    for node in tree.internal_nodes:
+        kids = tree.children(node)
+        if not all(tree.is_leaf(c) for c in kids):
+            continue
+        i, j = P.side(node)
+        if i == 0 or j == 0:
+            continue
+        r_in = w[kids[0]]
+        f = _shared_window_rank(r_in, M_eff, i, j) if node in sym else min(r_in, M_eff ** min(i, j))
+        factors.append((tuple(sorted(node)), f))
+        value *= f
+    return SpecializationBound(value, partition=P.name, assumptions=tuple(used), M_eff=M_eff, shared=bool(sym),
+                               factors=tuple(factors))

@@ -16,8 +16,7 @@ _TASKS = ("closedness", "symmetry", "digits", "teacher")
 RUNTIME_FIELDS = ("out_dir", "progress", "device")
 
 
-class ConfigError(TensorExprError):
-    """A training configuration field is invalid."""
+from ..errors import ConfigError  # noqa: F401  (re-exported: defined in errors.py)
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,7 @@ from ..modetree import ModeTree
 __all__ = ["Dataset", "blobs", "blob_images", "closedness_score", "symmetry_score", "digits", "teacher", "TASKS", "DataError"]
 
 
-class DataError(TensorExprError):
-    """A data set was requested with sizes or options that do not fit."""
+from ..errors import DataError  # noqa: F401  (re-exported: defined in errors.py)
 
 
 @dataclass(frozen=True, eq=False)

@@ -46,8 +46,7 @@ __all__ = [
 ]
 
 
-class ModelInputError(NetworkError):
-    """A model got an input whose shape, dtype or values do not fit its tree or representation."""
+from ..errors import ModelInputError  # noqa: F401  (re-exported: defined in errors.py)
 
 
 def default_device() -> torch.device:

@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import RankError
 from ..network import Network
 from ..partitions import Partition
+from ..rational import clear_denominators, network_is_rational
 from ..validation import check_partition
 from .exact import check_field_prime, exact_rank_of_tensor, rank_mod_p, rank_rational
 from .numeric import numeric_rank
@@ -31,9 +32,17 @@ def register_rank_method(name: str) -> Callable[[RankMethod], RankMethod]:
     return deco
 
 
+def _exact_form(x: Any, method: str) -> Any:
+    """Bring an exact rational product network to integers before any GF(p) step (ranks unchanged: the grid
+    tensor is scaled by a positive integer, :func:`tensorexpr.rational.clear_denominators`)."""
+    if isinstance(x, Network) and method != "numeric" and x.integer and x.op.multilinear and network_is_rational(x):
+        return clear_denominators(x)
+    return x
+
+
 def _check_partition(x: Any, P: Partition) -> None:
     n = x.n_modes if isinstance(x, Network) else len(getattr(x, "shape", ()))
-    check_partition(P, n, "rank", "the network" if isinstance(x, Network) else "the tensor", RankError)
+    check_partition(P, n, "rank", "the network" if isinstance(x, Network) else "the tensor")
 
 
 @register_rank_method("numeric")
@@ -115,6 +124,7 @@ def rank(x: Any, P: Partition, method: str = "numeric", **kwargs: Any) -> RankRe
             raise RankError(f"rank needs a te.Network or a tensor with one axis per mode, got {type(x).__name__}.")
         x = np.asarray(x)
     _check_partition(x, P)
+    x = _exact_form(x, method)
     try:
         return RANK_METHODS[method](x, P, **kwargs)
     except TypeError as exc:
@@ -143,6 +153,7 @@ def rank_many(x: Any, partitions: Any, method: str = "numeric", output: int = 0,
     parts = list(partitions)
     for P in parts:
         _check_partition(x, P)
+    x = _exact_form(x, method)
     if not isinstance(x, Network) or method not in ("numeric", "exact"):
         return [rank(x, P, method, output=output, **kwargs) if isinstance(x, Network) else rank(x, P, method, **kwargs)
                 for P in parts]

@@ -8,8 +8,7 @@ from typing import Any
 __all__ = ["RankResult", "RankWarning"]
 
 
-class RankWarning(UserWarning):
-    """A numeric rank whose singular-value gap is too small to trust."""
+from ..errors import RankWarning  # noqa: F401  (re-exported: defined in errors.py)
 
 
 @dataclass(frozen=True)

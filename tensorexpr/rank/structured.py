@@ -304,8 +304,12 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
         # cheap pre-pass: when the certified generic lower bound already exceeds the budget, refuse now
         # instead of after seconds of eliminations that must end over budget
         from ..bounds.specialization import specialization_bound
+        from ..errors import NotApplicable
 
-        lb = specialization_bound(net, P, shared=net.shared)
+        try:
+            lb = specialization_bound(net, P).value
+        except NotApplicable:  # fixed/identity or basis-tied weights the proof cannot set
+            lb = 0
         if lb > max_rank:
             raise BudgetError(
                 f"Structured rank of {net.name} under {P.name}: the generic rank is at least {_fmt_big(lb)} "

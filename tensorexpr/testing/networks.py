@@ -1,10 +1,10 @@
-"""Shared builders for the bounds tests: a hand-made overlapping (DAG) network."""
+"""Hand-made networks for tests and benchmarks: an overlapping (DAG) network built node by node."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from tensorexpr.network import Network, Node
+from ..network import Network, Node
 
 
 def overlap_net(n: int, M: int, r0: int, r1: int, seed: int, window: int = 2, integer: bool = True,
