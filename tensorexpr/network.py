@@ -1,7 +1,7 @@
 """The one network representation: weights on the nodes of a DAG whose sources are the modes.
 
 CP, HT (ConvAC on a tree), generalized (ReLU), overlapping and mixed networks are all a :class:`Network`
-(DESIGN.md section 3); family-specific code lives in constructors only. Node semantics, for template
+(docs/design.md, "One network form"); family-specific code lives in constructors only. Node semantics, for template
 index ``i`` and channel ``g`` (``phi`` is a tensor over the node's receptive field):
 
 * ``leaf``   (mode ``m``):  ``phi[g] = sum_mu F[i, mu] * weight[mu, g]`` (representation then 1x1 conv);

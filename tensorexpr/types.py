@@ -1,4 +1,4 @@
-"""Type aliases shared across the package (one place, per DESIGN.md section 6)."""
+"""Type aliases shared across the package (one place, per docs/design.md, "House style")."""
 
 from __future__ import annotations
 

@@ -13,16 +13,25 @@ def test_odd_even_left_right():
     assert q.rows == (0, 1, 2) and q.cols == (3, 4, 5)
 
 
-@pytest.mark.parametrize("kind", ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols"])
+# the 4x4 sets written out by hand (mode = row * 4 + col), not recomputed from the library's rules
+_GRID_4x4 = {
+    "left_right": {0, 1, 4, 5, 8, 9, 12, 13},
+    "top_bottom": {0, 1, 2, 3, 4, 5, 6, 7},
+    "checkerboard": {0, 2, 5, 7, 8, 10, 13, 15},
+    "interleaved_rows": {0, 1, 2, 3, 8, 9, 10, 11},
+    "interleaved_cols": {0, 2, 4, 6, 8, 10, 12, 14},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_GRID_4x4))
 def test_grid_kinds_balanced_and_match_definition(kind):
-    h = w = 4
-    p = te.Partition.grid(h, w, kind)
-    assert len(p.I) == 8 and p.balanced
-    for m in range(h * w):
-        r, c = divmod(m, w)
-        expect = {"left_right": c < 2, "top_bottom": r < 2, "checkerboard": (r + c) % 2 == 0,
-                  "interleaved_rows": r % 2 == 0, "interleaved_cols": c % 2 == 0}[kind]
-        assert (m in p.I) == expect
+    p = te.Partition.grid(4, 4, kind)
+    assert set(p.I) == _GRID_4x4[kind] and set(p.J) == set(range(16)) - _GRID_4x4[kind] and p.balanced
+
+
+def test_repeated_modes_raise_instead_of_deduplicating():
+    with pytest.raises(te.PartitionError, match=r"modes \[2\] more than once"):
+        te.Partition([0, 2, 2], 4)
 
 
 def test_random_is_seeded_and_balanced():

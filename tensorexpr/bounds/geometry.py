@@ -23,6 +23,7 @@ import numpy as np
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Mapping
 
 import sympy as sp
@@ -250,6 +251,7 @@ class ClosedForm:
                 "kind": self.kind}
 
 
+@lru_cache(maxsize=256)
 def tree_shape(tree: ModeTree) -> tuple[str, tuple[int, ...]] | None:
     """Recognise a standard geometry from the tree's structure (never its name): ``("line", (N,))`` for the
     window-2 line, ``("grid-square" | "grid-mirror", (h, w))`` for 2x2 grid pooling, else None."""

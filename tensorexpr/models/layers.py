@@ -30,7 +30,6 @@ from torch import nn
 from ..errors import NetworkError
 from ..modetree import ModeTree
 from ..network import resolve_widths
-from ..specs import grid_shape
 
 __all__ = [
     "Representation",
@@ -256,7 +255,10 @@ def positions(x: Any, tree: ModeTree, rep: Representation, device: torch.device,
     if not isinstance(x, torch.Tensor):
         x = torch.as_tensor(np.asarray(x))
     N = tree.n_modes
-    hw = grid_shape(tree.name) if tree.name.startswith("grid:") else None
+    from ..bounds.geometry import tree_shape
+
+    found = tree_shape(tree)  # from the tree's structure, never its name
+    hw = found[1] if found is not None and found[0].startswith("grid") else None
     shape = tuple(x.shape)
     if x.dim() == 2:
         if shape[1] != N:

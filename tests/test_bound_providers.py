@@ -1,0 +1,140 @@
+"""One Bound shape, a provider registry, and certify composing whatever is registered."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import tensorexpr as te
+from tensorexpr.bounds.assumptions import mode_multiplicity, modes_read_once, tree_matches
+from tensorexpr.bounds.result import BOUND_PROVIDERS, BoundProvider, register_bound_provider
+from tensorexpr.testing import brute_generic_rank
+
+
+@pytest.fixture
+def provider():
+    """Register a provider for one test and remove it afterwards."""
+    added = []
+
+    def add(p: BoundProvider) -> BoundProvider:
+        added.append(p.name)
+        return register_bound_provider(p)
+
+    yield add
+    for name in added:
+        BOUND_PROVIDERS.pop(name, None)
+
+
+def test_every_bound_is_a_bound():
+    net = te.convac(te.ModeTree.line(8), M=2, widths=2, seed=0, integer=True)
+    P = te.Partition.odd_even(8)
+    for b, side, method in [(te.specialization_bound(net, P), "lower", "specialization"),
+                            (te.geometry_bound(net, P), "upper", "geometry"),
+                            (te.mincut_bound(net, P), "upper", "mincut")]:
+        assert isinstance(b, te.Bound) and (b.side, b.method) == (side, method)
+        d = b.to_dict()
+        assert d["value"] == b.value == int(b) and d["side"] == side and d["assumptions"] == list(b.assumptions)
+        json.dumps(d, default=str)
+    # the oracle: on this line the closed form min(r_0, M)^{N/2} = 16 is the exact rank
+    assert te.specialization_bound(net, P).value == te.mincut_bound(net, P).bound == te.rank(net, P, "exact").rank == 16
+    cert = te.certify(net, P)
+    assert all(isinstance(b, te.Bound) for b in cert.results.values())
+    assert set(cert.to_dict()["bounds"]) == set(cert.results)
+
+
+def test_certify_picks_up_a_registered_provider(provider):
+    """A registered provider runs without edits to certify; a wrong upper bound would be caught loudly."""
+    net = te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0)
+    P = te.Partition.left_right(4)
+    truth = brute_generic_rank(net, P, draws=2)
+    calls = []
+
+    def tight(net, P, output, upper=None):
+        calls.append(upper)
+        return te.Bound(truth, "upper", "oracle-test", P.name, ("product",))
+
+    provider(BoundProvider("oracle-test", "upper", tight, cost=-1.0, needs=("product",)))
+    cert = te.certify(net, P)
+    assert calls == [None] and cert.details["oracle-test"]["value"] == truth
+    assert cert.upper == truth
+    only = te.certify(net, P, methods=["oracle-test"])
+    assert set(k for k in only.details if k != "certifies") == {"trivial", "oracle-test"}
+
+
+def test_needs_are_checked_from_the_network_and_reasons_recorded(provider):
+    seen = []
+    provider(BoundProvider("needs-free", "lower", lambda net, P, output: seen.append(1) or te.Bound(1, "lower", "x"),
+                           cost=0.5, needs=("all-free", "modes-read-once")))
+    tied = te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0, shared=True)
+    cert = te.certify(tied, te.Partition.odd_even(4))
+    d = cert.to_dict()["details"]["needs-free"]
+    assert d["skip_kind"] == "assumption" and "all-free" in d["skipped"] and "tied" in d["skipped"] and not seen
+    assert cert.to_dict()["assumptions"]["all-free"] != True  # noqa: E712 (the reason string)
+    assert cert.to_dict()["parametrization"]["n_free_params"] == tied.n_params
+
+
+def test_not_applicable_is_recorded_not_a_number(provider):
+    def refuse(net, P, output):
+        raise te.NotApplicable("the hypothesis H fails for this network")
+
+    provider(BoundProvider("refuser", "lower", refuse, cost=0.5))
+    cert = te.certify(te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0), te.Partition.odd_even(4))
+    assert cert.details["refuser"] == {"role": "lower", "skipped": "the hypothesis H fails for this network",
+                                       "skip_kind": "not applicable"}
+
+
+def test_bounds_that_cannot_change_the_answer_are_skipped():
+    net = te.convac(te.ModeTree.line(8), M=3, widths=2, seed=0)
+    cert = te.certify(net, te.Partition.odd_even(8))
+    assert cert.certified and cert.value == 16 == min(2, 3) ** 4  # COLT 2016 Thm. 1 closed form
+    for name in ("structured", "exact"):
+        assert cert.details[name]["skip_kind"] == "not needed"
+
+
+def test_names_are_labels_only():
+    """Renaming a network or lying in a mode tree's name changes no number."""
+    tree = te.ModeTree.from_nested(((0, 2), (1, 3)), name="line:4")
+    net = te.convac(tree, M=2, widths=2, seed=0)
+    P = te.Partition.odd_even(4)  # pure windows in this tree: rank <= r_1 = 2
+    a = te.certify(net, P)
+    b = te.certify(replace(net, name="shared=True overlapping grid:2x2:square"), P)
+    assert (a.lower, a.upper) == (b.lower, b.upper) == (2, 2) == (brute_generic_rank(net, P, draws=2),) * 2
+
+
+def test_mode_multiplicity_oracle():
+    assert modes_read_once(te.convac(te.ModeTree.line(4), 2, 2, seed=0))
+    ov = te.overlapping(3, [(2, 1, 3)], M=2, seed=0)
+    assert mode_multiplicity(ov) == {0: 1, 1: 2, 2: 1}  # the middle position feeds both windows
+    assert not modes_read_once(ov)
+    net = te.convac(te.ModeTree.line(4), 2, 2, seed=0)
+    assert tree_matches(net) and not tree_matches(replace(net, tree=te.ModeTree.shallow(4)))
+
+
+def test_geometry_steps_aside_when_the_tree_does_not_match():
+    net = te.convac(te.ModeTree.line(4), 2, 2, seed=0)
+    liar = replace(net, tree=te.ModeTree.from_nested(((0, 2), (1, 3))))
+    with pytest.raises(te.NotApplicable, match="node for node"):
+        te.geometry_bound(liar, te.Partition.odd_even(4))
+    cert = te.certify(liar, te.Partition.odd_even(4))
+    assert cert.details["geometry"]["skip_kind"] == "assumption"
+    assert cert.lower <= brute_generic_rank(net, te.Partition.odd_even(4), draws=2) <= cert.upper
+
+
+def test_specialization_keeps_fixed_weights_above_the_first_level_as_constants():
+    """Identity weights above the first level: the bound still applies and matches the oracle."""
+    tree = te.ModeTree.line(8)
+    rng = np.random.default_rng(4)
+    W = {}
+    for n in tree.nodes:
+        lvl = tree.levels[n]
+        W[n] = (rng.integers(-5, 6, size=(2, 2)) if lvl <= 1 else None if n != tree.root
+                else rng.integers(-5, 6, size=(2, 1)))
+    net = te.hierarchical(tree, W, 2, integer=True)
+    P = te.Partition.odd_even(8)
+    b = te.specialization_bound(net, P)
+    assert any("identity" in a for a in b.assumptions)
+    generic = brute_generic_rank(net, P, draws=2)
+    assert b.value <= generic and te.certify(net, P).value == generic
