@@ -138,3 +138,24 @@ def test_specialization_keeps_fixed_weights_above_the_first_level_as_constants()
     assert any("identity" in a for a in b.assumptions)
     generic = brute_generic_rank(net, P, draws=2)
     assert b.value <= generic and te.certify(net, P).value == generic
+
+
+def test_specialization_on_uneven_shared_trees_with_constants_matches_oracle():
+    """Leaves under a higher node tied to window leaves, with an identity above: sound or steps aside."""
+    tree = te.ModeTree.from_nested((((0, 1), 2), ((3, 4), 5)))
+    rng = np.random.default_rng(7)
+    U = rng.integers(-5, 6, size=(2, 2))
+    for shared in (False, True):
+        W = {}
+        for n in tree.nodes:
+            W[n] = (U if tree.is_leaf(n) else None if len(n) == 3 else
+                    rng.integers(-5, 6, size=(2, 1)) if n == tree.root else np.array([[1, 2], [3, 5]]))
+        net = te.hierarchical(tree, W, 2, integer=True, shared=shared)
+        for P in (te.Partition([0, 3], 6), te.Partition([0, 2, 4], 6), te.Partition([1, 5], 6)):
+            generic = brute_generic_rank(net, P, draws=3)
+            cert = te.certify(net, P)
+            assert cert.lower <= generic <= cert.upper
+            try:
+                assert te.specialization_bound(net, P).value <= generic
+            except te.NotApplicable:
+                pass

@@ -137,3 +137,25 @@ def test_F_rank_bound_only_where_modes_are_read_once():
     assert "modes-read-once" not in triv.assumptions and "rank_F" not in triv.details
     lazy = te.certify(net, P, budget_seconds=0)
     assert lazy.lower <= 3 <= lazy.upper
+
+
+def test_clearing_denominators_through_sum_nodes_keeps_ranks():
+    """Sum nodes need equal scalars on their children: the transform adds fixed (L / s_c) I linear nodes."""
+    from tensorexpr.network import Network, Node
+
+    q = lambda *v: np.array(v, dtype=object).reshape(2, -1)  # noqa: E731
+    leaves = [Node(f"x{m}", "leaf", (), q(Fraction(1, 2), 1, 3, Fraction(-2, 3)), mode=m) for m in range(3)]
+    nodes = leaves + [
+        Node("a", "pool", ("x0", "x1", "x2"), q(1, Fraction(1, 5), 2, 1)),
+        Node("b", "pool", ("x0", "x1", "x2"), q(Fraction(3, 7), 1, -1, 2)),
+        Node("s", "sum", ("a", "b")),
+        Node("out", "linear", ("s",), q(1, Fraction(1, 3))),
+    ]
+    net = Network(tuple(nodes), "out", 2, integer=True, F=np.array([[1, 0], [0, 1], [1, Fraction(1, 2)]], dtype=object))
+    cleared = te.clear_denominators(net)
+    assert any(nd.kind == "linear" and nd.id != "out" for nd in cleared.nodes)
+    for P in (te.Partition([0], 3), te.Partition([1], 3), te.Partition([0, 2], 3)):
+        want = fraction_rank(brute_matricization(net, P))
+        assert fraction_rank(brute_matricization(cleared, P)) == want
+        assert te.rank(net, P, method="exact", field="prime").rank == want
+        assert te.rank(net, P, method="structured").rank == want

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
 
+from ..errors import TensorExprError
+
 __all__ = ["Bound", "BoundProvider", "BOUND_PROVIDERS", "ASSUMPTIONS", "register_bound_provider", "get_provider"]
 
 Side = Literal["lower", "upper"]
@@ -42,7 +44,7 @@ class Bound:
 
     def __post_init__(self) -> None:
         if self.side not in ("lower", "upper"):
-            raise ValueError(f"Bound.side must be 'lower' or 'upper', got {self.side!r}.")
+            raise TensorExprError(f"Bound.side must be 'lower' or 'upper', got {self.side!r}.")
         object.__setattr__(self, "value", int(self.value))
         object.__setattr__(self, "assumptions", tuple(self.assumptions))
 
@@ -77,7 +79,10 @@ BOUND_PROVIDERS: dict[str, BoundProvider] = {}
 def register_bound_provider(provider: BoundProvider) -> BoundProvider:
     unknown = [a for a in provider.needs if a not in ASSUMPTIONS]
     if unknown:
-        raise ValueError(f"Provider {provider.name!r} needs unknown assumptions {unknown}; known: {sorted(ASSUMPTIONS)}.")
+        raise TensorExprError(
+            f"Provider {provider.name!r} needs unknown assumptions {unknown}; known: {sorted(ASSUMPTIONS)}. Hint: "
+            f"add one with tensorexpr.bounds.assumptions.register_assumption_check."
+        )
     BOUND_PROVIDERS[provider.name] = provider
     return provider
 

@@ -108,8 +108,19 @@ def _check_parametrization(net: Network, output: int) -> tuple[set[str], list[st
                 f"node {nd.id!r} is tied to block {nd.param.block!r} through a fixed linear map; the proof's weight "
                 f"choices need not lie in its image"
             )
+    parent_role = {c: roles[nd.id] for nd in net.live_nodes for c in nd.children}
+    constants_above = any(roles[nd.id] == "higher" and net.weight_kind(nd.id) in ("identity", "fixed")
+                          for nd in net.live_nodes)
     for b, users in net.block_users.items():
         rs = {roles[u] for u in users}
+        leaf_sides = {parent_role.get(u) == "window" for u in users if roles[u] == "leaf"}
+        if constants_above and len(leaf_sides) > 1:
+            # constants above the windows read every channel, so leaves under higher nodes must output equal
+            # channels, which a block shared with window leaves cannot do without collapsing the windows
+            raise NotApplicable(
+                f"parameter block {b!r} is shared by leaves inside first-level windows and leaves under higher "
+                f"nodes, and identity/fixed weights above the first level read every channel"
+            )
         shapes = {net.node(u).weight.shape for u in users}  # type: ignore[union-attr]
         if len(rs) > 1 or len(shapes) > 1:
             raise NotApplicable(
