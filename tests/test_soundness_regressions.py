@@ -159,3 +159,12 @@ def test_clearing_denominators_through_sum_nodes_keeps_ranks():
         assert fraction_rank(brute_matricization(cleared, P)) == want
         assert te.rank(net, P, method="exact", field="prime").rank == want
         assert te.rank(net, P, method="structured").rank == want
+
+
+def test_grid_tensor_mod_refuses_fractions_instead_of_truncating():
+    F = np.array([[Fraction(1, 2), 1], [1, 2]], dtype=object)
+    net = te.convac(te.ModeTree.line(2), 2, 2, seed=0, integer=True, F=F)
+    with pytest.raises(te.NetworkError, match="clear_denominators"):
+        te.grid_tensor_mod(net, te.DEFAULT_PRIME)
+    A = te.grid_tensor_mod(te.clear_denominators(net), te.DEFAULT_PRIME)
+    assert A.shape == (2, 2)
