@@ -148,7 +148,8 @@ class Network:
     def __post_init__(self) -> None:
         object.__setattr__(self, "op", get_operator(self.op))
         object.__setattr__(self, "nodes", tuple(self.nodes))
-        if not isinstance(self.integer, (bool, np.bool_)):
+        if not (isinstance(self.integer, (bool, np.bool_)) or (isinstance(self.integer, (int, np.integer))
+                                                             and self.integer in (0, 1))):
             raise NetworkError(f"integer must be True or False, got {self.integer!r}.")
         object.__setattr__(self, "integer", bool(self.integer))
         if self.integer:
