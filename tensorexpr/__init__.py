@@ -17,6 +17,7 @@ from .partitions import Partition
 from .rank import RANK_METHODS, RankResult, RankWarning, rank, rank_many, register_rank_method
 from .overlapping import overlapping
 from .mixed import common_nodes, mixed
+from .dilated import dilated, tree_decomposition
 
 __version__ = "0.1.0"
 
@@ -54,11 +55,18 @@ __all__ = [
     "overlapping",
     "mixed",
     "common_nodes",
+    "tree_decomposition",
+    "dilated",
 ]
 
 from .bounds import specialization_bound  # noqa: E402
 
 __all__ += ["specialization_bound"]
+
+from .tiling import tiling, tiling_bounds  # noqa: E402
+from .hybrid import hybrid_tree, hybrid_choices, embed_hybrid  # noqa: E402
+
+__all__ += ["tiling", "tiling_bounds", "hybrid_tree", "hybrid_choices", "embed_hybrid"]
 
 # -- bounds, certificates and profiles (tensorexpr.bounds) ---------------------------------------------------
 from .bounds import (  # noqa: E402
