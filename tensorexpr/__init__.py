@@ -19,6 +19,7 @@ from .rank import RANK_METHODS, RankResult, RankWarning, rank, rank_many, regist
 from .overlapping import overlapping
 from .mixed import common_nodes, mixed
 from .rational import clear_denominators
+from .dilated import dilated, tree_decomposition
 
 __version__ = "0.1.0"
 
@@ -58,6 +59,8 @@ __all__ = [
     "overlapping",
     "mixed",
     "common_nodes",
+    "tree_decomposition",
+    "dilated",
 ]
 
 from .bounds import (  # noqa: E402
@@ -71,6 +74,11 @@ from .bounds import (  # noqa: E402
 
 __all__ += ["specialization_bound", "SpecializationBound", "Bound", "BoundProvider", "BOUND_PROVIDERS",
             "register_bound_provider"]
+
+from .tiling import tiling, tiling_bounds  # noqa: E402
+from .hybrid import hybrid_tree, hybrid_choices, embed_hybrid  # noqa: E402
+
+__all__ += ["tiling", "tiling_bounds", "hybrid_tree", "hybrid_choices", "embed_hybrid"]
 
 # -- bounds, certificates and profiles (tensorexpr.bounds) ---------------------------------------------------
 from .bounds import (  # noqa: E402

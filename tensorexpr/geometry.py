@@ -129,7 +129,8 @@ def dilated_nested(n: int, order: Any = "contiguous") -> tuple:
     agree with one of its modes on every bit except ``d_1, ..., d_l``. ``order`` is ``"contiguous"``
     (dilations ``1, 2, 4, ...``: ``line(n)``, neighbours pooled first), ``"reversed"`` (dilations
     ``n/2, ..., 2, 1``: modes at distance ``n/2`` pooled first), or an explicit permutation of
-    ``(1, 2, 4, ..., n/2)``. Cohen, Tamari & Shashua, ICLR 2018.
+    ``(1, 2, 4, ..., n/2)``; ``"swapped"`` exchanges the dilations of layers ``2k-1`` and ``2k``
+(``2, 1, 8, 4, ...``; the paper's ``Tbar``, whose even-level nodes are those of ``line(n)``). Cohen, Tamari & Shashua, ICLR 2018.
 
     Examples
     --------
@@ -146,8 +147,11 @@ def dilated_nested(n: int, order: Any = "contiguous") -> tuple:
             dil = base
         elif order == "reversed":
             dil = base[::-1]
+        elif order == "swapped":  # the dilations of layers 2k-1 and 2k exchanged (ICLR 2018, Tbar)
+            dil = [d for k in range(0, L - 1, 2) for d in (base[k + 1], base[k])] + base[L - L % 2:]
         else:
-            raise GeometryError(f"Unknown dilation order {order!r}; expected 'contiguous', 'reversed' or a permutation of {base}.")
+            raise GeometryError(f"Unknown dilation order {order!r}; expected 'contiguous', 'reversed', 'swapped' or a "
+                                f"permutation of {base}.")
     else:
         try:
             dil = [int(d) for d in order]
