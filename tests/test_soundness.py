@@ -322,14 +322,44 @@ def dag_networks(draw: Callable) -> tuple[te.Network, te.Partition]:
         ta = te.ModeTree.line(n) if n == 4 else te.ModeTree.from_nested(((0, 1), (2, 3), (4, 5)))
         tb = te.ModeTree.from_nested(((0, 2), (1, 3))) if n == 4 else te.ModeTree.from_nested(((0, 3), (1, 4),
                                                                                                (2, 5)))
-        kwargs: dict[str, Any] = {}
-        if "convention" in inspect.signature(te.mixed).parameters:
-            kwargs["convention"] = draw(st.sampled_from(["swap", "sum"]))
-        r = draw(st.sampled_from([2, 4]))
-        net = te.mixed(ta, tb, [], M, widths=r, seed=seed, integer=True, F=F, int_range=20, **kwargs)
+        convention = draw(st.sampled_from(["swap", "sum"]))
+        r = draw(st.sampled_from([2, 4])) if convention == "sum" else 2
+        if convention == "swap":  # M discretizers in R^r (docs/theory.md, eq. 4); mixture nodes common to both
+            M = draw(st.integers(r, 3))
+            F = None if draw(st.booleans()) else draw(_discretizers(M, r))
+            common = [m for m in te.common_nodes(ta, tb) if 1 < len(m) < n] if n == 4 else []
+            mix = [common[0]] if common and draw(st.booleans()) else []
+            net = te.mixed(ta, tb, mix, M, widths=r, seed=seed, integer=True, F=F, int_range=20, convention="swap")
+            return net, draw(partitions(n))
+        net = te.mixed(ta, tb, [], M, widths=r, seed=seed, integer=True, F=F, int_range=20, convention="sum")
     if not _budget_ok(net.n_modes, F, M):
         return draw(tree_networks())
     return net, draw(partitions(net.n_modes))
+
+
+@st.composite
+def _discretizers(draw: Callable, M: int, r: int) -> np.ndarray:
+    rng = np.random.default_rng(draw(st.integers(0, 10**6)))
+    V = rng.integers(-3, 4, size=(M, r)).astype(np.int64)
+    if draw(st.booleans()):
+        den = rng.integers(1, 4, size=(M, r))
+        return np.array([[Fraction(int(V[i, j]), int(den[i, j])) for j in range(r)] for i in range(M)], dtype=object)
+    return V
+
+
+@st.composite
+def tree_decompositions(draw: Callable) -> tuple[te.Network, te.Partition]:
+    """The dilated tree decomposition of eq. 3: per-child linear maps, an identity pool, discretizers as F."""
+    n = draw(st.integers(2, 6))
+    r = draw(st.integers(1, 3))
+    M = draw(st.integers(1, 3))
+    if M ** n > 729:
+        n = 4
+    tree = random_tree(n, np.random.default_rng(draw(st.integers(0, 10**6))), max_fan=2)
+    op = draw(st.sampled_from(sorted(te.OPERATORS)))
+    net = te.tree_decomposition(tree, r, M=M, op=op, seed=draw(st.integers(0, 10**6)), integer=True,
+                                F=draw(_discretizers(M, r)), int_range=20)
+    return net, draw(partitions(n))
 
 
 @given(tree_networks())
@@ -350,8 +380,14 @@ def test_certify_is_sound_on_dags(case: tuple[te.Network, te.Partition]) -> None
     check_certificate(*case)
 
 
+@given(tree_decompositions())
+@SETTINGS
+def test_certify_is_sound_on_tree_decompositions(case: tuple[te.Network, te.Partition]) -> None:
+    check_certificate(*case)
+
+
 @pytest.mark.slow
-@given(st.one_of(tree_networks(), explicit_networks(), dag_networks()))
+@given(st.one_of(tree_networks(), explicit_networks(), dag_networks(), tree_decompositions()))
 @SLOW
 def test_certify_is_sound_many(case: tuple[te.Network, te.Partition]) -> None:
     check_certificate(*case)
