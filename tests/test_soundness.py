@@ -204,9 +204,9 @@ def check_certificate(net: te.Network, P: te.Partition, output: int = 0) -> None
 
 
 # -- architectures ----------------------------------------------------------------------------------------
-SETTINGS = settings(max_examples=250, derandomize=True, deadline=None, database=None,
+SETTINGS = settings(max_examples=500, derandomize=True, deadline=None, database=None,
                     suppress_health_check=list(HealthCheck))
-SLOW = settings(SETTINGS, max_examples=2500)
+SLOW = settings(SETTINGS, max_examples=5000)
 
 
 _F_KINDS = ["identity", "int", "singular", "rect", "rational"]
