@@ -74,6 +74,7 @@ from .bounds import (  # noqa: E402
     mincut_bound,
     plot_profiles,
     profile,
+    symmetry_bound,
 )
 
 __all__ += [
@@ -89,6 +90,7 @@ __all__ += [
     "profile",
     "Profile",
     "plot_profiles",
+    "symmetry_bound",
 ]
 
 

@@ -8,6 +8,7 @@ from .geometry import ClosedForm, GeometryBound, closed_form, geometry_bound
 from .mincut import MinCutResult, mincut_bound
 from .profile import Profile, plot_profiles, profile
 from .specialization import specialization_bound
+from .symmetry import SymmetryBound, symmetry_bound
 
 __all__ = [
     "specialization_bound",
@@ -23,4 +24,6 @@ __all__ = [
     "profile",
     "Profile",
     "plot_profiles",
+    "symmetry_bound",
+    "SymmetryBound",
 ]

@@ -39,7 +39,7 @@ from ..validation import check_output, check_partition
 __all__ = ["certify", "Certificate", "integer_twin", "CERTIFY_METHODS", "DENSE_EXACT_MAX_ENTRIES"]
 
 #: Methods in the order tried; each is cheap-to-expensive within its role.
-CERTIFY_METHODS = ("trivial", "specialization", "geometry", "mincut", "structured", "exact")
+CERTIFY_METHODS = ("trivial", "specialization", "geometry", "symmetry", "mincut", "structured", "exact")
 #: The dense exact fallback is used only up to this many matricization entries.
 DENSE_EXACT_MAX_ENTRIES = 4_000_000
 
@@ -188,6 +188,13 @@ def _mincut(net: Network, P: Partition, output: int) -> tuple[int, Any]:
     return res.bound, res
 
 
+def _symmetry(net: Network, P: Partition, output: int) -> tuple[int, Any]:
+    from .symmetry import symmetry_bound  # tied networks: orbit counts of the tie automorphisms
+
+    res = symmetry_bound(net, P)
+    return res.value, res
+
+
 def _instance(method: str, net: Network, P: Partition, output: int, seed: int,
               upper: int | None = None) -> tuple[int, Any]:
     from ..rank import RANK_METHODS, rank
@@ -213,7 +220,7 @@ def _instance(method: str, net: Network, P: Partition, output: int, seed: int,
     return res.rank, res
 
 
-_UPPER: dict[str, Callable[..., Any]] = {"geometry": _geometry, "mincut": _mincut}
+_UPPER: dict[str, Callable[..., Any]] = {"geometry": _geometry, "symmetry": _symmetry, "mincut": _mincut}
 
 
 def certify(
