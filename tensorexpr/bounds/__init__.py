@@ -9,6 +9,7 @@ from .mincut import MinCutResult, mincut_bound
 from .profile import Profile, plot_profiles, profile
 from .specialization import specialization_bound
 from .symmetry import SymmetryBound, symmetry_bound
+from .gram import gram_bound
 
 __all__ = [
     "specialization_bound",
@@ -26,4 +27,5 @@ __all__ = [
     "plot_profiles",
     "symmetry_bound",
     "SymmetryBound",
+    "gram_bound",
 ]

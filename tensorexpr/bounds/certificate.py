@@ -39,7 +39,7 @@ from ..validation import check_output, check_partition
 __all__ = ["certify", "Certificate", "integer_twin", "CERTIFY_METHODS", "DENSE_EXACT_MAX_ENTRIES"]
 
 #: Methods in the order tried; each is cheap-to-expensive within its role.
-CERTIFY_METHODS = ("trivial", "specialization", "geometry", "symmetry", "mincut", "structured", "exact")
+CERTIFY_METHODS = ("trivial", "specialization", "geometry", "symmetry", "gram", "mincut", "structured", "exact")
 #: The dense exact fallback is used only up to this many matricization entries.
 DENSE_EXACT_MAX_ENTRIES = 4_000_000
 
@@ -195,6 +195,13 @@ def _symmetry(net: Network, P: Partition, output: int) -> tuple[int, Any]:
     return res.value, res
 
 
+def _gram(net: Network, P: Partition, output: int, seed: int) -> tuple[int, Any]:
+    from .gram import gram_bound  # instance rank through Gram matrices of pure subtrees (any parametrization)
+
+    res = gram_bound(net, P, output=output, seed=seed)
+    return res.value, res
+
+
 def _instance(method: str, net: Network, P: Partition, output: int, seed: int,
               upper: int | None = None) -> tuple[int, Any]:
     from ..rank import RANK_METHODS, rank
@@ -290,6 +297,8 @@ def certify(
     if "specialization" in chosen:
         run("specialization", "lower", lambda: _specialization(net, P, output))
     for name, fn in _UPPER.items():
+        if name == "mincut" and "gram" in chosen and lower < upper:  # a cheap instance rank before the min-cut
+            run("gram", "lower", lambda: _gram(net, P, output, seed))
         if name in chosen:
             if lower >= upper:
                 details[name] = {"role": "upper", "skipped": "not needed: the bounds already meet"}
