@@ -90,13 +90,19 @@ def test_orbit_counts_match_bruteforce_burnside(seed):
 
 
 @pytest.mark.parametrize("seed", range(15))
-def test_untied_equals_geometry_bound(seed):
+def test_untied_orbits_are_trivial_and_bound_is_below_geometry(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 12))
     tree = random_tree(n, rng, max_fan=4)
     net = te.convac(tree, int(rng.integers(1, 4)), [int(rng.integers(1, 5)) for _ in range(tree.depth)], seed=seed)
     P = te.Partition(rng.choice(n, size=int(rng.integers(1, n)), replace=False).tolist(), n)
-    assert symmetry_bound(net, P).value == te.geometry_bound(net, P).value  # no ties: trivial groups
+    b = symmetry_bound(net, P)
+    assert b.root_groups == ("1", "1")  # no ties: trivial groups, orbit counts q^|I| and q^|J|
+    root = [x for x in b.nodes if x.node == net.output][0]
+    assert (root.orbits_I, root.orbits_J) == (b.q ** len(P.I), b.q ** len(P.J))
+    assert b.value <= te.geometry_bound(net, P).value  # the span step can only sharpen the geometry recursion
+    if 3 ** n <= 3**8:
+        assert b.value >= te.rank(te.integer_twin(net, 1), P, method="exact").rank
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -117,6 +123,21 @@ def test_window_2_2_is_sym2():
         assert te.rank(net, P, method="exact").rank == M * (M + 1) // 2
         untied = te.convac(te.ModeTree.shallow(4), M, 20, seed=1, integer=True)
         assert te.rank(untied, P, method="exact").rank == M * M  # tying is what drops the rank
+
+
+def test_tied_copies_span_a_symmetric_power():
+    """widths [2, 9] on the tied 4x4 grid: each window's channels span <= 2 dimensions, and two tied copies
+    on one side span Sym^2 of that, 3 (the orbit count alone says 15, the min-cut 4); exact rank 3."""
+    net = te.convac(te.ModeTree.grid(4, 4), 2, [2, 9], shared=True, seed=0)
+    P = te.Partition.grid(4, 4, "left_right")
+    b = symmetry_bound(net, P)
+    root = [x for x in b.nodes if x.node == net.output][0]
+    assert (root.orbits_I, root.span_I, b.value) == (15, 3, 3)
+    assert {te.rank(te.integer_twin(net, s), P, method="exact").rank for s in range(3)} == {3}
+    c = te.certify(net, P)
+    assert c.certified and c.value == 3
+    cb = symmetry_bound(net, te.Partition.grid(4, 4, "checkerboard"))
+    assert cb.value == 16  # min(r_0, M(M+1)/2)^(N/4) with r_0 = 2
 
 
 def test_rank_deficient_F_uses_rank_F():
@@ -189,9 +210,11 @@ def test_symbolic_checkerboard_and_substitution():
     assert int(b.expr.subs(b.values)) == b.value == 3**16
     assert int(b.subs({"M": 3, "r_0": 100, "r_1": 10**9, "r_2": 10**9})) == 6**16
     b3 = symmetry_bound(te.convac(te.ModeTree.grid(8, 8), 2, [2, 7, 9], shared=True, seed=0), P, symbolic=True)
-    # r_0 = 2 < 3 binds per window (c = 2), yet the level-2 orbit count 3^4 < r_1 2^4 takes over again
-    assert b3.value == 3**16 and int(b3.expr.subs(b3.values)) == 3**16
+    # r_0 = 2 < 3 binds per window (c = 2); the orbit count above (3^4 per 4x4 block) would not see it, the
+    # span step does: the specialization lower bound meets it
+    assert b3.value == 2**16 and int(b3.expr.subs(b3.values)) == 2**16
     assert [x.c for x in b3.nodes if x.node == "t0,1,8,9"] == [2]
+    assert te.specialization_bound(te.convac(te.ModeTree.grid(8, 8), 2, [2, 7, 9], shared=True, seed=0), P) == 2**16
 
 
 def test_scale_exact_integers_64x64():

@@ -191,7 +191,8 @@ def _wreath(inner: Counter, k: int) -> str:
 class NodeSymmetry:
     """One mixed node: the groups fixing each side pointwise, their orbit counts and the recursion value.
 
-    ``c = min(orbits_I, orbits_J, r_in * prod c(children))``; ``binding`` names the term that attained it.
+    ``c = min(span_I, span_J, r_in * prod c(children))`` with ``span_X <= orbits_X``; ``binding`` names the
+    term that attained it.
     """
 
     node: str
@@ -201,14 +202,20 @@ class NodeSymmetry:
     orbits_J: int
     product: int
     c: int
+    span_I: int = 0
+    span_J: int = 0
 
     @property
     def binding(self) -> str:
-        return "orbits_I" if self.c == self.orbits_I else "orbits_J" if self.c == self.orbits_J else "product"
+        for name in ("orbits_I", "orbits_J", "span_I", "span_J"):
+            if self.c == getattr(self, name):
+                return name
+        return "product"
 
     def to_dict(self) -> dict[str, Any]:
         return {"node": self.node, "group_I": self.group_I, "group_J": self.group_J, "orbits_I": self.orbits_I,
-                "orbits_J": self.orbits_J, "product": self.product, "c": self.c, "binding": self.binding}
+                "orbits_J": self.orbits_J, "span_I": self.span_I, "span_J": self.span_J, "product": self.product,
+                "c": self.c, "binding": self.binding}
 
 
 @dataclass(frozen=True)
@@ -301,6 +308,48 @@ def _side_orbits(st: _Structure, inside: Mapping[str, int], size: Mapping[str, i
     return orb, grp
 
 
+def _spans(st: _Structure, inside: Mapping[str, int], size: Mapping[str, int], d: Mapping[str, Any],
+           minimum: Any) -> dict[str, Any]:
+    """``D(t)``: a bound on the dimension of the space holding the column spaces (side counted by ``inside``)
+    of *all* channels of ``t`` together; ``d`` bounds the channel span of pure nodes (see the proof, step 5)."""
+    D: dict[str, Any] = {}
+    for t in st.order:
+        if inside[t] == 0:
+            D[t] = 1
+            continue
+        if inside[t] == size[t]:
+            D[t] = d[t]
+            continue
+        pure = Counter(st.sig[c] for c in st.children[t] if inside[c] == size[c])
+        rep = {st.sig[c]: c for c in st.children[t]}
+        sym: Any = 1
+        for s_, k in sorted(pure.items()):
+            sym = sym * multichoose(d[rep[s_]], k)
+        v: Any = minimum(st.r_in[t], sym) if pure else 1
+        for c in st.children[t]:
+            if 0 < inside[c] < size[c]:
+                v = v * D[c]
+        D[t] = v
+    return D
+
+
+def _pure_spans(st: _Structure, q: Any, width_of: Mapping[str, Any], minimum: Any) -> dict[str, Any]:
+    """``d(t)``: a bound on ``dim span{phi_t[g]}`` (the node's channel vectors): ``min(r_out, q)`` at a leaf,
+    ``min(r_out, r_in, prod over child classes C(d + k - 1, k))`` above (tied copies give symmetric powers)."""
+    d: dict[str, Any] = {}
+    for t in st.order:
+        if not st.children[t]:
+            d[t] = minimum(width_of[t], q)
+            continue
+        cls = Counter(st.sig[c] for c in st.children[t])
+        rep = {st.sig[c]: c for c in st.children[t]}
+        v: Any = 1
+        for s_, k in sorted(cls.items()):
+            v = v * multichoose(d[rep[s_]], k)
+        d[t] = minimum(width_of[t], st.r_in[t], v)
+    return d
+
+
 def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> SymmetryBound:
     """Upper bound on ``rank [A]_{I,J}`` for a product tree network with tied weights, for every weight
     setting of its parametrization.
@@ -308,6 +357,7 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> Symmet
     .. math::
         c(t) = 1 \\text{ if } t \\text{ is pure}, \\qquad
         c(t) = \\min\\Big(\\#\\tfrac{[q]^{I_t}}{G_{I}(t)},\\; \\#\\tfrac{[q]^{J_t}}{G_{J}(t)},\\;
+               \\mathrm{span}_I(t),\\; \\mathrm{span}_J(t),\\;
                r_{in}(t) \\prod_{c \\in \\mathrm{ch}(t)} c(c)\\Big), \\qquad
         \\operatorname{rank}[\\mathcal{A}]_{I,J} \\le c(\\mathrm{root}),
 
@@ -341,6 +391,17 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> Symmet
     pure child is a vector, rank 1), and the sum of ``r_in`` terms has rank ``<= r_in prod_c c(c)``. Each
     of the three terms bounds the rank of every channel of ``t``, hence so does their minimum ``c(t)``,
     which feeds the induction at the parent. At the root, every output channel is bounded alike.
+    (5) *Spans of tied copies.* Let ``d(t)`` bound ``dim span{phi_t[g]}`` for a pure node: ``min(r, q)`` at a
+    leaf. Children of one class compute the same vectors up to the tie automorphism that relabels their modes,
+    so ``(x)_{c in C} phi_c[a] = phi_C[a]^{(x) k}`` lies in ``Sym^k(V_C)``, of dimension
+    ``C(d(C) + k - 1, k)``; the ``r_in`` vectors ``S_a = (x)_C phi_C[a]^{(x) k_C}`` span at most
+    ``min(r_in, prod_C C(d(C) + k_C - 1, k_C))`` dimensions, and ``phi_t[g] = sum_a W[a, g] S_a`` (also at most
+    ``r_out``) gives ``d(t)``. At a mixed node the column spaces of all channels lie in
+    ``span_a{S_a^I} (x) (x)_{c mixed} Col_I(c)``, ``S_a^I`` over the pure-I children, so ``span_I(t) =
+    min(r_in, prod_C C(d(C)+k-1, k)) * prod_{c mixed} span_I(c)`` (1 without pure-I children) bounds their
+    dimension, hence every channel's rank; likewise ``span_J``. ``c(t)`` takes the minimum with these too
+    (they never exceed the orbit counts, and can be smaller: two tied windows of ``r_0 = 2`` channels on one
+    side give ``dim Sym^2(C^2) = 3``, not ``r_1``).
 
     Parameters
     ----------
@@ -378,6 +439,8 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> Symmet
     names = _group_names(st)
     oI, gI = _side_orbits(st, inI, size, n, names)
     oJ, gJ = _side_orbits(st, inJ, size, n, names)
+    d = _pure_spans(st, q, net.widths, min)
+    DI, DJ = _spans(st, inI, size, d, min), _spans(st, inJ, size, d, min)
     c: dict[str, int] = {}
     nodes = []
     for t in st.order:
@@ -385,8 +448,8 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> Symmet
             c[t] = 1
             continue
         prod = st.r_in[t] * math.prod(c[k] for k in st.children[t])
-        c[t] = min(oI[t], oJ[t], prod)
-        nodes.append(NodeSymmetry(t, _render(gI[t]), _render(gJ[t]), oI[t], oJ[t], prod, c[t]))
+        c[t] = min(oI[t], oJ[t], DI[t], DJ[t], prod)
+        nodes.append(NodeSymmetry(t, _render(gI[t]), _render(gJ[t]), oI[t], oJ[t], prod, c[t], DI[t], DJ[t]))
     root = st.root
     expr = wide = None
     values: dict[Any, int] = {}
@@ -429,15 +492,27 @@ def _symbolic(net: Network, st: _Structure, inI: Mapping[str, int], inJ: Mapping
             s = sp.Symbol(f"r_{st.children[t][0]}", positive=True, integer=True)
             sym[t] = s
             values[s] = st.r_in[t]
+    parent = {k: t for t in internal for k in st.children[t]}
+    out_w = {t: (sym[parent[t]] if t in parent else sp.Integer(net.widths[t])) for t in st.order}
+    r_in_sym = _Sym(st, sym)
+    d = _pure_spans(r_in_sym, M_SYMBOL, out_w, sp.Min)
+    DI, DJ = _spans(r_in_sym, inI, size, d, sp.Min), _spans(r_in_sym, inJ, size, d, sp.Min)
     c: dict[str, Any] = {}
     for t in st.order:
         if inI[t] == 0 or inJ[t] == 0:
             c[t] = sp.Integer(1)
             continue
-        c[t] = sp.Min(oI[t], oJ[t], sym[t] * sp.Mul(*[c[k] for k in st.children[t]]))
+        c[t] = sp.Min(oI[t], oJ[t], DI[t], DJ[t], sym[t] * sp.Mul(*[c[k] for k in st.children[t]]))
     root = st.root
     wide = sp.Min(oI[root], oJ[root]) if inI[root] and inJ[root] else sp.Integer(1)
     return c[root], wide, values
+
+
+class _Sym:
+    """A view of a :class:`_Structure` whose ``r_in`` are the width symbols (for the symbolic recursion)."""
+
+    def __init__(self, st: _Structure, sym: Mapping[str, Any]) -> None:
+        self.order, self.children, self.sig, self.r_in = st.order, st.children, st.sig, dict(sym)
 
 
 def _provider(net: Network, P: Partition, output: int = 0) -> SymmetryBound:
