@@ -252,3 +252,29 @@ def test_provider_registered_and_to_dict():
     assert d["root_groups"] == ["S2^4", "S2^4"]
     assert {x["node"] for x in d["nodes"]} >= {net.output}
     assert "S2^4" in repr(b)
+
+
+@pytest.mark.parametrize("side, widths", [(4, [4, 9]), pytest.param(32, 16, marks=pytest.mark.slow)])
+def test_trained_shared_convac_is_certified_on_all_partitions(side, widths):
+    """A ConvAC trained a few steps (weights shared: a convolution), extracted with model.to_network(): its
+    architecture's generic ranks are certified on every standard partition, and equal those of te.convac's
+    tied network of the same shape (the certificate is about the architecture, not the trained values)."""
+    torch = pytest.importorskip("torch")
+    for geometry in ("square", "mirror"):
+        tree = te.ModeTree.grid(side, side, 2, geometry)
+        model = te.models.ConvAC(tree, M=2, widths=widths, outputs=2, shared=True, device="cpu", seed=0)
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        x, y = torch.randint(0, 2, (8, side * side, 1)).float(), torch.randint(0, 2, (8,))
+        for _ in range(2):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        net = model.to_network()
+        assert net.is_tied
+        ref = te.convac(tree, 2, widths, outputs=2, shared=True, seed=0)
+        for kind in KINDS:
+            P = te.Partition.grid(side, side, kind)
+            c = te.certify(net, P, output=1)
+            assert c.certified, (geometry, kind, c)
+            assert c.value == te.certify(ref, P).value
