@@ -76,7 +76,7 @@ def _random_tied(seed: int, max_n: int = 7):
     return net, te.Partition(I, n)
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(8))
 def test_orbit_counts_match_bruteforce_burnside(seed):
     net, P = _random_tied(seed)
     b = symmetry_bound(net, P)
@@ -89,7 +89,7 @@ def test_orbit_counts_match_bruteforce_burnside(seed):
     assert root[0].orbits_J == _orbits_bruteforce(GJ, sorted(P.J), q)
 
 
-@pytest.mark.parametrize("seed", range(15))
+@pytest.mark.parametrize("seed", range(10))
 def test_untied_orbits_are_trivial_and_bound_is_below_geometry(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 12))
@@ -105,7 +105,7 @@ def test_untied_orbits_are_trivial_and_bound_is_below_geometry(seed):
         assert b.value >= te.rank(te.integer_twin(net, 1), P, method="exact").rank
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(8))
 def test_tied_bound_holds_and_is_below_geometry(seed):
     net, P = _random_tied(seed, max_n=8)
     b = symmetry_bound(net, P).value
@@ -175,7 +175,7 @@ def test_shared_grid_4x4_certified_and_exact():
         for kind in KINDS:
             P = te.Partition.grid(4, 4, kind)
             c = te.certify(net, P)
-            exact = {te.rank(te.integer_twin(net, s), P, method="exact").rank for s in (3, 4, 5)}
+            exact = {te.rank(te.integer_twin(net, s), P, method="exact").rank for s in (3, 4)}
             assert c.certified, (geometry, kind, c)
             assert exact == {c.value}, (geometry, kind, exact, c)
             assert symmetry_bound(net, P).value == c.value  # the upper bound is the exact rank on all 14 cells
