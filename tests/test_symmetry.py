@@ -217,11 +217,11 @@ def test_symbolic_checkerboard_and_substitution():
     assert te.specialization_bound(te.convac(te.ModeTree.grid(8, 8), 2, [2, 7, 9], shared=True, seed=0), P) == 2**16
 
 
-def test_scale_exact_integers_64x64():
-    net = te.convac(te.ModeTree.grid(64, 64), 3, 64, shared=True, seed=0)
-    b = symmetry_bound(net, te.Partition.grid(64, 64, "checkerboard"))
-    assert b.value == 6**1024  # C(3+1, 2)^(N/4), N = 4096
-    assert b.root_groups == ("S2^1024", "S2^1024")
+def test_scale_exact_integers_32x32_M3():
+    net = te.convac(te.ModeTree.grid(32, 32), 3, 64, shared=True, seed=0)
+    b = symmetry_bound(net, te.Partition.grid(32, 32, "checkerboard"))
+    assert b.value == 6**256  # C(3+1, 2)^(N/4), N = 1024, exact integer
+    assert b.root_groups == ("S2^256", "S2^256")
 
 
 def test_multichoose():
