@@ -278,3 +278,30 @@ def test_trained_shared_convac_is_certified_on_all_partitions(side, widths):
             c = te.certify(net, P, output=1)
             assert c.certified, (geometry, kind, c)
             assert c.value == te.certify(ref, P).value
+
+
+def test_report_cli_tied_first_and_locally_connected(capsys):
+    import json
+
+    from tensorexpr.cli import main
+
+    assert main(["report", "--grid", "4x4", "--widths", "4,9", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["weights"] == "tied" and "convolutional" in d["network"]
+    tied = {r["name"]: r for r in d["square"]["rows"]}
+    untied = {r["name"]: r for r in d["locally_connected"]["square"]["rows"]}
+    assert d["square"]["meta"]["tied"] and not d["locally_connected"]["square"]["meta"]["tied"]
+    assert tied["checkerboard"]["certified"] and tied["checkerboard"]["value"] == 81  # exact-rank oracle above
+    assert untied["checkerboard"]["certified"] and untied["checkerboard"]["value"] == 256
+    assert main(["report", "--grid", "4x4", "--widths", "4,9", "--weights", "untied"]) == 0
+    out = capsys.readouterr().out
+    assert "locally connected" in out and "convolutional" not in out
+
+
+@pytest.mark.slow
+def test_symbolic_blob_net_substitutes_to_numeric():
+    net = te.convac(te.ModeTree.grid(32, 32), 2, 16, shared=True, seed=0)
+    for kind in ("checkerboard", "left_right", "mirror_left_right"):
+        b = symmetry_bound(net, te.Partition.grid(32, 32, kind), symbolic=True)
+        assert int(b.expr.subs(b.values)) == b.value
+    assert sp.simplify(b.wide_expr - sp.binomial(M_SYMBOL + 1, 2) ** 256) == 0  # mirror_left_right: all 2|2
