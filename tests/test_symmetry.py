@@ -15,7 +15,7 @@ import tensorexpr as te
 from tensorexpr.bounds.result import BOUND_PROVIDERS
 from tensorexpr.bounds.symmetry import M_SYMBOL, multichoose, symmetry_bound
 from tensorexpr.errors import NotApplicable
-from tensorexpr.params import FIXED, Tied
+from tensorexpr.params import FIXED
 from tensorexpr.testing import random_tree
 
 KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols", "mirror_left_right",

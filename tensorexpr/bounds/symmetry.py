@@ -24,11 +24,10 @@ from typing import Any, Mapping
 import numpy as np
 import sympy as sp
 
-from ..errors import NotApplicable
+from ..errors import NetworkError, NotApplicable
 from ..network import Network
 from ..partitions import Partition
 from ..validation import check_partition
-from ..errors import NetworkError
 from .result import Bound, BoundProvider, register_bound_provider
 
 __all__ = ["symmetry_bound", "SymmetryBound", "tie_signatures", "multichoose", "template_rank"]
