@@ -94,6 +94,7 @@ from .bounds import (  # noqa: E402
     mincut_bound,
     plot_profiles,
     profile,
+    symmetry_bound,
 )
 
 __all__ += [
@@ -109,6 +110,7 @@ __all__ += [
     "profile",
     "Profile",
     "plot_profiles",
+    "symmetry_bound",
 ]
 
 

@@ -5,7 +5,7 @@ One module per claim; each holds the statement with its citation, its status lab
 ``check(scale="quick"|"full"|"test", out_dir=None) -> Report``. :data:`CLAIMS` maps a claim name to its module.
 
 >>> sorted(CLAIMS)
-['depth_efficiency', 'generalized', 'mincut', 'mixed', 'overlapping', 'pooling_geometry']
+['depth_efficiency', 'generalized', 'mincut', 'mixed', 'overlapping', 'pooling_geometry', 'weight_sharing']
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ CLAIMS: dict[str, str] = {
     "overlapping": "theory.overlapping",
     "mixed": "theory.mixed",
     "mincut": "theory.mincut",
+    "weight_sharing": "theory.weight_sharing",
 }
 
 

@@ -23,6 +23,8 @@ from .specialization import SpecializationBound, specialization_bound
 for _mod in pkgutil.iter_modules(__path__):
     if not _mod.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_mod.name}")
+from .symmetry import SymmetryBound, symmetry_bound
+from .gram import gram_bound
 
 __all__ = [
     "Bound",
@@ -45,4 +47,7 @@ __all__ = [
     "profile",
     "Profile",
     "plot_profiles",
+    "symmetry_bound",
+    "SymmetryBound",
+    "gram_bound",
 ]

@@ -86,6 +86,7 @@ class Profile:
             "network": self.network,
             "shape": list(self.shape) if self.shape else None,
             "seconds": self.seconds,
+            "meta": self.meta,
             "rows": [
                 {"partition": P.to_dict() if P.n_modes <= 64 else P.name, "name": P.name, **c.to_dict(),
                  "log2_lower": lo, "log2_upper": up, "log2_max": mx}
@@ -162,7 +163,8 @@ def profile(
         certs.append(certify(net, P, output=output, methods=methods, budget_seconds=budget_seconds))
     T = net.n_templates
     mx = tuple(min(len(P.I), len(P.J)) * math.log2(T) for P in parts)
-    return Profile(net.name, tuple(parts), tuple(certs), mx, tree_grid_shape(net), time.perf_counter() - t0)
+    meta = {"tied": net.is_tied, "weights": net.parametrization()["nodes_by_kind"]}  # convolution vs locally connected
+    return Profile(net.name, tuple(parts), tuple(certs), mx, tree_grid_shape(net), time.perf_counter() - t0, meta)
 
 
 def plot_profiles(profiles: Sequence[Profile], path: str, titles: Sequence[str] | None = None) -> str:

@@ -1,0 +1,521 @@
+"""Symmetry upper bound for weight-tied (convolutional) product networks: tying makes the grid tensor
+invariant under tree automorphisms, and invariant functions have few degrees of freedom.
+
+A convolution applies *the same* weights at every position of a level (Cohen & Shashua, ICLR 2017: the blob
+ConvAC shares its 1x1 weights over the whole image). The grid tensor is then symmetric under permuting
+the children of a node whose child subtrees carry identical tied weights, and a matricization of a
+symmetric tensor cannot have the rank of a generic one: a 2x2 window split 2|2 is a symmetric matrix on
+``Sym^2(C^M)``, of rank at most ``M(M+1)/2`` rather than ``M^2``. :func:`symmetry_bound` turns this into an
+exact-integer upper bound at any scale (N = 1024 and beyond) by counting orbits with the wreath-product
+structure of the tree, never enumerating ``[T]^I``. See docs/design.md ("Bounds", "Parametrized weights")
+and docs/theory.md ("Weight sharing").
+
+Ties are read only from the parametrization (:meth:`tensorexpr.network.Network.tie_key`): nothing is inferred
+from object identity, names or equal values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import sympy as sp
+
+from ..errors import NetworkError, NotApplicable
+from ..network import Network
+from ..partitions import Partition
+from ..validation import check_partition
+from .result import Bound, BoundProvider, register_bound_provider
+
+__all__ = ["symmetry_bound", "SymmetryBound", "tie_signatures", "multichoose", "template_rank"]
+
+M_SYMBOL = sp.Symbol("M", positive=True, integer=True)
+
+
+def multichoose(n: Any, k: int) -> Any:
+    """``C(n + k - 1, k)``: multisets of size ``k`` from ``n`` kinds, exactly (ints or sympy expressions).
+
+    It is the number of orbits of ``H wr S_k`` on ``X^k`` when ``H`` has ``n`` orbits on ``X``.
+    """
+    if isinstance(n, (int, np.integer)):
+        n = int(n)
+        num = 1
+        for i in range(k):
+            num *= n + i
+        return num // math.factorial(k)
+    return n if k == 1 else sp.binomial(n + k - 1, k)  # kept unevaluated: binomial(M + 1, 2) reads as Sym^2
+
+
+def template_rank(net: Network) -> int:
+    """``q``: an upper bound on ``rank F`` that is exact for integer (or object) ``F``.
+
+    Every leaf output lies in the column space ``U`` of ``F`` (``dim U = rank F``), so the orbit counts run
+    over ``[q]``. A float ``F`` gets ``min(T, M)``: a floating-point rank could undercount, which an upper
+    bound must never do.
+    """
+    F = np.asarray(net.F)
+    T, M = F.shape
+    if F.dtype.kind in "iuO":
+        import flint
+
+        return int(flint.fmpz_mat(T, M, [int(x) for x in F.ravel()]).rank())
+    return min(T, M)
+
+
+@dataclass(frozen=True)
+class _Structure:
+    """The live tree of ``net``: children, receptive fields, signature ids and group names per node."""
+
+    order: tuple[str, ...]  # topological, leaves first
+    children: Mapping[str, tuple[str, ...]]
+    modes: Mapping[str, frozenset]
+    sig: Mapping[str, int]  # canonical tie signature id per node
+    sig_children: Mapping[int, tuple[tuple[int, int], ...]]  # sig -> ((child sig, multiplicity), ...)
+    r_in: Mapping[str, int]
+    levels: Mapping[str, int]
+    root: str
+
+
+def _check(net: Network) -> None:
+    if not isinstance(net, Network):
+        raise NetworkError(f"symmetry_bound needs a te.Network, got {type(net).__name__}.")
+    if not net.op.multilinear:
+        raise NotApplicable(
+            f"symmetry_bound needs the product operator (a multilinear ConvAC); {net.name} uses {net.op.name!r}. "
+            f"Hint: the op='product' twin of the architecture."
+        )
+    if not net.is_tree:
+        raise NotApplicable(
+            f"symmetry_bound needs a tree network; {net.name} is a DAG or has sum nodes (overlapping / mixed). "
+            f"Hint: te.mincut_bound handles product DAGs."
+        )
+    if net.tree is None:
+        raise NotApplicable(f"symmetry_bound needs a network built on a ModeTree; {net.name} has net.tree=None.")
+    readers = Counter(nd.mode for nd in net.live_nodes if nd.kind == "leaf")
+    twice = sorted(m for m, k in readers.items() if k > 1)
+    if twice:
+        raise NotApplicable(f"symmetry_bound needs each mode read by one leaf; modes {twice[:5]} are read twice.")
+
+
+def tie_signatures(net: Network) -> _Structure:
+    """Canonical signatures of the live subtrees: equal signature = isomorphic by a tie-preserving map.
+
+    ``sig(leaf) = ("leaf", tie_key, width)`` and ``sig(t) = (kind, tie_key, width, sorted child sigs)``.
+    Two subtrees with equal signatures are related by a bijection of their nodes that keeps parent/child,
+    node kind, output width and :meth:`~tensorexpr.network.Network.tie_key` (induction on the height):
+    exactly the maps under which the tied network computes the same function (see :func:`symmetry_bound`).
+    """
+    _check(net)
+    ids: dict[tuple, int] = {}
+    sig: dict[str, int] = {}
+    kids: dict[str, tuple[str, ...]] = {}
+    sig_children: dict[int, tuple[tuple[int, int], ...]] = {}
+    r_in: dict[str, int] = {}
+    widths = net.widths
+    order = []
+    for nd in net.live_nodes:
+        kids[nd.id] = tuple(nd.children)
+        if nd.kind == "leaf":
+            key: tuple = ("leaf", net.tie_key(nd.id), widths[nd.id])
+            r_in[nd.id] = net.M
+        else:
+            cs = tuple(sorted(sig[c] for c in nd.children))
+            key = (nd.kind, net.tie_key(nd.id), widths[nd.id], cs)
+            r_in[nd.id] = widths[nd.children[0]]
+        s = ids.setdefault(key, len(ids))
+        sig[nd.id] = s
+        if nd.kind != "leaf" and s not in sig_children:
+            sig_children[s] = tuple(sorted(Counter(sig[c] for c in nd.children).items()))
+        order.append(nd.id)
+    return _Structure(tuple(order), kids, net.modes, sig, sig_children, r_in, net.levels, net.output)
+
+
+# -- orbit counting ------------------------------------------------------------------------------------------
+def _full_orbits(st: _Structure, q: Any) -> dict[int, Any]:
+    """``n(s)``: orbits of the tie-automorphism group of a subtree of signature ``s`` on ``[q]^{modes}``.
+
+    Leaf: ``q``. Internal: the group is the product over child classes ``C`` (equal signatures, ``k``
+    copies) of ``Aut(C) wr S_k``, whose orbits are multisets of ``k`` orbits of ``Aut(C)``.
+    """
+    n: dict[int, Any] = {}
+    for t in st.order:
+        s = st.sig[t]
+        if s in n:
+            continue
+        if not st.children[t]:
+            n[s] = q
+        else:
+            v: Any = 1
+            for c, k in st.sig_children[s]:
+                v = v * multichoose(n[c], k)
+            n[s] = v
+    return n
+
+
+def _group_names(st: _Structure) -> dict[int, Counter]:
+    """Readable factors of each signature's automorphism group: Counter ``{factor: multiplicity}``."""
+    names: dict[int, Counter] = {}
+    for t in st.order:
+        s = st.sig[t]
+        if s in names:
+            continue
+        g: Counter = Counter()
+        if st.children[t]:
+            for c, k in st.sig_children[s]:
+                if k > 1:
+                    g[_wreath(names[c], k)] += 1
+                else:
+                    g.update(names[c])
+        names[s] = g
+    return names
+
+
+def _render(g: Counter) -> str:
+    if not g:
+        return "1"
+    return " x ".join(f"{f}^{m}" if m > 1 else f for f, m in sorted(g.items(), key=lambda x: (len(x[0]), x[0])))
+
+
+def _wreath(inner: Counter, k: int) -> str:
+    if not inner:
+        return f"S{k}"
+    body = _render(inner)
+    return f"({body}) wr S{k}" if (" " in body or "^" in body) else f"{body} wr S{k}"
+
+
+@dataclass(frozen=True)
+class NodeSymmetry:
+    """One mixed node: the groups fixing each side pointwise, their orbit counts and the recursion value.
+
+    ``c = min(span_I, span_J, r_in * prod c(children))`` with ``span_X <= orbits_X``; ``binding`` names the
+    term that attained it.
+    """
+
+    node: str
+    group_I: str
+    group_J: str
+    orbits_I: int
+    orbits_J: int
+    product: int
+    c: int
+    span_I: int = 0
+    span_J: int = 0
+
+    @property
+    def binding(self) -> str:
+        for name in ("orbits_I", "orbits_J", "span_I", "span_J"):
+            if self.c == getattr(self, name):
+                return name
+        return "product"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "group_I": self.group_I, "group_J": self.group_J, "orbits_I": self.orbits_I,
+                "orbits_J": self.orbits_J, "span_I": self.span_I, "span_J": self.span_J, "product": self.product,
+                "c": self.c, "binding": self.binding}
+
+
+@dataclass(frozen=True)
+class SymmetryBound(Bound):
+    """Result of :func:`symmetry_bound`: ``value`` is an upper bound on ``rank [A]_{I,J}`` for every weight
+    setting of the tied architecture.
+
+    Attributes (beyond :class:`~tensorexpr.bounds.result.Bound`)
+    ---------------------------------------------------------------
+    q : int
+        The number of template directions the orbit counts run over (``rank F``, exact for integer ``F``).
+    root_groups : (str, str)
+        The groups used at the root: automorphisms fixing ``J`` pointwise (acting on ``I``) and vice versa.
+    nodes : tuple of NodeSymmetry
+        Every mixed node, leaves first.
+    expr, wide_expr : sympy.Expr or None
+        With ``symbolic=True``: the recursion in ``M`` (= ``q``) and width symbols, and its value for widths
+        large enough not to bind (the pure symmetry count), e.g. ``(M(M+1)/2)^(N/4)`` for checkerboard under
+        square pooling.
+    values : dict
+        Symbol -> number that turns ``expr`` into ``value``.
+    """
+
+    q: int = 0
+    root_groups: tuple[str, str] = ("1", "1")
+    nodes: tuple[NodeSymmetry, ...] = field(default=(), repr=False)
+    expr: Any = field(default=None, repr=False)
+    wide_expr: Any = field(default=None, repr=False)
+    values: Mapping[Any, int] = field(default_factory=dict, repr=False)
+
+    def subs(self, values: Mapping[Any, Any]) -> Any:
+        """Substitute numbers (keys: symbols or their names) into the symbolic bound."""
+        if self.expr is None:
+            raise NetworkError("symmetry_bound(..., symbolic=False) has no expression; pass symbolic=True.")
+        syms = {s.name: s for s in self.expr.free_symbols}
+        return self.expr.subs({syms.get(k, k) if isinstance(k, str) else k: v for k, v in values.items()})
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d.update({"q": self.q, "root_groups": list(self.root_groups),
+                  "nodes": [n.to_dict() for n in self.nodes],
+                  "expr": None if self.expr is None else str(self.expr),
+                  "wide_expr": None if self.wide_expr is None else str(self.wide_expr),
+                  "values": {str(k): v for k, v in self.values.items()}})
+        return d
+
+    def __repr__(self) -> str:
+        v = self.value
+        vs = str(v) if v < 10**12 else f"~2^{_log2(v):.2f}"
+        return (f"SymmetryBound(rank <= {vs}, partition={self.partition}, q={self.q}, "
+                f"root groups I: {_short(self.root_groups[0])}, J: {_short(self.root_groups[1])})")
+
+
+def _short(s: str) -> str:
+    return s if len(s) < 60 else s[:57] + "..."
+
+
+def _log2(x: int) -> float:
+    b = x.bit_length() - 1
+    return b + math.log2((x >> max(b - 52, 0)) / (1 << min(b, 52)))
+
+
+def _side_orbits(st: _Structure, inside: Mapping[str, int], size: Mapping[str, int], n: Mapping[int, Any],
+                 names: Mapping[int, Counter]) -> tuple[dict[str, Any], dict[str, Counter]]:
+    """Per node ``t``: orbits on ``[q]^{S_t}`` of the automorphisms of ``t``'s subtree that fix every mode
+    of the other side pointwise (``S`` = the side counted by ``inside``), and that group's factors."""
+    orb: dict[str, Any] = {}
+    grp: dict[str, Counter] = {}
+    for t in st.order:
+        if inside[t] == size[t]:  # pure on this side: the whole automorphism group acts
+            orb[t], grp[t] = n[st.sig[t]], names[st.sig[t]]
+            continue
+        if inside[t] == 0:  # nothing of this side below: functions of no variables
+            orb[t], grp[t] = 1, Counter()
+            continue
+        v: Any = 1
+        g: Counter = Counter()
+        pure = Counter(st.sig[c] for c in st.children[t] if inside[c] == size[c])
+        for s, k in sorted(pure.items()):
+            v = v * multichoose(n[s], k)
+            if k > 1:
+                g[_wreath(names[s], k)] += 1
+            else:
+                g.update(names[s])
+        for c in st.children[t]:
+            if inside[c] != size[c]:
+                v = v * orb[c]
+                g.update(grp[c])
+        orb[t], grp[t] = v, g
+    return orb, grp
+
+
+def _spans(st: _Structure, inside: Mapping[str, int], size: Mapping[str, int], d: Mapping[str, Any],
+           minimum: Any) -> dict[str, Any]:
+    """``D(t)``: a bound on the dimension of the space holding the column spaces (side counted by ``inside``)
+    of *all* channels of ``t`` together; ``d`` bounds the channel span of pure nodes (see the proof, step 5)."""
+    D: dict[str, Any] = {}
+    for t in st.order:
+        if inside[t] == 0:
+            D[t] = 1
+            continue
+        if inside[t] == size[t]:
+            D[t] = d[t]
+            continue
+        pure = Counter(st.sig[c] for c in st.children[t] if inside[c] == size[c])
+        rep = {st.sig[c]: c for c in st.children[t]}
+        sym: Any = 1
+        for s_, k in sorted(pure.items()):
+            sym = sym * multichoose(d[rep[s_]], k)
+        v: Any = minimum(st.r_in[t], sym) if pure else 1
+        for c in st.children[t]:
+            if 0 < inside[c] < size[c]:
+                v = v * D[c]
+        D[t] = v
+    return D
+
+
+def _pure_spans(st: _Structure, q: Any, width_of: Mapping[str, Any], minimum: Any) -> dict[str, Any]:
+    """``d(t)``: a bound on ``dim span{phi_t[g]}`` (the node's channel vectors): ``min(r_out, q)`` at a leaf,
+    ``min(r_out, r_in, prod over child classes C(d + k - 1, k))`` above (tied copies give symmetric powers)."""
+    d: dict[str, Any] = {}
+    for t in st.order:
+        if not st.children[t]:
+            d[t] = minimum(width_of[t], q)
+            continue
+        cls = Counter(st.sig[c] for c in st.children[t])
+        rep = {st.sig[c]: c for c in st.children[t]}
+        v: Any = 1
+        for s_, k in sorted(cls.items()):
+            v = v * multichoose(d[rep[s_]], k)
+        d[t] = minimum(width_of[t], st.r_in[t], v)
+    return d
+
+
+def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> SymmetryBound:
+    """Upper bound on ``rank [A]_{I,J}`` for a product tree network with tied weights, for every weight
+    setting of its parametrization.
+
+    .. math::
+        c(t) = 1 \\text{ if } t \\text{ is pure}, \\qquad
+        c(t) = \\min\\Big(\\#\\tfrac{[q]^{I_t}}{G_{I}(t)},\\; \\#\\tfrac{[q]^{J_t}}{G_{J}(t)},\\;
+               \\mathrm{span}_I(t),\\; \\mathrm{span}_J(t),\\;
+               r_{in}(t) \\prod_{c \\in \\mathrm{ch}(t)} c(c)\\Big), \\qquad
+        \\operatorname{rank}[\\mathcal{A}]_{I,J} \\le c(\\mathrm{root}),
+
+    where ``q = rank F``, ``G(t)`` is the group of tie-preserving automorphisms of ``t``'s subtree,
+    ``G_I(t)`` its subgroup fixing every ``J`` mode (acting on ``I_t``), and ``#X/G`` counts orbits.
+    Without ties ``G`` is trivial and this is the pooling-geometry bound (``#[q]^{I_t} = q^{|I_t|}``); with
+    ties it is smaller, e.g. ``(M(M+1)/2)^{N/4}`` for checkerboard under square pooling.
+
+    **Proof.** (1) *Invariance.* Call a bijection ``s`` of the nodes of ``t``'s subtree a *tie
+    automorphism* when it keeps parent/child and maps every node to one with the same kind, output width and
+    ``tie_key`` (so, for every parameter value, the same weight). Induction on height shows
+    ``phi_{s(u)}[g](x o s^{-1}) = phi_u[g](x)``: for a leaf, both apply the same weight to the same template
+    row of the one template matrix ``F`` (``F`` is the same for every mode); for a pool node, the product
+    over children is commutative and ``s`` permutes the children onto those of ``s(u)``, which apply the same
+    weight. As ``s(t) = t``, every channel ``phi_t[g]`` is invariant: ``phi_t[g](x o s^{-1}) = phi_t[g](x)``.
+    (2) *Columns are invariant functions.* Fix the ``J_t`` entries of ``x``; the column of
+    ``[phi_t[g]]_{I_t,J_t}`` is a function of ``x_{I_t}`` invariant under ``G_I(t)`` (its elements move only
+    ``I`` positions). It also lies in ``U^{(x) I_t}``, ``U`` the column space of ``F`` (every leaf output
+    is ``F w``). The ``G_I(t)``-invariant subspace of ``U^{(x) n}`` has dimension
+    ``|G|^{-1} sum_s tr(s) = |G|^{-1} sum_s q^{cyc(s)}`` (characteristic 0), which by Burnside is the number
+    of orbits of ``G_I(t)`` on ``[q]^{I_t}``. So ``rank <= #orbits`` for every channel, and likewise with
+    ``I`` and ``J`` swapped. (3) *Structure of ``G_I(t)``.* An automorphism fixing a ``J`` mode fixes all its
+    ancestors, so it fixes every node that contains a ``J`` mode and there may only permute the *pure-I*
+    children, within classes of equal signature; inside a pure-I subtree every tie automorphism is allowed,
+    and all such choices combine freely. Hence ``G_I(t)`` is the direct product, over the nodes ``u`` below
+    ``t`` containing a ``J`` mode and the classes ``C`` of ``k`` equal-signature pure-I children of ``u``, of
+    ``G(C) wr S_k``, on disjoint modes: its orbit count is the product of ``C(n(C) + k - 1, k)``, with
+    ``n(leaf) = q`` and ``n(C) = prod over its child classes of C(n + k - 1, k)`` (multisets of orbits).
+    (4) *Recursion.* ``phi_t[g] = sum_{a < r_in} W_t[a, g] (x)_c phi_c[a]``; the matricization of a product
+    over disjoint modes is a Kronecker product, so each term has rank ``<= prod_c c(c)`` by induction (a
+    pure child is a vector, rank 1), and the sum of ``r_in`` terms has rank ``<= r_in prod_c c(c)``. Each
+    of the three terms bounds the rank of every channel of ``t``, hence so does their minimum ``c(t)``,
+    which feeds the induction at the parent. At the root, every output channel is bounded alike.
+    (5) *Spans of tied copies.* Let ``d(t)`` bound ``dim span{phi_t[g]}`` for a pure node: ``min(r, q)`` at a
+    leaf. Children of one class compute the same vectors up to the tie automorphism that relabels their modes,
+    so ``(x)_{c in C} phi_c[a] = phi_C[a]^{(x) k}`` lies in ``Sym^k(V_C)``, of dimension
+    ``C(d(C) + k - 1, k)``; the ``r_in`` vectors ``S_a = (x)_C phi_C[a]^{(x) k_C}`` span at most
+    ``min(r_in, prod_C C(d(C) + k_C - 1, k_C))`` dimensions, and ``phi_t[g] = sum_a W[a, g] S_a`` (also at most
+    ``r_out``) gives ``d(t)``. At a mixed node the column spaces of all channels lie in
+    ``span_a{S_a^I} (x) (x)_{c mixed} Col_I(c)``, ``S_a^I`` over the pure-I children, so ``span_I(t) =
+    min(r_in, prod_C C(d(C)+k-1, k)) * prod_{c mixed} span_I(c)`` (1 without pure-I children) bounds their
+    dimension, hence every channel's rank; likewise ``span_J``. ``c(t)`` takes the minimum with these too
+    (they never exceed the orbit counts, and can be smaller: two tied windows of ``r_0 = 2`` channels on one
+    side give ``dim Sym^2(C^2) = 3``, not ``r_1``).
+
+    Parameters
+    ----------
+    net : Network
+        A product (ConvAC) tree network on a mode tree; any parametrization (free, tied, fixed, identity).
+    P : Partition
+    symbolic : bool
+        Also build the sympy recursion in ``M`` (standing for ``q``) and width symbols ``r_0..r_{L-1}`` (per
+        level when the widths are per level, else ``r_<child id>``), and its wide-width limit.
+
+    Raises
+    ------
+    NotApplicable
+        Not a product operator, not a tree, no mode tree, or a mode read twice.
+
+    Examples
+    --------
+    >>> import tensorexpr as te
+    >>> net = te.convac(te.ModeTree.grid(4, 4), M=2, widths=[4, 9], shared=True, seed=0)
+    >>> te.symmetry_bound(net, te.Partition.grid(4, 4, "checkerboard")).value
+    81
+    >>> b = te.symmetry_bound(net, te.Partition.grid(4, 4, "checkerboard"), symbolic=True)
+    >>> b.wide_expr
+    binomial(M + 1, 2)**4
+    >>> b.wide_expr.subs(te.bounds.symmetry.M_SYMBOL, 2)
+    81
+    """
+    st = tie_signatures(net)
+    check_partition(P, net.n_modes, "symmetry_bound", net.name, NetworkError)
+    q = template_rank(net)
+    size = {t: len(st.modes[t]) for t in st.order}
+    inI = {t: len(st.modes[t] & P.I) for t in st.order}
+    inJ = {t: size[t] - inI[t] for t in st.order}
+    n = _full_orbits(st, q)
+    names = _group_names(st)
+    oI, gI = _side_orbits(st, inI, size, n, names)
+    oJ, gJ = _side_orbits(st, inJ, size, n, names)
+    d = _pure_spans(st, q, net.widths, min)
+    DI, DJ = _spans(st, inI, size, d, min), _spans(st, inJ, size, d, min)
+    c: dict[str, int] = {}
+    nodes = []
+    for t in st.order:
+        if inI[t] == 0 or inJ[t] == 0:
+            c[t] = 1
+            continue
+        prod = st.r_in[t] * math.prod(c[k] for k in st.children[t])
+        c[t] = min(oI[t], oJ[t], DI[t], DJ[t], prod)
+        nodes.append(NodeSymmetry(t, _render(gI[t]), _render(gJ[t]), oI[t], oJ[t], prod, c[t], DI[t], DJ[t]))
+    root = st.root
+    expr = wide = None
+    values: dict[Any, int] = {}
+    if symbolic:
+        expr, wide, values = _symbolic(net, st, inI, inJ, size, q)
+    return SymmetryBound(
+        value=c[root], side="upper", method="symmetry", partition=P.name,
+        assumptions=("product", "tree", "mode-tree"),
+        details={"q": q, "root_group_I": _render(gI[root]), "root_group_J": _render(gJ[root])},
+        q=q, root_groups=(_render(gI[root]), _render(gJ[root])), nodes=tuple(nodes), expr=expr, wide_expr=wide,
+        values=values,
+    )
+
+
+def _symbolic(net: Network, st: _Structure, inI: Mapping[str, int], inJ: Mapping[str, int],
+              size: Mapping[str, int], q: int) -> tuple[Any, Any, dict[Any, int]]:
+    """The recursion on sympy symbols: ``M`` for ``q`` and one width symbol per level (or per node)."""
+    from .geometry import width_symbols
+
+    n = _full_orbits(st, M_SYMBOL)
+    names = _group_names(st)
+    oI, _ = _side_orbits(st, inI, size, n, names)
+    oJ, _ = _side_orbits(st, inJ, size, n, names)
+    internal = [t for t in st.order if st.children[t]]
+    per_level: dict[int, int] = {}
+    uniform = True
+    for t in internal:
+        if per_level.setdefault(st.levels[t], st.r_in[t]) != st.r_in[t]:
+            uniform = False
+    values: dict[Any, int] = {M_SYMBOL: q}
+    sym: dict[str, Any] = {}
+    if uniform:
+        depth = max(st.levels.values())
+        rs = width_symbols(depth)
+        for t in internal:
+            sym[t] = rs[st.levels[t] - 1]
+        values.update({rs[l - 1]: per_level[l] for l in per_level})
+    else:
+        for t in internal:
+            s = sp.Symbol(f"r_{st.children[t][0]}", positive=True, integer=True)
+            sym[t] = s
+            values[s] = st.r_in[t]
+    parent = {k: t for t in internal for k in st.children[t]}
+    out_w = {t: (sym[parent[t]] if t in parent else sp.Integer(net.widths[t])) for t in st.order}
+    r_in_sym = _Sym(st, sym)
+    d = _pure_spans(r_in_sym, M_SYMBOL, out_w, sp.Min)
+    DI, DJ = _spans(r_in_sym, inI, size, d, sp.Min), _spans(r_in_sym, inJ, size, d, sp.Min)
+    c: dict[str, Any] = {}
+    for t in st.order:
+        if inI[t] == 0 or inJ[t] == 0:
+            c[t] = sp.Integer(1)
+            continue
+        c[t] = sp.Min(oI[t], oJ[t], DI[t], DJ[t], sym[t] * sp.Mul(*[c[k] for k in st.children[t]]))
+    root = st.root
+    wide = sp.Min(oI[root], oJ[root]) if inI[root] and inJ[root] else sp.Integer(1)
+    return c[root], wide, values
+
+
+class _Sym:
+    """A view of a :class:`_Structure` whose ``r_in`` are the width symbols (for the symbolic recursion)."""
+
+    def __init__(self, st: _Structure, sym: Mapping[str, Any]) -> None:
+        self.order, self.children, self.sig, self.r_in = st.order, st.children, st.sig, dict(sym)
+
+
+def _provider(net: Network, P: Partition, output: int = 0) -> SymmetryBound:
+    return symmetry_bound(net, P)
+
+
+register_bound_provider(BoundProvider("symmetry", "upper", _provider, cost=0.5, needs=("product", "tree", "mode-tree")))
