@@ -190,6 +190,8 @@ class Network:
                             f"{what} holds the non-integral float {x!r} but the network is declared integer=True. "
                             f"Hint: use fractions.Fraction for exact rationals, or integer=False."
                         )
+                if not all(isinstance(x, (int, np.integer, Fraction, float, np.floating)) for x in arr.ravel()):
+                    return a  # other exact objects (e.g. sympy symbols for a symbolic proof) pass through
                 ex = exact_matrix(arr, what)
                 return ex if any(isinstance(x, Fraction) for x in ex.ravel()) else integer_entries(ex, what)
             return a
