@@ -1,6 +1,6 @@
 """Is the min-cut bound equal to the exact rank when all widths are powers of one integer?
 
-THEORY.md marks "tight almost everywhere when all widths are powers of one integer" as [recalled]
+docs/theory.md marks "tight almost everywhere when all widths are powers of one integer" as [recalled]
 (Levine et al., ICLR 2018). This script tests it on random small trees, widths and partitions, comparing
 ``te.mincut_bound`` with the exact rank (over Q) of seeded integer instances (integers in [-10^6, 10^6], max over three seeds, a lower
 bound on the generic rank) and prints the exception rate and examples.

@@ -1,7 +1,7 @@
 """Pooling geometries as pure functions that return nested tuples of modes.
 
 Each function returns the root of a nested-tuple tree (ints are modes); :class:`ModeTree.from_nested`
-turns it into the canonical value object. Conventions (DESIGN.md section 2): position ``(row, col)`` of an
+turns it into the canonical value object. Conventions (docs/conventions.md): position ``(row, col)`` of an
 ``h x w`` grid is mode ``row * w + col``.
 """
 

@@ -1,6 +1,6 @@
 """Grid tensors: ``A[d_1..d_N]`` = the network's output on the templates ``x^(d_1), ..., x^(d_N)``.
 
-Two evaluators, one answer (DESIGN.md section 4):
+Two evaluators, one answer (docs/design.md):
 
 * product networks on trees (and DAGs, unrolled, with the reused input modes as copy hyper-edges) become
   one einsum over all weights, cached as an ``opt_einsum.contract_expression`` and run on numpy or torch

@@ -1,4 +1,4 @@
-"""The matricization ``[A]_{I,J}``: the one place the axis-ordering convention lives (DESIGN.md section 2)."""
+"""The matricization ``[A]_{I,J}``: the one place the axis-ordering convention lives (docs/conventions.md)."""
 
 from __future__ import annotations
 

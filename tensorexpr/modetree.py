@@ -1,4 +1,4 @@
-"""The mode tree: a rooted tree whose leaves are the input modes (DESIGN.md section 2).
+"""The mode tree: a rooted tree whose leaves are the input modes (docs/conventions.md).
 
 An internal node is identified by the frozenset of modes below it, and its children are ordered.
 """

@@ -2,7 +2,7 @@
 
 A layer with window ``w`` and stride ``s < w`` feeds one position into several windows, so the
 network is a DAG (one node with several parents) and, in its tensor network, a reused position is a copy
-(delta) hyper-edge (DESIGN.md section 2).
+(delta) hyper-edge (docs/conventions.md).
 
 What is implemented (the *generalized convolution*, GC, layer of the paper, as far as we could establish it
 from the talk slides and the abstract; see :func:`overlapping` for where it may differ):

@@ -158,7 +158,7 @@ def test_inductive_bias_example_smoke(tmp_path):
     ranks = {(r["task"], r["geometry"], r["partition"]): r for r in rep["ranks"]}
     assert len(ranks) == 2 * 2 * len(mod.PARTITIONS)
     for task in ("closedness", "symmetry"):
-        # [derived] oracles (THEORY.md), quick run = 8x8 grid, M=2, widths 4, tied weights: a coarse partition of
+        # [derived] oracles (docs/theory.md), quick run = 8x8 grid, M=2, widths 4, tied weights: a coarse partition of
         # the pooling tree has rank <= r_{L-1} = 4; with tied leaves each mixed first-level window contributes
         # min(r_0, M) = 2 to the specialization lower bound, over 16 windows: 2^16.
         assert ranks[(task, "square", "left_right")]["upper"] <= 4

@@ -1,4 +1,4 @@
-"""Ranks against closed forms ([derived] in THEORY.md) and independent methods."""
+"""Ranks against closed forms ([derived] in docs/theory.md) and independent methods."""
 
 import itertools
 import math
@@ -14,7 +14,7 @@ CASES = [(N, M, r0) for N in (8, 16) for M in (2, 3) for r0 in (2, 3, 4)]
 
 @pytest.mark.parametrize("N,M,r0", CASES)
 def test_ht_odd_even_rank_is_min_r0_M_pow_half(N, M, r0):
-    """COLT 2016 Thm. 1 / THEORY.md [derived]: generic odd/even rank = min(r_0, M)^(N/2), whatever r_1..r_{L-1}.
+    """COLT 2016 Thm. 1 / docs/theory.md [derived]: generic odd/even rank = min(r_0, M)^(N/2), whatever r_1..r_{L-1}.
 
     3^16 entries make a 6561x6561 matricization: there the structured rank does the work, with top width 1
     so that the last step is a Kronecker product of two exactly ranked halves (seconds, not a minute). The
@@ -46,7 +46,7 @@ def test_cp_rank_is_min_Z_M_pow(Z, I):
 
 
 def _window_lower_bound(tree: te.ModeTree, P: te.Partition, r0: int, M: int) -> int:
-    """Specialization bound over first-level windows ([derived] in THEORY.md)."""
+    """Specialization bound over first-level windows ([derived] in docs/theory.md)."""
     return math.prod(min(r0, M ** min(P.side(w))) for w in tree.nodes_at_level(1))
 
 
@@ -87,7 +87,7 @@ def test_invertible_F_preserves_rank_singular_F_lowers_it():
 
 @pytest.mark.parametrize("op", ["relu-avg", "relu-sum"])
 def test_shallow_relu_sum_pooling_rank_at_most_2(op):
-    """THEORY.md [derived]: h = sum_i g(x_i) has rank <= 2 under every partition."""
+    """docs/theory.md [derived]: h = sum_i g(x_i) has rank <= 2 under every partition."""
     n = 6
     net = te.convac(te.ModeTree.shallow(n), M=3, widths=[5], seed=0, op=op, integer=True)
     A = net.grid_tensor(backend="exact")

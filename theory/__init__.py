@@ -1,6 +1,6 @@
 """Published claims about ConvAC expressiveness as executable checks.
 
-One module per claim; each holds the statement with its citation, its status label from THEORY.md
+One module per claim; each holds the statement with its citation, its status label from docs/theory.md
 (checked / derived / recalled), the closed form as a sympy expression where there is one, and
 ``check(scale="quick"|"full"|"test", out_dir=None) -> Report``. :data:`CLAIMS` maps a claim name to its module.
 

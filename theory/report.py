@@ -53,7 +53,7 @@ class Report:
     Attributes
     ----------
     claim, statement, citation, status : str
-        ``status`` is the THEORY.md label of the statement (checked / derived / recalled).
+        ``status`` is the docs/theory.md label of the statement (checked / derived / recalled).
     formula : str
         The closed form (sympy ``str``) when there is one.
     checks : list of Check

@@ -1,6 +1,6 @@
 """Seeded data sets for the training experiments: blobs (closedness / symmetry), digits, teacher-student.
 
-* :func:`blobs` follows the "blob" tasks of Cohen & Shashua, ICLR 2017 (see THEORY.md, "Experiments that
+* :func:`blobs` follows the "blob" tasks of Cohen & Shashua, ICLR 2017 (see docs/theory.md, "Experiments that
   fit a CPU"): random ellipses with a sine warp and a rotation, scaled into a random tile (centred
   horizontally, so that the mirror-symmetric drop masks are symmetric about the blob's axis), pixels dropped
   with ``p ~ U[0.1, 0.33]`` (half the time with a left-right mirror-symmetric drop mask), binarized at 0.1.

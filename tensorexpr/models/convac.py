@@ -4,7 +4,7 @@
     \\phi_{leaf}[g] = \\sum_d f_d(x_m) W_{leaf}[d, g], \\qquad
     \\phi_t[g] = \\sum_a W_t[a, g] \\prod_{c \\in \\mathrm{children}(t)} \\phi_c[a]
 
-(Cohen, Sharir & Shashua, COLT 2016; the HT decomposition of DESIGN.md section 2.) The model keeps
+(Cohen, Sharir & Shashua, COLT 2016; the HT decomposition of docs/conventions.md.) The model keeps
 ``log phi``. Pooling is a sum of the children's logs; every 1x1 conv is a "MEX" layer (Cohen & Shashua,
 ICLR 2017), a log-sum-exp with learned offsets ``O = log W``, i.e. a conv with **positive** weights
 ``W = exp(O)`` -- the authors' choice. Signed weights would need a (log|x|, sign) representation whose

@@ -4,7 +4,7 @@ Every model here is built from a :class:`~tensorexpr.ModeTree`. The tree is comp
 *stages* (:class:`Stage`): the nodes of one level that share the weight shape ``(r_in, r_out)``. A stage
 gathers its nodes' children from the outputs of earlier stages with one index tensor (padded where fan-ins
 differ), pools over the gathered axis and applies its 1x1 conv. Nothing assumes 2x2 windows, so line,
-square, mirror, shallow, nested and uneven trees all run the same code (DESIGN.md section 2).
+square, mirror, shallow, nested and uneven trees all run the same code (docs/conventions.md).
 
 Representation layers map each position's raw input ``x`` to the ``M`` representation functions
 ``f_1..f_M`` (Cohen, Sharir & Shashua, COLT 2016, Sec. 3). They return ``f`` (``forward``) or ``log f``

@@ -29,7 +29,7 @@ Explicit bases have rows indexed by their modes, ``T`` values each, in C order.
   ``[P_1 ... P_k] = U [C_1 ... C_k]``, and ``K = sum_c C_c K_c D_c^T``.
 
 After every node the channels are stacked and the rows (columns) re-compressed to their exact rank over
-GF(p) (``X = X[:, pivots] @ rref(X)``), so sizes follow the actual ranks, not ``T^N`` (DESIGN.md section 4,
+GF(p) (``X = X[:, pivots] @ rref(X)``), so sizes follow the actual ranks, not ``T^N`` (docs/design.md,
 "Structured rank"). The final answer is the rank over GF(p) of the output's ``K``: the same number as the
 dense ``te.rank(net, P, "exact", field="prime")``, and a lower bound on the rank over Q, hence on the
 generic rank of the architecture.
