@@ -58,10 +58,10 @@ def template_rank(net: Network) -> int:
     """
     F = np.asarray(net.F)
     T, M = F.shape
-    if F.dtype.kind in "iuO":
-        import flint
+    if F.dtype.kind in "iuO":  # exact over Q: Fractions are scaled, never truncated
+        from ..rational import rank_over_Q
 
-        return int(flint.fmpz_mat(T, M, [int(x) for x in F.ravel()]).rank())
+        return rank_over_Q(F)
     return min(T, M)
 
 
