@@ -112,3 +112,17 @@ def test_report_and_errors(tmp_path):
     with pytest.raises(te.TensorExprError):
         te.spectrum(te.convac(te.ModeTree.line(4), M=2, widths=2, op="relu-max"), te.Partition.odd_even(4),
                     method="exact")
+
+
+def test_cli_spectrum_json_matches_library(capsys):
+    import json
+
+    from tensorexpr.cli import main
+
+    assert main(["spectrum", "--geometry", "grid:4x4:square", "--M", "2", "--widths", "3", "--partition",
+                 "left_right,checkerboard", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    net = te.convac(parse_geometry("grid:4x4:square"), 2, 3, seed=0)
+    for d in out["spectra"]:
+        P = te.Partition.grid(4, 4, d["partition"])
+        assert d["rank"] == int(np.sum(_dense(net, P) > d["rtol"] * _dense(net, P)[0]))

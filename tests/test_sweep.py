@@ -131,3 +131,18 @@ def test_killed_worker_jobs_are_retried_and_nothing_lost(tmp_path):
     rows = load_rows(db)
     assert rep.ok == 12 and rep.failed == 0 and len(rows) == 12
     assert all(r["status"] == "ok" for r in rows)
+
+
+def test_cli_results_aggregates_a_database(tmp_path, threads_client, capsys):
+    import json
+
+    from tensorexpr.cli import main
+
+    db = tmp_path / "c.sqlite"
+    run_sweep(_spec(seeds=(0, 1)), db, client=threads_client, progress=False)
+    assert main(["results", "--db", str(db), "--json"]) == 0
+    agg = json.loads(capsys.readouterr().out)
+    assert {a["group"]["partition"]: a["n"] for a in agg} == {"left_right": 2, "odd_even": 2}
+    assert main(["results", "--db", str(db), "--metric", "rank", "--x", "partition", "--plot",
+                 str(tmp_path / "r.png")]) == 0
+    assert (tmp_path / "r.png").exists()
