@@ -14,7 +14,7 @@ from ..partitions import Partition
 from ..validation import check_output, check_partition
 from .exact import tree_spectrum
 from .result import Spectrum, entanglement_entropy
-from .sampled import ROUNDING_ULPS, model_entries, network_entries, sampled_singular_values
+from .sampled import model_entries, network_entries, sampled_singular_values
 
 __all__ = ["spectrum", "SPECTRUM_METHODS", "DEFAULT_RTOL", "DEFAULT_MAX_BOND"]
 
@@ -37,7 +37,8 @@ def _rank_gap(s: np.ndarray, threshold: float) -> tuple[int, float]:
 
 def spectrum(x: Any, P: Partition, method: str = "auto", output: int = 0, rtol: float = DEFAULT_RTOL,
              rows: int = 256, cols: int = 256, seed: int = 0, max_bond: int = DEFAULT_MAX_BOND,
-             memory_budget: int | None = None, templates: Any = None, progress: bool = False) -> Spectrum:
+             memory_budget: int | None = None, templates: Any = None, evaluator: str = "network",
+             progress: bool = False) -> Spectrum:
     """The singular spectrum of ``[A]_{I,J}`` for a network or a trained model, never forming ``M^N``.
 
     Parameters
@@ -59,6 +60,10 @@ def spectrum(x: Any, P: Partition, method: str = "auto", output: int = 0, rtol: 
     rows, cols, seed : sub-matrix size and sampling seed (``sampled``).
     templates : array, optional
         Template points of a model (default: its representation's own).
+    evaluator : {"network", "forward"}
+        How a model's sampled entries are computed: ``network`` evaluates ``model.to_network()`` in float64 with a
+        forward error bound per entry; ``forward`` runs a ConvAC's own forward in float64, batched on its device
+        (CUDA when it lives there). Either way the margin added to the tolerance covers the rounding.
 
     Examples
     --------
@@ -126,15 +131,17 @@ def spectrum(x: Any, P: Partition, method: str = "auto", output: int = 0, rtol: 
         k, gap = _rank_gap(s, rtol)
         return Spectrum(s, lg, "exact", "exact-tree" if method_used == "exact" else "dense", P.name, label, rtol, k,
                         gap, entanglement_entropy(s), D, 0.0, time.perf_counter() - t0, details)
-    if model is not None:
+    if evaluator not in ("network", "forward"):
+        raise NetworkError(f"evaluator={evaluator!r} is unknown; expected 'network' or 'forward'.")
+    if model is not None and evaluator == "forward":
         evaluate = model_entries(model, templates, output)
         T = int(len(model.representation.default_templates()) if templates is None else len(np.asarray(templates)))
     else:
+        net = net if net is not None else model.to_network(templates=templates)
         evaluate = lambda X: network_entries(net, X, output)  # noqa: E731
         T = net.n_templates
     s, lg, details = sampled_singular_values(evaluate, P, T, rows, cols, seed=seed, progress=progress)
-    n = max(details["rows"], details["cols"])
-    margin = ROUNDING_ULPS * np.finfo(np.float64).eps * n
+    margin = float(details["margin"])
     k, gap = _rank_gap(s, rtol + margin)
     full = details["all_rows"] and details["all_cols"]  # the whole matrix: an exact (dense) spectrum
     return Spectrum(s, lg, "exact" if full else "lower-bound", "dense" if full else "sampled", P.name, label, rtol,
