@@ -146,3 +146,18 @@ def test_cli_results_aggregates_a_database(tmp_path, threads_client, capsys):
     assert main(["results", "--db", str(db), "--metric", "rank", "--x", "partition", "--plot",
                  str(tmp_path / "r.png")]) == 0
     assert (tmp_path / "r.png").exists()
+
+
+@pytest.mark.slow  # torch training on a worker: ~10 s on 2 shared cores
+def test_train_jobs_record_the_metrics_of_a_direct_run(tmp_path, threads_client):
+    from tensorexpr.experiments import TrainConfig, train
+
+    db = tmp_path / "t.sqlite"
+    base = {"geometry": "line:16", "task": "teacher", "widths": 2, "epochs": 1, "n_train": 64, "n_test": 32,
+            "device": "cpu"}
+    rep = run_sweep(SweepSpec("train", base, {"seed": [0, 1]}, name="tr"), db, client=threads_client, progress=False)
+    assert rep.ok == 2
+    for r in load_rows(db):
+        direct = train(TrainConfig(**{**base, "seed": r["config"]["seed"], "progress": False}))
+        assert r["metrics"]["test_acc"] == pytest.approx(direct.test_acc)
+        assert r["metrics"]["n_params"] == direct.n_params and r["seed"] == r["config"]["seed"]
