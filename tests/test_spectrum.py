@@ -155,3 +155,23 @@ def test_deep_convac_model_sampled_count_respects_mincut():
     np.testing.assert_allclose(a.normalized[:2], b.normalized[:2], rtol=1e-8)
     assert a.log_sigma1 == pytest.approx(b.log_sigma1, rel=1e-10)
     assert a.log_sigma1 <= ex.log_sigma1 + 1e-9  # interlacing on sigma_1 (in logs: no overflow)
+
+
+def _cuda() -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return False
+    return torch.cuda.is_available()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _cuda(), reason="no CUDA device")
+def test_forward_evaluator_on_cuda_matches_network_path():
+    tree = parse_geometry("grid:8x8:square")
+    m = te.models.ConvAC(tree, M=2, widths=4, outputs=2, device="cuda")
+    P = te.Partition.grid(8, 8, "checkerboard")
+    a = te.spectrum(m, P, method="sampled", rows=64, cols=64, evaluator="forward")
+    b = te.spectrum(m, P, method="sampled", rows=64, cols=64, evaluator="network")
+    np.testing.assert_allclose(a.normalized[:8], b.normalized[:8], rtol=1e-8)
+    assert a.rank == b.rank
