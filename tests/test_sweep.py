@@ -161,3 +161,14 @@ def test_train_jobs_record_the_metrics_of_a_direct_run(tmp_path, threads_client)
         direct = train(TrainConfig(**{**base, "seed": r["config"]["seed"], "progress": False}))
         assert r["metrics"]["test_acc"] == pytest.approx(direct.test_acc)
         assert r["metrics"]["n_params"] == direct.n_params and r["seed"] == r["config"]["seed"]
+
+
+def test_certify_jobs_store_the_certificate(tmp_path, threads_client):
+    db = tmp_path / "c2.sqlite"
+    spec = SweepSpec("certify", {"geometry": "line:8", "M": 3, "widths": 2}, {"partition": ["odd_even", "left_right"]})
+    assert run_sweep(spec, db, client=threads_client, progress=False).ok == 2
+    for r in load_rows(db):
+        net = te.convac(te.ModeTree.line(8), 3, 2, seed=0, integer=True)
+        c = te.certify(net, te.specs.parse_partition(r["config"]["partition"], 8))
+        assert (r["metrics"]["lower"], r["metrics"]["upper"]) == (c.lower, c.upper)
+        assert r["metrics"]["certified"] == int(c.certified) and r["result"]["lower"] == c.lower
