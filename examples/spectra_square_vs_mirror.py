@@ -11,7 +11,7 @@ weights' spectra say what training used. For each geometry and blob task we trai
 * elsewhere certified lower bounds ``sigma_k(sub) <= sigma_k(A)`` from a sampled ``rows x cols`` sub-matrix
   (reported as ``>= k``).
 
-Scaled down to fit a couple of minutes on 2 CPU cores: 16x16 blobs (the paper: 32x32), 1000/300 images,
+Scaled down to a few minutes on 2 CPU cores (about 4 with the defaults): 16x16 blobs (the paper: 32x32), 1000/300 images,
 widths 8, 3 epochs. ``--size 32 --widths 16 --epochs 15 --n-train 20000`` is the paper's scale.
 
 Run: ``python examples/spectra_square_vs_mirror.py --out spectra_out`` (``--quick`` for a smoke run).
