@@ -114,6 +114,10 @@ __all__ += [
 ]
 
 
+from .spectrum import Spectrum, spectrum  # noqa: E402  (te.spectrum is the function; the package is tensorexpr.spectrum)
+
+__all__ += ["spectrum", "Spectrum"]
+
 # -- torch-backed subpackages, imported lazily so that ``import tensorexpr`` stays light -------------------
 _LAZY_SUBPACKAGES = ("models", "experiments")
 

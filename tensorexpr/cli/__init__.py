@@ -13,6 +13,7 @@ __all__ = ["main", "COMMANDS"]
 
 #: Subcommand modules under tensorexpr.cli; a new command is one module and one entry here.
 COMMANDS = ["report", "rank", "bound", "profile", "train", "verify"]
+COMMANDS += ["spectrum", "sweep", "results"]  # spec13
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,14 @@
+"""Sweeps on Dask distributed with results in SQLite: ``[base]`` x ``[grid]`` TOML specs of training, spectrum
+or certify jobs (:func:`run_sweep`), read back with :func:`aggregate` / :func:`plot_metric`."""
+
+from __future__ import annotations
+
+from .db import ResultsDB, default_db_path
+from .jobs import JOB_KINDS, JobKind, register_job_kind
+from .results import aggregate, load_rows, plot_metric, varying_fields
+from .run import SweepReport, code_revision, run_sweep
+from .spec import Job, SweepError, SweepSpec, job_key
+
+__all__ = ["run_sweep", "SweepReport", "SweepSpec", "SweepError", "Job", "job_key", "ResultsDB", "default_db_path",
+           "JOB_KINDS", "JobKind", "register_job_kind", "aggregate", "load_rows", "plot_metric", "varying_fields",
+           "code_revision"]

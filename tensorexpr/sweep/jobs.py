@@ -1,0 +1,132 @@
+"""Job kinds of a sweep (a registry): each validates a config on the driver and runs it on a worker.
+
+A job returns ``(metrics, result)``: ``metrics`` a flat dict of numbers that :mod:`tensorexpr.sweep.results`
+aggregates, ``result`` the full report (training history, ``Spectrum.to_dict()``, ``Certificate.to_dict()``).
+:func:`execute` wraps a job for Dask: it never raises for an error in the job itself (the error is returned and
+recorded), so only a dying worker makes Dask retry it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+__all__ = ["JobKind", "JOB_KINDS", "register_job_kind", "execute", "device_name"]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    run: Callable[[dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
+    validate: Callable[[dict[str, Any]], None]
+    description: str
+
+
+JOB_KINDS: dict[str, JobKind] = {}
+
+
+def register_job_kind(kind: JobKind) -> JobKind:
+    JOB_KINDS[kind.name] = kind
+    return kind
+
+
+def device_name() -> str:
+    """``cuda:<name>`` when a GPU is visible to torch (if torch is loaded), else ``cpu (<machine>, N cores)``."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        return f"cuda:{torch.cuda.get_device_name(0)}"
+    return f"cpu ({platform.machine()}, {os.cpu_count()} cores)"
+
+
+# -- training ------------------------------------------------------------------------------------------------
+def _validate_train(cfg: dict[str, Any]) -> None:
+    from ..experiments.config import TrainConfig
+
+    TrainConfig.from_dict({**cfg, "progress": False})
+
+
+def _run_train(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    from ..experiments import TrainConfig, train
+
+    r = train(TrainConfig.from_dict({**cfg, "progress": False}))
+    last = r.history[-1] if r.history else {}
+    metrics = {k: float(v) for k, v in last.items() if k in ("train_acc", "test_acc", "train_loss", "test_loss")}
+    metrics["n_params"] = int(r.n_params)
+    return metrics, {"history": list(r.history), "nonfinite": bool(getattr(r, "nonfinite", False))}
+
+
+# -- spectrum / certify on a random (or given) network ---------------------------------------------------------
+_NET_FIELDS = {"geometry", "M", "widths", "shared", "op", "seed", "outputs", "partition", "output"}
+_SPECTRUM_FIELDS = _NET_FIELDS | {"method", "rows", "cols", "rtol", "integer"}
+_CERTIFY_FIELDS = _NET_FIELDS | {"methods", "budget_seconds"}
+
+
+def _network(cfg: dict[str, Any], integer: bool) -> tuple[Any, Any]:
+    from ..network import convac
+    from ..specs import grid_shape, parse_geometry, parse_partition
+
+    tree = parse_geometry(cfg["geometry"])
+    net = convac(tree, int(cfg.get("M", 2)), cfg.get("widths", 2), outputs=int(cfg.get("outputs", 1)),
+                 shared=bool(cfg.get("shared", False)), op=cfg.get("op", "product"), seed=int(cfg.get("seed", 0)),
+                 integer=integer)
+    P = parse_partition(str(cfg.get("partition", "odd_even")), tree.n_modes, grid_shape(cfg["geometry"]))
+    return net, P
+
+
+def _check_fields(cfg: dict[str, Any], allowed: set, kind: str) -> None:
+    from .spec import SweepError
+
+    unknown = sorted(set(cfg) - allowed)
+    if unknown:
+        raise SweepError(f"Unknown {kind} job fields {unknown}; expected a subset of {sorted(allowed)}.")
+    if "geometry" not in cfg:
+        raise SweepError(f"A {kind} job needs a geometry field (e.g. geometry = \"grid:8x8:square\").")
+
+
+def _run_spectrum(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    from ..spectrum import spectrum
+
+    net, P = _network(cfg, integer=bool(cfg.get("integer", False)))
+    kw = {k: cfg[k] for k in ("method", "rows", "cols", "rtol", "output") if k in cfg}
+    sp = spectrum(net, P, seed=int(cfg.get("seed", 0)), **kw)
+    return {"rank": sp.rank, "entropy": sp.entropy, "log_sigma1": sp.log_sigma1,
+            "lower_bound": int(sp.kind == "lower-bound")}, sp.to_dict()
+
+
+def _run_certify(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    from ..bounds import certify
+
+    net, P = _network(cfg, integer=True)
+    c = certify(net, P, output=int(cfg.get("output", 0)), budget_seconds=cfg.get("budget_seconds"),
+                methods=cfg.get("methods"), seed=int(cfg.get("seed", 0)))
+    d = c.to_dict()
+    return {k: d[k] for k in ("lower", "upper") if isinstance(d.get(k), (int, float))} | {
+        "certified": int(bool(d.get("certified")))}, d
+
+
+register_job_kind(JobKind("train", _run_train, _validate_train, "te.experiments.train(TrainConfig(**config))"))
+register_job_kind(JobKind("spectrum", _run_spectrum, lambda c: _check_fields(c, _SPECTRUM_FIELDS, "spectrum"),
+                          "te.spectrum of a random te.convac network (fields: geometry, M, widths, partition, ...)"))
+register_job_kind(JobKind("certify", _run_certify, lambda c: _check_fields(c, _CERTIFY_FIELDS, "certify"),
+                          "te.certify of a random integer te.convac network"))
+
+
+def execute(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    """Run one job on a worker and return its row fields; an exception in the job becomes ``status='error'``."""
+    t0, started = time.perf_counter(), time.time()
+    row: dict[str, Any] = {"started": started, "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    try:
+        metrics, result = JOB_KINDS[kind].run(dict(config))
+        row.update(status="ok", metrics=metrics, result=result, error=None)
+    except Exception as exc:  # noqa: BLE001 - a failed job is data: its error goes into its row
+        row.update(status="error", metrics=None, result=None,
+                   error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}")
+    row.update(finished=time.time(), seconds=time.perf_counter() - t0, device=device_name())
+    return row
