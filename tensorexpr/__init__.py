@@ -60,6 +60,10 @@ from .bounds import specialization_bound  # noqa: E402
 
 __all__ += ["specialization_bound"]
 
+from .structured import group_convac  # noqa: E402
+
+__all__ += ["group_convac"]
+
 # -- bounds, certificates and profiles (tensorexpr.bounds) ---------------------------------------------------
 from .bounds import (  # noqa: E402
     Certificate,

@@ -86,6 +86,18 @@ def _from_network(net: Network) -> tuple[ModeTree, dict[frozenset, int], int, bo
         raise NetworkError(
             f"specialization_bound applies to product (ConvAC) networks; {net.name} uses {net.op.name!r}."
         )
+    structured = [nd.id for nd in net.live_nodes if getattr(nd.param, "basis", None) is not None]
+    if structured:
+        # the proof sets weights to chosen values (a selected channel above the first level, chosen leaf
+        # columns); a fixed map (group / attribute convolution) may not reach them: a p4 net with 1x1 patches
+        # has generic rank 2 where this construction would claim 3 (tests/test_group.py)
+        from ..errors import NotApplicable
+
+        raise NotApplicable(
+            f"specialization_bound sets weights freely, but {net.name} ties node(s) {structured[:3]} through a fixed "
+            f"linear map (group or attribute convolution), which may not reach those values. Hint: use "
+            f"te.certify, whose instance ranks redraw the blocks through the map."
+        )
     by_modes = {modes: nid for nid, modes in net.modes.items()}
     widths = {n: net.widths[by_modes[n]] for n in net.tree.nodes}
     # tying is read from the weights themselves (one array at several leaves), not only from the flag: the

@@ -23,6 +23,7 @@ from .layers import (
     make_representation,
 )
 from .relunet import POOLINGS, ReLUNet
+from .group import P4ConvAC, P4ReLUNet
 
 __all__ = [
     "ConvAC",
@@ -42,4 +43,6 @@ __all__ = [
     "default_device",
     "make_representation",
     "POOLINGS",
+    "P4ConvAC",
+    "P4ReLUNet",
 ]

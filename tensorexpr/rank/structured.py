@@ -305,7 +305,12 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
         # instead of after seconds of eliminations that must end over budget
         from ..bounds.specialization import specialization_bound
 
-        lb = specialization_bound(net, P, shared=net.shared)
+        from ..errors import NotApplicable
+
+        try:
+            lb = specialization_bound(net, P, shared=net.shared)
+        except NotApplicable:  # weights tied through a fixed map: no pre-pass, the elimination still runs
+            lb = 0
         if lb > max_rank:
             raise BudgetError(
                 f"Structured rank of {net.name} under {P.name}: the generic rank is at least {_fmt_big(lb)} "
