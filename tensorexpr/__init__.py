@@ -60,9 +60,9 @@ from .bounds import specialization_bound  # noqa: E402
 
 __all__ += ["specialization_bound"]
 
-from .structured import group_convac  # noqa: E402
+from .structured import attribute_convac, group_convac  # noqa: E402
 
-__all__ += ["group_convac"]
+__all__ += ["group_convac", "attribute_convac"]
 
 # -- bounds, certificates and profiles (tensorexpr.bounds) ---------------------------------------------------
 from .bounds import (  # noqa: E402

@@ -24,6 +24,7 @@ from .layers import (
 )
 from .relunet import POOLINGS, ReLUNet
 from .group import P4ConvAC, P4ReLUNet
+from .attribute import AttributeConvAC, AttributeReLUNet
 
 __all__ = [
     "ConvAC",
@@ -45,4 +46,6 @@ __all__ = [
     "POOLINGS",
     "P4ConvAC",
     "P4ReLUNet",
+    "AttributeConvAC",
+    "AttributeReLUNet",
 ]

@@ -23,7 +23,7 @@ from ..errors import NetworkError
 from ..modetree import ModeTree
 from ..structured.tying import LevelMap, tied_tree_network
 from .convac import log_mex
-from .layers import ModelInputError, Representation, compile_tree, default_device, gather_children, make_representation, n_parameters
+from .layers import ModelInputError, positions, Representation, compile_tree, default_device, gather_children, make_representation, n_parameters
 
 __all__ = ["TiedTreeModel", "patchify"]
 
@@ -67,8 +67,8 @@ class TiedTreeModel(nn.Module):
         if not isinstance(tree, ModeTree):
             raise NetworkError(f"Models are built from a te.ModeTree, got {type(tree).__name__}.")
         side = math.isqrt(tree.n_modes)
-        if side * side != tree.n_modes:
-            raise NetworkError(f"Patch models need a square grid tree, got {tree.n_modes} modes.")
+        if kernel != 1 and side * side != tree.n_modes:
+            raise NetworkError(f"Patch models (kernel={kernel}) need a square grid tree, got {tree.n_modes} modes.")
         self.tree, self.M, self.kernel, self.side, self.outputs, self.seed = tree, int(M), int(kernel), side, int(outputs), seed
         self.maps = dict(maps)
         L = tree.depth
@@ -131,7 +131,10 @@ class TiedTreeModel(nn.Module):
 
     def features(self, x: Any) -> torch.Tensor:
         """``(B, N, k^2 M)`` patch features: ``log f`` (ConvAC) or ``f`` (ReLU net)."""
-        p = patchify(x, self.side, self.kernel, self.representation).to(self.device)
+        if self.kernel == 1:  # one position per pixel / sequence element, any tree
+            p = positions(x, self.tree, self.representation, self.device, self.dtype).unsqueeze(2)
+        else:
+            p = patchify(x, self.side, self.kernel, self.representation).to(self.device)
         if not self.representation.discrete:
             p = p.to(self.dtype)
         f = self.representation.log_forward(p) if self.log_space else self.representation(p)
@@ -218,6 +221,8 @@ class TiedTreeModel(nn.Module):
         idx = torch.cartesian_prod(*[torch.arange(T)] * N)
         P = t[idx]  # (T^N, N, k*k, C)
         C = P.shape[-1]
+        if k == 1 and S * S != N:
+            return P[:, :, 0, :]  # sequences (T^N, N, C)
         img = P.reshape(-1, S, S, k, k, C).permute(0, 5, 1, 3, 2, 4).reshape(-1, C, S * k, S * k)
         return img
 

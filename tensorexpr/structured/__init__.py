@@ -7,8 +7,9 @@ Smeulders, 2017).
 
 from __future__ import annotations
 
+from .attribute import attribute_convac
 from .p4 import group_convac, rotate_grid_tensor, rotate_partition, template_rotation, tree_rotation_closed
 from .tying import LevelMap, selection_basis, tied_tree_network
 
-__all__ = ["group_convac", "rotate_grid_tensor", "rotate_partition", "template_rotation", "tree_rotation_closed",
+__all__ = ["group_convac", "attribute_convac", "rotate_grid_tensor", "rotate_partition", "template_rotation", "tree_rotation_closed",
            "LevelMap", "selection_basis", "tied_tree_network"]
