@@ -82,9 +82,12 @@ def test_parameter_counts_against_plain_nets():
     assert {net.weight_kind(nd.id) for nd in net.live_nodes} == {"tied", "free"}  # the root is dense and free
 
 
-@pytest.mark.parametrize("cls,kw", [("AttributeConvAC", {}), ("AttributeReLUNet", {"pooling": "max"}),
-                                    ("AttributeReLUNet", {"pooling": "avg"})])
-@pytest.mark.parametrize("tree,padding", [(te.ModeTree.line(8), "zero"), (te.ModeTree.grid(4, 4, geometry="mirror"), "periodic")])
+@pytest.mark.parametrize("cls,kw,tree,padding", [
+    ("AttributeConvAC", {}, te.ModeTree.line(8), "zero"),
+    ("AttributeReLUNet", {"pooling": "max"}, te.ModeTree.line(8), "zero"),
+    ("AttributeReLUNet", {"pooling": "avg"}, te.ModeTree.line(8), "periodic"),
+    ("AttributeConvAC", {}, te.ModeTree.grid(4, 4, geometry="mirror"), "periodic"),
+])
 def test_to_network_grid_tensor_equals_model_on_template_inputs(cls, kw, tree, padding):
     m = getattr(te.models, cls)(tree, M=2, widths=2, outputs=2, support=2, padding=padding, device="cpu", seed=1, **kw)
     net = m.to_network()
