@@ -196,3 +196,58 @@ def test_model_rejects_bad_inputs():
         m(torch.zeros(2, 5, 5, dtype=torch.long))
     with pytest.raises(te.models.ModelInputError):
         m(torch.full((2, 4, 4), 2))
+
+
+# -- learned rotated bases and rotation sensitivity -------------------------------------------------------------
+def _make_bases_exact_rotations(m):
+    with torch.no_grad():
+        for r in range(1, 4):
+            m.bases[r][:, m._frot] = m.bases[r - 1]
+
+
+@pytest.mark.parametrize("name", ["LearnedBasisConvAC", "LearnedBasisReLUNet"])
+def test_learned_basis_equivariance_loss_vanishes_exactly_on_rotated_bases(name):
+    m = getattr(te.models, name)(te.ModeTree.grid(4, 4), M=2, widths=2, outputs=3, kernel=2, device="cpu")
+    x = torch.randint(0, 2, (6, 8, 8))
+    xr = torch.rot90(x, 1, (-2, -1))
+    assert float(m.equivariance_loss(x).detach()) > 1e-3  # independent random bases: not equivariant
+    assert not torch.allclose(m(xr), m(x), atol=1e-3)
+    _make_bases_exact_rotations(m)
+    assert float(m.equivariance_loss(x).detach()) < 1e-10
+    torch.testing.assert_close(m(xr), m(x), rtol=1e-5, atol=1e-5)
+
+
+def test_learned_basis_filters_switch_basis_under_rotation():
+    """Coefficients are shared: channel (r, b) is c_b on basis Psi_r (the lift has rank <= K per orientation)."""
+    m = te.models.LearnedBasisReLUNet(te.ModeTree.grid(2, 2), M=2, widths=3, kernel=2, n_basis=2, device="cpu")
+    W = m._leaf_weight().detach()  # (F, 4 * 3)
+    for r in range(4):
+        block = W[:, 3 * r: 3 * r + 3]
+        torch.testing.assert_close(block, (m.coeffs @ m.bases[r]).T.detach())
+        assert torch.linalg.matrix_rank(block) <= 2
+
+
+def test_learned_basis_network_fixes_the_lift_and_certify_stays_sound():
+    m = te.models.LearnedBasisConvAC(te.ModeTree.grid(2, 2), M=2, widths=2, outputs=1, kernel=2, device="cpu", seed=4)
+    net = m.to_network()
+    assert {net.weight_kind(nd.id) for nd in net.live_nodes if nd.kind == "leaf"} == {"fixed"}
+    imgs = m.template_images()
+    with torch.no_grad():
+        out = m(imgs).double().exp().numpy()
+    A = net.grid_tensor().reshape(-1)
+    np.testing.assert_allclose(A, out[:, 0], rtol=2e-5, atol=1e-6 * np.abs(A).max())
+    P = te.Partition.grid(2, 2, "left_right")
+    c = te.certify(net, P)
+    point = te.rank(net, P, method="numeric").rank  # a rank the architecture attains
+    assert c.upper >= point and not (c.certified and c.lower != point)
+
+
+def test_rotation_sensitivity_is_zero_at_90_degrees_for_p4_only():
+    X = torch.rand(6, 1, 16, 16)
+    kw = dict(M=3, widths=2, outputs=3, kernel=2, representation="gaussian", device="cpu")
+    for cls in (te.models.P4ConvAC, te.models.P4ReLUNet):
+        s = te.models.rotation_sensitivity(cls(te.ModeTree.grid(8, 8), **kw), X, angles=(90, 180, 30))
+        assert max(s["90"].values()) < 1e-4 and max(s["180"].values()) < 1e-4
+        assert s["30"]["output"] > 1e-3  # interpolated rotations are not symmetries of the pixel grid
+    s = te.models.rotation_sensitivity(te.models.PatchReLUNet(te.ModeTree.grid(8, 8), **kw), X, angles=(90,))
+    assert s["90"]["output"] > 1e-2 and s["90"]["stage0"] > 1e-2

@@ -23,8 +23,10 @@ from .layers import (
     make_representation,
 )
 from .relunet import POOLINGS, ReLUNet
-from .group import P4ConvAC, P4ReLUNet
+from .group import P4ConvAC, P4ReLUNet, PatchConvAC, PatchReLUNet
+from .sensitivity import rotation_sensitivity
 from .attribute import AttributeConvAC, AttributeReLUNet
+from .learned_basis import LearnedBasisConvAC, LearnedBasisReLUNet
 
 __all__ = [
     "ConvAC",
@@ -46,6 +48,11 @@ __all__ = [
     "POOLINGS",
     "P4ConvAC",
     "P4ReLUNet",
+    "PatchConvAC",
+    "PatchReLUNet",
+    "rotation_sensitivity",
     "AttributeConvAC",
     "AttributeReLUNet",
+    "LearnedBasisConvAC",
+    "LearnedBasisReLUNet",
 ]

@@ -14,7 +14,7 @@ from ..modetree import ModeTree
 from ..structured.p4 import p4_maps, tree_rotation_closed
 from .tied import TiedTreeModel
 
-__all__ = ["P4ConvAC", "P4ReLUNet"]
+__all__ = ["P4ConvAC", "P4ReLUNet", "PatchConvAC", "PatchReLUNet"]
 
 
 class P4ConvAC(TiedTreeModel):
@@ -43,6 +43,7 @@ class P4ConvAC(TiedTreeModel):
     """
 
     log_space = True
+    _orientations = 4  # hidden channels are (orientation, filter): summed for sensitivity measurements
 
     def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1, kernel: int = 2,
                  representation: Any = "one_hot", in_features: int = 1, seed: int | None = 0, device: Any = None):
@@ -64,3 +65,42 @@ class P4ReLUNet(P4ConvAC):
             raise NetworkError(f"Unknown pooling {pooling!r}; expected 'max' or 'avg'.")
         self.pooling = pooling
         super().__init__(tree, M, widths, outputs, kernel, representation, in_features, seed, device)
+
+
+def _dense_maps(tree: ModeTree, M: int, widths: Any, outputs: int, kernel: int, factor: int) -> dict:
+    from ..structured.p4 import level_widths
+    from ..structured.tying import LevelMap
+    import numpy as np
+
+    B = [factor * b for b in level_widths(tree, widths)]
+    dims = [kernel * kernel * M] + B + [outputs]
+    return {l: LevelMap(dims[l], dims[l + 1], np.eye(dims[l] * dims[l + 1], dtype=np.int64), "free")
+            for l in range(len(dims) - 1)}
+
+
+class PatchConvAC(TiedTreeModel):
+    """The untied baseline of :class:`P4ConvAC`: same patches, tree and channel counts (``4 * widths[l]``),
+    dense free 1x1 convs shared across positions (a plain ConvAC on ``k x k`` patch features)."""
+
+    log_space = True
+
+    def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1, kernel: int = 2,
+                 representation: Any = "one_hot", in_features: int = 1, seed: int | None = 0, device: Any = None,
+                 channel_factor: int = 4):
+        self.widths_spec = widths
+        super().__init__(tree, M, _dense_maps(tree, M, widths, outputs, kernel, channel_factor), outputs, kernel,
+                         representation, in_features, seed, device)
+
+
+class PatchReLUNet(PatchConvAC):
+    """The untied ReLU baseline of :class:`P4ReLUNet` (same patches, tree and channel counts)."""
+
+    log_space = False
+
+    def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1, kernel: int = 2, pooling: str = "max",
+                 representation: Any = "one_hot", in_features: int = 1, seed: int | None = 0, device: Any = None,
+                 channel_factor: int = 4):
+        if pooling not in ("max", "avg"):
+            raise NetworkError(f"Unknown pooling {pooling!r}; expected 'max' or 'avg'.")
+        self.pooling = pooling
+        super().__init__(tree, M, widths, outputs, kernel, representation, in_features, seed, device, channel_factor)
