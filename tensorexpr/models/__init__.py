@@ -56,3 +56,27 @@ __all__ = [
     "LearnedBasisConvAC",
     "LearnedBasisReLUNet",
 ]
+
+
+def structured_model(kind: str, tree, M: int, widths, kernel: int = 2, pooling: str = "max", shared: bool = True,
+                     **common):
+    """The structured model of a training-config kind (``p4``, ``learned``, ``patch``, ``attribute``, ``*-relu``)."""
+    from ..errors import NetworkError
+
+    table = {"p4": P4ConvAC, "p4-relu": P4ReLUNet, "learned": LearnedBasisConvAC, "learned-relu": LearnedBasisReLUNet,
+             "patch": PatchConvAC, "patch-relu": PatchReLUNet, "attribute": AttributeConvAC,
+             "attribute-relu": AttributeReLUNet}
+    if kind not in table:
+        raise NetworkError(f"Unknown structured model kind {kind!r}; expected one of {sorted(table)}.")
+    if not shared:
+        raise NetworkError(f"{kind} models are convolutions (weights shared across positions); shared=False is not offered.")
+    cls = table[kind]
+    kw = dict(common)
+    if kind.endswith("-relu"):
+        kw["pooling"] = pooling
+    if not kind.startswith("attribute"):
+        kw["kernel"] = kernel
+    return cls(tree, M, widths, **kw)
+
+
+__all__.append("structured_model")
