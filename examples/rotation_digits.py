@@ -1,12 +1,13 @@
 """Rotation experiment on digits at 32x32 (Diaconu & Worrall's qualitative claim, scaled to a 2-core CPU).
 
 Train p4, learned-basis and plain (untied patch) ConvACs and their ReLU counterparts, all with the same
-geometry (8x8 positions of 4x4 patches, square pooling, 4 gaussians per pixel, 16 channels per level), on
+geometry (default 4x4 positions of 8x8 patches, square pooling, a linear representation with M=4 per pixel,
+16 channels per level), on
 upright digits and on randomly rotated digits; test on upright, 90-degree-rotated and arbitrarily rotated
 digits; measure rotation sensitivity (:func:`tensorexpr.models.rotation_sensitivity`) and parameter counts.
 Writes ``examples/results/rotation_digits.{json,md,png}``.
 
-    python examples/rotation_digits.py [--seeds 0,1] [--epochs 8]
+    python examples/rotation_digits.py [--seeds 0,1] [--epochs 6] [--kernel 8] [--lr 0.01]
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ LABEL = {"p4": "p4 ConvAC", "learned": "learned-basis ConvAC", "patch": "plain C
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0,1")
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--widths", type=int, default=4, help="filters per orientation (plain: 4x as many channels)")
     ap.add_argument("--n-train", type=int, default=1500)
     ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--kernel", type=int, default=8, help="patch side (positions: (32/kernel)^2)")
+    ap.add_argument("--representation", default="linear")
+    ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "rotation_digits"))
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -44,9 +48,10 @@ def main() -> None:
         tests = {r: digits32(n_test=297, seed=seed, rotate_test=r, n_train=1) for r in ("none", "90", "random")}
         for train_rot in ("none", "random"):
             for kind in kinds:
-                cfg = TrainConfig(model=kind, geometry="grid:8x8:square", task="digits32", kernel=4,
-                                  widths=args.widths, representation="gaussian", epochs=args.epochs, batch_size=64,
-                                  lr=0.003, seed=seed, n_train=args.n_train, n_test=297, rotate_train=train_rot,
+                S = 32 // args.kernel
+                cfg = TrainConfig(model=kind, geometry=f"grid:{S}x{S}:square", task="digits32", kernel=args.kernel,
+                                  widths=args.widths, representation=args.representation, epochs=args.epochs,
+                                  batch_size=64, lr=args.lr, seed=seed, n_train=args.n_train, n_test=297, rotate_train=train_rot,
                                   progress=False, device="cpu")
                 res = train(cfg)
                 acc = {r: evaluate(res.model, d.X_test, d.y_test)[1] for r, d in tests.items()}
@@ -62,7 +67,8 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"seeds": seeds, "epochs": args.epochs, "widths": args.widths, "n_train": args.n_train, "n_test": 297,
-            "geometry": "grid:8x8:square, 4x4 patches, gaussian M=4", "machine": "x86_64, 2 cores (shared), no GPU",
+            "geometry": f"grid:{32 // args.kernel}x{32 // args.kernel}:square, {args.kernel}x{args.kernel} patches, "
+                        f"{args.representation} representation M=4", "lr": args.lr, "machine": "x86_64, 2 cores (shared), no GPU",
             "seconds": round(time.time() - t0, 1)}
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "runs": runs}, indent=1))
     summarize(runs, kinds, out, meta)

@@ -251,3 +251,18 @@ def test_rotation_sensitivity_is_zero_at_90_degrees_for_p4_only():
         assert s["30"]["output"] > 1e-3  # interpolated rotations are not symmetries of the pixel grid
     s = te.models.rotation_sensitivity(te.models.PatchReLUNet(te.ModeTree.grid(8, 8), **kw), X, angles=(90,))
     assert s["90"]["output"] > 1e-2 and s["90"]["stage0"] > 1e-2
+
+
+def test_p4_models_are_also_invariant_to_rotating_every_patch_in_place():
+    """Derived: an in-place rotation of all patches shifts every lifted orientation index by one, group convs
+    commute with the shift, pooling is symmetric and the root sums over orientations; so the model cannot
+    tell the orientation of patch content (only relative orientations across patches). Plain patch nets can."""
+    x = torch.randint(0, 2, (4, 16, 16))
+    p = x.reshape(4, 4, 4, 4, 4).permute(0, 1, 3, 2, 4)
+    xr = torch.rot90(p, 1, (-2, -1)).permute(0, 1, 3, 2, 4).reshape(4, 16, 16)
+    kw = dict(M=2, widths=2, outputs=3, kernel=4, device="cpu")
+    for cls in (te.models.P4ConvAC, te.models.P4ReLUNet):
+        m = cls(te.ModeTree.grid(4, 4), **kw)
+        torch.testing.assert_close(m(xr), m(x), rtol=1e-5, atol=1e-5)
+    plain = te.models.PatchReLUNet(te.ModeTree.grid(4, 4), **kw)
+    assert not torch.allclose(plain(xr), plain(x), atol=1e-3)

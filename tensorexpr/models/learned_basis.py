@@ -44,7 +44,7 @@ class LearnedBasisConvAC(P4ConvAC):
     Parameters
     ----------
     n_basis : int
-        Atoms ``K`` per basis (default ``kernel**2 * M``, a complete basis).
+        Atoms ``K`` per basis (default ``min(kernel**2 * M, 16)``).
     equivariance_weight : float
         Weight of :meth:`equivariance_loss` in :meth:`auxiliary_loss` (added to the training loss).
     Other parameters as in :class:`~tensorexpr.models.P4ConvAC`.
@@ -63,7 +63,7 @@ class LearnedBasisConvAC(P4ConvAC):
                  in_features: int = 1, seed: int | None = 0, device: Any = None):
         super().__init__(tree, M, widths, outputs, kernel, representation, in_features, seed, device)
         F = self.M_net
-        K = F if n_basis is None else int(n_basis)
+        K = min(F, 16) if n_basis is None else int(n_basis)
         if K < 1:
             raise NetworkError(f"n_basis must be a positive integer, got {n_basis!r}.")
         self.n_basis, self.equivariance_weight = K, float(equivariance_weight)
