@@ -100,7 +100,10 @@ class TiedTreeModel(nn.Module):
         if self.log_space:
             return torch.rand(m.n_free, generator=gen) * 2 - 1
         fan = max(1, int(m.basis.sum() // max(1, m.cols)))
-        return torch.randn(m.n_free, generator=gen) * math.sqrt(2.0 / fan)
+        # a parameter used c times in one output column (the invariant root: c = 4) adds c-fold correlated
+        # terms; He-normal needs the variance divided by c to keep the output scale
+        c = max(1, int(np.asarray(m.basis).reshape(m.rows, m.cols, -1).sum(0).max()))
+        return torch.randn(m.n_free, generator=gen) * math.sqrt(2.0 / (fan * c))
 
     @property
     def device(self) -> torch.device:
