@@ -159,7 +159,7 @@ def test_specialization_refuses_structured_ties():
 def test_model_is_invariant_to_rot90_symbols(cls, kw, geometry):
     cls = getattr(te.models, cls) if isinstance(cls, str) else cls
     m = cls(te.ModeTree.grid(4, 4, geometry=geometry), M=3, widths=[2, 3], outputs=4, kernel=2, device="cpu", **kw)
-    x = torch.randint(0, 3, (6, 8, 8))
+    x = torch.randint(0, 3, (6, 8, 8), generator=torch.Generator().manual_seed(0))
     y = m(x)
     for s in (1, 2, 3):
         torch.testing.assert_close(m(torch.rot90(x, s, (-2, -1))), y, rtol=1e-5, atol=1e-5)
@@ -169,10 +169,11 @@ def test_model_is_invariant_to_rot90_symbols(cls, kw, geometry):
 def test_model_is_invariant_to_rot90_float_images(name):
     m = getattr(te.models, name)(te.ModeTree.grid(4, 4), M=4, widths=2, outputs=3, kernel=3,
                                  representation="gaussian", in_features=2, device="cpu")
-    x = torch.rand(5, 2, 12, 12)
+    x = torch.rand(5, 2, 12, 12, generator=torch.Generator().manual_seed(0))
     y = m(x)
     torch.testing.assert_close(m(torch.rot90(x, 1, (-2, -1))), y, rtol=1e-5, atol=1e-5)
-    assert not torch.allclose(m(torch.flip(x, (-1,))), y, atol=1e-3)  # p4 has no mirror symmetry
+    flipped = (m(torch.flip(x, (-1,))) - y).abs().max().item()
+    assert flipped > 100 * 1e-5 * (1 + y.abs().max().item())  # p4 has no mirror symmetry: far above rounding
 
 
 @pytest.mark.parametrize("name,kw", [("P4ConvAC", {}), ("P4ReLUNet", {"pooling": "avg"}), ("P4ReLUNet", {"pooling": "max"})])
@@ -208,7 +209,7 @@ def _make_bases_exact_rotations(m):
 @pytest.mark.parametrize("name", ["LearnedBasisConvAC", "LearnedBasisReLUNet"])
 def test_learned_basis_equivariance_loss_vanishes_exactly_on_rotated_bases(name):
     m = getattr(te.models, name)(te.ModeTree.grid(4, 4), M=2, widths=2, outputs=3, kernel=2, device="cpu")
-    x = torch.randint(0, 2, (6, 8, 8))
+    x = torch.randint(0, 2, (6, 8, 8), generator=torch.Generator().manual_seed(0))
     xr = torch.rot90(x, 1, (-2, -1))
     assert float(m.equivariance_loss(x).detach()) > 1e-3  # independent random bases: not equivariant
     assert not torch.allclose(m(xr), m(x), atol=1e-3)
@@ -243,7 +244,7 @@ def test_learned_basis_network_fixes_the_lift_and_certify_stays_sound():
 
 
 def test_rotation_sensitivity_is_zero_at_90_degrees_for_p4_only():
-    X = torch.rand(6, 1, 16, 16)
+    X = torch.rand(6, 1, 16, 16, generator=torch.Generator().manual_seed(0))
     kw = dict(M=3, widths=2, outputs=3, kernel=2, representation="gaussian", device="cpu")
     for cls in (te.models.P4ConvAC, te.models.P4ReLUNet):
         s = te.models.rotation_sensitivity(cls(te.ModeTree.grid(8, 8), **kw), X, angles=(90, 180, 30))
@@ -257,7 +258,7 @@ def test_p4_models_are_also_invariant_to_rotating_every_patch_in_place():
     """Derived: an in-place rotation of all patches shifts every lifted orientation index by one, group convs
     commute with the shift, pooling is symmetric and the root sums over orientations; so the model cannot
     tell the orientation of patch content (only relative orientations across patches). Plain patch nets can."""
-    x = torch.randint(0, 2, (4, 16, 16))
+    x = torch.randint(0, 2, (4, 16, 16), generator=torch.Generator().manual_seed(0))
     p = x.reshape(4, 4, 4, 4, 4).permute(0, 1, 3, 2, 4)
     xr = torch.rot90(p, 1, (-2, -1)).permute(0, 1, 3, 2, 4).reshape(4, 16, 16)
     kw = dict(M=2, widths=2, outputs=3, kernel=4, device="cpu")
