@@ -171,9 +171,11 @@ def test_model_is_invariant_to_rot90_float_images(name):
                                  representation="gaussian", in_features=2, device="cpu")
     x = torch.rand(5, 2, 12, 12, generator=torch.Generator().manual_seed(0))
     y = m(x)
-    torch.testing.assert_close(m(torch.rot90(x, 1, (-2, -1))), y, rtol=1e-5, atol=1e-5)
+    yr = m(torch.rot90(x, 1, (-2, -1)))
+    torch.testing.assert_close(yr, y, rtol=1e-5, atol=1e-5)
+    rounding = max((yr - y).abs().max().item(), 1e-6)
     flipped = (m(torch.flip(x, (-1,))) - y).abs().max().item()
-    assert flipped > 100 * 1e-5 * (1 + y.abs().max().item())  # p4 has no mirror symmetry: far above rounding
+    assert flipped > 50 * rounding  # p4 has no mirror symmetry: the change is far above the rotation's rounding
 
 
 @pytest.mark.parametrize("name,kw", [("P4ConvAC", {}), ("P4ReLUNet", {"pooling": "avg"}), ("P4ReLUNet", {"pooling": "max"})])
