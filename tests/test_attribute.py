@@ -86,7 +86,7 @@ def test_parameter_counts_against_plain_nets():
     ("AttributeConvAC", {}, te.ModeTree.line(8), "zero"),
     ("AttributeReLUNet", {"pooling": "max"}, te.ModeTree.line(8), "zero"),
     ("AttributeReLUNet", {"pooling": "avg"}, te.ModeTree.line(8), "periodic"),
-    ("AttributeConvAC", {}, te.ModeTree.grid(4, 4, geometry="mirror"), "periodic"),
+    pytest.param("AttributeConvAC", {}, te.ModeTree.grid(4, 4, geometry="mirror"), "periodic", marks=pytest.mark.slow),
 ])
 def test_to_network_grid_tensor_equals_model_on_template_inputs(cls, kw, tree, padding):
     m = getattr(te.models, cls)(tree, M=2, widths=2, outputs=2, support=2, padding=padding, device="cpu", seed=1, **kw)
@@ -124,6 +124,7 @@ def test_bad_arguments_are_refused():
         te.attribute_convac(te.ModeTree.line(4), 2, [2, 2, 2])
 
 
+@pytest.mark.slow
 def test_structured_kinds_train_through_the_shared_loop_and_cli():
     from tensorexpr.cli import main
     from tensorexpr.experiments import TrainConfig, train

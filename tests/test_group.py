@@ -230,6 +230,7 @@ def test_learned_basis_filters_switch_basis_under_rotation():
         assert torch.linalg.matrix_rank(block) <= 2
 
 
+@pytest.mark.slow
 def test_learned_basis_network_fixes_the_lift_and_certify_stays_sound():
     m = te.models.LearnedBasisConvAC(te.ModeTree.grid(2, 2), M=2, widths=2, outputs=1, kernel=2, device="cpu", seed=4)
     net = m.to_network()
@@ -245,6 +246,7 @@ def test_learned_basis_network_fixes_the_lift_and_certify_stays_sound():
     assert c.upper >= point and not (c.certified and c.lower != point)
 
 
+@pytest.mark.slow
 def test_rotation_sensitivity_is_zero_at_90_degrees_for_p4_only():
     X = torch.rand(6, 1, 16, 16, generator=torch.Generator().manual_seed(0))
     kw = dict(M=3, widths=2, outputs=3, kernel=2, representation="gaussian", device="cpu")
