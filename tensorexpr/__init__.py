@@ -80,6 +80,10 @@ from .hybrid import hybrid_tree, hybrid_choices, embed_hybrid  # noqa: E402
 
 __all__ += ["tiling", "tiling_bounds", "hybrid_tree", "hybrid_choices", "embed_hybrid"]
 
+from .structured import attribute_convac, group_convac  # noqa: E402
+
+__all__ += ["group_convac", "attribute_convac"]
+
 # -- bounds, certificates and profiles (tensorexpr.bounds) ---------------------------------------------------
 from .bounds import (  # noqa: E402
     Certificate,

@@ -25,6 +25,13 @@ def add_network_args(p: argparse.ArgumentParser, geometry: str = "line:8", M: in
     p.add_argument("--op", default="product", choices=sorted(OPERATORS))
     p.add_argument("--shared", action="store_true", help="tie weights per level (convolution)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--family", default="convac", choices=["convac", "p4", "attribute"],
+                   help="p4: group-equivariant (te.group_convac; widths = filters per orientation, M per pixel); "
+                        "attribute: attribute convolutions (te.attribute_convac; widths = attribute sizes)")
+    p.add_argument("--kernel", type=int, default=2, help="p4: patch side k (the network's M is k*k*M)")
+    p.add_argument("--support", type=int, default=None, help="attribute: kernel support along attributes")
+    p.add_argument("--padding", default="periodic", choices=["periodic", "zero"], help="attribute: padding")
+    p.add_argument("--keep", type=int, default=3, help="attribute: attributes kept per level")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -40,6 +47,18 @@ def parse_widths(text: str) -> int | list[int]:
 
 def build_network(args: argparse.Namespace, integer: bool = True) -> tuple[ModeTree, Network]:
     tree = parse_geometry(args.geometry)
+    family = getattr(args, "family", "convac")
+    if family == "p4":
+        from ..structured import group_convac
+
+        return tree, group_convac(tree, args.M, parse_widths(args.widths), outputs=args.outputs, kernel=args.kernel,
+                                  op=args.op, seed=args.seed, integer=integer)
+    if family == "attribute":
+        from ..structured import attribute_convac
+
+        return tree, attribute_convac(tree, args.M, parse_widths(args.widths), outputs=args.outputs,
+                                      support=args.support, padding=args.padding, keep=args.keep, op=args.op,
+                                      seed=args.seed, integer=integer)
     net = convac(tree, args.M, parse_widths(args.widths), outputs=args.outputs, shared=args.shared,
                  op=args.op, seed=args.seed, integer=integer)
     return tree, net

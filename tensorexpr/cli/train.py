@@ -9,9 +9,15 @@ from .common import dump_json, parse_widths, print_table
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a ConvAC / ReLU net (resumable; metrics JSON and curves PNG in --out)")
-    p.add_argument("--model", default="convac", choices=["convac", "relu"])
+    from ..experiments.config import MODEL_KINDS
+
+    p.add_argument("--model", default="convac", choices=list(MODEL_KINDS),
+                   help="p4/learned/patch (patch models, --kernel), attribute (widths = attribute sizes), *-relu")
     p.add_argument("--geometry", default="grid:32x32:square", help="grid:32x32:square|mirror, grid:8x8:..., line:N")
-    p.add_argument("--task", default="closedness", choices=["closedness", "symmetry", "digits", "teacher"])
+    p.add_argument("--task", default="closedness", choices=["closedness", "symmetry", "digits", "teacher", "digits32"])
+    p.add_argument("--kernel", type=int, default=2, help="patch side of the p4 / learned / patch models")
+    p.add_argument("--rotate-train", default="none", choices=["none", "90", "random"], help="digits32 rotations")
+    p.add_argument("--rotate-test", default="none", choices=["none", "90", "random"], help="digits32 rotations")
     p.add_argument("--widths", default="16", help="channels: one int, or r_0,r_1,... one per level")
     p.add_argument("--representation", default="one_hot", choices=["one_hot", "gaussian", "linear"])
     p.add_argument("--pooling", default="max", choices=["max", "avg"], help="ReLU net pooling")
@@ -38,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(model=args.model, geometry=args.geometry, task=args.task, widths=parse_widths(args.widths),
                       representation=args.representation, pooling=args.pooling, shared=not args.unshared,
                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      n_train=args.n_train, n_test=args.n_test, out_dir=args.out, progress=not args.no_progress,
+                      n_train=args.n_train, n_test=args.n_test, kernel=args.kernel, rotate_train=args.rotate_train,
+                      rotate_test=args.rotate_test, out_dir=args.out, progress=not args.no_progress,
                       device=args.device)
     res = train(cfg, resume=not args.no_resume)
     if args.json:

@@ -10,13 +10,19 @@ from ..specs import grid_shape, parse_geometry
 
 __all__ = ["TrainConfig", "ConfigError", "MODEL_KINDS"]
 
-MODEL_KINDS = ("convac", "relu")
-_TASKS = ("closedness", "symmetry", "digits", "teacher")
+MODEL_KINDS = ("convac", "relu",
+               # structured tying (tensorexpr.models.group / learned_basis / attribute); patch* are untied baselines
+               "p4", "p4-relu", "learned", "learned-relu", "patch", "patch-relu", "attribute", "attribute-relu")
+_TASKS = ("closedness", "symmetry", "digits", "teacher", "digits32")
 #: Fields that may change between an interrupted run and its resumption without invalidating the checkpoint.
 RUNTIME_FIELDS = ("out_dir", "progress", "device")
 
 
 from ..errors import ConfigError  # noqa: F401  (re-exported: defined in errors.py)
+
+
+#: Model kinds whose positions are kernel x kernel patches.
+_PATCH_KINDS = ("p4", "p4-relu", "learned", "learned-relu", "patch", "patch-relu")
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,12 @@ class TrainConfig:
         ReLU net pooling.
     lr, betas, batch_size, epochs : training schedule (Adam; the lr drops x0.1 at ``lr_drop`` of the epochs,
         as in the authors' code).
-    n_train, n_test : data sizes (blobs and teacher; digits has a fixed 1797 images).
+    n_train, n_test : data sizes (blobs and teacher; digits has a fixed 1797 images; digits32 uses n_test and
+        at most n_train training images).
+    kernel : int
+        Patch side of the patch models (p4, learned, patch).
+    rotate_train, rotate_test : {"none", "90", "random"}
+        Rotations of the digits32 images (:func:`tensorexpr.experiments.digits32`).
     """
 
     model: str = "convac"
@@ -56,6 +67,9 @@ class TrainConfig:
     n_train: int = 2000
     n_test: int = 500
     teacher_widths: int = 4
+    kernel: int = 2
+    rotate_train: str = "none"
+    rotate_test: str = "none"
     out_dir: str | None = None
     progress: bool = True
     device: str | None = None
@@ -71,9 +85,16 @@ class TrainConfig:
         hw = grid_shape(self.geometry)
         if self.task in ("closedness", "symmetry") and (hw is None or hw[0] != hw[1]):
             raise ConfigError(f"The blob tasks need a square grid geometry like grid:32x32:square, got {self.geometry!r}.")
+        if self.task == "digits32" and (hw is None or hw[0] != hw[1] or hw[0] * (self.kernel if self.model in
+                                                                               _PATCH_KINDS else 1) != 32):
+            raise ConfigError(f"digits32 images are 32x32: use a square grid of 32/kernel positions for patch models "
+                              f"(kernel={self.kernel}), or grid:32x32, got {self.geometry!r}.")
+        if self.model in _PATCH_KINDS and self.task != "digits32" and self.kernel != 1:
+            raise ConfigError(f"Task {self.task!r} gives one symbol per grid position; patch models need kernel=1 there "
+                              f"(patches of kernel x kernel pixels are for digits32), got kernel={self.kernel}.")
         if self.task == "digits" and hw != (8, 8):
             raise ConfigError(f"The digits are 8x8 images; use geometry grid:8x8:square|mirror, got {self.geometry!r}.")
-        if self.task != "digits" and self.representation != "one_hot":
+        if self.task not in ("digits", "digits32") and self.representation != "one_hot":
             raise ConfigError(f"Task {self.task!r} has symbol inputs; use representation='one_hot', got {self.representation!r}.")
         for name in ("epochs", "batch_size", "n_train", "n_test"):
             v = getattr(self, name)

@@ -33,6 +33,11 @@ def make_dataset(cfg: TrainConfig) -> Dataset:
     hw = grid_shape(cfg.geometry)
     if cfg.task in ("closedness", "symmetry"):
         return blobs(cfg.task, cfg.n_train, cfg.n_test, size=hw[0], seed=cfg.seed)
+    if cfg.task == "digits32":
+        from .digits32 import digits32
+
+        return digits32(n_test=cfg.n_test, seed=cfg.seed, rotate_train=cfg.rotate_train, rotate_test=cfg.rotate_test,
+                        n_train=min(cfg.n_train, 1797 - cfg.n_test))
     if cfg.task == "digits":
         return digits(seed=cfg.seed, levels=2 if cfg.representation == "one_hot" else None)
     return teacher(tree, cfg.n_train, cfg.n_test, M=2, widths=cfg.teacher_widths, seed=cfg.seed, shape=hw)
@@ -46,6 +51,10 @@ def make_model(cfg: TrainConfig, data: Dataset) -> nn.Module:
     M = data.M if data.M is not None else 4
     common = dict(outputs=data.n_classes, representation=cfg.representation, shared=cfg.shared,
                   in_features=data.in_features, seed=cfg.seed, device=cfg.device)
+    if cfg.model not in ("convac", "relu"):
+        from ..models import structured_model
+
+        return structured_model(cfg.model, tree, M, cfg.widths, kernel=cfg.kernel, pooling=cfg.pooling, **common)
     if cfg.model == "convac":
         return ConvAC(tree, M, cfg.widths, **common)
     return ReLUNet(tree, M, cfg.widths, pooling=cfg.pooling, **common)
@@ -196,6 +205,8 @@ def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | Non
             idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
             xb, yb = data.X_train[idx], data.y_train[idx].to(model.device)
             loss = nn.functional.cross_entropy(model(xb), yb)
+            if hasattr(model, "auxiliary_loss"):  # e.g. the learned-basis equivariance term
+                loss = loss + model.auxiliary_loss(xb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if not torch.isfinite(loss):

@@ -23,6 +23,10 @@ from .layers import (
     make_representation,
 )
 from .relunet import POOLINGS, ReLUNet
+from .group import P4ConvAC, P4ReLUNet, PatchConvAC, PatchReLUNet
+from .sensitivity import rotation_sensitivity
+from .attribute import AttributeConvAC, AttributeReLUNet
+from .learned_basis import LearnedBasisConvAC, LearnedBasisReLUNet
 
 __all__ = [
     "ConvAC",
@@ -42,4 +46,37 @@ __all__ = [
     "default_device",
     "make_representation",
     "POOLINGS",
+    "P4ConvAC",
+    "P4ReLUNet",
+    "PatchConvAC",
+    "PatchReLUNet",
+    "rotation_sensitivity",
+    "AttributeConvAC",
+    "AttributeReLUNet",
+    "LearnedBasisConvAC",
+    "LearnedBasisReLUNet",
 ]
+
+
+def structured_model(kind: str, tree, M: int, widths, kernel: int = 2, pooling: str = "max", shared: bool = True,
+                     **common):
+    """The structured model of a training-config kind (``p4``, ``learned``, ``patch``, ``attribute``, ``*-relu``)."""
+    from ..errors import NetworkError
+
+    table = {"p4": P4ConvAC, "p4-relu": P4ReLUNet, "learned": LearnedBasisConvAC, "learned-relu": LearnedBasisReLUNet,
+             "patch": PatchConvAC, "patch-relu": PatchReLUNet, "attribute": AttributeConvAC,
+             "attribute-relu": AttributeReLUNet}
+    if kind not in table:
+        raise NetworkError(f"Unknown structured model kind {kind!r}; expected one of {sorted(table)}.")
+    if not shared:
+        raise NetworkError(f"{kind} models are convolutions (weights shared across positions); shared=False is not offered.")
+    cls = table[kind]
+    kw = dict(common)
+    if kind.endswith("-relu"):
+        kw["pooling"] = pooling
+    if not kind.startswith("attribute"):
+        kw["kernel"] = kernel
+    return cls(tree, M, widths, **kw)
+
+
+__all__.append("structured_model")
