@@ -9,11 +9,13 @@ from .common import dump_json, parse_widths, print_table
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a ConvAC / ReLU net (resumable; metrics JSON and curves PNG in --out)")
-    p.add_argument("--model", default="convac", choices=["convac", "relu"])
+    p.add_argument("--model", default="convac", choices=["convac", "relu", "scatlinear"])
     p.add_argument("--geometry", default="grid:32x32:square", help="grid:32x32:square|mirror, grid:8x8:..., line:N")
-    p.add_argument("--task", default="closedness", choices=["closedness", "symmetry", "digits", "teacher"])
+    p.add_argument("--task", default="closedness", choices=["closedness", "symmetry", "digits", "teacher", "digits32"])
     p.add_argument("--widths", default="16", help="channels: one int, or r_0,r_1,... one per level")
-    p.add_argument("--representation", default="one_hot", choices=["one_hot", "gaussian", "linear"])
+    p.add_argument("--representation", default="one_hot",
+                   help="one_hot | gaussian | linear | scattering:J=2,L=8[,rotinv=1] (then --geometry is the "
+                        "(H/2^J)x(W/2^J) grid, e.g. grid:8x8:square with --task digits32)")
     p.add_argument("--pooling", default="max", choices=["max", "avg"], help="ReLU net pooling")
     p.add_argument("--unshared", action="store_true",
                    help="locally connected (untied) weights; needed for digits: shared 1x1 convs + pooling are "
