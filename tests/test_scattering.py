@@ -212,3 +212,27 @@ def test_train_loop_runs_a_hybrid_and_resumes(tmp_path):
     rest = train(cfg.replace(out_dir=str(tmp_path / "b")))
     assert rest.resumed_from == 1 and part.metrics() == full.metrics()[:1]
     assert rest.metrics() == full.metrics()
+
+
+@pytest.mark.slow
+def test_cli_certifies_a_hybrid_like_the_convac_with_M_rank_F(capsys):
+    from tensorexpr.cli import main
+
+    assert main(["scattering", "--templates", "8", "--widths", "2", "--partition", "odd_even,left_right", "--json"]) == 0
+    import json
+
+    out = json.loads(capsys.readouterr().out)
+    assert out["rank_F_exact"] == 8
+    for r in out["results"]:
+        assert r["hybrid"]["lower"] == r["hybrid"]["upper"] == r["convac_M_rank_F"]["lower"]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available")
+def test_hybrid_on_cuda_matches_cpu():
+    tree = te.ModeTree.grid(8, 8)
+    x = torch.rand(3, 1, 32, 32)
+    cpu = te.models.ReLUNet(tree, 81, 4, outputs=3, representation=SPEC, device="cpu")
+    gpu = te.models.ReLUNet(tree, 81, 4, outputs=3, representation=SPEC, device="cuda")
+    assert gpu.device.type == "cuda"
+    assert torch.allclose(gpu(x.cuda()).cpu(), cpu(x), rtol=1e-4, atol=1e-4)

@@ -17,16 +17,17 @@ Every coefficient of order >= 1 is ``|.| * phi_J >= 0``; the order-0 one is ``x 
 non-negative images used here. A ConvAC's first layer computes ``sum_d f_d(x) W[d, g]`` with positive
 weights and works in log space, so we take
 
-.. math::  f_d = S_J x(u, d) + \\varepsilon, \\qquad \\log f_d = \\log(S_J x(u, d) + \\varepsilon),
+.. math::  f_d = S_J x(u, d) / \sigma_d + \varepsilon, \qquad \log f_d = \log(S_J x(u, d) / \sigma_d + \varepsilon),
 
-with ``eps = 1e-3`` by default (spec key ``eps``). Why this and not ``log S`` or ``exp(S)``: (i) it keeps
-``f_d`` the scattering coefficient itself (up to a constant that a positive combination absorbs), so the
-ConvAC's leaf conv is exactly Oyallon's learned 1x1 encoder ``W^T S_J x`` restricted to positive weights and
-the extracted template matrix is ``F = S + eps`` (the calculator's ``rank(F)`` is the rank of the
-scattering coefficients of the templates, up to the rank-one shift); (ii) ``eps > 0`` keeps ``log f`` finite
-on blank regions, where all coefficients vanish. The ReLU net reads ``f_d = S_J x(u, d)`` (no shift, signed
-weights). Negative coefficients (signed images) are clipped at 0 in the ConvAC path and a warning-free
-clamp is documented here rather than hidden: ``log(max(S, 0) + eps)``.
+with ``eps = 1e-3`` by default (spec key ``eps``) and ``sigma_d`` the RMS of coefficient ``d`` on the training
+images (:meth:`Scattering.fit_scale`; 1 until fitted). Why: (i) ``f_d`` stays the scattering coefficient
+itself up to a positive scale and a constant, so the ConvAC's leaf conv is Oyallon's learned 1x1 encoder
+``W^T S_J x`` restricted to positive weights, and the extracted template matrix is ``F = S / sigma + eps``;
+a positive column scaling changes neither the model class (the leaf conv absorbs it) nor ``rank F``;
+(ii) ``eps > 0`` keeps ``log f`` finite on blank regions, where every coefficient vanishes; (iii) orders 0,
+1, 2 differ by decades in size, which ``sigma`` evens out for training. The ReLU net reads
+``f_d = S_J x(u, d) / sigma_d`` (signed weights, no shift). Signed images could make the order-0 coefficient
+negative; the ConvAC path clamps it at 0 before the log.
 
 kymatio and scipy >= 1.17
 -------------------------
@@ -34,7 +35,7 @@ kymatio and scipy >= 1.17
 scipy 1.17 removed it, so that import fails. The 2-D frontend does not touch it, so we import
 ``kymatio.scattering2d.frontend.torch_frontend.ScatteringTorch2D`` directly (:func:`scattering2d_class`).
 No scipy pin, no patch of ``scipy.special``. ``tests/test_scattering.py`` checks that this import works in
-a fresh interpreter and that it never imports ``kymatio.torch`` or the 3-D module.
+a fresh interpreter and leaves ``kymatio.torch`` and the 3-D filter bank unimported.
 
 Rotation-invariant option
 -------------------------
