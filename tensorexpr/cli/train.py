@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rotate-train", default="none", choices=["none", "90", "random"], help="digits32 rotations")
     p.add_argument("--rotate-test", default="none", choices=["none", "90", "random"], help="digits32 rotations")
     p.add_argument("--widths", default="16", help="channels: one int, or r_0,r_1,... one per level")
-    p.add_argument("--representation", default="one_hot", choices=["one_hot", "gaussian", "linear"])
+    p.add_argument("--representation", default="one_hot",
+                   help="one_hot | gaussian | linear | scattering:J=2,L=8[,rotinv=1] (then --geometry is the "
+                        "(H/2^J)x(W/2^J) grid, e.g. grid:8x8:square with --task digits32)")
     p.add_argument("--pooling", default="max", choices=["max", "avg"], help="ReLU net pooling")
     p.add_argument("--unshared", action="store_true",
                    help="locally connected (untied) weights; needed for digits: shared 1x1 convs + pooling are "

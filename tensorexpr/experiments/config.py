@@ -12,7 +12,8 @@ __all__ = ["TrainConfig", "ConfigError", "MODEL_KINDS"]
 
 MODEL_KINDS = ("convac", "relu",
                # structured tying (tensorexpr.models.group / learned_basis / attribute); patch* are untied baselines
-               "p4", "p4-relu", "learned", "learned-relu", "patch", "patch-relu", "attribute", "attribute-relu")
+               "p4", "p4-relu", "learned", "learned-relu", "patch", "patch-relu", "attribute", "attribute-relu",
+               "scatlinear")  # scattering + linear baseline (tensorexpr.models.scattering)
 _TASKS = ("closedness", "symmetry", "digits", "teacher", "digits32")
 #: Fields that may change between an interrupted run and its resumption without invalidating the checkpoint.
 RUNTIME_FIELDS = ("out_dir", "progress", "device")
@@ -31,14 +32,17 @@ class TrainConfig:
 
     Parameters
     ----------
-    model : {"convac", "relu"}
+    model : {"convac", "relu", "scatlinear"}
+        ``scatlinear`` is the scattering + linear baseline (needs a ``scattering:...`` representation).
     geometry : str
         Geometry spec (``grid:32x32:square``, ``grid:8x8:mirror``, ``line:64``, ...; see :mod:`tensorexpr.specs`).
     task : {"closedness", "symmetry", "digits", "teacher"}
     widths : int or tuple
         Channels per level (``r_0..r_{L-1}``).
     representation : str
-        ``one_hot`` (default; the tasks are symbol images) or ``gaussian`` / ``linear`` (float digits).
+        ``one_hot`` (default; the tasks are symbol images) or ``gaussian`` / ``linear`` (float digits), or
+        ``scattering:J=2,L=8[,rotinv=1]`` (float images; the geometry is the ``(H/2^J) x (W/2^J)`` grid,
+        e.g. ``grid:8x8:square`` for the 32x32 ``digits32`` task).
     pooling : {"max", "avg"}
         ReLU net pooling.
     lr, betas, batch_size, epochs : training schedule (Adam; the lr drops x0.1 at ``lr_drop`` of the epochs,
@@ -85,14 +89,28 @@ class TrainConfig:
         hw = grid_shape(self.geometry)
         if self.task in ("closedness", "symmetry") and (hw is None or hw[0] != hw[1]):
             raise ConfigError(f"The blob tasks need a square grid geometry like grid:32x32:square, got {self.geometry!r}.")
-        if self.task == "digits32" and (hw is None or hw[0] != hw[1] or hw[0] * (self.kernel if self.model in
-                                                                               _PATCH_KINDS else 1) != 32):
+        scat = self.representation.startswith("scattering")
+        if scat:
+            from ..models.scattering import parse_scattering
+
+            J = parse_scattering(self.representation).J
+            if self.task not in ("digits", "digits32"):
+                raise ConfigError(f"representation={self.representation!r} needs float images (task digits or digits32).")
+            side = {"digits": 8, "digits32": 32}[self.task]
+            if hw is None or side % 2**J or hw != (side // 2**J, side // 2**J):
+                raise ConfigError(f"With {self.representation!r} on {side}x{side} images the tree is over the "
+                                  f"{side // 2**J}x{side // 2**J} grid: use geometry grid:{side // 2**J}x{side // 2**J}:square, "
+                                  f"got {self.geometry!r}.")
+        elif self.model == "scatlinear":
+            raise ConfigError("model='scatlinear' is the scattering + linear baseline; give representation='scattering:J=2,L=8'.")
+        if self.task == "digits32" and not scat and (hw is None or hw[0] != hw[1] or hw[0] * (
+                self.kernel if self.model in _PATCH_KINDS else 1) != 32):
             raise ConfigError(f"digits32 images are 32x32: use a square grid of 32/kernel positions for patch models "
                               f"(kernel={self.kernel}), or grid:32x32, got {self.geometry!r}.")
         if self.model in _PATCH_KINDS and self.task != "digits32" and self.kernel != 1:
             raise ConfigError(f"Task {self.task!r} gives one symbol per grid position; patch models need kernel=1 there "
                               f"(patches of kernel x kernel pixels are for digits32), got kernel={self.kernel}.")
-        if self.task == "digits" and hw != (8, 8):
+        if self.task == "digits" and not scat and hw != (8, 8):
             raise ConfigError(f"The digits are 8x8 images; use geometry grid:8x8:square|mirror, got {self.geometry!r}.")
         if self.task not in ("digits", "digits32") and self.representation != "one_hot":
             raise ConfigError(f"Task {self.task!r} has symbol inputs; use representation='one_hot', got {self.representation!r}.")

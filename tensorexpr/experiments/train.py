@@ -49,15 +49,24 @@ def make_model(cfg: TrainConfig, data: Dataset) -> nn.Module:
 
     tree = parse_geometry(cfg.geometry)
     M = data.M if data.M is not None else 4
+    if cfg.representation.startswith("scattering"):  # M is the coefficient count (checked by the layer)
+        from ..models.scattering import ScatteringLinear, parse_scattering
+
+        M = parse_scattering(cfg.representation).n_coefficients(data.in_features)
+        if cfg.model == "scatlinear":
+            return ScatteringLinear(tuple(data.X_train.shape[-2:]), data.n_classes, cfg.representation,
+                                    data.in_features, seed=cfg.seed, device=cfg.device)
     common = dict(outputs=data.n_classes, representation=cfg.representation, shared=cfg.shared,
                   in_features=data.in_features, seed=cfg.seed, device=cfg.device)
     if cfg.model not in ("convac", "relu"):
         from ..models import structured_model
 
         return structured_model(cfg.model, tree, M, cfg.widths, kernel=cfg.kernel, pooling=cfg.pooling, **common)
-    if cfg.model == "convac":
-        return ConvAC(tree, M, cfg.widths, **common)
-    return ReLUNet(tree, M, cfg.widths, pooling=cfg.pooling, **common)
+    model = ConvAC(tree, M, cfg.widths, **common) if cfg.model == "convac" else \
+        ReLUNet(tree, M, cfg.widths, pooling=cfg.pooling, **common)
+    if hasattr(model.representation, "fit_scale"):  # scattering: per-coefficient RMS on the training images
+        model.representation.fit_scale(data.X_train)
+    return model
 
 
 @torch.no_grad()

@@ -27,6 +27,8 @@ def _templates(model: Any, templates: Any) -> torch.Tensor:
     rep = model.representation
     if templates is None:
         t = rep.default_templates()
+    elif hasattr(rep, "points_from_templates"):  # scattering: template patches -> their coefficient vectors
+        t = rep.points_from_templates(templates)
     else:
         t = torch.as_tensor(np.asarray(templates.detach().cpu() if hasattr(templates, "detach") else templates))
         if t.dim() == 1:

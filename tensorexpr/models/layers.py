@@ -161,8 +161,13 @@ def make_representation(rep: str | Representation, M: int, in_features: int = 1,
                 f"(the leaf 1x1 conv reads the M representation channels)."
             )
         return rep
+    if isinstance(rep, str) and rep.startswith("scattering"):  # "scattering:J=2,L=8": a parametrized layer
+        from .scattering import Scattering
+
+        return Scattering.from_spec(rep, M, in_features, seed)
     if rep not in REPRESENTATIONS:
-        raise NetworkError(f"Unknown representation {rep!r}; expected one of {sorted(REPRESENTATIONS)}.")
+        raise NetworkError(f"Unknown representation {rep!r}; expected one of {sorted(REPRESENTATIONS)} or "
+                           f"'scattering:J=2,L=8'.")
     cls = REPRESENTATIONS[rep]
     if cls is OneHot:
         return OneHot(M, in_features)
@@ -252,6 +257,8 @@ def positions(x: Any, tree: ModeTree, rep: Representation, device: torch.device,
 
     Accepts images ``(B, H, W)`` or ``(B, C, H, W)`` and sequences ``(B, N)`` or ``(B, N, C)``.
     """
+    if getattr(rep, "spatial", False):  # whole-image layers (scattering) make the positions themselves
+        return rep.lift(x, tree, device, dtype)
     if not isinstance(x, torch.Tensor):
         x = torch.as_tensor(np.asarray(x))
     N = tree.n_modes
