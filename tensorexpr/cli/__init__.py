@@ -12,7 +12,7 @@ from ..errors import TensorExprError
 __all__ = ["main", "COMMANDS"]
 
 #: Subcommand modules under tensorexpr.cli; a new command is one module and one entry here.
-COMMANDS = ["report", "rank", "bound", "profile", "train", "verify"]
+COMMANDS = ["report", "rank", "bound", "profile", "train", "verify", "certify"]
 
 
 def build_parser() -> argparse.ArgumentParser:

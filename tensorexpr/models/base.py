@@ -118,6 +118,13 @@ class TreeModel(nn.Module):
         pos = positions(x, self.tree, self.representation, self.device, self.dtype)
         if self.plan is not None:
             return self._fast_forward(pos)
+        return self._stage_outputs(pos)[-1][:, 0, :]
+
+    def stage_outputs(self, x: Any) -> list[torch.Tensor]:
+        """Every stage's output ``(B, n_nodes, r_out)`` (general path; for inspection and data-dependent init)."""
+        return self._stage_outputs(positions(x, self.tree, self.representation, self.device, self.dtype))
+
+    def _stage_outputs(self, pos: torch.Tensor) -> list[torch.Tensor]:
         outs: list[torch.Tensor] = []
         for i, st in enumerate(self.stages):
             W = self.weights[i]
@@ -130,7 +137,7 @@ class TreeModel(nn.Module):
                 pooled = self._pool(kids, st, getattr(self, f"_counts{i}"))
                 out = self._conv(pooled, W)
             outs.append(out + self.biases[i] if self.bias else out)
-        return outs[-1][:, 0, :]
+        return outs
 
     def _stage_param(self, p: torch.Tensor, k: int) -> torch.Tensor:
         """A stage's weight or bias laid out in the fast path's row-major grid order."""
