@@ -11,7 +11,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a ConvAC / ReLU net (resumable; metrics JSON and curves PNG in --out)")
     p.add_argument("--model", default="convac", choices=["convac", "relu"])
     p.add_argument("--geometry", default="grid:32x32:square", help="grid:32x32:square|mirror, grid:8x8:..., line:N")
-    p.add_argument("--task", default="closedness", choices=["closedness", "symmetry", "digits", "teacher"])
+    p.add_argument("--task", default="closedness", choices=["closedness", "symmetry", "digits", "teacher", "user"],
+                   help="built-in task, or 'user' with --data")
     p.add_argument("--widths", default="16", help="channels: one int, or r_0,r_1,... one per level")
     p.add_argument("--representation", default="one_hot", choices=["one_hot", "gaussian", "linear"])
     p.add_argument("--pooling", default="max", choices=["max", "avg"], help="ReLU net pooling")

@@ -11,7 +11,7 @@ from ..specs import grid_shape, parse_geometry
 __all__ = ["TrainConfig", "ConfigError", "MODEL_KINDS", "PRESETS", "ORDERS", "TASK_DEFAULTS"]
 
 MODEL_KINDS = ("convac", "relu")
-_TASKS = ("closedness", "symmetry", "digits", "teacher")
+_TASKS = ("closedness", "symmetry", "digits", "teacher", "user")
 #: Batch orders: a seeded reshuffle per epoch, or the data in order, cycled (the authors' Caffe
 #: ``ImageData`` layers with ``shuffle: false`` read their index files so).
 ORDERS = ("shuffle", "sequential")
@@ -56,7 +56,8 @@ class TrainConfig:
     model : {"convac", "relu"}
     geometry : str
         Geometry spec (``grid:32x32:square``, ``grid:8x8:mirror``, ``line:64``, ...; see :mod:`tensorexpr.specs`).
-    task : {"closedness", "symmetry", "digits", "teacher"}
+    task : {"closedness", "symmetry", "digits", "teacher", "user"}
+        ``"user"``: your own data, from ``data`` (a file) or ``train(config, data=...)``.
     widths : int or tuple
         Channels per level (``r_0..r_{L-1}``).
     representation : str
@@ -112,7 +113,7 @@ class TrainConfig:
     device: str | None = None
 
     def __post_init__(self) -> None:
-        defaults = TASK_DEFAULTS.get(self.task if self.data is None else "*", TASK_DEFAULTS["*"])
+        defaults = TASK_DEFAULTS.get(self.task if self.data is None else "*", TASK_DEFAULTS["*"])  # "user": "*"
         for name, value in defaults.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
@@ -124,7 +125,7 @@ class TrainConfig:
             raise ConfigError(f"pooling={self.pooling!r} is unknown; expected 'max' or 'avg'.")
         tree = parse_geometry(self.geometry)  # raises GeometryError on bad specs
         hw = grid_shape(self.geometry)
-        user = self.data is not None
+        user = self.data is not None or self.task == "user"
         if not user and self.task in ("closedness", "symmetry") and (hw is None or hw[0] != hw[1]):
             raise ConfigError(f"The blob tasks need a square grid geometry like grid:32x32:square, got {self.geometry!r}.")
         if not user and self.task in ("closedness", "symmetry") and self.blob_recipe == "iclr2017" and hw != (32, 32):

@@ -26,7 +26,7 @@ from torch import nn
 
 from ..specs import grid_shape, parse_geometry
 from .config import ConfigError, TrainConfig
-from .data import Dataset, blobs, digits, teacher
+from .data import Dataset, DataError, blobs, digits, teacher
 from .userdata import user_dataset
 
 __all__ = ["train", "TrainResult", "make_dataset", "make_model", "model_spec", "evaluate", "plot_curves"]
@@ -36,6 +36,9 @@ def make_dataset(cfg: TrainConfig, data: Any = None) -> Dataset:
     """The data set of the run: ``data`` (validated), else ``cfg.data`` (an ``.npz``), else ``cfg.task``'s."""
     if data is not None or cfg.data is not None:
         return user_dataset(data if data is not None else cfg.data, cfg.geometry, cfg.representation)
+    if cfg.task == "user":
+        raise DataError("task='user' needs your data: train(config, data=...) or config.data='file.npz' "
+                        "(CLI: --data file.npz).")
     tree = parse_geometry(cfg.geometry)
     hw = grid_shape(cfg.geometry)
     seed = cfg.resolved_data_seed
