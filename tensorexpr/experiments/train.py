@@ -93,7 +93,9 @@ class _Batches:
 
     def _perm(self, e: int) -> torch.Tensor:
         if e not in self._perms:
-            self._perms = {e: torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100_003 + e))}
+            if len(self._perms) > 1:  # keep two passes: a batch may straddle their boundary
+                self._perms.pop(min(self._perms))
+            self._perms[e] = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100_003 + e))
         return self._perms[e]
 
     def __call__(self, t: int) -> torch.Tensor:
@@ -101,8 +103,9 @@ class _Batches:
         if self.order == "sequential":
             return pos % self.n
         e, i = pos // self.n, pos % self.n
-        return torch.stack([self._perm(int(a))[int(b)] for a, b in zip(e, i)]) if int(e[0]) != int(e[-1]) \
-            else self._perm(int(e[0]))[i]
+        if int(e[0]) == int(e[-1]):
+            return self._perm(int(e[0]))[i]
+        return torch.cat([self._perm(int(k))[i[e == k]] for k in torch.unique(e).tolist()])
 
 
 @torch.no_grad()
