@@ -9,7 +9,8 @@ Batch 64, 32x32 one-hot images (M = 2), widths 16, shared weights, 2 outputs, fl
 Mirror pooling is the same network with a fixed permutation of rows and columns (``mirror_source``, the
 authors' ``QUAD2`` Caffe layer) before each pooling, written by the user as fancy indexing.
 Target: our step <= 1.1x the plain step on square and mirror pooling, on 1 and 2 threads.
-Run: ``python benchmarks/training.py [--steps 30] [--threads 1 2]`` (CPU; CUDA as well when present).
+Steps of the compared models are interleaved, so a shared machine's load hits them alike.
+Run: ``python benchmarks/training.py [--steps 30] [--threads 1 2] [--general]`` (CPU; CUDA too when present).
 """
 
 from __future__ import annotations
@@ -76,11 +77,10 @@ class PlainReLU(nn.Module):
         return self.convs[-1](h).flatten(1)
 
 
-def step_time(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, warmup: int = 5) -> float:
-    """Median seconds of one Adam step (forward, cross-entropy, backward, update)."""
+def _stepper(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    times = []
-    for i in range(warmup + steps):
+
+    def step() -> float:
         if x.is_cuda:
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -90,9 +90,23 @@ def step_time(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, wa
         opt.step()
         if x.is_cuda:
             torch.cuda.synchronize()
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        return time.perf_counter() - t0
+
+    return step
+
+
+def paired_step_times(models: list[nn.Module], x: torch.Tensor, y: torch.Tensor, steps: int,
+                      warmup: int = 5) -> list[float]:
+    """Median seconds of one Adam step of each model, the models' steps interleaved so that a shared
+    machine's load hits all of them alike."""
+    steppers = [_stepper(m, x, y) for m in models]
+    times: list[list[float]] = [[] for _ in models]
+    for i in range(warmup + steps):
+        for k, st in enumerate(steppers):
+            t = st()
+            if i >= warmup:
+                times[k].append(t)
+    return [statistics.median(t) for t in times]
 
 
 def pairs(size: int, width: int, geometry: str, dev: str) -> dict[str, tuple[nn.Module, nn.Module]]:
@@ -133,12 +147,15 @@ def main() -> None:
             y = torch.randint(0, 2, (args.batch,), generator=g).to(dev)
             for geometry in ("square", "mirror"):
                 for name, (ours, plain) in pairs(args.size, args.widths, geometry, dev).items():
-                    t_plain = step_time(plain, x, y, args.steps)
-                    t_ours = step_time(ours, x, y, args.steps)
-                    extra = ""
+                    nets = [ours, plain]
                     if args.general:
-                        ours.plan = None  # force the index-gather path
-                        extra = f" {step_time(ours, x, y, args.steps) * 1e3:10.2f}"
+                        general = type(ours)(ours.tree, ours.M, ours.widths_spec, outputs=2, device=dev, fast=False,
+                                             **({"pooling": ours.pooling, "bias": True, "init": "xavier"}
+                                                if isinstance(ours, te.models.ReLUNet) else {}))
+                        nets.append(general)
+                    ts = paired_step_times(nets, x, y, args.steps)
+                    t_ours, t_plain = ts[0], ts[1]
+                    extra = f" {ts[2] * 1e3:10.2f}" if args.general else ""
                     worst = max(worst, t_ours / t_plain)
                     print(f"{dev:6s} {threads:3d} {geometry:8s} {name:9s} {t_ours * 1e3:8.2f} {t_plain * 1e3:9.2f} "
                           f"{t_ours / t_plain:6.2f}{extra}")
