@@ -56,7 +56,7 @@ def test_optimizer_groups_and_xavier_init():
     model = te.models.ReLUNet(te.ModeTree.line(16), 2, 4, outputs=2, bias=True, init="xavier", device="cpu")
     for st, W in zip(model.stages, model.weights):
         assert float(W.detach().abs().max()) <= math.sqrt(3 / st.r_in)  # Caffe's Xavier filler: U(-sqrt(3/fan_in), ..)
-    assert all(float(b.abs().max()) == 0 for b in model.biases)
+    assert all(float(b.detach().abs().max()) == 0 for b in model.biases)
     opt = _optimizer(cfg, model)
     _set_lr(opt, 0.001)
     (w, b) = opt.param_groups
