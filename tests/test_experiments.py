@@ -49,9 +49,11 @@ def test_scores_on_hand_made_images():
     assert 0 < reg_sym < 1
 
 
-def test_blob_task_labels_follow_scores():
-    d = blobs("closedness", 60, 20, size=16, seed=1)
-    s = np.array([closedness_score(x.numpy()) for x in d.X_train])
+def test_centred_blob_variant_labels_follow_its_scores():
+    from tensorexpr.experiments.data import centred_closedness_score
+
+    d = blobs("closedness", 60, 20, size=16, seed=1, recipe="centred")
+    s = np.array([centred_closedness_score(x.numpy()) for x in d.X_train])
     lo, hi = d.meta["threshold"]
     assert (s[d.y_train.numpy() == 0] <= lo).all() and (s[d.y_train.numpy() == 1] >= hi).all()
     assert d.M == 2 and d.n_classes == 2

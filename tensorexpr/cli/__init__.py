@@ -12,8 +12,8 @@ from ..errors import TensorExprError
 __all__ = ["main", "COMMANDS"]
 
 #: Subcommand modules under tensorexpr.cli; a new command is one module and one entry here.
-COMMANDS = ["report", "rank", "bound", "profile", "train", "verify", "scattering"]
-COMMANDS += ["spectrum", "sweep", "results"]  # spec13
+COMMANDS = ["report", "rank", "bound", "profile", "train", "verify", "certify", "scattering"]
+COMMANDS += ["spectrum", "sweep", "results"]  # spectra and sweeps
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,12 +1,10 @@
 """Seeded data sets for the training experiments: blobs (closedness / symmetry), digits, teacher-student.
 
-* :func:`blobs` follows the "blob" tasks of Cohen & Shashua, ICLR 2017 (see docs/theory.md, "Experiments that
-  fit a CPU"): random ellipses with a sine warp and a rotation, scaled into a random tile (centred
-  horizontally, so that the mirror-symmetric drop masks are symmetric about the blob's axis), pixels dropped
-  with ``p ~ U[0.1, 0.33]`` (half the time with a left-right mirror-symmetric drop mask), binarized at 0.1.
-  Scores: closedness ``|I| / |closing(I)|`` and symmetry ``|I_reg & fliplr(I_reg)| / |I_reg|`` where
-  ``I_reg`` is the image shifted so that the blob's bounding box is horizontally centred (our reading of
-  "registered"). The lowest 40% of scores are class 0, the highest 40% class 1, the middle 20% dropped.
+* :func:`blobs` is the "blob" data of Cohen & Shashua, ICLR 2017, on the authors' own recipe (the default,
+  ``recipe="iclr2017"``, see :mod:`tensorexpr.experiments.blobs` and ``docs/theory.md``): with its default
+  sizes it returns exactly the authors' 20,000 / 4,000 labelled images and labels, in generation order.
+  ``recipe="centred"`` keeps this project's earlier generator (continuous tile sizes, blobs centred
+  horizontally, a registration of our own for the symmetry score) as a named option only.
 * :func:`digits` is scikit-learn's 8x8 digits (ships with the package, no download).
 * :func:`teacher` labels random inputs with the argmax of a random deep :class:`~tensorexpr.models.ConvAC`
   on any geometry.
@@ -22,8 +20,9 @@ import torch
 
 from ..errors import TensorExprError
 from ..modetree import ModeTree
+from .blobs import AUTHOR_SIZES, RECIPE_VERSION, authors_blobs, closedness_scores, extreme_labels, symmetry_scores
 
-__all__ = ["Dataset", "blobs", "blob_images", "closedness_score", "symmetry_score", "digits", "teacher", "TASKS", "DataError"]
+__all__ = ["Dataset", "blobs", "BLOB_RECIPES", "blob_images", "closedness_score", "symmetry_score", "digits", "teacher", "TASKS", "DataError"]
 
 
 from ..errors import DataError  # noqa: F401  (re-exported: defined in errors.py)
@@ -58,9 +57,9 @@ def _check_n(name: str, v: Any, lo: int = 1) -> int:
     return int(v)
 
 
-# -- blobs -------------------------------------------------------------------------------------------------
+# -- blobs: the "centred" variant (the authors' recipe is in blobs.py) -------------------------------------------------------------------------------------------------
 def blob_images(n: int, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``(images, symmetric_mask)``: ``n`` binary ``size x size`` blob images (uint8) and the mask-type flags."""
+    """``centred`` variant: ``(images, symmetric_mask)``, ``n`` binary ``size x size`` images and mask flags."""
     n, size = _check_n("n", n), _check_n("size", size, 4)
     rng = np.random.default_rng(seed)
     tile = rng.uniform(0.45, 1.0, n) * size  # side of the tile holding the blob
@@ -90,7 +89,24 @@ def blob_images(n: int, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.n
 
 
 def closedness_score(img: np.ndarray) -> float:
-    """``|I| / |binary_closing(I)|`` (1 for a closed shape; smaller with holes and gaps)."""
+    """The authors' closedness ``|I| / |binary_closing(pad(I, 1))|`` (1 for a closed shape; less with gaps)."""
+    return float(closedness_scores(np.asarray(img)[None])[0])
+
+
+def symmetry_score(img: np.ndarray, region: tuple[int, int, int] | None = None) -> float:
+    """The authors' symmetry ``|R & fliplr(R)| / |R|`` of the region ``(row, col, side)`` (default: the image)."""
+    img = np.asarray(img)
+    if region is None:
+        region = (0, 0, img.shape[0]) if img.shape[0] == img.shape[1] else None
+    if region is None:
+        raise DataError(f"symmetry_score needs a square image or an explicit region, got shape {img.shape}.")
+    if not img.any():
+        raise DataError("symmetry_score of an empty region is undefined (the recipe redraws empty images).")
+    return float(symmetry_scores(img[None], np.asarray([region]))[0])
+
+
+def centred_closedness_score(img: np.ndarray) -> float:
+    """``|I| / |binary_closing(I)|`` of the ``centred`` variant (3x3 square element, two iterations)."""
     from scipy.ndimage import binary_closing
 
     closed = binary_closing(img.astype(bool), structure=np.ones((3, 3), bool), iterations=2, border_value=0)
@@ -98,8 +114,8 @@ def closedness_score(img: np.ndarray) -> float:
     return float(img.sum() / max(closed.sum(), 1))
 
 
-def symmetry_score(img: np.ndarray) -> float:
-    """``|I_reg & fliplr(I_reg)| / |I_reg|`` with ``I_reg`` the image with its bounding box centred horizontally."""
+def centred_symmetry_score(img: np.ndarray) -> float:
+    """``|I_reg & fliplr(I_reg)| / |I_reg|`` (``centred`` variant), ``I_reg`` with its bounding box centred."""
     cols = np.flatnonzero(img.any(0))
     if cols.size == 0:
         return 0.0
@@ -109,13 +125,12 @@ def symmetry_score(img: np.ndarray) -> float:
     return float((reg & reg[:, ::-1]).sum() / max(reg.sum(), 1))
 
 
-_SCORES: dict[str, Callable[[np.ndarray], float]] = {"closedness": closedness_score, "symmetry": symmetry_score}
+_SCORES: dict[str, Callable[[np.ndarray], float]] = {"closedness": centred_closedness_score,
+                                                     "symmetry": centred_symmetry_score}
 
 
-def blobs(task: str, n_train: int = 2000, n_test: int = 500, size: int = 32, seed: int = 0) -> Dataset:
-    """The closedness or symmetry blob task: binary images (symbols 0/1, ``M = 2``), two classes."""
-    if task not in _SCORES:
-        raise DataError(f"Unknown blob task {task!r}; expected one of {sorted(_SCORES)}.")
+def _centred_blobs(task: str, n_train: int, n_test: int, size: int, seed: int) -> Dataset:
+    """The project's earlier blob variant (``recipe="centred"``), kept as a named option."""
     n_train, n_test = _check_n("n_train", n_train), _check_n("n_test", n_test)
     total = n_train + n_test
     raw = int(np.ceil(total / 0.8)) + 4
@@ -135,8 +150,75 @@ def blobs(task: str, n_train: int = 2000, n_test: int = 500, size: int = 32, see
     perm = np.random.default_rng(seed + 1).permutation(len(idx))[:total]
     X = torch.as_tensor(img[idx[perm]].astype(np.int64))
     y = torch.as_tensor(lab[perm])
-    return Dataset(f"blobs-{task}", X[:n_train], y[:n_train], X[n_train:], y[n_train:], 2, 2, 1,
-                   {"size": size, "seed": seed, "threshold": [float(s[order[k - 1]]), float(s[order[-k]])]})
+    return Dataset(f"blobs-centred-{task}", X[:n_train], y[:n_train], X[n_train:], y[n_train:], 2, 2, 1,
+                   {"recipe": "centred", "size": size, "seed": seed,
+                    "threshold": [float(s[order[k - 1]]), float(s[order[-k]])]})
+
+
+#: Blob generators by name: the authors' recipe (default) and the project's earlier variant.
+BLOB_RECIPES = ("iclr2017", "centred")
+
+
+def blobs(task: str, n_train: int | None = None, n_test: int | None = None, size: int = 32, seed: int = 0,
+          recipe: str = "iclr2017", generated: tuple[int, int] = AUTHOR_SIZES, progress: bool = True,
+          cache: bool = True) -> Dataset:
+    """The closedness or symmetry blob task: binary images (symbols 0/1, ``M = 2``), two classes.
+
+    Parameters
+    ----------
+    task : {"closedness", "symmetry"}
+    n_train, n_test : int, optional
+        ``recipe="iclr2017"``: how many labelled images to keep, the first ones in generation order (the
+        authors' index-file order); default all (20,000 / 4,000). ``recipe="centred"``: set sizes
+        (default 2000 / 500).
+    size : int
+        Image side; the authors' recipe is 32 only.
+    seed : int
+        ``RandomState`` seed of the recipe (0 is the paper's data).
+    recipe : {"iclr2017", "centred"}
+    generated : (int, int)
+        Images generated for the train and test sets before labelling (the paper: 25,000 and 5,000).
+    progress, cache : bool
+        Progress bar while generating; keep the generated sets in the user cache directory.
+
+    Examples
+    --------
+    >>> d = blobs("symmetry")  # doctest: +SKIP
+    >>> d.X_train.shape, d.X_test.shape  # doctest: +SKIP
+    (torch.Size([20000, 32, 32]), torch.Size([4000, 32, 32]))
+    """
+    if task not in _SCORES:
+        raise DataError(f"Unknown blob task {task!r}; expected one of {sorted(_SCORES)}.")
+    if recipe not in BLOB_RECIPES:
+        raise DataError(f"Unknown blob recipe {recipe!r}; expected one of {BLOB_RECIPES} "
+                        f"('iclr2017' is the authors' data).")
+    if recipe == "centred":
+        return _centred_blobs(task, 2000 if n_train is None else n_train, 500 if n_test is None else n_test,
+                              size, seed)
+    if size != 32:
+        raise DataError(f"The authors' blob recipe draws 32x32 images, got size={size}; use a 32x32 grid "
+                        f"geometry, or recipe='centred' for other sizes.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise DataError(f"seed must be an integer >= 0 (a numpy RandomState seed), got {seed!r}.")
+    gen = tuple(_check_n("generated", g) for g in generated)
+    if len(gen) != 2:
+        raise DataError(f"generated must be (n_train, n_test) images to generate, got {generated!r}.")
+    sets = authors_blobs(int(seed), gen, cache=cache, progress=progress)
+    parts = []
+    for name, st, want in zip(("train", "test"), sets, (n_train, n_test)):
+        lab = extreme_labels(st.score(task))
+        keep = np.flatnonzero(lab >= 0)
+        if want is not None:
+            want = _check_n(f"n_{name}", want)
+            if want > len(keep):
+                raise DataError(f"n_{name}={want} exceeds the {len(keep)} labelled {name} images of "
+                                f"{gen} generated; generate more with generated=(...) or ask for fewer.")
+            keep = keep[:want]
+        parts.append((torch.as_tensor(st.images[keep].astype(np.int64)), torch.as_tensor(lab[keep]), keep))
+    (Xtr, ytr, ktr), (Xte, yte, kte) = parts
+    return Dataset(f"blobs-{task}", Xtr, ytr, Xte, yte, 2, 2, 1,
+                   {"recipe": RECIPE_VERSION, "seed": int(seed), "generated": list(gen),
+                    "train_index": ktr, "test_index": kte, "cache": sets[0].meta.get("cache")})
 
 
 # -- digits ------------------------------------------------------------------------------------------------

@@ -1,10 +1,14 @@
-"""Training loop: seeded, resumable from per-epoch checkpoints, with JSON metrics and learning-curve plots.
+"""Training loop: seeded, resumable from checkpoints, with JSON metrics and learning-curve plots.
 
-``train(config)`` builds the data set and the model the config names, trains it with Adam (the authors'
-schedule: lr x0.1 at 80% of the run) and returns a :class:`TrainResult`. With ``config.out_dir`` set, every
-finished epoch is saved atomically (``checkpoint.pt``: model, optimizer and history; ``metrics.json``), and a
-rerun with the same config resumes after the last finished epoch. Shuffling is seeded per epoch, so an
-interrupted and resumed run gives the same metrics, bit for bit, as an uninterrupted one.
+``train(config, data=None)`` builds the data set (built-in task, ``config.data`` file, or your own ``data``,
+see :mod:`tensorexpr.experiments.userdata`) and the model the config names, trains it with Adam (the
+authors' schedule: lr x0.1 at 80% of the run) and returns a :class:`TrainResult`. A run is ``epochs``
+passes, or ``iterations`` steps evaluated every ``eval_every`` steps (the authors' runs: 15,000 steps of
+64, their data read in order and cycled). With ``config.out_dir`` set, every finished epoch / evaluation
+block is saved atomically (``checkpoint.pt``: model, optimizer, history and what
+:func:`tensorexpr.models.load` needs; ``metrics.json``), and a rerun with the same config resumes after
+the last finished block. Batch orders are seeded, so an interrupted and resumed run gives the same
+metrics, bit for bit, as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -22,51 +26,107 @@ from torch import nn
 
 from ..specs import grid_shape, parse_geometry
 from .config import ConfigError, TrainConfig
-from .data import Dataset, blobs, digits, teacher
+from .data import Dataset, DataError, blobs, digits, teacher
+from .userdata import user_dataset
 
-__all__ = ["train", "TrainResult", "make_dataset", "make_model", "evaluate", "plot_curves"]
+__all__ = ["train", "TrainResult", "make_dataset", "make_model", "model_spec", "evaluate", "plot_curves"]
 
 
-def make_dataset(cfg: TrainConfig) -> Dataset:
-    """The data set of ``cfg.task`` (seeded with ``cfg.seed``)."""
+def make_dataset(cfg: TrainConfig, data: Any = None) -> Dataset:
+    """The data set of the run: ``data`` (validated), else ``cfg.data`` (an ``.npz``), else ``cfg.task``'s."""
+    if data is not None or cfg.data is not None:
+        return user_dataset(data if data is not None else cfg.data, cfg.geometry, cfg.representation)
+    if cfg.task == "user":
+        raise DataError("task='user' needs your data: train(config, data=...) or config.data='file.npz' "
+                        "(CLI: --data file.npz).")
     tree = parse_geometry(cfg.geometry)
     hw = grid_shape(cfg.geometry)
+    seed = cfg.resolved_data_seed
     if cfg.task in ("closedness", "symmetry"):
-        return blobs(cfg.task, cfg.n_train, cfg.n_test, size=hw[0], seed=cfg.seed)
+        return blobs(cfg.task, cfg.n_train, cfg.n_test, size=hw[0], seed=seed, recipe=cfg.blob_recipe,
+                     progress=cfg.progress)
     if cfg.task == "digits32":
         from .digits32 import digits32
 
-        return digits32(n_test=cfg.n_test, seed=cfg.seed, rotate_train=cfg.rotate_train, rotate_test=cfg.rotate_test,
-                        n_train=min(cfg.n_train, 1797 - cfg.n_test))
+        n_test = cfg.n_test or 297
+        return digits32(n_test=n_test, seed=seed, rotate_train=cfg.rotate_train, rotate_test=cfg.rotate_test,
+                        n_train=min(cfg.n_train or 1797, 1797 - n_test))
     if cfg.task == "digits":
-        return digits(seed=cfg.seed, levels=2 if cfg.representation == "one_hot" else None)
-    return teacher(tree, cfg.n_train, cfg.n_test, M=2, widths=cfg.teacher_widths, seed=cfg.seed, shape=hw)
+        return digits(seed=seed, levels=2 if cfg.representation == "one_hot" else None)
+    return teacher(tree, cfg.n_train or 2000, cfg.n_test or 500, M=2, widths=cfg.teacher_widths, seed=seed, shape=hw)
 
 
-def make_model(cfg: TrainConfig, data: Dataset) -> nn.Module:
+def model_spec(data: Dataset) -> dict[str, Any]:
+    """What a model needs from its data (stored in checkpoints for :func:`tensorexpr.models.load`)."""
+    return {"M": data.M if data.M is not None else 4, "n_classes": data.n_classes, "in_features": data.in_features,
+            "image_shape": [int(v) for v in data.X_train.shape[-2:]]}
+
+
+def make_model(cfg: TrainConfig, data: Dataset | dict) -> nn.Module:
     """The :class:`~tensorexpr.models.ConvAC` or :class:`~tensorexpr.models.ReLUNet` of ``cfg``."""
     from ..models import ConvAC, ReLUNet
 
+    spec = data if isinstance(data, dict) else model_spec(data)
     tree = parse_geometry(cfg.geometry)
-    M = data.M if data.M is not None else 4
+    M = spec["M"]
     if cfg.representation.startswith("scattering"):  # M is the coefficient count (checked by the layer)
         from ..models.scattering import ScatteringLinear, parse_scattering
 
-        M = parse_scattering(cfg.representation).n_coefficients(data.in_features)
+        M = parse_scattering(cfg.representation).n_coefficients(spec["in_features"])
         if cfg.model == "scatlinear":
-            return ScatteringLinear(tuple(data.X_train.shape[-2:]), data.n_classes, cfg.representation,
-                                    data.in_features, seed=cfg.seed, device=cfg.device)
-    common = dict(outputs=data.n_classes, representation=cfg.representation, shared=cfg.shared,
-                  in_features=data.in_features, seed=cfg.seed, device=cfg.device)
+            return ScatteringLinear(tuple(spec["image_shape"]), spec["n_classes"], cfg.representation,
+                                    spec["in_features"], seed=cfg.seed, device=cfg.device)
+    common = dict(outputs=spec["n_classes"], representation=cfg.representation, shared=cfg.shared,
+                  in_features=spec["in_features"], seed=cfg.seed, device=cfg.device)
     if cfg.model not in ("convac", "relu"):
         from ..models import structured_model
 
         return structured_model(cfg.model, tree, M, cfg.widths, kernel=cfg.kernel, pooling=cfg.pooling, **common)
     model = ConvAC(tree, M, cfg.widths, **common) if cfg.model == "convac" else \
-        ReLUNet(tree, M, cfg.widths, pooling=cfg.pooling, **common)
-    if hasattr(model.representation, "fit_scale"):  # scattering: per-coefficient RMS on the training images
-        model.representation.fit_scale(data.X_train)
+        ReLUNet(tree, M, cfg.widths, pooling=cfg.pooling, bias=cfg.bias, init=cfg.init, **common)
+    if hasattr(model.representation, "fit_scale") and not isinstance(data, dict):
+        model.representation.fit_scale(data.X_train)  # scattering: per-coefficient RMS on the training images
     return model
+
+
+def _optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """Adam with the authors' per-parameter rules: biases at ``2 lr`` without decay, weights with decay."""
+    biases = list(getattr(model, "biases", []))
+    ids = {id(p) for p in biases}
+    rest = [p for p in model.parameters() if id(p) not in ids]
+    groups = [{"params": rest, "weight_decay": cfg.weight_decay, "lr_mult": 1.0}]
+    if biases:
+        groups.append({"params": biases, "weight_decay": 0.0, "lr_mult": 2.0})
+    return torch.optim.Adam(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
+
+
+def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    for g in opt.param_groups:
+        g["lr"] = lr * g.get("lr_mult", 1.0)
+
+
+class _Batches:
+    """Indices of step ``t``: the data in order, cycled (``sequential``) or reshuffled per pass (seeded)."""
+
+    def __init__(self, n: int, batch: int, order: str, seed: int):
+        self.n, self.batch, self.order, self.seed = n, batch, order, seed
+        self._perms: dict[int, torch.Tensor] = {}
+
+    def _perm(self, e: int) -> torch.Tensor:
+        if e not in self._perms:
+            if len(self._perms) > 1:  # keep two passes: a batch may straddle their boundary
+                self._perms.pop(min(self._perms))
+            self._perms[e] = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100_003 + e))
+        return self._perms[e]
+
+    def __call__(self, t: int) -> torch.Tensor:
+        pos = torch.arange(t * self.batch, (t + 1) * self.batch)
+        if self.order == "sequential":
+            return pos % self.n
+        e, i = pos // self.n, pos % self.n
+        if int(e[0]) == int(e[-1]):
+            return self._perm(int(e[0]))[i]
+        return torch.cat([self._perm(int(k))[i[e == k]] for k in torch.unique(e).tolist()])
 
 
 @torch.no_grad()
@@ -137,14 +197,15 @@ def plot_curves(history: list[dict], path: str | Path, title: str = "") -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ep = [h["epoch"] + 1 for h in history]
+    ep = [h["iteration"] if "iteration" in h else h["epoch"] + 1 for h in history]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
     a1.plot(ep, [h["train_loss"] for h in history], "o-", label="train")
     a1.plot(ep, [h["test_loss"] for h in history], "s-", label="test")
-    a1.set_xlabel("epoch"), a1.set_ylabel("cross-entropy"), a1.legend()
+    xl = "iteration" if history and "iteration" in history[0] else "epoch"
+    a1.set_xlabel(xl), a1.set_ylabel("cross-entropy"), a1.legend()
     a2.plot(ep, [h["train_acc"] for h in history], "o-", label="train")
     a2.plot(ep, [h["test_acc"] for h in history], "s-", label="test")
-    a2.set_xlabel("epoch"), a2.set_ylabel("accuracy"), a2.legend()
+    a2.set_xlabel(xl), a2.set_ylabel("accuracy"), a2.legend()
     fig.suptitle(title)
     fig.tight_layout()
     path = Path(path)
@@ -153,16 +214,20 @@ def plot_curves(history: list[dict], path: str | Path, title: str = "") -> Path:
     return path
 
 
-def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | None = None) -> TrainResult:
+def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | None = None, data: Any = None) -> TrainResult:
     """Train the model of ``config`` and return a :class:`TrainResult`.
 
     Parameters
     ----------
     config : TrainConfig or dict
     resume : bool
-        Continue from ``config.out_dir/checkpoint.pt`` when it exists and matches the config.
+        Continue from ``config.out_dir/checkpoint.pt`` when it exists and matches the config (and data).
     stop_after : int, optional
-        Stop after this many epochs have been *run in this call* (simulates an interruption).
+        Stop after this many epochs (evaluation blocks) have been *run in this call* (simulates an interruption).
+    data : optional
+        Your own data instead of the task's: a :class:`Dataset`, arrays ``(X_train, y_train, X_test, y_test)``,
+        a mapping / ``.npz`` path with those keys, or ``(train, test)`` torch Datasets (validated; see
+        :mod:`tensorexpr.experiments.userdata`).
 
     Examples
     --------
@@ -174,45 +239,65 @@ def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | Non
     """
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
     torch.manual_seed(cfg.seed)
-    data = make_dataset(cfg)
-    model = make_model(cfg, data)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
+    ds = make_dataset(cfg, data)
+    model = make_model(cfg, ds)
+    opt = _optimizer(cfg, model)
     history: list[dict] = []
     out = Path(cfg.out_dir) if cfg.out_dir else None
     ckpt = out / "checkpoint.pt" if out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
+    data_id = ds.meta.get("fingerprint")
     if ckpt is not None and resume and ckpt.exists():
         state = torch.load(ckpt, map_location=model.device, weights_only=False)
         if state["config"] != cfg.identity():
             diff = sorted(k for k in cfg.identity() if state["config"].get(k) != cfg.identity()[k])
             raise ConfigError(f"Checkpoint {ckpt} was written by a different config (fields {diff} differ); "
                               f"use another out_dir or resume=False.")
+        if state.get("data_fingerprint") != data_id:
+            raise ConfigError(f"Checkpoint {ckpt} was trained on other data (fingerprint {state.get('data_fingerprint')} "
+                              f"vs {data_id}); use another out_dir or resume=False.")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optim"])
         history = list(state["history"])
     start = len(history)
-    n = len(data.X_train)
-    n_batches = (n + cfg.batch_size - 1) // cfg.batch_size
+    n = len(ds.X_train)
+    if cfg.iterations:
+        block = cfg.eval_every or max(1, cfg.iterations // 10)
+        n_blocks = (cfg.iterations + block - 1) // block
+        steps_of = lambda b: range(b * block, min((b + 1) * block, cfg.iterations))  # noqa: E731
+        lr_of = cfg.lr_at_iteration
+    else:
+        per = (n + cfg.batch_size - 1) // cfg.batch_size
+        n_blocks = cfg.epochs
+        steps_of = lambda b: range(b * per, (b + 1) * per)  # noqa: E731
+        lr_of = lambda t: cfg.lr_at(t // per)  # noqa: E731
+    batches = _Batches(n, cfg.batch_size, cfg.order, cfg.seed)
+    total = sum(len(steps_of(b)) for b in range(n_blocks))
     show = cfg.progress and sys.stderr.isatty()
     try:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover
         tqdm = None
-    bar = tqdm(total=cfg.epochs * n_batches, initial=start * n_batches, disable=not show, desc=f"{cfg.model}/{cfg.task}") if tqdm else None
+    done = sum(len(steps_of(b)) for b in range(start))
+    bar = tqdm(total=total, initial=done, disable=not show, desc=f"{cfg.model}/{cfg.task}") if tqdm else None
     nonfinite = False
     ran = 0
-    for epoch in range(start, cfg.epochs):
+    for block_i in range(start, n_blocks):
         if stop_after is not None and ran >= stop_after:
             break
         t0 = time.perf_counter()
-        for g in opt.param_groups:
-            g["lr"] = cfg.lr_at(epoch)
-        perm = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch))
         model.train()
-        for b in range(n_batches):
-            idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            xb, yb = data.X_train[idx], data.y_train[idx].to(model.device)
+        steps = steps_of(block_i)
+        for t in steps:
+            _set_lr(opt, lr_of(t))
+            if cfg.iterations:
+                idx = batches(t)
+            else:  # epoch mode: one seeded permutation per epoch, a short last batch (as before)
+                e, b = divmod(t, (n + cfg.batch_size - 1) // cfg.batch_size)
+                perm = batches._perm(e) if cfg.order == "shuffle" else torch.arange(n)
+                idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            xb, yb = ds.X_train[idx], ds.y_train[idx].to(model.device)
             loss = nn.functional.cross_entropy(model(xb), yb)
             if hasattr(model, "auxiliary_loss"):  # e.g. the learned-basis equivariance term
                 loss = loss + model.auxiliary_loss(xb)
@@ -223,16 +308,21 @@ def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | Non
             opt.step()
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}")
-        tr_loss, tr_acc = evaluate(model, data.X_train, data.y_train)
-        te_loss, te_acc = evaluate(model, data.X_test, data.y_test)
-        history.append({"epoch": epoch, "lr": cfg.lr_at(epoch), "train_loss": tr_loss, "train_acc": tr_acc,
-                        "test_loss": te_loss, "test_acc": te_acc, "seconds": time.perf_counter() - t0})
+                bar.set_postfix(block=block_i + 1, loss=f"{loss.item():.4f}")
+        tr_loss, tr_acc = evaluate(model, ds.X_train, ds.y_train)
+        te_loss, te_acc = evaluate(model, ds.X_test, ds.y_test)
+        rec = {"epoch": block_i, "lr": lr_of(steps[-1]), "train_loss": tr_loss, "train_acc": tr_acc,
+               "test_loss": te_loss, "test_acc": te_acc, "seconds": time.perf_counter() - t0}
+        if cfg.iterations:
+            rec["iteration"] = steps[-1] + 1
+        history.append(rec)
         ran += 1
         if out is not None:
             _atomic_save({"config": cfg.identity(), "model": model.state_dict(), "optim": opt.state_dict(),
-                          "history": history}, ckpt)
-            _write_json({"config": cfg.to_dict(), "history": history, "n_params": model.n_params}, out / "metrics.json")
+                          "history": history, "model_spec": model_spec(ds), "data_fingerprint": data_id,
+                          "full_config": cfg.to_dict()}, ckpt)
+            _write_json({"config": cfg.to_dict(), "history": history, "n_params": model.n_params,
+                         "model_spec": model_spec(ds)}, out / "metrics.json")
     if bar is not None:
         bar.close()
     files: dict[str, str] = {}

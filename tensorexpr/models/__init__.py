@@ -1,13 +1,15 @@
 """Trainable ConvACs and ReLU ConvNets on any mode tree, and their extraction to networks (needs torch).
 
 ``te.models.ConvAC`` (log-space product pooling, positive MEX convs), ``te.models.ReLUNet`` (1x1 conv,
-ReLU, max/avg pooling), and ``te.models.from_model`` / ``model.to_network()`` returning the
-:class:`~tensorexpr.Network` that ``te.rank`` and friends read.
+ReLU, max/avg pooling), ``te.models.from_model`` / ``model.to_network()`` returning the
+:class:`~tensorexpr.Network` that ``te.rank`` and friends read, and ``te.models.load(run_dir)`` restoring a
+trained model from its training run.
 """
 
 from __future__ import annotations
 
 from .base import TreeModel
+from .checkpoint import CheckpointError, load
 from .convac import ConvAC, log_mex
 from .extract import from_model, template_inputs
 from .layers import (
@@ -29,6 +31,8 @@ from .attribute import AttributeConvAC, AttributeReLUNet
 from .learned_basis import LearnedBasisConvAC, LearnedBasisReLUNet
 
 __all__ = [
+    "load",
+    "CheckpointError",
     "ConvAC",
     "ReLUNet",
     "TreeModel",

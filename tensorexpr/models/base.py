@@ -10,6 +10,7 @@ from torch import nn
 
 from ..errors import NetworkError
 from ..modetree import ModeTree
+from .gridpath import GridPlan, grid_plan, permute_positions
 from .layers import Representation, Stage, compile_tree, default_device, gather_children, make_representation, n_parameters, positions
 
 __all__ = ["TreeModel"]
@@ -19,8 +20,13 @@ class TreeModel(nn.Module):
     """A network on a mode tree: representation -> leaf 1x1 conv -> (pool children -> 1x1 conv) per level.
 
     Subclasses define the arithmetic: :meth:`_leaf`, :meth:`_pool` and :meth:`_conv`, plus
-    ``_pad_value`` (the padding for nodes with fewer children than their stage's fan-in). The root's conv
-    gives the ``outputs`` channels; no activation follows it.
+    ``_pad_value`` (the padding for nodes with fewer children than their stage's fan-in), and
+    :meth:`_window` for the fast path. The root's conv gives the ``outputs`` channels; no activation
+    follows it. ``bias=True`` adds a learned bias after every conv (per stage, or per node when unshared).
+
+    Trees that :func:`~tensorexpr.models.gridpath.grid_plan` recognizes (``2^k x 2^k`` grids pooled 2x2
+    after a fixed permutation per level: square, mirror) run the reshape fast path; every other tree
+    runs the general index-gather path. ``fast=False`` forces the general path (tests compare the two).
     """
 
     _pad_value: float = 0.0
@@ -36,6 +42,8 @@ class TreeModel(nn.Module):
         in_features: int = 1,
         seed: int | None = 0,
         device: str | torch.device | None = None,
+        bias: bool = False,
+        fast: bool = True,
     ):
         super().__init__()
         if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 1:
@@ -55,6 +63,18 @@ class TreeModel(nn.Module):
             self.weights.append(nn.Parameter(self._init_weight(shape, st, gen)))
             self.register_buffer(f"_index{i}", torch.as_tensor(st.index), persistent=False)
             self.register_buffer(f"_counts{i}", torch.as_tensor(st.counts), persistent=False)
+        self.bias = bool(bias)
+        self.biases = nn.ParameterList(
+            [nn.Parameter(torch.zeros(st.r_out if self.shared else (len(st.nodes), st.r_out))) for st in self.stages]
+            if self.bias else [])
+        self.plan: GridPlan | None = grid_plan(tree, self.stages) if fast else None
+        if self.plan is not None:
+            for k, perm in enumerate(self.plan.perms):
+                if perm is not None:
+                    self.register_buffer(f"_perm{k}", torch.as_tensor(perm), persistent=False)
+                    self.register_buffer(f"_inv{k}", torch.as_tensor(np.argsort(perm)), persistent=False)
+            for k, rows in enumerate(self.plan.rows):
+                self.register_buffer(f"_rows{k}", torch.as_tensor(rows), persistent=False)
         self.to(default_device() if device is None else torch.device(device))
 
     # -- subclass hooks ---------------------------------------------------------------------------------
@@ -68,6 +88,10 @@ class TreeModel(nn.Module):
         raise NotImplementedError
 
     def _conv(self, x: torch.Tensor, W: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def _window(self, x: torch.Tensor, h: int) -> torch.Tensor:  # pragma: no cover
+        """Pool the 2x2 windows of row-major ``(B, h*h, r)`` positions to ``(B, h*h/4, r)`` (the fast path)."""
         raise NotImplementedError
 
     # -- public -------------------------------------------------------------------------------------------
@@ -92,18 +116,54 @@ class TreeModel(nn.Module):
     def forward(self, x: Any) -> torch.Tensor:
         """``(B, outputs)`` scores for a batch of images ``(B, H, W)`` / ``(B, C, H, W)`` or sequences ``(B, N, C)``."""
         pos = positions(x, self.tree, self.representation, self.device, self.dtype)
+        if self.plan is not None:
+            return self._fast_forward(pos)
+        return self._stage_outputs(pos)[-1][:, 0, :]
+
+    def stage_outputs(self, x: Any) -> list[torch.Tensor]:
+        """Every stage's output ``(B, n_nodes, r_out)`` (general path; for inspection and data-dependent init)."""
+        return self._stage_outputs(positions(x, self.tree, self.representation, self.device, self.dtype))
+
+    def _stage_outputs(self, pos: torch.Tensor) -> list[torch.Tensor]:
         outs: list[torch.Tensor] = []
         for i, st in enumerate(self.stages):
             W = self.weights[i]
             if st.is_leaf:
                 idx = getattr(self, f"_index{i}")[:, 0]
                 xs = pos[:, idx]
-                outs.append(self._leaf(xs, st, W))
+                out = self._leaf(xs, st, W)
             else:
                 kids = gather_children(outs, st, self._pad_value, getattr(self, f"_index{i}"))
                 pooled = self._pool(kids, st, getattr(self, f"_counts{i}"))
-                outs.append(self._conv(pooled, W))
-        return outs[-1][:, 0, :]
+                out = self._conv(pooled, W)
+            outs.append(out + self.biases[i] if self.bias else out)
+        return outs
+
+    def _stage_param(self, p: torch.Tensor, k: int) -> torch.Tensor:
+        """A stage's weight or bias laid out in the fast path's row-major grid order."""
+        return p if self.shared else p[getattr(self, f"_rows{k}")]
+
+    def _fast_forward(self, pos: torch.Tensor) -> torch.Tensor:
+        """The grid fast path (see :mod:`tensorexpr.models.gridpath`); positions are already row-major."""
+        plan = self.plan
+        W = self._stage_param(self.weights[0], 0)
+        if self.representation.discrete:  # one_hot @ W == W[x] exactly, and its backward is one matmul
+            oh = nn.functional.one_hot(pos[..., 0], self.M).to(W.dtype)
+            x = oh @ W if W.dim() == 2 else torch.einsum("bnm,nmr->bnr", oh, W)
+        else:
+            x = self._leaf(pos, self.stages[0], W)
+        if self.bias:
+            x = x + self._stage_param(self.biases[0], 0)
+        B, h = x.shape[0], plan.side
+        for k in range(1, len(self.stages)):
+            if plan.perms[k - 1] is not None:
+                x = permute_positions(x, getattr(self, f"_perm{k - 1}"), getattr(self, f"_inv{k - 1}"))
+            x = self._window(x, h)
+            h //= 2
+            x = self._conv(x, self._stage_param(self.weights[k], k))
+            if self.bias:
+                x = x + self._stage_param(self.biases[k], k)
+        return x[:, 0, :]
 
     def to_network(self, templates: Any = None, name: str | None = None) -> Any:
         """The trained model as a :class:`tensorexpr.Network` (see :func:`tensorexpr.models.from_model`)."""
@@ -113,4 +173,5 @@ class TreeModel(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"tree={self.tree.name}, N={self.tree.n_modes}, M={self.M}, widths={self.widths_spec}, "
-                f"outputs={self.outputs}, shared={self.shared}, stages={len(self.stages)}, params={self.n_params}")
+                f"outputs={self.outputs}, shared={self.shared}, stages={len(self.stages)}, params={self.n_params}"
+                + (", bias=True" if self.bias else "") + (f", fast path ({'/'.join(sorted(set(self.plan.geometries)))})" if self.plan else ""))

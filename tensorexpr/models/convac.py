@@ -30,6 +30,7 @@ import torch
 
 from ..modetree import ModeTree
 from .base import TreeModel
+from .gridpath import window_sum
 from .layers import Representation, Stage
 
 __all__ = ["ConvAC", "log_mex"]
@@ -71,6 +72,8 @@ class ConvAC(TreeModel):
         Weight initialization seed; offsets start ``U(-1, 1)`` as in the authors' code.
     device : optional
         CUDA when available, else CPU.
+    fast : bool
+        Use the reshape fast path when the tree is a square / mirror grid (:mod:`tensorexpr.models.gridpath`).
 
     Examples
     --------
@@ -84,8 +87,8 @@ class ConvAC(TreeModel):
 
     def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1,
                  representation: str | Representation = "one_hot", shared: bool = True, in_features: int = 1,
-                 seed: int | None = 0, device: Any = None):
-        super().__init__(tree, M, widths, outputs, representation, shared, in_features, seed, device)
+                 seed: int | None = 0, device: Any = None, fast: bool = True):
+        super().__init__(tree, M, widths, outputs, representation, shared, in_features, seed, device, fast=fast)
 
     def _init_weight(self, shape: tuple[int, ...], st: Stage, gen: torch.Generator) -> torch.Tensor:
         return torch.rand(shape, generator=gen) * 2 - 1
@@ -103,3 +106,6 @@ class ConvAC(TreeModel):
 
     def _conv(self, x: torch.Tensor, O: torch.Tensor) -> torch.Tensor:
         return log_mex(x, O)
+
+    def _window(self, x: torch.Tensor, h: int) -> torch.Tensor:
+        return window_sum(x, h)  # product pooling = sum of logs

@@ -76,6 +76,9 @@ def from_model(model: Any, templates: Any = None, name: str | None = None) -> Ne
 
     if not isinstance(model, (ConvAC, ReLUNet)):
         raise NetworkError(f"from_model takes a te.models.ConvAC or ReLUNet, got {type(model).__name__}.")
+    if getattr(model, "bias", False):
+        raise NetworkError("This model has conv biases, which the Network form (and every bound) lacks; extract a "
+                           "bias-free model (bias=False), or use te.spectrum's sampled lower bounds on the model.")
     rep = model.representation
     t = _templates(model, templates)
     with torch.no_grad():

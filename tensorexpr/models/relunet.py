@@ -2,8 +2,11 @@
 
 It is the generalized tensor decomposition of Cohen & Shashua (ICML 2016) with
 ``g(a, b) = P(relu(a), relu(b))``: ``relu-max`` for max pooling, ``relu-avg`` for average pooling (the
-operators of :mod:`tensorexpr.operators`). Convs are bias-free, so the model is exactly a
+operators of :mod:`tensorexpr.operators`). Convs are bias-free by default, so the model is exactly a
 :class:`~tensorexpr.Network` (which has no biases); the root's conv gives the outputs with no activation.
+``bias=True, init="xavier"`` is the authors' ReLU net (Cohen & Shashua, ICLR 2017, ``exp/blob/crn``:
+Caffe's Xavier filler ``U(-sqrt(3/fan_in), sqrt(3/fan_in))``, zero biases); such a model trains and
+evaluates like any other but has no Network form (``to_network`` refuses it).
 """
 
 from __future__ import annotations
@@ -17,18 +20,21 @@ import torch
 from ..errors import NetworkError
 from ..modetree import ModeTree
 from .base import TreeModel
+from .gridpath import window_max, window_sum
 from .layers import Representation, Stage
 
-__all__ = ["ReLUNet", "POOLINGS"]
+__all__ = ["ReLUNet", "POOLINGS", "INITS"]
 
 POOLINGS = ("max", "avg")
+#: Weight initializations: He-normal ``N(0, 2 / r_in)``; Caffe's Xavier ``U(-sqrt(3 / r_in), sqrt(3 / r_in))``.
+INITS = ("he", "xavier")
 
 
 class ReLUNet(TreeModel):
     """A ReLU ConvNet with the same geometry, widths and representation options as :class:`ConvAC`.
 
-    Parameters are those of :class:`ConvAC` plus ``pooling`` in ``{"max", "avg"}``. ``forward`` returns the
-    raw outputs (logits). Weights start He-normal, ``N(0, 2 / r_in)``.
+    Parameters are those of :class:`ConvAC` plus ``pooling`` in ``{"max", "avg"}``, ``bias`` (a learned
+    bias after every conv) and ``init`` in :data:`INITS`. ``forward`` returns the raw outputs (logits).
 
     Examples
     --------
@@ -42,17 +48,24 @@ class ReLUNet(TreeModel):
 
     def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1, pooling: str = "max",
                  representation: str | Representation = "one_hot", shared: bool = True, in_features: int = 1,
-                 seed: int | None = 0, device: Any = None):
+                 seed: int | None = 0, device: Any = None, bias: bool = False, init: str = "he",
+                 fast: bool = True):
         if pooling not in POOLINGS:
             raise NetworkError(f"Unknown pooling {pooling!r}; expected one of {POOLINGS}.")
+        if init not in INITS:
+            raise NetworkError(f"Unknown init {init!r}; expected one of {INITS}.")
         self.pooling = pooling
-        super().__init__(tree, M, widths, outputs, representation, shared, in_features, seed, device)
+        self.init = init
+        super().__init__(tree, M, widths, outputs, representation, shared, in_features, seed, device, bias=bias,
+                         fast=fast)
 
     @property
     def op_name(self) -> str:
         return f"relu-{self.pooling}"
 
     def _init_weight(self, shape: tuple[int, ...], st: Stage, gen: torch.Generator) -> torch.Tensor:
+        if self.init == "xavier":
+            return (torch.rand(shape, generator=gen) * 2 - 1) * math.sqrt(3.0 / st.r_in)
         return torch.randn(shape, generator=gen) * math.sqrt(2.0 / st.r_in)
 
     def _leaf(self, x: torch.Tensor, st: Stage, W: torch.Tensor) -> torch.Tensor:
@@ -71,5 +84,10 @@ class ReLUNet(TreeModel):
     def _conv(self, x: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
         return x @ W if W.dim() == 2 else torch.einsum("bnr,nrs->bns", x, W)
 
+    def _window(self, x: torch.Tensor, h: int) -> torch.Tensor:
+        if self.pooling == "max":  # relu and max commute: pool first, rectify a quarter of the values
+            return torch.relu(window_max(x, h))
+        return window_sum(torch.relu(x), h) * 0.25
+
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", pooling={self.pooling}"
+        return super().extra_repr() + f", pooling={self.pooling}" + (f", init={self.init}" if self.init != "he" else "")

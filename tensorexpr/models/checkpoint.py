@@ -1,0 +1,52 @@
+"""Restore a trained model from a training run directory (``te.models.load``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import NetworkError
+
+__all__ = ["load", "CheckpointError"]
+
+
+class CheckpointError(NetworkError):
+    """A run directory or checkpoint file is missing, unreadable or from an incompatible version."""
+
+
+def load(run_dir: str | Path, device: Any = None) -> torch.nn.Module:
+    """The trained :class:`ConvAC` / :class:`ReLUNet` saved by ``te.experiments.train`` in ``run_dir``.
+
+    ``run_dir`` is the training ``out_dir`` (or the ``checkpoint.pt`` in it). The model comes back in eval
+    mode with its config as ``model.train_config``, on ``device`` (default: CUDA when available).
+
+    Examples
+    --------
+    >>> model = te.models.load("runs/closedness-square")  # doctest: +SKIP
+    >>> te.certify(model.to_network(), te.Partition.grid(32, 32, "left_right"))  # doctest: +SKIP
+    """
+    from ..experiments.config import TrainConfig
+    from ..experiments.train import make_model
+
+    path = Path(run_dir)
+    ckpt = path / "checkpoint.pt" if path.is_dir() else path
+    if not ckpt.exists():
+        raise CheckpointError(f"No checkpoint at {str(ckpt)!r}; expected the out_dir of a training run "
+                              f"(tensorexpr train --out DIR) holding checkpoint.pt.")
+    try:
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises many types for corrupt files
+        raise CheckpointError(f"Cannot read {str(ckpt)!r} as a checkpoint ({type(exc).__name__}: {exc}).") from None
+    if not isinstance(state, dict) or "model_spec" not in state or "full_config" not in state:
+        raise CheckpointError(f"{str(ckpt)!r} lacks the model description (written by an older version?); "
+                              f"retrain with this version to get a loadable checkpoint.")
+    cfg = TrainConfig.from_dict({**state["full_config"], "device": None if device is None else str(device),
+                                 "out_dir": None})
+    model = make_model(cfg, state["model_spec"])
+    model.load_state_dict(state["model"])
+    model.eval()
+    model.train_config = cfg
+    model.history = list(state.get("history", []))
+    return model

@@ -1,0 +1,155 @@
+"""The authors' training settings, iteration schedules, user data, checkpoints and `certify --checkpoint`."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import tensorexpr as te
+from tensorexpr.cli import main as cli_main
+from tensorexpr.experiments import ConfigError, DataError, TrainConfig, train
+from tensorexpr.experiments.train import _Batches, _optimizer, _set_lr
+
+TINY = dict(geometry="line:16", task="teacher", widths=4, n_train=96, n_test=32, batch_size=32, progress=False,
+            device="cpu", lr=0.03)
+
+
+def test_presets_are_the_authors_train_plans():
+    # constants of exp/blob/{cac,crn}/train_plan.json and net.prototmp (docs/theory.md)
+    c = TrainConfig.preset("iclr2017-convac", task="symmetry")
+    assert (c.lr, c.betas, c.eps, c.weight_decay, c.batch_size, c.iterations) == (0.003, (0.9, 0.9), 1e-16, 0.0, 64, 15000)
+    assert c.shared and c.widths == 16 and c.order == "sequential" and c.blob_recipe == "iclr2017"
+    assert c.lr_at_iteration(11_999) == 0.003 and math.isclose(c.lr_at_iteration(12_000), 0.0003)
+    r = TrainConfig.preset("iclr2017-relu", task="closedness", pooling="avg")
+    assert (r.lr, r.betas, r.weight_decay, r.bias, r.init, r.pooling) == (0.001, (0.9, 0.999), 1e-4, True, "xavier", "avg")
+    assert r.resolved_data_seed == 0 and TrainConfig.preset("iclr2017-relu", seed=3).resolved_data_seed == 0
+    with pytest.raises(ConfigError, match="preset"):
+        TrainConfig.preset("iclr2016")
+    with pytest.raises(ConfigError, match="32x32"):
+        TrainConfig(task="closedness", geometry="grid:8x8:square")
+    with pytest.raises(ConfigError, match="bias"):
+        TrainConfig(model="convac", bias=True)
+
+
+def test_task_defaults_digits_unshared():
+    d = TrainConfig(task="digits", geometry="grid:8x8:square")
+    assert (d.shared, d.lr, d.epochs) == (False, 0.01, 20)
+    b = TrainConfig()
+    assert (b.shared, b.lr, b.epochs) == (True, 0.003, 5)
+    assert TrainConfig(task="digits", geometry="grid:8x8:square", shared=True, lr=0.1).shared is True
+
+
+def test_batch_orders():
+    seq = _Batches(10, 4, "sequential", 0)
+    assert [seq(t).tolist() for t in range(3)] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1]]  # cycled, as Caffe
+    sh = _Batches(10, 5, "shuffle", 0)
+    for e in range(2):
+        assert sorted(torch.cat([sh(2 * e), sh(2 * e + 1)]).tolist()) == list(range(10))  # a permutation per pass
+
+
+def test_optimizer_groups_and_xavier_init():
+    cfg = TrainConfig(model="relu", bias=True, init="xavier", weight_decay=1e-4, lr=0.001, **{k: v for k, v in TINY.items() if k != "lr"})
+    model = te.models.ReLUNet(te.ModeTree.line(16), 2, 4, outputs=2, bias=True, init="xavier", device="cpu")
+    for st, W in zip(model.stages, model.weights):
+        assert float(W.detach().abs().max()) <= math.sqrt(3 / st.r_in)  # Caffe's Xavier filler: U(-sqrt(3/fan_in), ..)
+    assert all(float(b.detach().abs().max()) == 0 for b in model.biases)
+    opt = _optimizer(cfg, model)
+    _set_lr(opt, 0.001)
+    (w, b) = opt.param_groups
+    assert w["weight_decay"] == 1e-4 and w["lr"] == 0.001 and len(w["params"]) == len(model.weights)
+    assert b["weight_decay"] == 0.0 and b["lr"] == 0.002 and len(b["params"]) == len(model.biases)
+    with pytest.raises(te.NetworkError, match="biases"):
+        model.to_network()
+
+
+def test_iteration_run_resumes_bit_for_bit(tmp_path):
+    kw = dict(TINY, iterations=12, eval_every=4, order="shuffle")
+    full = train(TrainConfig(model="convac", **kw))
+    assert [h["iteration"] for h in full.history] == [4, 8, 12]
+    assert [h["lr"] for h in full.history] == [0.03, 0.03, pytest.approx(0.003)]  # x0.1 from int(0.8 * 12) = 9
+    part = train(TrainConfig(model="convac", out_dir=str(tmp_path), **kw), stop_after=1)
+    assert len(part.history) == 1
+    rest = train(TrainConfig(model="convac", out_dir=str(tmp_path), **kw))
+    assert rest.resumed_from == 1 and rest.metrics() == full.metrics()
+
+
+def _arrays(n=64, m=32, seed=0):
+    g = np.random.default_rng(seed)
+    Xtr, Xte = g.integers(0, 3, (n, 16)), g.integers(0, 3, (m, 16))
+    return Xtr, (Xtr[:, 0] > 0).astype(np.int64), Xte, (Xte[:, 0] > 0).astype(np.int64)
+
+
+def test_user_data_arrays_npz_and_torch_datasets(tmp_path):
+    arrs = _arrays()
+    cfg = TrainConfig(model="convac", task="user", geometry="line:16", widths=4, epochs=2, progress=False, device="cpu",
+                      lr=0.03)
+    r1 = train(cfg, data=arrs)
+    assert r1.model.M == 3 and r1.model.outputs == 2  # symbols 0..2 -> M = 3; labels 0/1 -> 2 classes
+    path = tmp_path / "mine.npz"
+    np.savez(path, X_train=arrs[0], y_train=arrs[1], X_test=arrs[2], y_test=arrs[3])
+    r2 = train(cfg.replace(data=str(path)))
+    tds = [torch.utils.data.TensorDataset(torch.as_tensor(arrs[i]), torch.as_tensor(arrs[i + 1])) for i in (0, 2)]
+    r3 = train(cfg, data=tuple(tds))
+    assert r1.metrics() == r2.metrics() == r3.metrics()  # the same data through three doors
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda a: (a[0][:, :15], *a[1:]), "16 positions"),
+    (lambda a: (a[0], -a[1], *a[2:]), "negative label"),
+    (lambda a: (a[0], a[1][:10], *a[2:]), r"expected \(64,\)"),
+    (lambda a: (a[0], np.zeros_like(a[1]), *a[2:]), "single class"),
+    (lambda a: (a[0] + 0.5, *a[1:]), "gaussian"),
+    (lambda a: (a[0] - 1, *a[1:]), "negative symbol"),
+    (lambda a: (a[0], a[1] + 0.5, *a[2:]), "non-integer"),
+])
+def test_user_data_errors_name_the_problem(bad, match):
+    cfg = TrainConfig(model="convac", task="user", geometry="line:16", widths=4, epochs=1, progress=False, device="cpu")
+    with pytest.raises(DataError, match=match):
+        train(cfg, data=bad(_arrays()))
+
+
+def test_user_data_file_errors(tmp_path):
+    np.savez(tmp_path / "x.npz", X=np.zeros(3))
+    cfg = TrainConfig(model="convac", task="user", geometry="line:16", widths=4, epochs=1, progress=False, device="cpu")
+    with pytest.raises(DataError, match="lacks"):
+        train(cfg.replace(data=str(tmp_path / "x.npz")))
+    with pytest.raises(DataError, match="does not exist"):
+        train(cfg.replace(data=str(tmp_path / "nope.npz")))
+    rc = cli_main(["train", "--task", "user", "--geometry", "line:16", "--widths", "4", "--data", str(tmp_path / "x.npz"),
+                   "--no-progress"])
+    assert rc == 2  # a clean error, no traceback
+    with pytest.raises(DataError, match="needs your data"):
+        train(cfg)
+
+
+def test_load_restores_the_trained_model_and_certify_checkpoint(tmp_path, capsys):
+    run = tmp_path / "run"
+    r = train(TrainConfig(model="convac", out_dir=str(run), epochs=2, **{k: v for k, v in TINY.items()}))
+    model = te.models.load(run, device="cpu")
+    x = torch.randint(0, 2, (7, 16), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), r.model.eval()(x), rtol=0, atol=0)
+    assert model.train_config.geometry == "line:16" and len(model.history) == 2
+    # the CLI certifies the restored architecture exactly as te.certify does on the extracted network
+    assert cli_main(["certify", "--checkpoint", str(run), "--partition", "odd_even", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)["results"][0]["certificate"]
+    ref = te.certify(r.model.to_network(), te.Partition.odd_even(16))
+    assert (got["lower"], got["upper"]) == (ref.lower, ref.upper)
+    with pytest.raises(te.models.CheckpointError, match="No checkpoint"):
+        te.models.load(tmp_path / "missing")
+
+
+@pytest.mark.slow
+def test_each_builtin_task_learns_with_its_default_config():
+    torch.set_num_threads(1)
+    d = train(TrainConfig(task="digits", geometry="grid:8x8:square", progress=False, device="cpu"))
+    assert d.test_acc > 0.6  # 10 classes: chance 0.1 (the shared default sat at the prior, 0.08)
+    t = train(TrainConfig(task="teacher", progress=False, device="cpu"))  # the default geometry, grid:32x32
+    assert t.test_acc > 0.6
+    for task in ("closedness", "symmetry"):  # the defaults: all 20,000 / 4,000 authors' images, 5 epochs (~2 min each)
+        b = train(TrainConfig(task=task, progress=False, device="cpu"))
+        assert b.test_acc > 0.7
