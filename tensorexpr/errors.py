@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 __all__ = [
+    "ScatteringUnavailable",
+    "CheckpointError",
+    "SweepError",
     "TensorExprError",
     "GeometryError",
     "PartitionError",
@@ -60,3 +63,15 @@ class ModelInputError(NetworkError):
 
 class RankWarning(UserWarning):
     """A numeric rank whose singular-value gap is too small to trust."""
+
+
+class SweepError(TensorExprError):
+    """A sweep specification or results database is invalid."""
+
+
+class CheckpointError(NetworkError):
+    """A run directory or checkpoint file is missing, unreadable or from an incompatible version."""
+
+
+class ScatteringUnavailable(TensorExprError, ImportError):
+    """kymatio (the scattering library) is not installed or its 2-D frontend cannot be imported."""

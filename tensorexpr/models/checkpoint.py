@@ -12,8 +12,7 @@ from ..errors import NetworkError
 __all__ = ["load", "CheckpointError"]
 
 
-class CheckpointError(NetworkError):
-    """A run directory or checkpoint file is missing, unreadable or from an incompatible version."""
+from ..errors import CheckpointError  # noqa: E402,F401  (re-exported: defined in errors.py)
 
 
 def load(run_dir: str | Path, device: Any = None) -> torch.nn.Module:

@@ -82,8 +82,7 @@ __all__ = [
 KYMATIO_2D_MODULE = "kymatio.scattering2d.frontend.torch_frontend"
 
 
-class ScatteringUnavailable(TensorExprError, ImportError):
-    """kymatio (the scattering library) is not installed or its 2-D frontend cannot be imported."""
+from ..errors import ScatteringUnavailable  # noqa: E402,F401  (re-exported: defined in errors.py)
 
 
 def scattering2d_class() -> type:

@@ -33,8 +33,7 @@ from ..errors import TensorExprError
 __all__ = ["SweepError", "SweepSpec", "Job", "job_key"]
 
 
-class SweepError(TensorExprError):
-    """A sweep specification or results database is invalid."""
+from ..errors import SweepError  # noqa: E402,F401  (re-exported: defined in errors.py)
 
 
 def job_key(kind: str, config: Mapping[str, Any]) -> str:
