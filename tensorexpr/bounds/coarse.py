@@ -120,28 +120,44 @@ def _pure_ranks(net: Network, pure_roots: list[str], f_rank: int, core_blocks: s
         nid = stack.pop()
         order.append(nid)
         stack.extend(net.node(nid).children)
+    users = net.block_users
+    by_id = net.by_id
+    empty: frozenset = frozenset()
     for nid in reversed(order):
-        nd = net.node(nid)
-        kind = net.weight_kind(nid)
-        if kind not in ("free", "tied") or nd.param.basis is not None:  # type: ignore[union-attr]
+        nd = by_id[nid]
+        prm = nd.param
+        if nd.weight is None or not isinstance(prm, Tied) or prm.basis is not None:
+            kind = net.weight_kind(nid)
             raise NotApplicable(f"coarse bound: node {nid!r} has a {kind} weight"
                                 f"{' through a basis' if kind == 'tied' else ''}; the proof needs a free choice.")
-        block = nd.param.block  # type: ignore[union-attr]
+        block = prm.block
+        free = len(users.get(block, ())) <= 1
         kids = tuple(sig[c] for c in nd.children)
-        key = (nd.kind, net.tie_key(nid), nd.weight.shape, kids)
-        s_id = intern.get(key)
-        if s_id is None:
-            s_id = intern[key] = len(intern)
-            below: frozenset = frozenset().union(*(blocks_of[k] for k in set(kids))) if kids else frozenset()
-            if kind == "tied" and block in below:
-                raise NotApplicable(f"coarse bound: the block {block!r} of node {nid!r} is also used below it.")
+        if free:  # a block of its own: a signature of its own, no tie bookkeeping (the common, untied case)
+            s_id = len(intern)
+            intern[("free", nid)] = s_id
+            below = empty
+            for k in kids:
+                if blocks_of[k]:
+                    below = below | blocks_of[k]
+            new = True
+        else:
+            key = (nd.kind, prm.key, nd.weight.shape, kids)
+            s_id = intern.get(key)  # type: ignore[assignment]
+            new = s_id is None
+            if new:
+                s_id = intern[key] = len(intern)
+                below = frozenset().union(*(blocks_of[k] for k in set(kids))) if kids else empty
+                if block in below:
+                    raise NotApplicable(f"coarse bound: the block {block!r} of node {nid!r} is also used below it.")
+        if new:
             if nd.kind == "leaf":
                 rho = min(nd.weight.shape[1], f_rank)
             else:
                 groups: dict[int, int] = {}
                 for k in kids:
                     groups[k] = groups.get(k, 0) + 1
-                gl = list(groups)
+                gl = [g for g in groups if blocks_of[g]]
                 for i in range(len(gl)):
                     for j in range(i + 1, len(gl)):
                         if blocks_of[gl[i]] & blocks_of[gl[j]]:
@@ -149,10 +165,10 @@ def _pure_ranks(net: Network, pure_roots: list[str], f_rank: int, core_blocks: s
                                                 f"tied blocks {sorted(blocks_of[gl[i]] & blocks_of[gl[j]])[:3]}.")
                 span = 1
                 for g, m in groups.items():
-                    span *= comb(rho_of[g] + m - 1, m)
+                    span *= comb(rho_of[g] + m - 1, m) if m > 1 else rho_of[g]
                 rho = min(nd.weight.shape[1], nd.weight.shape[0], span)
             rho_of[s_id] = rho
-            blocks_of[s_id] = below | ({block} if kind == "tied" else frozenset())
+            blocks_of[s_id] = below if free else below | {block}
         sig[nid] = s_id
     frontier_groups: dict[int, frozenset] = {sig[c]: blocks_of[sig[c]] for c in pure_roots}
     fl = list(frontier_groups)
@@ -215,15 +231,18 @@ def coarse_bound(net: Network, P: Partition, output: int = 0, prime: int | None 
     if not net.is_tree:
         raise NotApplicable(f"coarse bound needs a tree network (no reuse, no sum nodes); {net.name} is not one.")
     I = P.I
-    modes = net.modes
+    n_in: dict[str, int] = {}  # modes of I below each node, and receptive-field sizes, bottom-up in O(N)
+    size: dict[str, int] = {}
+    for nd in net.live_nodes:
+        if nd.kind == "leaf":
+            n_in[nd.id], size[nd.id] = int(nd.mode in I), 1
+        else:
+            n_in[nd.id] = sum(n_in[c] for c in nd.children)
+            size[nd.id] = sum(size[c] for c in nd.children)
 
     def side(nid: str) -> str | None:
-        m = modes[nid]
-        if m <= I:
-            return "I"
-        if not (m & I):
-            return "J"
-        return None
+        k = n_in[nid]
+        return "J" if k == 0 else "I" if k == size[nid] else None
 
     core = [nd.id for nd in net.live_nodes if side(nd.id) is None]
     if not core:

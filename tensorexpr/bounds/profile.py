@@ -68,10 +68,9 @@ class Profile:
     def rows(self) -> list[list[Any]]:
         out = []
         for P, c, mx in zip(self.partitions, self.certificates, self.max_log2):
-            val = str(c.lower) if c.certified else f"[{c.lower}, {c.upper}]"
-            if len(val) > 24:
-                fmt = (lambda v: str(v) if v < 10**6 else f"2^{_log2(v):.1f}")
-                val = fmt(c.lower) if c.certified else f"[{fmt(c.lower)}, {fmt(c.upper)}]"
+            from ..numbers import format_count as fmt
+
+            val = fmt(c.lower) if c.certified else f"[{fmt(c.lower)}, {fmt(c.upper)}]"
             lo, up = self.log2_bounds()[len(out)]
             out.append([P.name, val, "yes" if c.certified else "no", f"{up:.1f}", f"{mx:.1f}",
                         f"{c.lower_method}/{c.upper_method}"])

@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 
 from ..bounds import profile
-from ..bounds.profile import _log2
 from ..network import convac
-from ..specs import grid_shape, parse_geometry
-from .common import dump_json, parse_widths, print_table
+from ..specs import grid_shape
+from .common import dump_json, format_count, parse_tree, parse_widths, parse_window, print_table
 
 KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols", "mirror_left_right", "mirror_top_bottom"]
 
@@ -21,46 +20,72 @@ KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interl
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="certified rank table for square vs mirror pooling (the main job)")
     p.add_argument("--grid", default="32x32", help="HxW of the input grid")
-    p.add_argument("--M", type=int, default=2)
-    p.add_argument("--widths", default="16")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--window", default=None, help="square pooling window per level, bottom first, the last "
+                                                  "repeating (3,2 for 6x6); mirror pooling needs 2")
+    p.add_argument("--M", type=int, default=2, help="representation functions per position")
+    p.add_argument("--widths", default="16", help="channels: one int, or r_0,r_1,... one per level")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     p.add_argument("--plot", default=None, help="write a side-by-side PNG (square vs mirror) here")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON (exact integers) instead of a table")
     p.set_defaults(func=run)
 
 
+def _tileable_kinds(h: int, w: int) -> list[str]:
+    """The standard partitions that exist on an ``h x w`` grid (the mirror halves need a 2x2-tileable grid)."""
+    from ..errors import TensorExprError
+    from ..partitions import Partition
+
+    out = []
+    for k in KINDS:
+        try:
+            Partition.grid(h, w, k)
+        except TensorExprError:
+            continue
+        out.append(k)
+    return out
+
+
 def _cell(c) -> str:  # noqa: ANN001
-    fmt = (lambda v: str(v) if v < 10**6 else f"2^{_log2(v):.0f}")
-    return fmt(c.lower) if c.certified else f"[{fmt(c.lower)}, {fmt(c.upper)}]"
+    return format_count(c.lower) if c.certified else f"[{format_count(c.lower)}, {format_count(c.upper)}]"
 
 
 def run(args: argparse.Namespace) -> int:
     geoms = [f"grid:{args.grid}:square", f"grid:{args.grid}:mirror"]
     grid_shape(geoms[0])
-    nets = [convac(parse_geometry(g), args.M, parse_widths(args.widths), seed=args.seed) for g in geoms]
-    profs = [profile(net, KINDS) for net in nets]
+    trees = [parse_tree(geoms[0], args.window)]
+    if args.window is None or all(w in (2, (2, 2)) for w in parse_window(args.window)):
+        trees.append(parse_tree(geoms[1], None))
+    nets = [convac(t, args.M, parse_widths(args.widths), seed=args.seed) for t in trees]
+    kinds = _tileable_kinds(*grid_shape(geoms[0]))  # type: ignore[misc]
+    profs = [profile(net, kinds) for net in nets]
     if args.plot:
         from ..bounds import plot_profiles
 
-        plot_profiles(profs, args.plot, titles=["square pooling", "mirror pooling"])
+        plot_profiles(profs, args.plot, titles=[f"{g} pooling, M={args.M}, widths={args.widths}"
+                                                for g in ("square", "mirror")[: len(profs)]])
     if args.json:
         dump_json({"grid": args.grid, "M": args.M, "widths": args.widths,
-                   "square": profs[0].to_dict(), "mirror": profs[1].to_dict(), "plot": args.plot})
+                   "square": profs[0].to_dict(), "mirror": profs[1].to_dict() if len(profs) > 1 else None,
+                   "plot": args.plot})
         return 0
     print(f"Certified generic separation ranks, ConvAC on a {args.grid} grid, M={args.M}, widths={args.widths} "
-          f"(max possible: {_cell_max(profs[0])})")
+          f"(max possible: {_cell_max(profs[0], nets[0])})")
     rows = []
-    for i, kind in enumerate(KINDS):
-        cs, cm = profs[0].certificates[i], profs[1].certificates[i]
-        rows.append([kind, _cell(cs), f"{cs.lower_method}={cs.upper_method}" if cs.certified else
-                     f"{cs.lower_method}/{cs.upper_method}", _cell(cm),
-                     f"{cm.lower_method}={cm.upper_method}" if cm.certified else f"{cm.lower_method}/{cm.upper_method}"])
-    print_table(["partition", "square", "how (square)", "mirror", "how (mirror)"], rows)
-    print(f"({profs[0].seconds + profs[1].seconds:.1f}s; lower = upper means the rank is certified)")
+    how = (lambda c: f"{c.lower_method}={c.upper_method}" if c.certified else f"{c.lower_method}/{c.upper_method}")
+    for i, kind in enumerate(kinds):
+        row = [kind]
+        for prof in profs:
+            row += [_cell(prof.certificates[i]), how(prof.certificates[i])]
+        rows.append(row)
+    heads = ["partition", "square", "how (square)", "mirror", "how (mirror)"][: 1 + 2 * len(profs)]
+    print_table(heads, rows)
+    print(f"({sum(p.seconds for p in profs):.1f}s; lower = upper means the rank is certified)")
     if args.plot:
         print(f"plot written to {args.plot}")
     return 0
 
 
-def _cell_max(prof) -> str:  # noqa: ANN001
-    return f"2^{max(prof.max_log2):.0f}"
+def _cell_max(prof, net) -> str:  # noqa: ANN001
+    """The largest possible rank over the table's partitions, ``max min(T^|I|, T^|J|)``, formatted exactly."""
+    T = net.n_templates
+    return format_count(max(T ** min(len(P.I), len(P.J)) for P in prof.partitions))
