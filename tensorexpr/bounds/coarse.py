@@ -170,13 +170,12 @@ def _pure_ranks(net: Network, pure_roots: list[str], f_rank: int, core_blocks: s
             rho_of[s_id] = rho
             blocks_of[s_id] = below if free else below | {block}
         sig[nid] = s_id
-    frontier_groups: dict[int, frozenset] = {sig[c]: blocks_of[sig[c]] for c in pure_roots}
-    fl = list(frontier_groups)
-    for i in range(len(fl)):
-        if frontier_groups[fl[i]] & core_blocks:
-            raise NotApplicable("coarse bound: a tied block is used both in the core and below the frontier.")
-        for j in range(i + 1, len(fl)):
-            if frontier_groups[fl[i]] & frontier_groups[fl[j]]:
+    owner: dict[str, int] = {}  # tied block -> the frontier signature using it (linear, not pairwise)
+    for g in {sig[c] for c in pure_roots}:
+        for b in blocks_of[g]:
+            if b in core_blocks:
+                raise NotApplicable("coarse bound: a tied block is used both in the core and below the frontier.")
+            if owner.setdefault(b, g) != g:
                 raise NotApplicable("coarse bound: frontier nodes with different subtrees share tied blocks.")
     return sig, {nid: rho_of[sig[nid]] for nid in pure_roots}
 
@@ -274,7 +273,7 @@ def coarse_bound(net: Network, P: Partition, output: int = 0, prime: int | None 
             dI, dJ = dI * a, dJ * b
         dims[nid] = (dI, dJ)
         if max(widths[nid], net.node(nid).weight.shape[0] if net.node(nid).weight is not None else 1) * dI * dJ > max_entries:
-            raise NotApplicable(f"coarse bound: the core tensor at node {nid!r} needs {widths[nid]} x {dI} x {dJ} "
+            raise NotApplicable(f"coarse bound: the core tensor at node {nid[:40]!r} needs {widths[nid]} x {dI} x {dJ} "
                                 f"residues, over max_entries={max_entries:,}.")
     W = _core_weights(net, core, p, seed)
     rep: dict[str, np.ndarray] = {}
