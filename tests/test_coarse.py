@@ -86,3 +86,12 @@ def test_scale_smoke_128():
     net = te.convac(te.ModeTree.grid(128, 128), 2, 16, seed=0)
     c = te.certify(net, te.Partition.grid(128, 128, "left_right"))
     assert c.certified and c.lower == 16
+
+
+def test_certify_survives_bounds_past_python_int_str_limit():
+    # a random partition of 2^14 modes, M=4: the upper bound 4^8192 has > 4,300 digits; the budget message must not
+    # str() it (Python's int-to-str limit raised ValueError at 256x256)
+    net = te.convac(te.ModeTree.line(2**14), 4, 2, seed=0)
+    P = te.Partition.random(2**14, seed=0)
+    c = te.certify(net, P, methods=("trivial", "structured"))
+    assert "skipped" in c.details["structured"] and len(str(c.upper.bit_length())) and c.upper.bit_length() > 4300 * 3.33

@@ -206,7 +206,7 @@ def _instance(method: str, net: Network, P: Partition, output: int, seed: int,
 
         cap = getattr(_st, "DEFAULT_MAX_RANK", None)
         if cap is not None and upper is not None and upper > cap:
-            raise BudgetError(f"upper bound {upper} exceeds the structured method's max_rank={cap}: the exact rank "
+            raise BudgetError(f"upper bound {_fmt(upper)} exceeds the structured method's max_rank={cap}: the exact rank "
                               f"could not be formed.")
     twin = integer_twin(net, seed)
     if method == "exact":
