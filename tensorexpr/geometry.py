@@ -76,8 +76,27 @@ def _mirror(pos: np.ndarray) -> np.ndarray:
 GRID_GEOMETRIES: dict[str, Callable[[np.ndarray], np.ndarray]] = {"square": _square, "mirror": _mirror}
 
 
+def _level_windows(window: Any) -> list[tuple[int, int]]:
+    """``k``, ``(kh, kw)`` or a list of per-level windows (each ``k`` or ``(kh, kw)``) -> list of pairs."""
+    def pair(x: Any) -> tuple[int, int]:
+        if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+            return (_check_positive("window", int(x)),) * 2  # type: ignore[return-value]
+        if isinstance(x, tuple) and len(x) == 2 and all(isinstance(v, (int, np.integer)) for v in x):
+            return (_check_positive("window height", int(x[0])), _check_positive("window width", int(x[1])))
+        raise GeometryError(f"A 2-D window must be k or (kh, kw), got {x!r}.")
+
+    if isinstance(window, list):
+        if not window:
+            raise GeometryError("The list of per-level windows is empty.")
+        return [pair(x) for x in window]
+    return [pair(window)]
+
+
 def grid_nested(h: int, w: int, window: tuple[int, int] | int = (2, 2), geometry: str = "square") -> tuple:
     """2-D pooling over an ``h x w`` grid with ``kh x kw`` windows at every level.
+
+    ``window`` may also be a *list* of per-level windows, bottom level first, the last one repeating
+    (``[3, 2]`` pools a 6x6 grid by 3x3 then 2x2; ``[2, 2, 2, 3]`` a 24x24 grid).
 
     ``geometry="square"`` pools contiguous blocks (a quad tree for 2x2). ``geometry="mirror"`` permutes
     rows and columns with :func:`mirror_source` before every pooling layer, so each window holds a
@@ -86,25 +105,24 @@ def grid_nested(h: int, w: int, window: tuple[int, int] | int = (2, 2), geometry
     """
     h = _check_positive("h", h)
     w = _check_positive("w", w)
-    if isinstance(window, (int, np.integer)):
-        window = (int(window), int(window))
-    if len(window) != 2:
-        raise GeometryError(f"A 2-D window must be (kh, kw), got {window!r}.")
-    kh0 = _check_positive("window height", window[0])
-    kw0 = _check_positive("window width", window[1])
+    levels = _level_windows(window)
     if geometry not in GRID_GEOMETRIES:
         raise GeometryError(f"Unknown grid geometry {geometry!r}; expected one of {sorted(GRID_GEOMETRIES)}.")
-    if geometry == "mirror" and (kh0, kw0) != (2, 2):
-        raise GeometryError(f"Mirror pooling is defined for 2x2 windows, got {kh0}x{kw0}.")
-    if h * w > 1 and kh0 * kw0 < 2:
-        raise GeometryError(f"Pooling window {kh0}x{kw0} pools nothing; use a window with >= 2 positions.")
+    for kh0, kw0 in levels:
+        if geometry == "mirror" and (kh0, kw0) != (2, 2):
+            raise GeometryError(f"Mirror pooling is defined for 2x2 windows, got {kh0}x{kw0}.")
+        if h * w > 1 and kh0 * kw0 < 2:
+            raise GeometryError(f"Pooling window {kh0}x{kw0} pools nothing; use a window with >= 2 positions.")
     pos = np.empty((h, w), dtype=object)
     for r in range(h):
         for c in range(w):
             pos[r, c] = r * w + c
     permute = GRID_GEOMETRIES[geometry]
+    level = 0
     while pos.size > 1:
         ch, cw = pos.shape
+        kh0, kw0 = levels[min(level, len(levels) - 1)]  # the last window repeats
+        level += 1
         kh, kw = min(kh0, ch), min(kw0, cw)
         if ch % kh or cw % kw:
             raise GeometryError(

@@ -135,8 +135,8 @@ class ModeTree:
     @cached_property
     def nodes(self) -> tuple[frozenset, ...]:
         """All nodes, children before parents (leaves first, root last)."""
-        internal = tuple(n for n, _ in self.edges)
-        return self.leaves + tuple(n for n in internal if n not in set(self.leaves))
+        leaf_set = set(self.leaves)  # built once: rebuilding it per internal node made this O(N^2)
+        return self.leaves + tuple(n for n, _ in self.edges if n not in leaf_set)
 
     @cached_property
     def internal_nodes(self) -> tuple[frozenset, ...]:

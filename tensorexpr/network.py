@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -216,6 +217,7 @@ class Network:
         :class:`~tensorexpr.params.Tied` weight equals what its block gives."""
         params = check_params(self.params)
         nodes = []
+        fresh: set[str] = set()  # blocks made here from the weight itself: nothing to check (keeps build O(N))
         for nd in self.nodes:
             if isinstance(nd, Node) and nd.weight is not None and nd.param is None:
                 if nd.id in params:
@@ -224,19 +226,21 @@ class Network:
                         f"already a block in params. Hint: give the node param=Tied({nd.id!r}) explicitly."
                     )
                 params[nd.id] = freeze_vector(nd.weight)
+                fresh.add(nd.id)
                 nd = replace(nd, param=Tied(nd.id))
             nodes.append(nd)
         for nd in nodes:
             if not isinstance(nd, Node):
                 raise NetworkError(f"Network nodes must be Node objects, got {type(nd).__name__}.")
-            if isinstance(nd.param, Tied):
+            if isinstance(nd.param, Tied) and not (nd.param.block in fresh and nd.param.block == nd.id):
                 if nd.param.block not in params:
                     raise NetworkError(
                         f"Node {nd.id!r} is tied to block {nd.param.block!r}, which is not in params "
                         f"(blocks: {sorted(params)[:8]})."
                     )
                 want = materialize(nd.param, params[nd.param.block], nd.weight.shape)
-                same = (np.array_equal(want, nd.weight) if "O" in (want.dtype.kind, nd.weight.dtype.kind)
+                same = want is nd.weight or np.array_equal(want, nd.weight) or (
+                    False if "O" in (want.dtype.kind, nd.weight.dtype.kind)
                         or want.dtype.kind in "iu" and nd.weight.dtype.kind in "iu"
                         else np.allclose(want.astype(float), nd.weight.astype(float), rtol=1e-12, atol=0.0))
                 if not same:
@@ -318,10 +322,10 @@ class Network:
             out[nd.id] = frozenset({nd.mode}) if nd.kind == "leaf" else frozenset().union(*(out[c] for c in nd.children))
         return out
 
-    @property
-    def widths(self) -> dict[str, int]:
-        """Output channel count of every node."""
-        return dict(self._widths)  # type: ignore[attr-defined]
+    @cached_property
+    def widths(self) -> Mapping[str, int]:
+        """Output channel count of every node (a read-only mapping, built once)."""
+        return MappingProxyType(self._widths)  # type: ignore[attr-defined]
 
     @cached_property
     def parents(self) -> dict[str, tuple[str, ...]]:
@@ -561,6 +565,7 @@ def hierarchical(
     shared: bool = False,
     name: str | None = None,
     prefix: str = "",
+    meta: Mapping[str, Any] | None = None,
 ) -> Network:
     """A network on ``tree`` from explicit weights: ``{leaf: (M, r), internal: (r_in, r_out)}``.
 
@@ -590,12 +595,19 @@ def hierarchical(
                     f"locally connected (untied) network."
                 )
             param = Tied(block)
+        elif w is not None:  # its own free block, declared here so the Network need not rebuild the node
+            w = _freeze(w)
+            if ids[n] in params:
+                raise NetworkError(f"Duplicate node id {ids[n]!r}.")
+            params[ids[n]] = freeze_vector(w)
+            param = Tied(ids[n])
         if tree.is_leaf(n):
             nodes.append(Node(ids[n], "leaf", (), w, mode=next(iter(n)), param=param))
         else:
             nodes.append(Node(ids[n], "pool", tuple(ids[c] for c in tree.children(n)), w, param=param))
     return Network(
-        tuple(nodes), ids[tree.root], M, get_operator(op), F, integer, tree, params, name or tree.name
+        tuple(nodes), ids[tree.root], M, get_operator(op), F, integer, tree, params, name or tree.name,
+        **({} if meta is None else {"meta": dict(meta)}),
     )
 
 
@@ -675,8 +687,9 @@ def convac(
             weights[n] = tied[key]
         else:
             weights[n] = _draw(rng, shape, integer, int_range)
-    net = hierarchical(tree, weights, M, op, F, integer, shared, name=f"convac({tree.name})")
-    return replace(net, meta={"widths": widths, "seed": seed})
+    # meta passed in: a replace() afterwards would validate the whole network a second time
+    return hierarchical(tree, weights, M, op, F, integer, shared, name=f"convac({tree.name})",
+                        meta={"widths": widths, "seed": seed})
 
 
 def cp(n: int, M: int, Z: int, outputs: int = 1, **kwargs: Any) -> Network:

@@ -63,13 +63,10 @@ _PRETTY = {"mincut": "min-cut", "trivial": "trivial (matrix shape)", "exact": "e
 
 
 def _fmt(v: int) -> str:
-    """Exact digits up to 10^12, else ``2^k`` for powers of two or ``~2^x.y``."""
-    if v < 10**12:
-        return str(v)
-    if v & (v - 1) == 0:
-        return f"2^{v.bit_length() - 1}"
-    b = v.bit_length() - 1
-    return f"~2^{b + math.log2((v >> (b - 52)) / (1 << 52)):.2f}"
+    """The one big-number format (:func:`tensorexpr.numbers.format_count`)."""
+    from ..numbers import format_count
+
+    return format_count(v)
 
 
 @dataclass(frozen=True)

@@ -124,14 +124,10 @@ def _tree_and_widths(obj: Any, widths: Any, M: Any) -> tuple[ModeTree, dict[froz
                 f"handles product DAGs."
             )
         tree = net.tree
-        ids = {n: node_id(n) for n in tree.nodes}
-        by_id = net.widths
-        missing = [i for i in ids.values() if i not in by_id]
-        if missing:  # built with a prefix or by hand: map through the receptive fields instead
-            by_modes = {net.modes[nd.id]: net.widths[nd.id] for nd in net.live_nodes}
-            w = {n: by_modes[n] for n in tree.nodes}
-        else:
-            w = {n: by_id[ids[n]] for n in tree.nodes}
+        # map through the receptive fields (cached on the network): formatting node ids of mirror trees costs
+        # O(N log N) string work at 256x256
+        by_modes = {net.modes[nd.id]: net.widths[nd.id] for nd in net.live_nodes}
+        w = {n: by_modes[n] for n in tree.nodes}
         base = min(net.M, net.n_templates)
         return tree, w, base, net.name
     if not isinstance(obj, ModeTree):

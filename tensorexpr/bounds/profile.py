@@ -69,10 +69,9 @@ class Profile:
     def rows(self) -> list[list[Any]]:
         out = []
         for P, c, mx in zip(self.partitions, self.certificates, self.max_log2):
-            val = str(c.lower) if c.certified else f"[{c.lower}, {c.upper}]"
-            if len(val) > 24:
-                fmt = (lambda v: str(v) if v < 10**6 else f"2^{_log2(v):.1f}")
-                val = fmt(c.lower) if c.certified else f"[{fmt(c.lower)}, {fmt(c.upper)}]"
+            from ..numbers import format_count as fmt
+
+            val = fmt(c.lower) if c.certified else f"[{fmt(c.lower)}, {fmt(c.upper)}]"
             lo, up = self.log2_bounds()[len(out)]
             out.append([P.name, val, "yes" if c.certified else "no", f"{up:.1f}", f"{mx:.1f}",
                         f"{c.lower_method}/{c.upper_method}"])
@@ -167,6 +166,19 @@ def profile(
     return Profile(net.name, tuple(parts), tuple(certs), mx, tree_grid_shape(net), time.perf_counter() - t0, meta)
 
 
+def _pow2_ticks(xmax: float) -> list[float]:
+    """log2 positions for ticks: 0, 4 (rank 16), then a power-of-2 step of the exponent up to ``xmax``."""
+    step = 4.0
+    while xmax / step > 6:
+        step *= 2
+    ticks = ([0.0] if xmax <= 24 else []) + [4.0] + [k * step for k in range(1, int(xmax // step) + 1)]
+    return sorted({t for t in ticks if t <= max(xmax, 4.0)})
+
+
+def _tick_label(t: float) -> str:
+    return "1" if t == 0 else str(2 ** int(t)) if t <= 4 else f"2^{int(t)}"
+
+
 def plot_profiles(profiles: Sequence[Profile], path: str, titles: Sequence[str] | None = None) -> str:
     """Draw profiles side by side (e.g. square vs mirror pooling) into one PNG; returns ``path``.
 
@@ -212,12 +224,24 @@ def plot_profiles(profiles: Sequence[Profile], path: str, titles: Sequence[str] 
             ax_bar.axvline(prof.max_log2[i], color="tab:red", lw=1)
             ax_bar.set_xlim(0, xmax * 1.05)
             ax_bar.set_yticks([])
-            label = f"{P.name}: " + (f"2^{up:.1f}" if c.certified else f"[2^{lo:.1f}, 2^{up:.1f}]")
+            from ..numbers import format_count
+
+            label = f"{P.name}: " + (format_count(c.lower) if c.certified
+                                     else f"[{format_count(c.lower)}, {format_count(c.upper)}]")
             ax_bar.text(0.01 * xmax, 0, label, va="center", fontsize=7)
+            ticks = _pow2_ticks(xmax)
+            ax_bar.set_xticks(ticks)
+            ax_bar.set_xticklabels([] if i < n_rows - 1 else [_tick_label(t) for t in ticks], fontsize=7)
             if i == n_rows - 1:
-                ax_bar.set_xlabel("log2 rank (red: log2 max)")
+                ax_bar.set_xlabel("rank (log scale; red line: largest possible)")
         (axes[0, 2 * j + 1] if has_mask else axes[0, j]).set_title(titles[j], fontsize=9)
-    fig.tight_layout()
+    from matplotlib.patches import Patch
+
+    fig.legend(handles=[Patch(color="tab:blue", label="certified rank"),
+                        Patch(color="tab:gray", label="proved lower bound (interval open)"),
+                        Patch(facecolor="none", edgecolor="tab:gray", hatch="//", label="interval up to the upper bound")],
+               loc="lower center", ncol=3, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

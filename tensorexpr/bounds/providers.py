@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..numbers import format_count
 from ..errors import BudgetError, RankError
 from ..network import Network
 from ..partitions import Partition
@@ -96,7 +97,7 @@ def instance_rank_bound(method: str, net: Network, P: Partition, output: int = 0
 
         cap = getattr(_st, "DEFAULT_MAX_RANK", None)
         if cap is not None and upper is not None and upper > cap:
-            raise BudgetError(f"upper bound {upper} exceeds the structured method's max_rank={cap}: the exact rank "
+            raise BudgetError(f"upper bound {format_count(upper)} exceeds the structured method's max_rank={cap}: the exact rank "
                               f"could not be formed.")
     if method == "exact":
         entries = net.n_templates ** len(P.I) * net.n_templates ** len(P.J)

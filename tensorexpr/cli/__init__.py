@@ -17,8 +17,17 @@ COMMANDS += ["spectrum", "sweep", "results"]  # spectra and sweeps
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tensorexpr", description="Expressiveness calculator for ConvACs.")
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="tensorexpr", description="Expressiveness calculator for ConvACs.",
+                                     formatter_class=fmt)
     sub = parser.add_subparsers(dest="command", required=True)
+    add_parser = sub.add_parser
+
+    def add_with_defaults(name: str, **kw: object) -> argparse.ArgumentParser:  # every --help shows defaults
+        kw.setdefault("formatter_class", fmt)
+        return add_parser(name, **kw)  # type: ignore[arg-type]
+
+    sub.add_parser = add_with_defaults  # type: ignore[method-assign]
     for name in COMMANDS:
         try:
             mod = importlib.import_module(f"{__name__}.{name}")

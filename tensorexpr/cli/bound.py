@@ -6,15 +6,16 @@ import argparse
 
 from ..bounds import certify, closed_form, geometry_bound, mincut_bound
 from ..errors import TensorExprError
-from .common import add_network_args, build_network, dump_json, partitions_from_args
+from .common import add_network_args, build_network, dump_json, format_count, partitions_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bound", help="certified rank interval, min-cut and symbolic geometry bound")
     add_network_args(p)
     p.add_argument("--partition", action="append", default=None,
-                   help="partition spec (repeat or comma-separate): odd_even, left_right, checkerboard, I:0,2")
-    p.add_argument("--budget-seconds", type=float, default=None, help="time budget per certificate")
+                   help="partition spec (repeat or comma-separate): odd_even, left_right, checkerboard, random:SEED, "
+                        "I:0,2,5, mask:0101..., all_balanced; default odd_even")
+    p.add_argument("--budget-seconds", type=float, default=None, help="time budget per certificate (none: no limit)")
     p.set_defaults(func=run)
 
 
@@ -27,13 +28,13 @@ def _safe(fn, *a, **k):  # noqa: ANN001, ANN002, ANN003
 
 def run(args: argparse.Namespace) -> int:
     tree, net = build_network(args, integer=False)
-    parts = partitions_from_args(args.partition or ["odd_even"], args.geometry, tree.n_modes)
+    parts = partitions_from_args(args.partition or ["odd_even"], args.geometry, net.n_modes)
     payload = []
     for P in parts:
         cert = certify(net, P, budget_seconds=args.budget_seconds)
         cut, cut_err = _safe(mincut_bound, net, P)
         geo, geo_err = _safe(geometry_bound, net, P, symbolic=True)
-        cf = closed_form(tree, P) if net.is_tree else None
+        cf = closed_form(tree, P) if net.is_tree and tree is not None else None
         payload.append({"partition": P.to_dict() if P.n_modes <= 64 else P.name, "certificate": cert.to_dict(),
                         "mincut": cut.to_dict() if cut else {"error": cut_err},
                         "geometry": geo.to_dict() if geo else {"error": geo_err},
@@ -42,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
             continue
         print(f"{net}\npartition {P!r}")
         print(f"  certificate : {cert.summary()}  ({cert.seconds:.3f}s)")
-        print(f"  min-cut     : {cut.bound if cut and cut.bound < 10**12 else (f'2^{cut.log2_bound:.1f}' if cut else '-')}"
+        print(f"  min-cut     : {format_count(cut.bound) if cut else '-'}"
               f"  cut = {cut.describe_cut() if cut else cut_err}")
         if geo:
-            print(f"  geometry    : {geo.value if geo.value < 10**12 else f'2^{geo.value.bit_length() - 1}'}"
+            print(f"  geometry    : {format_count(geo.value)}"
                   f"  formula = {geo.expr}")
         else:
             print(f"  geometry    : not defined ({geo_err})")

@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 
 from ..bounds import profile
-from ..bounds.profile import _log2
 from ..network import convac
-from ..specs import grid_shape, parse_geometry
-from .common import dump_json, parse_widths, print_table
+from ..specs import grid_shape
+from .common import dump_json, format_count, parse_tree, parse_widths, parse_window, print_table
 
 KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols", "mirror_left_right", "mirror_top_bottom"]
 
@@ -23,20 +22,35 @@ KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interl
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="certified rank table for square vs mirror pooling (the main job)")
     p.add_argument("--grid", default="32x32", help="HxW of the input grid")
-    p.add_argument("--M", type=int, default=2)
-    p.add_argument("--widths", default="16")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--window", default=None, help="square pooling window per level, bottom first, the last "
+                                                  "repeating (3,2 for 6x6); mirror pooling needs 2")
+    p.add_argument("--M", type=int, default=2, help="representation functions per position")
+    p.add_argument("--widths", default="16", help="channels: one int, or r_0,r_1,... one per level")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     p.add_argument("--weights", choices=["both", "tied", "untied"], default="both",
                    help="tied = convolution (the authors' network, first table); untied = locally connected")
     p.add_argument("--plot", default=None, help="write a side-by-side PNG (square vs mirror) here")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON (exact integers) instead of a table")
     p.set_defaults(func=run)
 
 
-def _cell(c) -> str:  # noqa: ANN001
-    from ..bounds.certificate import _fmt as fmt  # exact digits, 2^k, or ~2^x.xx (3^256 is not "2^406")
+def _tileable_kinds(h: int, w: int) -> list[str]:
+    """The standard partitions that exist on an ``h x w`` grid (the mirror halves need a 2x2-tileable grid)."""
+    from ..errors import TensorExprError
+    from ..partitions import Partition
 
-    return fmt(c.lower) if c.certified else f"[{fmt(c.lower)}, {fmt(c.upper)}]"
+    out = []
+    for k in KINDS:
+        try:
+            Partition.grid(h, w, k)
+        except TensorExprError:
+            continue
+        out.append(k)
+    return out
+
+
+def _cell(c) -> str:  # noqa: ANN001
+    return format_count(c.lower) if c.certified else f"[{format_count(c.lower)}, {format_count(c.upper)}]"
 
 
 _LABEL = {"tied": "convolutional ConvAC (weights shared per level: the authors' architecture)",
@@ -46,42 +60,55 @@ _LABEL = {"tied": "convolutional ConvAC (weights shared per level: the authors' 
 def run(args: argparse.Namespace) -> int:
     geoms = [f"grid:{args.grid}:square", f"grid:{args.grid}:mirror"]
     grid_shape(geoms[0])
-    kinds = ["tied", "untied"] if args.weights == "both" else [args.weights]
-    tables = {}
-    for kind in kinds:
-        nets = [convac(parse_geometry(g), args.M, parse_widths(args.widths), seed=args.seed, shared=kind == "tied")
-                for g in geoms]
-        tables[kind] = [profile(net, KINDS) for net in nets]
-    profs = tables[kinds[0]]
+    trees = [parse_tree(geoms[0], args.window)]
+    if args.window is None or all(w in (2, (2, 2)) for w in parse_window(args.window)):
+        trees.append(parse_tree(geoms[1], None))
+    grids = ("square", "mirror")[: len(trees)]
+    parts = _tileable_kinds(*grid_shape(geoms[0]))  # type: ignore[misc]
+    weights = ["tied", "untied"] if args.weights == "both" else [args.weights]
+    tables, nets = {}, {}
+    for kind in weights:
+        nets[kind] = [convac(t, args.M, parse_widths(args.widths), seed=args.seed, shared=kind == "tied")
+                      for t in trees]
+        tables[kind] = [profile(net, parts) for net in nets[kind]]
+    profs = tables[weights[0]]
     if args.plot:
         from ..bounds import plot_profiles
 
-        tag = "convolution" if kinds[0] == "tied" else "locally connected"
-        plot_profiles(profs, args.plot, titles=[f"square pooling ({tag})", f"mirror pooling ({tag})"])
+        tag = "convolution" if weights[0] == "tied" else "locally connected"
+        plot_profiles(profs, args.plot, titles=[f"{g} pooling ({tag}), M={args.M}, widths={args.widths}"
+                                                for g in grids])
     if args.json:
-        out = {"grid": args.grid, "M": args.M, "widths": args.widths, "weights": kinds[0], "network": _LABEL[kinds[0]],
-               "square": profs[0].to_dict(), "mirror": profs[1].to_dict(), "plot": args.plot}
-        if len(kinds) == 2:
-            out["locally_connected"] = {"network": _LABEL["untied"], "square": tables["untied"][0].to_dict(),
-                                        "mirror": tables["untied"][1].to_dict()}
+        def block(kind: str) -> dict:
+            ps = tables[kind]
+            return {"network": _LABEL[kind], "square": ps[0].to_dict(), "mirror": ps[1].to_dict() if len(ps) > 1 else None}
+
+        out = {"grid": args.grid, "M": args.M, "widths": args.widths, "weights": weights[0], **block(weights[0]),
+               "plot": args.plot}
+        if len(weights) == 2:
+            out["locally_connected"] = block("untied")
         dump_json(out)
         return 0
-    for kind in kinds:
-        profs = tables[kind]
+    how = (lambda c: f"{c.lower_method}={c.upper_method}" if c.certified else f"{c.lower_method}/{c.upper_method}")
+    for kind in weights:
+        ps = tables[kind]
         print(f"Certified generic separation ranks, {_LABEL[kind]}, {args.grid} grid, M={args.M}, "
-              f"widths={args.widths} (max possible: {_cell_max(profs[0])})")
+              f"widths={args.widths} (max possible: {_cell_max(ps[0], nets[kind][0])})")
         rows = []
-        for i, part in enumerate(KINDS):
-            cs, cm = profs[0].certificates[i], profs[1].certificates[i]
-            rows.append([part, _cell(cs), f"{cs.lower_method}={cs.upper_method}" if cs.certified else
-                         f"{cs.lower_method}/{cs.upper_method}", _cell(cm),
-                         f"{cm.lower_method}={cm.upper_method}" if cm.certified else f"{cm.lower_method}/{cm.upper_method}"])
-        print_table(["partition", "square", "how (square)", "mirror", "how (mirror)"], rows)
-        print(f"({profs[0].seconds + profs[1].seconds:.1f}s; lower = upper means the rank is certified)\n")
+        for i, part in enumerate(parts):
+            row = [part]
+            for prof in ps:
+                row += [_cell(prof.certificates[i]), how(prof.certificates[i])]
+            rows.append(row)
+        heads = ["partition", "square", "how (square)", "mirror", "how (mirror)"][: 1 + 2 * len(ps)]
+        print_table(heads, rows)
+        print(f"({sum(p.seconds for p in ps):.1f}s; lower = upper means the rank is certified)\n")
     if args.plot:
         print(f"plot written to {args.plot}")
     return 0
 
 
-def _cell_max(prof) -> str:  # noqa: ANN001
-    return f"2^{max(prof.max_log2):.0f}"
+def _cell_max(prof, net) -> str:  # noqa: ANN001
+    """The largest possible rank over the table's partitions, ``max min(T^|I|, T^|J|)``, formatted exactly."""
+    T = net.n_templates
+    return format_count(max(T ** min(len(P.I), len(P.J)) for P in prof.partitions))

@@ -48,14 +48,18 @@ def rank_mod_p(mat: Any, p: int) -> int:
     _check_entries(m, n)
     if m == 0 or n == 0:
         return 0
+    # python-flint 0.9's nmod_mat accepts only Python lists (no buffer/ndarray constructor; see
+    # tests/test_rank_flint.py), so one list is unavoidable: reduce and transpose in int64 first, then a
+    # single C-level ndarray.tolist() (no object arrays, no second round trip)
     if a.dtype == object:
-        flat = [int(x) % p for x in a.ravel()]
-    else:
-        flat = np.mod(a.astype(np.int64, copy=False), p).ravel().tolist()
+        a = np.array([int(x) % p for x in a.ravel()], dtype=np.int64).reshape(m, n) if p < 2**62 else a
+    if a.dtype != object:
+        a = np.mod(a.astype(np.int64, copy=False), p)
     import flint
 
     if m > n:  # flint eliminates rows; fewer rows is cheaper
-        return flint.nmod_mat(n, m, np.asarray(flat, dtype=object).reshape(m, n).T.ravel().tolist(), p).rank()
+        a, (m, n) = a.T, (n, m)
+    flat = np.ascontiguousarray(a).ravel().tolist() if a.dtype != object else [int(x) % p for x in a.ravel()]
     return flint.nmod_mat(m, n, flat, p).rank()
 
 

@@ -87,7 +87,7 @@ class _Budget:
                 f"Structured rank of {self.net.name}: node {_short(node.id, len(self.net.modes[node.id]))!r} needs a {a} x {b} compressed block "
                 f"({channels} channel(s), {entries:,} entries), over the budget of max_rank={self.max_rank} per "
                 f"side / max_entries={self.max_entries:,}. The rank here is too large to compute exactly. "
-                f"Hint: te.mincut_bound / te.certify give certified bounds instead, or raise max_rank= / "
+                f"Hint: te.mincut_bound / te.certify give certified bounds instead, or raise max_rank= (CLI: --max-rank) / "
                 f"max_entries=."
             )
 
@@ -239,7 +239,7 @@ def _validate(net: Network) -> None:
         raise RankError(
             f"method='structured' needs the product operator (a multilinear network); {net.name} uses "
             f"{net.op.name!r}, which is not multilinear, so ranks do not multiply over Kronecker products. "
-            f"Hint: method='exact' or 'numeric' evaluate the grid tensor densely."
+            f"Hint: method='exact' or 'numeric' (CLI: --method exact|numeric) evaluate the grid tensor densely."
         )
     if not net.integer:
         raise RankError(
@@ -251,7 +251,7 @@ def _validate(net: Network) -> None:
         if nd.kind == "sum" and any(k != net.modes[nd.id] for k in kids):
             raise RankError(
                 f"Sum node {nd.id!r} adds children with different receptive fields "
-                f"{[sorted(k)[:6] for k in kids]}; method='structured' needs equal fields. Hint: method='exact'."
+                f"{[sorted(k)[:6] for k in kids]}; method='structured' needs equal fields. Hint: method='exact' (CLI: --method exact)."
             )
 
 
@@ -314,7 +314,7 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
             raise BudgetError(
                 f"Structured rank of {net.name} under {P.name}: the generic rank is at least {_fmt_big(lb)} "
                 f"(specialization bound), over max_rank={max_rank}, so the compressed blocks cannot stay within "
-                f"budget. Hint: te.certify(net, P) proves exponential ranks from bounds alone; raise max_rank= "
+                f"budget. Hint: te.certify(net, P) proves exponential ranks from bounds alone; raise max_rank= (CLI: --max-rank) "
                 f"only if you need this integer point's own rank."
             )
     budget = _Budget(net, max_rank, max_entries)

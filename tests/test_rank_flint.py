@@ -1,0 +1,27 @@
+"""rank_mod_p hands flint one list built in C (ndarray.tolist); python-flint 0.9 has no buffer constructor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tensorexpr.rank.exact import rank_mod_p
+from tensorexpr.rank.modp import rref_mod_p
+
+
+def test_nmod_mat_has_no_buffer_constructor():
+    flint = pytest.importorskip("flint")
+    A = np.arange(6, dtype=np.int64).reshape(2, 3)
+    for arg in (A, memoryview(A)):
+        with pytest.raises(TypeError):
+            flint.nmod_mat(arg, 101)
+
+
+@pytest.mark.parametrize("shape", [(7, 30), (30, 7), (12, 12)])
+def test_rank_mod_p_matches_numpy_elimination(shape):
+    rng = np.random.default_rng(sum(shape))
+    p = 1_000_003
+    B = rng.integers(0, p, size=(shape[0], 3)) @ rng.integers(0, p, size=(3, shape[1]))  # rank <= 3
+    C = rng.integers(-(10**6), 10**6, size=shape)
+    for X in (B % p, C, C.astype(object)):
+        assert rank_mod_p(X, p) == len(rref_mod_p(np.asarray(X, dtype=np.int64) % p, p)[1])
