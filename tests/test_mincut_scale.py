@@ -3,7 +3,6 @@ networkx/einsum implementation and the independent oracle, on random trees and D
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest
@@ -12,9 +11,7 @@ import tensorexpr as te
 from tensorexpr.bounds.mincut import fast_mincut, network_hypergraph, tensor_hypergraph
 from tensorexpr.testing import random_tree
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _bounds_helpers import overlap_net  # noqa: E402
-from _mincut_oracle import local_mincut_bound  # noqa: E402
+from tensorexpr.testing import local_mincut_bound, overlap_net  # noqa: E402
 
 
 def _check(net: te.Network, P: te.Partition, solver: str) -> None:
