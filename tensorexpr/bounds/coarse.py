@@ -66,6 +66,7 @@ from ..errors import NotApplicable
 from ..network import Network
 from ..params import Tied
 from ..partitions import Partition
+from ..validation import check_partition
 from .result import Bound, BoundProvider, register_bound_provider
 
 __all__ = ["coarse_bound", "CORE_MAX_ENTRIES"]
@@ -220,6 +221,7 @@ def coarse_bound(net: Network, P: Partition, output: int = 0, prime: int | None 
     >>> te.bounds.coarse.coarse_bound(net, te.Partition.grid(8, 8, "left_right")).value
     4
     """
+    check_partition(P, net.n_modes, "coarse_bound", net.name)
     from ..grid import DEFAULT_PRIME
     from ..rank.modp import dense_rank_mod_p, matmul_mod_p
 

@@ -515,6 +515,7 @@ class _Sym:
 
 
 def _provider(net: Network, P: Partition, output: int = 0) -> SymmetryBound:
+    check_partition(P, net.n_modes, "symmetry_bound", net.name)
     if not net.is_tied:  # without ties the recursion is the geometry bound's; credit it to that provider
         raise NotApplicable("symmetry bound: no tied weights, so it equals the geometry bound (which runs next).")
     return symmetry_bound(net, P)
