@@ -7,6 +7,8 @@ certificates record as the reason a bound stepped aside (docs/design.md, "Bounds
 
 from __future__ import annotations
 
+import weakref
+
 from typing import Any, Callable
 
 import numpy as np
@@ -52,9 +54,18 @@ def modes_read_once(net: Network) -> bool:
     return all(k == 1 for k in mode_multiplicity(net).values())
 
 
+_TREE_MATCHES: "weakref.WeakKeyDictionary[Network, bool]" = weakref.WeakKeyDictionary()
+
+
 def tree_matches(net: Network) -> bool:
     """``net.tree`` is set and the live graph is that tree node for node (same receptive fields, same
-    children), with no linear or sum nodes in between."""
+    children), with no linear or sum nodes in between. Cached per network (networks are immutable)."""
+    if net not in _TREE_MATCHES:
+        _TREE_MATCHES[net] = _tree_matches(net)
+    return _TREE_MATCHES[net]
+
+
+def _tree_matches(net: Network) -> bool:
     tree = net.tree
     if tree is None or not net.is_tree:
         return False

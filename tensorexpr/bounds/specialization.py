@@ -8,6 +8,8 @@ matricizations of outer products over disjoint modes multiply.
 
 from __future__ import annotations
 
+import weakref
+
 import math
 from fractions import Fraction
 from dataclasses import dataclass, field
@@ -84,7 +86,24 @@ def _roles(net: Network) -> dict[str, str]:
     return out
 
 
+_PARAM_CHECKS: "weakref.WeakKeyDictionary[Network, dict]" = weakref.WeakKeyDictionary()
+
+
 def _check_parametrization(net: Network, output: int) -> tuple[set[str], list[str]]:
+    """Cached per (network, output): networks are immutable, and a profile asks once per partition."""
+    per = _PARAM_CHECKS.setdefault(net, {})
+    if output not in per:
+        try:
+            per[output] = _check_parametrization_uncached(net, output)
+        except NotApplicable as exc:
+            per[output] = exc
+    if isinstance(per[output], NotApplicable):
+        raise per[output]
+    sym, used = per[output]
+    return set(sym), list(used)
+
+
+def _check_parametrization_uncached(net: Network, output: int) -> tuple[set[str], list[str]]:
     """Check that the proof's weight choices exist in ``net``'s parametrization; return the windows whose
     leaves share a block (symmetric factor) and the assumptions used. Raises :class:`NotApplicable`.
 
