@@ -9,7 +9,7 @@ from .common import dump_json, parse_widths, print_table
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a ConvAC / ReLU net (resumable; metrics JSON and curves PNG in --out)")
-    from ..experiments.config import MODEL_KINDS
+    from ..model_kinds import MODEL_KINDS
 
     p.add_argument("--model", default="convac", choices=list(MODEL_KINDS),
                    help="p4/learned/patch (patch models, --kernel), attribute (widths = attribute sizes), *-relu")

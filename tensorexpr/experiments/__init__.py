@@ -5,26 +5,10 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from .config import ConfigError, MODEL_KINDS, TrainConfig  # torch-free: the CLI parser reads these
-
-# torch-backed names load on first use, so that `tensorexpr --help` and the calculator never import torch
-_LAZY = {
-    **{n: "data" for n in ("TASKS", "Dataset", "DataError", "blob_images", "blobs", "closedness_score", "digits",
-                           "symmetry_score", "teacher")},
-    **{n: "digits32" for n in ("ROTATIONS", "digit_images32", "digits32", "rotate_images")},
-    **{n: "train" for n in ("TrainResult", "evaluate", "make_dataset", "make_model", "plot_curves", "train")},
-}
-
-
-def __getattr__(name: str) -> Any:  # PEP 562
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+from .config import ConfigError, MODEL_KINDS, TrainConfig
+from .data import TASKS, Dataset, DataError, blob_images, blobs, closedness_score, digits, symmetry_score, teacher
+from .digits32 import ROTATIONS, digit_images32, digits32, rotate_images
+from .train import TrainResult, evaluate, make_dataset, make_model, plot_curves, train
 
 __all__ = [
     "TrainConfig",

@@ -10,10 +10,7 @@ from ..specs import grid_shape, parse_geometry
 
 __all__ = ["TrainConfig", "ConfigError", "MODEL_KINDS", "PRESETS", "ORDERS", "TASK_DEFAULTS"]
 
-MODEL_KINDS = ("convac", "relu",
-               # structured tying (tensorexpr.models.group / learned_basis / attribute); patch* are untied baselines
-               "p4", "p4-relu", "learned", "learned-relu", "patch", "patch-relu", "attribute", "attribute-relu",
-               "scatlinear")  # scattering + linear baseline (tensorexpr.models.scattering)
+from ..model_kinds import MODEL_KINDS  # noqa: E402  (torch-free, shared with the CLI parser)
 _TASKS = ("closedness", "symmetry", "digits", "teacher", "digits32", "user")
 #: Batch orders: a seeded reshuffle per epoch, or the data in order, cycled (the authors' Caffe
 #: ``ImageData`` layers with ``shuffle: false`` read their index files so).
