@@ -19,7 +19,17 @@ from .result import ASSUMPTIONS
 __all__ = ["check_assumption", "mode_multiplicity", "modes_read_once", "tree_matches", "network_facts"]
 
 
+_MULT: "weakref.WeakKeyDictionary[Network, dict]" = weakref.WeakKeyDictionary()
+
+
 def mode_multiplicity(net: Network) -> dict[int, int | None]:
+    """Cached per network (networks are immutable); see :func:`_mode_multiplicity`."""
+    if net not in _MULT:
+        _MULT[net] = _mode_multiplicity(net)
+    return dict(_MULT[net])
+
+
+def _mode_multiplicity(net: Network) -> dict[int, int | None]:
     """How many times each mode's template row enters each product term of the output.
 
     Leaf: 1 for its mode. Product pool: the children's counts add (children sharing a mode, as in

@@ -17,6 +17,7 @@ from object identity, names or equal values.
 from __future__ import annotations
 
 import math
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -100,7 +101,18 @@ def _check(net: Network) -> None:
         raise NotApplicable(f"symmetry_bound needs each mode read by one leaf; modes {twice[:5]} are read twice.")
 
 
+_SIGS: "weakref.WeakKeyDictionary[Network, _Structure]" = weakref.WeakKeyDictionary()
+
+
 def tie_signatures(net: Network) -> _Structure:
+    """Cached per network (networks are immutable); see :func:`_tie_signatures`."""
+    _check(net)
+    if net not in _SIGS:
+        _SIGS[net] = _tie_signatures(net)
+    return _SIGS[net]
+
+
+def _tie_signatures(net: Network) -> _Structure:
     """Canonical signatures of the live subtrees: equal signature = isomorphic by a tie-preserving map.
 
     ``sig(leaf) = ("leaf", tie_key, width)`` and ``sig(t) = (kind, tie_key, width, sorted child sigs)``.
