@@ -55,9 +55,14 @@ class P4ConvAC(TiedTreeModel):
 
 
 class P4ReLUNet(P4ConvAC):
-    """The ReLU counterpart of :class:`P4ConvAC` (ReLU then max/avg pooling; same tying, same geometry)."""
+    """The ReLU counterpart of :class:`P4ConvAC` (ReLU then max/avg pooling; same tying, same geometry).
+
+    Pixel features are background-centered (``f(x) - f(0)``) and the initial filters zero-sum
+    (:meth:`TiedTreeModel._center`): without both, the model collapsed to a constant output on digits.
+    """
 
     log_space = False
+    centered = True
 
     def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1, kernel: int = 2, pooling: str = "max",
                  representation: Any = "one_hot", in_features: int = 1, seed: int | None = 0, device: Any = None):
@@ -93,9 +98,10 @@ class PatchConvAC(TiedTreeModel):
 
 
 class PatchReLUNet(PatchConvAC):
-    """The untied ReLU baseline of :class:`P4ReLUNet` (same patches, tree and channel counts)."""
+    """The untied ReLU baseline of :class:`P4ReLUNet` (same patches, tree and channel counts, same centering)."""
 
     log_space = False
+    centered = True
 
     def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1, kernel: int = 2, pooling: str = "max",
                  representation: Any = "one_hot", in_features: int = 1, seed: int | None = 0, device: Any = None,

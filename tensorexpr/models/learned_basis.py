@@ -74,7 +74,11 @@ class LearnedBasisConvAC(P4ConvAC):
         scale = 1.0 if self.log_space else (2.0 / F) ** 0.5
         init = (lambda *s: torch.rand(*s, generator=gen) * 2 - 1) if self.log_space else \
             (lambda *s: torch.randn(*s, generator=gen) * scale)
-        self.bases = nn.Parameter(init(ORDER, K, F).to(self.device))  # Psi_r[i, feature]
+        bases = init(ORDER, K, F)
+        if self.centered and kernel > 1:  # zero-sum atoms per representation function (TiedTreeModel._center)
+            bases = bases.reshape(ORDER, K, kernel * kernel, M)
+            bases = (bases - bases.mean(2, keepdim=True)).reshape(ORDER, K, F)
+        self.bases = nn.Parameter(bases.to(self.device))  # Psi_r[i, feature]
         self.coeffs = nn.Parameter(init(B, K).to(self.device))  # c[b, i], shared across orientations
         self.register_buffer("_frot", torch.as_tensor(feature_rotation(kernel, M, 1).copy()), persistent=False)
 
@@ -124,9 +128,11 @@ class LearnedBasisConvAC(P4ConvAC):
 
 
 class LearnedBasisReLUNet(LearnedBasisConvAC):
-    """The ReLU counterpart of :class:`LearnedBasisConvAC` (ReLU then max/avg pooling)."""
+    """The ReLU counterpart of :class:`LearnedBasisConvAC` (ReLU then max/avg pooling; centered as
+    :class:`~tensorexpr.models.P4ReLUNet`)."""
 
     log_space = False
+    centered = True
 
     def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1, kernel: int = 2, pooling: str = "max",
                  n_basis: int | None = None, equivariance_weight: float = 1.0, representation: Any = "one_hot",

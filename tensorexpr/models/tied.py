@@ -60,6 +60,10 @@ class TiedTreeModel(nn.Module):
 
     log_space: bool = True
     pooling: str = "product"
+    #: ReLU models only: background-centered features (``f(x) - f(0)``) and zero-mean initial filters. Without
+    #: them the pre-activations of patch models are dominated by an input-independent constant (see
+    #: :meth:`_center`), whole filters die in a few Adam steps and the net outputs a constant.
+    centered: bool = False
 
     def __init__(self, tree: ModeTree, M: int, maps: Mapping[int, LevelMap], outputs: int, kernel: int,
                  representation: Any, in_features: int, seed: int | None, device: Any):
@@ -103,7 +107,34 @@ class TiedTreeModel(nn.Module):
         # a parameter used c times in one output column (the invariant root: c = 4) adds c-fold correlated
         # terms; He-normal needs the variance divided by c to keep the output scale
         c = max(1, int(np.asarray(m.basis).reshape(m.rows, m.cols, -1).sum(0).max()))
-        return torch.randn(m.n_free, generator=gen) * math.sqrt(2.0 / (fan * c))
+        theta = torch.randn(m.n_free, generator=gen) * math.sqrt(2.0 / (fan * c))
+        return self._center(m, theta) if self.centered else theta
+
+    def _center(self, m: LevelMap, theta: torch.Tensor) -> torch.Tensor:
+        """Project ``theta`` so that every filter of ``W = reshape(B theta)`` sums to zero over its inputs.
+
+        Why: the inputs of a ReLU patch model are far from zero-mean (the group conv sees post-ReLU values
+        >= 0; the lift sums ``k^2`` pixels of one representation function). A He-initialized filter then
+        answers mostly with ``sum(filter) * mean``, a constant of one sign -- identical for the four
+        orientations of a p4 filter, since rotating a filter keeps its sum -- and Adam's sign-like first
+        steps move that constant by about ``lr * fan_in``: whole filters die within a few steps and the
+        network collapses to a constant output. Zero-sum filters remove the constant; at the lift (patch
+        features ordered ``(pixel, function)``) the sum is taken per representation function over the
+        pixels. The projection stays inside the tied space (least squares on ``theta``), so ties hold.
+        """
+        rows, cols = m.rows, m.cols
+        G = self.M if (m is self.maps[0] and self.kernel > 1) else 1
+        if rows // G < 2:
+            return theta
+        C = np.zeros((cols * G, rows * cols))
+        for g in range(G):
+            r = np.arange(g, rows, G)
+            for c in range(cols):
+                C[c * G + g, r * cols + c] = 1.0
+        A = C @ np.asarray(m.basis, dtype=np.float64)
+        th = theta.double().numpy()
+        th = th - np.linalg.pinv(A) @ (A @ th)
+        return torch.as_tensor(th, dtype=theta.dtype)
 
     @property
     def device(self) -> torch.device:
@@ -140,8 +171,15 @@ class TiedTreeModel(nn.Module):
             p = patchify(x, self.side, self.kernel, self.representation).to(self.device)
         if not self.representation.discrete:
             p = p.to(self.dtype)
-        f = self.representation.log_forward(p) if self.log_space else self.representation(p)
+        f = self.representation.log_forward(p) if self.log_space else self._represent(p)
         return f.reshape(f.shape[0], f.shape[1], -1)
+
+    def _represent(self, p: torch.Tensor) -> torch.Tensor:
+        """ReLU-model pixel features; ``f(x) - f(0)`` when :attr:`centered` (an empty patch lifts to 0)."""
+        f = self.representation(p)
+        if self.centered and not self.representation.discrete:
+            f = f - self.representation(torch.zeros_like(p.reshape(-1, p.shape[-1])[:1]))
+        return f
 
     def _leaf_weight(self) -> torch.Tensor:
         return self.level_weight(0)
@@ -195,7 +233,7 @@ class TiedTreeModel(nn.Module):
             if self.representation.discrete:
                 return np.eye(self.M, dtype=np.int64)[t[..., 0].long().numpy()].reshape(t.shape[0], -1)
             tt = t.to(device=self.device, dtype=self.dtype)
-            f = self.representation.log_forward(tt).exp() if self.log_space else self.representation(tt)
+            f = self.representation.log_forward(tt).exp() if self.log_space else self._represent(tt)
             return f.reshape(t.shape[0], -1).double().cpu().numpy()
 
     def network_blocks(self) -> dict[int, np.ndarray]:
