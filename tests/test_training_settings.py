@@ -141,6 +141,12 @@ def test_load_restores_the_trained_model_and_certify_checkpoint(tmp_path, capsys
     assert (got["lower"], got["upper"]) == (ref.lower, ref.upper)
     with pytest.raises(te.models.CheckpointError, match="No checkpoint"):
         te.models.load(tmp_path / "missing")
+    # spectrum --checkpoint measures the trained weights: the same singular values as te.spectrum on the model
+    assert cli_main(["spectrum", "--checkpoint", str(run), "--partition", "left_right", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)["spectra"][0]
+    ref = te.spectrum(r.model, te.Partition.left_right(16))
+    assert got["rank"] == ref.rank and got["kind"] == ref.kind
+    assert got["normalized"] == pytest.approx([float(v) for v in ref.normalized], rel=1e-9, abs=1e-12)
 
 
 @pytest.mark.slow

@@ -19,16 +19,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rows", type=int, default=256, help="sampled I-configurations (method sampled)")
     p.add_argument("--cols", type=int, default=256, help="sampled J-configurations (method sampled)")
     p.add_argument("--plot", default=None, help="write the spectra to this PNG")
+    p.add_argument("--checkpoint", default=None,
+                   help="a training run directory (tensorexpr train --out DIR): the spectra of the *trained* model "
+                        "(its own weights) instead of a random network; the network flags are then ignored")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    tree, net = build_network(args, integer=False)
-    parts = partitions_from_args(args.partition or ["odd_even"], args.geometry, tree.n_modes)
+    if args.checkpoint is not None:
+        from ..models import load
+
+        net = load(args.checkpoint, device="cpu")  # a trained model: te.spectrum reads its own weights
+        geometry, n_modes = net.train_config.geometry, net.tree.n_modes
+    else:
+        tree, net = build_network(args, integer=False)
+        geometry, n_modes = args.geometry, net.n_modes
+    parts = partitions_from_args(args.partition or ["odd_even"], geometry, n_modes)
     res = [spectrum(net, P, method=args.method, rtol=args.rtol, rows=args.rows, cols=args.cols, seed=args.seed,
                     progress=not args.json) for P in parts]
     if args.plot:
-        plot_spectra(res, path=args.plot, title=f"{net.name}")
+        plot_spectra(res, path=args.plot, title=f"{getattr(net, 'name', type(net).__name__)}")
     if args.json:
         dump_json({"network": repr(net), "spectra": [s.to_dict() for s in res]})
         return 0
