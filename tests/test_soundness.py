@@ -251,7 +251,9 @@ def tree_networks(draw: Callable) -> tuple[te.Network, te.Partition]:
     if not _budget_ok(n, F, M):
         n = 3
     tree = random_tree(n, np.random.default_rng(draw(st.integers(0, 10**6))), max_fan=4)
-    widths = [draw(st.integers(1, 3)) for _ in range(tree.depth)]
+    widths: Any = [draw(st.integers(1, 3)) for _ in range(tree.depth)]
+    if draw(st.booleans()):  # per-node widths: siblings share one (they pool one channel index)
+        widths = {c: w for t in tree.internal_nodes for w in [draw(st.integers(1, 3))] for c in tree.children(t)}
     op = draw(st.sampled_from(sorted(te.OPERATORS)))
     shared = draw(st.booleans())
     net = te.convac(tree, M, widths, shared=shared, op=op, seed=draw(st.integers(0, 10**6)), integer=True, F=F,
@@ -362,6 +364,30 @@ def tree_decompositions(draw: Callable) -> tuple[te.Network, te.Partition]:
     return net, draw(partitions(n))
 
 
+@st.composite
+def extracted_networks(draw: Callable) -> tuple[te.Network, te.Partition]:
+    """Trained-model form: a torch ConvAC or ReLU net on a random tree, handed back with ``to_network()``
+    (positive log-space ConvAC weights, tied per level when shared); certify bounds its architecture."""
+    n = draw(st.integers(2, 5))
+    M = draw(st.integers(2, 3))
+    tree = random_tree(n, np.random.default_rng(draw(st.integers(0, 10**6))), max_fan=3)
+    widths = [draw(st.integers(1, 3)) for _ in range(tree.depth)]
+    seed = draw(st.integers(0, 10**6))
+    shared = draw(st.booleans())
+    if draw(st.booleans()):
+        model = te.models.ConvAC(tree, M, widths, shared=shared, seed=seed, device="cpu")
+    else:
+        model = te.models.ReLUNet(tree, M, widths, pooling=draw(st.sampled_from(["max", "avg"])), shared=shared,
+                                  seed=seed, device="cpu")
+    return model.to_network(), draw(partitions(n))
+
+
+@given(extracted_networks())
+@settings(SETTINGS, max_examples=150)
+def test_certify_is_sound_on_extracted_models(case: tuple[te.Network, te.Partition]) -> None:
+    check_certificate(*case)
+
+
 @given(tree_networks())
 @SETTINGS
 def test_certify_is_sound_on_tree_networks(case: tuple[te.Network, te.Partition]) -> None:
@@ -387,7 +413,7 @@ def test_certify_is_sound_on_tree_decompositions(case: tuple[te.Network, te.Part
 
 
 @pytest.mark.slow
-@given(st.one_of(tree_networks(), explicit_networks(), dag_networks(), tree_decompositions()))
+@given(st.one_of(tree_networks(), explicit_networks(), dag_networks(), tree_decompositions(), extracted_networks()))
 @SLOW
 def test_certify_is_sound_many(case: tuple[te.Network, te.Partition]) -> None:
     check_certificate(*case)
