@@ -3,15 +3,43 @@
 Diaconu & Worrall, ICML 2019 (the group convolution ``[f * psi](g) = sum_x f(x) L_g[psi](x)``); the tying
 is :mod:`tensorexpr.structured.p4`. ``model(torch.rot90(x, 1, (-2, -1)))`` equals ``model(x)`` up to float
 rounding, because the output pools over the rotation index at the root and the tree maps onto itself.
+
+Scattering + p4 (roto-translation scattering feeding a p4 tree)
+---------------------------------------------------------------
+With ``representation="scattering:..."`` (``kernel=1``; the tree is over the ``(H/2^J) x (W/2^J)`` grid of
+the scattering field) the lift acts on the coefficients ``S(u, lambda)`` of a position. A quarter turn ``g``
+of the image that maps the sampling lattice ``2^J Z^2`` onto itself (kymatio's samples ``u = 2^J (i, j)``)
+moves the field as
+
+.. math:: S_{gx}(u, \lambda) = S_x(g^{-1} u, g^{-1} \lambda),
+
+``g^{-1}\lambda`` shifting every orientation by ``L/2`` (:func:`~tensorexpr.models.scattering.rotate_coefficients`;
+the permutation per position is :func:`~tensorexpr.models.scattering.coefficient_rotation`, ``q``). The lift
+``W_0[d, (r, b)] = psi_b(q^{-r} d)`` (:func:`~tensorexpr.structured.p4.permutation_lift_map`) then gives
+
+.. math:: h_{gx}(g u, r, b) = \sum_e S_x(u, e)\, \psi_b(q^{-(r-1)} e) = h_x(u, r - 1, b),
+
+the p4 law of the pixel lift, and the group convs, the symmetric pooling over a rotation-closed tree and
+the invariant root finish as there: ``model(g x) == model(x)``. Because kymatio's orientations span
+``[0, pi)``, ``q`` has order 2: a half turn fixes every coefficient, so lifted channels ``r`` and ``r + 2``
+coincide (the orientations see ``p4 / C_2``; positions see all of p4). With ``rotinv=1`` ``q`` is the
+identity (orbit averages are invariant) and the four lifted copies coincide. Exact (float rounding) for
+images rotated about a point that maps the lattice onto itself (pixel ``(2^J (h - 1) / 2)``: e.g. 14 for
+32x32, J=2) whose support keeps ``2^J`` zero pixels from the border (kymatio pads by reflection);
+``torch.rot90`` about the image centre is not such a rotation and the invariance is then only approximate
+(measured in ``tests/test_group_scattering.py`` and ``docs/scattering.md``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..errors import NetworkError
 from ..modetree import ModeTree
-from ..structured.p4 import p4_maps, tree_rotation_closed
+from ..structured.p4 import ORDER, p4_maps, permutation_lift_map, tree_rotation_closed
+from .scattering import coefficient_rotation, is_scattering_spec, parse_scattering
 from .tied import TiedTreeModel
 
 __all__ = ["P4ConvAC", "P4ReLUNet", "PatchConvAC", "PatchReLUNet"]
@@ -31,7 +59,8 @@ class P4ConvAC(TiedTreeModel):
     outputs : int
     kernel : int
         Patch side ``k``.
-    representation, in_features, seed, device : as in :class:`tensorexpr.models.ConvAC`.
+    representation, in_features, seed, device : as in :class:`tensorexpr.models.ConvAC`. A scattering
+        representation (``kernel=1``) lifts the coefficients with their orientation permutation (module doc).
 
     Examples
     --------
@@ -50,8 +79,17 @@ class P4ConvAC(TiedTreeModel):
         if not isinstance(tree, ModeTree) or not tree_rotation_closed(tree):
             raise NetworkError(f"P4 models need a grid tree that maps onto itself under rotations, got {tree!r}.")
         self.widths_spec = widths
-        super().__init__(tree, M, p4_maps(tree, M, widths, outputs, kernel), outputs, kernel, representation,
-                         in_features, seed, device)
+        maps = p4_maps(tree, M, widths, outputs, kernel)
+        if is_scattering_spec(representation):
+            if kernel != 1:
+                raise NetworkError(f"Scattering p4 models take kernel=1 (the tree is over the scattering grid, one "
+                                   f"coefficient vector per position), got kernel={kernel}.")
+            spec = parse_scattering(representation)
+            B0 = maps[0].cols // ORDER
+            perms = [coefficient_rotation(spec, in_features, r) if spec.n_coefficients(in_features) == M
+                     else np.arange(M) for r in range(ORDER)]  # a wrong M is reported by the representation
+            maps[0] = permutation_lift_map(perms, B0)
+        super().__init__(tree, M, maps, outputs, kernel, representation, in_features, seed, device)
 
 
 class P4ReLUNet(P4ConvAC):

@@ -71,6 +71,7 @@ __all__ = [
     "Scattering",
     "ScatteringLinear",
     "rotate_coefficients",
+    "coefficient_rotation",
     "orientation_average",
     "fit_templates",
     "exact_rank",
@@ -212,6 +213,29 @@ def rotate_coefficients(S: torch.Tensor, k: int, L: int, J: int, max_order: int 
     src = [index[(o, js, tuple((t + shift) % L for t in ts))] for (o, js, ts) in meta]
     src_all = torch.as_tensor([c * K + s for c in range(C) for s in src], device=S.device)
     return torch.rot90(S.index_select(-3, src_all), k, dims=(-2, -1))
+
+
+def coefficient_rotation(spec: "ScatteringSpec", channels: int = 1, k: int = 1) -> np.ndarray:
+    """``q[e]``: the coefficient index that coefficient ``e`` moves to under ``k`` quarter turns (per position).
+
+    The per-position part of :func:`rotate_coefficients`: there ``new[i] = old[src[i]]``, so ``q = src^{-1}``.
+    Every ``theta`` shifts by ``k L / 2 (mod L)``, so ``q`` has order 2 (a half turn fixes every coefficient:
+    the modulus is ``pi``-periodic in ``theta``). With ``rotinv`` the orbit averages are invariant and ``q`` is
+    the identity. Layout: channel-major, ``c * K + i`` as in the transform's output.
+    """
+    if spec.rotinv:
+        return np.arange(spec.n_coefficients(channels), dtype=np.int64)
+    if spec.L % 2:
+        raise NetworkError(f"Quarter-turn covariance needs an even L (a quarter turn is L/2 orientation steps "
+                           f"of pi/L), got L={spec.L}.")
+    meta = coefficient_meta(spec.J, spec.L, spec.max_order)
+    K = len(meta)
+    index = {m: i for i, m in enumerate(meta)}
+    shift = (k * spec.L // 2) % spec.L
+    src = np.array([index[(o, js, tuple((t + shift) % spec.L for t in ts))] for (o, js, ts) in meta], dtype=np.int64)
+    q = np.empty(K, dtype=np.int64)
+    q[src] = np.arange(K)
+    return np.concatenate([c * K + q for c in range(channels)])
 
 
 def orientation_average(S: torch.Tensor, J: int, L: int, max_order: int = 2) -> torch.Tensor:

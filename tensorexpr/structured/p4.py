@@ -44,6 +44,7 @@ __all__ = [
     "feature_rotation",
     "template_rotation",
     "lift_map",
+    "permutation_lift_map",
     "group_map",
     "invariant_map",
     "p4_maps",
@@ -112,8 +113,20 @@ def template_rotation(F: Any, kernel: int, M: int, s: int = 1) -> np.ndarray:
 
 def lift_map(kernel: int, M: int, B: int) -> LevelMap:
     """Lifting: basis filters ``psi_b`` (``B x k x k x M`` free) and their rotated copies, channel ``r * B + b``."""
-    q = [feature_rotation(kernel, M, r) for r in range(ORDER)]
-    rows, cols = kernel * kernel * M, ORDER * B
+    return permutation_lift_map([feature_rotation(kernel, M, r) for r in range(ORDER)], B)
+
+
+def permutation_lift_map(perms: Sequence[np.ndarray], B: int) -> LevelMap:
+    """Lifting for any feature space on which a quarter turn acts by a permutation: ``W[q_r[e], (r, b)] = psi_b[e]``.
+
+    ``perms[r][e]`` is where feature ``e`` moves under ``r`` quarter turns (``perms[0]`` the identity). Pixel
+    patches use :func:`feature_rotation`; scattering coefficients use
+    :func:`tensorexpr.models.scattering.coefficient_rotation` (positions move, orientations shift).
+    """
+    q = [np.asarray(p, dtype=np.int64) for p in perms]
+    rows, cols = q[0].size, ORDER * B
+    if len(q) != ORDER or any(sorted(p.tolist()) != list(range(rows)) for p in q):
+        raise NetworkError(f"A p4 lift needs {ORDER} permutations of the {rows} features, got {len(q)} arrays.")
     index = np.empty((rows, cols), dtype=np.int64)
     for r in range(ORDER):
         for b in range(B):
