@@ -85,3 +85,33 @@ def test_to_network_equals_centered_model_on_float_templates(cls, kw):
         A = net.grid_tensor(output=y).reshape(-1)
         assert A.std() > 1e-3 * np.abs(A).max() > 0  # a live, non-constant function (else the check is empty)
         np.testing.assert_allclose(A, out[:, y], rtol=1e-5, atol=1e-6 * np.abs(A).max())
+
+
+def test_learned_basis_convac_learns_with_its_equivariance_term_on():
+    """Issue 10: the former term (error / full response energy) was minimized by atoms constant over the patch.
+
+    With it on, 400 steps at lr 0.05 left the output exactly constant (CE 2.253 = the class prior, accuracy 0.14
+    on seeds 0-2). The term normalized by the spread of the non-DC responses keeps the bases equivariant
+    (term -> ~0.01) while the model learns. lr 0.05 as for the other ConvACs (see ``test_structured_models_fit``).
+    """
+    torch.manual_seed(0)
+    d = digits32(n_test=297, seed=0, n_train=64)
+    m = te.models.LearnedBasisConvAC(te.ModeTree.grid(4, 4), 4, 4, kernel=8, outputs=10, representation="linear",
+                                     in_features=1, seed=0, device="cpu", equivariance_weight=1.0)
+    opt = torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=0.05, betas=(0.9, 0.9))
+    eq0 = float(m.equivariance_loss(d.X_train).detach())
+    for step in range(400):
+        ce = torch.nn.functional.cross_entropy(m(d.X_train), d.y_train)
+        loss = ce + m.auxiliary_loss(d.X_train)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        first = float(ce.detach()) if step == 0 else first
+    with torch.no_grad():
+        out = m(d.X_train)
+        last = float(torch.nn.functional.cross_entropy(out, d.y_train))
+        eq = float(m.equivariance_loss(d.X_train))
+    acc = float((out.argmax(1) == d.y_train).float().mean())
+    assert first > 0.8 * math.log(10)
+    assert last < 0.7 * first and acc > 0.3, (first, last, acc)  # chance 0.1; the collapsed model: 2.253, 0.14
+    assert eq < 0.05 * eq0 and eq < 0.1, (eq0, eq)  # and the bases became (nearly) rotations of each other

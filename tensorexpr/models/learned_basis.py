@@ -11,7 +11,9 @@ basis ``Psi_r`` (rotating a filter = switching the basis):
 The layers above are the p4 group convolutions and the invariant root of :mod:`tensorexpr.structured.p4`.
 Nothing forces ``Psi_r`` to be a rotation of ``Psi_0``; the training loss adds the authors' kind of
 equivariance term (:meth:`LearnedBasisConvAC.equivariance_loss`): the response of basis ``r + 1`` to a
-rotated patch should equal the response of basis ``r`` to the patch, normalized by the response energy.
+rotated patch should equal the response of basis ``r`` to the patch, normalized by the spread over the
+patches of the responses of the atoms' non-constant (non-DC) parts, so that constant atoms are no
+trivial minimizer.
 With ``Psi_r = rot^r Psi_0`` the model is exactly the p4 model and the term is zero.
 
 In the calculator (:meth:`to_network`) the learned lift is a constant (``FIXED``): the map from
@@ -95,7 +97,26 @@ class LearnedBasisConvAC(P4ConvAC):
         return self.bases.exp() if self.log_space else self.bases
 
     def equivariance_loss(self, x: Any) -> torch.Tensor:
-        """``sum_r ||<Psi_{r+1}, rot p> - <Psi_r, p>||^2 / sum_r ||<Psi_r, p>||^2`` over the patches ``p`` of ``x``."""
+        """Equivariance error of the bases, relative to the spread of their non-constant (non-DC) responses.
+
+        With ``s_{r,k}(p) = <Psi_r[k], p>`` over the patches ``p`` of ``x`` (positive atoms for the ConvAC),
+        ``Psi^{ac} = Psi - Psi^{dc}`` where ``Psi^{dc}`` is the atom's mean over the patch pixels (per
+        representation function), and ``Var_p`` the variance over the patches:
+
+        .. math::
+            L = \\frac{\\sum_{r,k,p} (\\langle \\Psi_{r+1}[k], \\mathrm{rot}\\, p\\rangle
+                         - \\langle \\Psi_r[k], p\\rangle)^2}
+                     {\\sum_{r,k} |p| \\, \\mathrm{Var}_p \\langle \\Psi^{ac}_r[k], p\\rangle}
+
+        The numerator is zero exactly when ``Psi_{r+1} = rot Psi_r`` on the span of the patches, so ``L = 0``
+        for ``Psi_r = rot^r Psi_0`` (the p4 model). Why the denominator drops the DC part: rotation only
+        permutes pixels, so an atom constant over the patch (per function) answers a patch and its rotation
+        alike; with the former normalization by the full response energy such atoms were a trivial minimizer,
+        and positive log-space atoms drifted there until the output was constant (issue 10). Here the loss is
+        homogeneous of degree 0 in the non-DC parts: shrinking them towards a constant atom does not lower
+        it (it raises it while the DC parts of ``Psi_r`` and ``Psi_{r+1}`` differ), so only equivariant shapes
+        do. Centering the responses over the patches drops what is constant over the data as well.
+        """
         f = self.features(x)
         f = f.exp() if self.log_space else f  # (B, N, F) patch features
         f = f.reshape(-1, f.shape[-1])
@@ -105,7 +126,12 @@ class LearnedBasisConvAC(P4ConvAC):
         resp = torch.einsum("nf,rkf->rnk", f, P)
         resp_rot = torch.einsum("nf,rkf->rnk", rot, P)
         diff = resp_rot[(torch.arange(ORDER) + 1) % ORDER] - resp
-        return diff.pow(2).sum() / resp.pow(2).sum().clamp_min(1e-12)
+        k2 = self.kernel * self.kernel
+        Pg = P.reshape(ORDER, P.shape[1], k2, -1)
+        ac = (Pg - Pg.mean(2, keepdim=True)).reshape(P.shape)  # the atoms less their per-function pixel mean
+        resp_ac = torch.einsum("nf,rkf->rnk", f, ac)
+        spread = (resp_ac - resp_ac.mean(1, keepdim=True)).pow(2).sum()
+        return diff.pow(2).sum() / spread.clamp_min(1e-12)
 
     def auxiliary_loss(self, x: Any) -> torch.Tensor:
         """The term the training loop adds to the cross-entropy: ``equivariance_weight * equivariance_loss``."""
