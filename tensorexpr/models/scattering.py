@@ -48,6 +48,7 @@ becomes ``C (1 + J + L J (J - 1) / 2)``, 11 for ``J=2, L=8``.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +85,15 @@ KYMATIO_2D_MODULE = "kymatio.scattering2d.frontend.torch_frontend"
 
 
 from ..errors import ScatteringUnavailable  # noqa: E402,F401  (re-exported: defined in errors.py)
+
+
+@functools.lru_cache(maxsize=64)
+def _grid_hw(tree: Any) -> tuple[int, int] | None:
+    """``(h, w)`` of a 2x2 grid pooling tree, recognised from its structure (never its name), else None."""
+    from ..bounds.geometry import tree_shape
+
+    shape = tree_shape(tree)
+    return tuple(shape[1]) if shape is not None and shape[0].startswith("grid") else None  # type: ignore[return-value]
 
 
 def scattering2d_class() -> type:
@@ -369,8 +379,6 @@ class Scattering(Representation):
 
     def lift(self, x: Any, tree: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         """``(B, N, M)``: the coefficients at each position of the reduced grid, mode ``row * w + col``."""
-        from ..specs import grid_shape
-
         x = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
         if x.dim() == 3:
             x = x.unsqueeze(1)
@@ -378,7 +386,7 @@ class Scattering(Representation):
             raise ModelInputError(f"The scattering representation takes float images (B, {self.channels}, H, W), "
                                   f"got {tuple(x.shape)}.")
         s = 2 ** self.spec.J
-        hw = grid_shape(tree.name) if tree.name.startswith("grid:") else None
+        hw = _grid_hw(tree)
         h, w = x.shape[2] // s, x.shape[3] // s
         if h * w != tree.n_modes or (hw is not None and (h, w) != tuple(hw)):
             want = f"(B, {self.channels}, {hw[0] * s}, {hw[1] * s})" if hw else f"H*W = {tree.n_modes} * 4^J"
