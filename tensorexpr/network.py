@@ -417,11 +417,6 @@ class Network:
         return any(self.weight_kind(nd.id) == "tied" for nd in self.live_nodes if nd.weight is not None)
 
     @property
-    def shared(self) -> bool:
-        """Alias of :attr:`is_tied` (a convolution ties the weights of a level)."""
-        return self.is_tied
-
-    @property
     def n_params(self) -> int:
         """Number of free parameters: the sizes of the blocks that live nodes use (constants excluded)."""
         return int(sum(self.params[b].size for b in self.block_users))
