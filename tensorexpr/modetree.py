@@ -6,7 +6,7 @@ An internal node is identified by the frozenset of modes below it, and its child
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -39,6 +39,12 @@ def _parse_nested(obj: Any, out: list[tuple[frozenset, tuple[frozenset, ...]]]) 
     node = frozenset(seen)
     out.append((node, tuple(kids)))
     return node
+
+
+@lru_cache(maxsize=8)
+def _grid_tree(h: Any, w: Any, key: Any, geometry: Any) -> "ModeTree":
+    window = list(key[1]) if isinstance(key, tuple) and len(key) == 2 and key[0] == "list" else key
+    return ModeTree.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,19 @@ class ModeTree:
 
     @classmethod
     def grid(cls, h: int, w: int, window: tuple[int, int] | int = (2, 2), geometry: str = "square") -> "ModeTree":
-        """2-D pooling over ``h x w`` with ``geometry`` ``"square"`` (quad tree) or ``"mirror"``."""
-        return cls.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
+        """2-D pooling over ``h x w`` with ``geometry`` ``"square"`` (quad tree) or ``"mirror"``.
+
+        Trees are immutable, so the last few built are cached: a 256x256 tree takes ~0.3 s, and partitions
+        and geometry recognition ask for the same one again.
+        """
+        if cls is not ModeTree:
+            return cls.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
+        key = ("list", tuple(window)) if isinstance(window, list) else window
+        try:
+            hash((h, w, key, geometry))
+        except TypeError:  # an unhashable argument: let the validation name it
+            return cls.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
+        return _grid_tree(h, w, key, geometry)
 
     @classmethod
     def shallow(cls, n: int) -> "ModeTree":

@@ -100,7 +100,7 @@ def node_id(modes: frozenset, prefix: str = "") -> str:
     s = sorted(modes)
     if len(s) == 1:
         return f"{prefix}x{s[0]}"
-    if s == list(range(s[0], s[-1] + 1)):
+    if s[-1] - s[0] + 1 == len(s):  # distinct sorted ints: contiguous iff the span equals the count
         return f"{prefix}t{s[0]}-{s[-1]}"
     return f"{prefix}t" + ",".join(map(str, s))
 
@@ -229,9 +229,12 @@ class Network:
                 fresh.add(nd.id)
                 nd = replace(nd, param=Tied(nd.id))
             nodes.append(nd)
+        checked: dict[tuple, np.ndarray] = {}  # tie key -> a weight object already found equal to its block
         for nd in nodes:
             if not isinstance(nd, Node):
                 raise NetworkError(f"Network nodes must be Node objects, got {type(nd).__name__}.")
+            if isinstance(nd.param, Tied) and nd.weight is not None and checked.get((nd.param.block, id(nd.param.basis))) is nd.weight:
+                continue
             if isinstance(nd.param, Tied) and not (nd.param.block in fresh and nd.param.block == nd.id):
                 if nd.param.block not in params:
                     raise NetworkError(
@@ -249,6 +252,7 @@ class Network:
                         f"params[{nd.param.block!r}]. Hint: build tied weights with Network.with_params, or "
                         f"declare the node FIXED."
                     )
+                checked[(nd.param.block, id(nd.param.basis))] = nd.weight
         object.__setattr__(self, "nodes", tuple(nodes))
         object.__setattr__(self, "params", params)
 
@@ -356,7 +360,7 @@ class Network:
                 need.update(nd.children)
         return tuple(nd for nd in self.nodes if nd.id in need)
 
-    @property
+    @cached_property
     def is_tree(self) -> bool:
         """True when no node feeds two parents and no sum node appears (a plain HT/CP network)."""
         live = {nd.id for nd in self.live_nodes}
@@ -387,14 +391,25 @@ class Network:
         A block used by one node through the identity map is free; by several nodes, or through a fixed
         non-identity map, it is tied.
         """
-        nd = self.node(node_id)
-        if nd.weight is None:
-            return "identity"
-        if isinstance(nd.param, Fixed):
-            return "fixed"
-        p = nd.param
-        assert isinstance(p, Tied)
-        return "free" if p.basis is None and len(self.block_users.get(p.block, ())) <= 1 else "tied"
+        kinds = self._weight_kinds
+        if node_id not in kinds:
+            self.node(node_id)  # raises the library's error for an unknown id
+        return kinds[node_id]
+
+    @cached_property
+    def _weight_kinds(self) -> dict[str, str]:
+        users = self.block_users
+        out: dict[str, str] = {}
+        for nd in self.nodes:
+            if nd.weight is None:
+                out[nd.id] = "identity"
+            elif isinstance(nd.param, Fixed):
+                out[nd.id] = "fixed"
+            else:
+                p = nd.param
+                assert isinstance(p, Tied)
+                out[nd.id] = "free" if p.basis is None and len(users.get(p.block, ())) <= 1 else "tied"
+        return out
 
     def tie_key(self, node_id: str) -> tuple:
         """A hashable key; equal keys mean equal weights for *every* parameter value (same block and map, or
@@ -406,12 +421,12 @@ class Network:
             return ("fixed", digest(nd.weight))
         return nd.param.key  # type: ignore[union-attr]
 
-    @property
+    @cached_property
     def all_free(self) -> bool:
         """Every live weight is its own free block (the assumption of the untied bounds)."""
         return all(self.weight_kind(nd.id) == "free" for nd in self.live_nodes if nd.kind != "sum")
 
-    @property
+    @cached_property
     def is_tied(self) -> bool:
         """Some live weight is tied (a block used by several nodes or through a fixed map)."""
         return any(self.weight_kind(nd.id) == "tied" for nd in self.live_nodes if nd.weight is not None)
@@ -423,6 +438,11 @@ class Network:
 
     def parametrization(self) -> dict[str, Any]:
         """Summary of the parametrization: node counts per weight kind, tied groups and free-parameter count."""
+        p = self._parametrization
+        return {**p, "nodes_by_kind": dict(p["nodes_by_kind"]), "tied_blocks": dict(p["tied_blocks"])}
+
+    @cached_property
+    def _parametrization(self) -> dict[str, Any]:
         kinds = {k: 0 for k in ("free", "tied", "fixed", "identity")}
         for nd in self.live_nodes:
             if nd.kind != "sum":
@@ -573,6 +593,7 @@ def hierarchical(
     ids = {n: node_id(n, prefix) for n in tree.nodes}
     params: dict[str, np.ndarray] = {}
     first: dict[str, frozenset] = {}
+    first_w: dict[str, np.ndarray] = {}  # the (frozen) array each block was read from: the same object is equal
     for n in tree.nodes:
         if n not in weights:
             raise NetworkError(f"weights lacks node {sorted(n)}.")
@@ -582,8 +603,9 @@ def hierarchical(
             w = _freeze(w)
             block = f"{prefix}level{tree.levels[n]}[{w.shape[0]}x{w.shape[1]}]"  # one convolution per level and shape
             if block not in params:
-                params[block], first[block] = freeze_vector(w), n
-            elif params[block].size != w.size or not np.array_equal(params[block], w.reshape(-1)):
+                params[block], first[block], first_w[block] = freeze_vector(w), n, w
+            elif w is not first_w[block] and (params[block].size != w.size
+                                              or not np.array_equal(params[block], w.reshape(-1))):
                 raise NetworkError(
                     f"shared=True ties every node of level {tree.levels[n]}, but nodes {sorted(first[block])} and "
                     f"{sorted(n)} have different weights. Hint: pass equal weights, or shared=False for a "
@@ -679,6 +701,7 @@ def convac(
             key = (tree.levels[n], shape)
             if key not in tied:
                 tied[key] = _draw(rng, shape, integer, int_range)
+                tied[key].setflags(write=False)  # one frozen array for the whole level: no per-node copy
             weights[n] = tied[key]
         else:
             weights[n] = _draw(rng, shape, integer, int_range)

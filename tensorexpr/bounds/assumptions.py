@@ -122,14 +122,21 @@ _CHECKS: dict[str, tuple[Callable[[Network], bool], Callable[[Network], str]]] =
 }
 
 
+_CHECKED: "weakref.WeakKeyDictionary[Network, dict[str, str | None]]" = weakref.WeakKeyDictionary()
+
+
 def check_assumption(net: Network, key: str) -> str | None:
-    """None when assumption ``key`` holds for ``net``, else why not."""
+    """None when assumption ``key`` holds for ``net``, else why not (cached per network: networks are
+    immutable, and a profile asks the same questions once per partition)."""
     if key not in ASSUMPTIONS:
         raise KeyError(f"Unknown assumption {key!r}; known: {sorted(ASSUMPTIONS)}.")
     if key not in _CHECKS:  # registered by a provider module without a checker: cannot be verified
         return f"no checker for assumption {key!r}"
-    holds, why = _CHECKS[key]
-    return None if holds(net) else why(net)
+    seen = _CHECKED.setdefault(net, {})
+    if key not in seen:
+        holds, why = _CHECKS[key]
+        seen[key] = None if holds(net) else why(net)
+    return seen[key]
 
 
 def register_assumption_check(key: str, description: str, holds: Callable[[Network], bool],
@@ -137,6 +144,8 @@ def register_assumption_check(key: str, description: str, holds: Callable[[Netwo
     """Add an assumption (and its checker) that providers may declare in ``needs``."""
     ASSUMPTIONS[key] = description
     _CHECKS[key] = (holds, why)
+    for seen in list(_CHECKED.values()):  # a re-registered checker must not answer from the old one's cache
+        seen.pop(key, None)
 
 
 def network_facts(net: Network) -> dict[str, Any]:

@@ -57,6 +57,7 @@ signature) plus dense work on the core only: ``r_t x d_I x d_J`` residues per co
 from __future__ import annotations
 
 import time
+import weakref
 from fractions import Fraction
 from typing import Any
 
@@ -101,57 +102,83 @@ def _to_mod_p(W: np.ndarray, p: int) -> np.ndarray:
     return np.array(flat, dtype=np.int64).reshape(W.shape)
 
 
+_TABLES: "weakref.WeakKeyDictionary[Network, dict[int, Any]]" = weakref.WeakKeyDictionary()
+
+
 def _pure_ranks(net: Network, pure_roots: list[str], f_rank: int, core_blocks: set[str]
                 ) -> tuple[dict[str, int], dict[str, int]]:
     """Signature id and rank lower bound ``rho`` of every node under ``pure_roots`` (see the module proof).
 
+    The per-subtree quantities do not depend on the partition, so they come from :func:`_subtree_table`,
+    built once per network; only the conditions linking the frontier to the core are checked here.
+
     Raises NotApplicable when a weight in the pure subtrees is fixed, an identity, tied through a basis, or
     tied in a pattern the proof does not cover.
+    """
+    per = _TABLES.setdefault(net, {})
+    if f_rank not in per:
+        per[f_rank] = _subtree_table(net, f_rank)
+    sig, rho_of, blocks_of, err = per[f_rank]
+    for c in pure_roots:
+        if err[c] is not None:
+            raise NotApplicable(err[c])
+    owner: dict[str, int] = {}  # tied block -> the frontier signature using it (linear, not pairwise)
+    for g in {sig[c] for c in pure_roots}:
+        for b in blocks_of[g]:
+            if b in core_blocks:
+                raise NotApplicable("coarse bound: a tied block is used both in the core and below the frontier.")
+            if owner.setdefault(b, g) != g:
+                raise NotApplicable("coarse bound: frontier nodes with different subtrees share tied blocks.")
+    return sig, {nid: rho_of[sig[nid]] for nid in pure_roots}
+
+
+def _subtree_table(net: Network, f_rank: int) -> tuple[dict[str, int], dict[int, int], dict[int, frozenset],
+                                                        dict[str, str | None]]:
+    """For every live node, as the root of a pure subtree: its signature id, ``rho`` per signature, the tied
+    blocks used in the subtree, and why the proof does not cover the subtree (None when it does).
+
+    Signatures intern ``(kind, tie key, shape, child signatures)``; a free block gives a signature of its own.
     """
     from math import comb
 
     intern: dict[tuple, int] = {}
     sig: dict[str, int] = {}
     rho_of: dict[int, int] = {}
-    blocks_of: dict[int, frozenset] = {}  # tied blocks used in the subtree (free blocks are unique anyway)
-    widths = net.widths
-    order: list[str] = []
-    stack = list(pure_roots)
-    while stack:  # pre-order, reversed below into children-first
-        nid = stack.pop()
-        order.append(nid)
-        stack.extend(net.node(nid).children)
+    blocks_of: dict[int, frozenset] = {}
+    err: dict[str, str | None] = {}
     users = net.block_users
-    by_id = net.by_id
     empty: frozenset = frozenset()
-    for nid in reversed(order):
-        nd = by_id[nid]
+    for nd in net.live_nodes:
+        nid = nd.id
+        kids_err = next((err[c] for c in nd.children if err[c] is not None), None)
+        if kids_err is not None:
+            sig[nid], err[nid] = -1, kids_err
+            continue
         prm = nd.param
         if nd.weight is None or not isinstance(prm, Tied) or prm.basis is not None:
             kind = net.weight_kind(nid)
-            raise NotApplicable(f"coarse bound: node {nid!r} has a {kind} weight"
-                                f"{' through a basis' if kind == 'tied' else ''}; the proof needs a free choice.")
+            sig[nid], err[nid] = -1, (f"coarse bound: node {nid!r} has a {kind} weight"
+                                      f"{' through a basis' if kind == 'tied' else ''}; the proof needs a free choice.")
+            continue
         block = prm.block
         free = len(users.get(block, ())) <= 1
         kids = tuple(sig[c] for c in nd.children)
+        why: str | None = None
+        key: tuple = ("free", nid)
         if free:  # a block of its own: a signature of its own, no tie bookkeeping (the common, untied case)
-            s_id = len(intern)
-            intern[("free", nid)] = s_id
             below = empty
             for k in kids:
                 if blocks_of[k]:
                     below = below | blocks_of[k]
-            new = True
+            s_id = None
         else:
             key = (nd.kind, prm.key, nd.weight.shape, kids)
-            s_id = intern.get(key)  # type: ignore[assignment]
-            new = s_id is None
-            if new:
-                s_id = intern[key] = len(intern)
+            s_id = intern.get(key)  # only keys that passed are interned: a failing twin fails again
+            if s_id is None:
                 below = frozenset().union(*(blocks_of[k] for k in set(kids))) if kids else empty
                 if block in below:
-                    raise NotApplicable(f"coarse bound: the block {block!r} of node {nid!r} is also used below it.")
-        if new:
+                    why = f"coarse bound: the block {block!r} of node {nid!r} is also used below it."
+        if s_id is None and why is None:
             if nd.kind == "leaf":
                 rho = min(nd.weight.shape[1], f_rank)
             else:
@@ -161,24 +188,22 @@ def _pure_ranks(net: Network, pure_roots: list[str], f_rank: int, core_blocks: s
                 gl = [g for g in groups if blocks_of[g]]
                 for i in range(len(gl)):
                     for j in range(i + 1, len(gl)):
-                        if blocks_of[gl[i]] & blocks_of[gl[j]]:
-                            raise NotApplicable(f"coarse bound: children of {nid!r} with different subtrees share "
-                                                f"tied blocks {sorted(blocks_of[gl[i]] & blocks_of[gl[j]])[:3]}.")
+                        if why is None and blocks_of[gl[i]] & blocks_of[gl[j]]:
+                            why = (f"coarse bound: children of {nid!r} with different subtrees share "
+                                   f"tied blocks {sorted(blocks_of[gl[i]] & blocks_of[gl[j]])[:3]}.")
                 span = 1
                 for g, m in groups.items():
                     span *= comb(rho_of[g] + m - 1, m) if m > 1 else rho_of[g]
                 rho = min(nd.weight.shape[1], nd.weight.shape[0], span)
-            rho_of[s_id] = rho
-            blocks_of[s_id] = below if free else below | {block}
-        sig[nid] = s_id
-    owner: dict[str, int] = {}  # tied block -> the frontier signature using it (linear, not pairwise)
-    for g in {sig[c] for c in pure_roots}:
-        for b in blocks_of[g]:
-            if b in core_blocks:
-                raise NotApplicable("coarse bound: a tied block is used both in the core and below the frontier.")
-            if owner.setdefault(b, g) != g:
-                raise NotApplicable("coarse bound: frontier nodes with different subtrees share tied blocks.")
-    return sig, {nid: rho_of[sig[nid]] for nid in pure_roots}
+            if why is None:
+                s_id = intern[key] = len(intern)
+                rho_of[s_id] = rho
+                blocks_of[s_id] = below if free else below | {block}
+        if why is not None:
+            sig[nid], err[nid] = -1, why
+            continue
+        sig[nid], err[nid] = s_id, None  # type: ignore[assignment]
+    return sig, rho_of, blocks_of, err
 
 
 def _core_weights(net: Network, core: list[str], p: int, seed: int) -> dict[str, np.ndarray]:

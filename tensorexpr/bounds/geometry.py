@@ -252,21 +252,30 @@ def tree_shape(tree: ModeTree) -> tuple[str, tuple[int, ...]] | None:
     """Recognise a standard geometry from the tree's structure (never its name): ``("line", (N,))`` for the
     window-2 line, ``("grid-square" | "grid-mirror", (h, w))`` for 2x2 grid pooling, else None."""
     N = tree.n_modes
-    if N >= 2 and N & (N - 1) == 0 and tree == ModeTree.line(N):
+    # The level-1 window holding mode 0 names the candidates: {0, 1} on the line, {0, 1, w, w+1} under
+    # square pooling and {0, w-1, (h-1)w, hw-1} under mirror pooling (rows/columns pair with their mirror
+    # images). Each candidate is then confirmed by building that tree and comparing it node for node.
+    first = tree.parent.get(frozenset({0}))
+    if first is None:
+        return None
+    s = sorted(first)
+    if s == [0, 1] and N >= 2 and N & (N - 1) == 0 and tree == ModeTree.line(N):
         return "line", (N,)
     from ..errors import GeometryError
     from ..geometry import GRID_GEOMETRIES
 
-    for h in range(2, N):
-        if N % h or N // h < 2:
+    cands: list[tuple[str, int]] = []
+    if len(s) == 4:
+        cands = [("square", s[2]), ("mirror", s[1] + 1)]
+    for g, w in cands:
+        if w < 2 or N % w or N // w < 2 or g not in GRID_GEOMETRIES:
             continue
-        for g in GRID_GEOMETRIES:
-            try:
-                cand = ModeTree.grid(h, N // h, 2, g)
-            except (GeometryError, ValueError):
-                continue
-            if cand == tree:
-                return f"grid-{g}", (h, N // h)
+        try:
+            cand = ModeTree.grid(N // w, w, 2, g)
+        except (GeometryError, ValueError):
+            continue
+        if cand == tree:
+            return f"grid-{g}", (N // w, w)
     return None
 
 

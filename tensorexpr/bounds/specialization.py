@@ -149,13 +149,13 @@ def _check_parametrization_uncached(net: Network, output: int) -> tuple[set[str]
     if not net.all_free:
         used.append("tied weights stay tied (one value per block)")
     # exact channel scalars above the windows (windows and higher leaves output equal channels: s = 1)
-    s: dict[str, list[Fraction]] = {}
+    s: dict[str, list[int | Fraction]] = {}
     for nd in net.live_nodes:
         if roles[nd.id] != "higher":
-            s[nd.id] = [Fraction(1)] * net.widths[nd.id]
+            s[nd.id] = [1] * net.widths[nd.id]  # exact ints (Fractions appear only through fixed weights)
             continue
         kids = [s[c] for c in nd.children]
-        prod = [math.prod((k[a] for k in kids), start=Fraction(1)) for a in range(len(kids[0]))]
+        prod = [math.prod(k[a] for k in kids) for a in range(len(kids[0]))]
         kind = net.weight_kind(nd.id)
         if kind == "identity":
             s[nd.id] = prod
@@ -182,7 +182,24 @@ def _check_parametrization_uncached(net: Network, output: int) -> tuple[set[str]
     return sym, used
 
 
+_FROM_NETWORK: "weakref.WeakKeyDictionary[Network, dict]" = weakref.WeakKeyDictionary()
+
+
 def _from_network(net: Network, output: int = 0) -> tuple[ModeTree, dict[frozenset, int], int, set[frozenset], list[str]]:
+    """Cached per (network, output): the tree, widths per tree node, ``rank F`` and the symmetric windows."""
+    per = _FROM_NETWORK.setdefault(net, {})
+    if output not in per:
+        try:
+            per[output] = _from_network_uncached(net, output)
+        except NotApplicable as exc:
+            per[output] = exc
+    if isinstance(per[output], NotApplicable):
+        raise per[output]
+    tree, widths, M_eff, sym, used = per[output]
+    return tree, widths, M_eff, set(sym), list(used)
+
+
+def _from_network_uncached(net: Network, output: int) -> tuple[ModeTree, dict[frozenset, int], int, set[frozenset], list[str]]:
     if net.tree is None or not net.is_tree or any(nd.kind == "linear" for nd in net.live_nodes):
         raise NotApplicable(
             f"specialization_bound needs a tree network (HT/CP built by te.convac / te.hierarchical); "
@@ -200,6 +217,12 @@ def _from_network(net: Network, output: int = 0) -> tuple[ModeTree, dict[frozens
     sym_ids, used = _check_parametrization(net, output)
     sym = {net.modes[i] for i in sym_ids}
     return net.tree, widths, _f_rank(np.asarray(net.F)), sym, used
+
+
+@lru_cache(maxsize=16)
+def _windows(tree: ModeTree) -> tuple[frozenset, ...]:
+    """The first-level windows: internal nodes whose children are all leaves."""
+    return tuple(n for n in tree.internal_nodes if all(tree.is_leaf(c) for c in tree.children(n)))
 
 
 #: Largest window matricization (entries) whose rank is computed exactly for tied weights.
@@ -322,10 +345,8 @@ def specialization_bound(net_or_tree: Network | ModeTree, P: Partition, M: int |
         )
     factors = []
     value = 1 if M_eff > 0 else 0  # rank F = 0: the grid tensor vanishes
-    for node in tree.internal_nodes:
+    for node in _windows(tree):
         kids = tree.children(node)
-        if not all(tree.is_leaf(c) for c in kids):
-            continue
         i, j = P.side(node)
         if i == 0 or j == 0:
             continue

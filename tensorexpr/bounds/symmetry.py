@@ -20,6 +20,7 @@ import math
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Mapping
 
 import numpy as np
@@ -203,18 +204,26 @@ class NodeSymmetry:
     """One mixed node: the groups fixing each side pointwise, their orbit counts and the recursion value.
 
     ``c = min(span_I, span_J, r_in * prod c(children))`` with ``span_X <= orbits_X``; ``binding`` names the
-    term that attained it.
+    term that attained it. The group names are rendered on first use (a 256x256 grid has 65,000 mixed nodes,
+    and certification needs only the numbers).
     """
 
     node: str
-    group_I: str
-    group_J: str
     orbits_I: int
     orbits_J: int
     product: int
     c: int
     span_I: int = 0
     span_J: int = 0
+    groups: Any = field(default=None, repr=False, compare=False)  # () -> {node: (group_I, group_J)}
+
+    @property
+    def group_I(self) -> str:
+        return self.groups()[self.node][0] if self.groups is not None else "1"
+
+    @property
+    def group_J(self) -> str:
+        return self.groups()[self.node][1] if self.groups is not None else "1"
 
     @property
     def binding(self) -> str:
@@ -252,7 +261,8 @@ class SymmetryBound(Bound):
 
     q: int = 0
     root_groups: tuple[str, str] = ("1", "1")
-    nodes: tuple[NodeSymmetry, ...] = field(default=(), repr=False)
+    rows: tuple[tuple[Any, ...], ...] = field(default=(), repr=False, compare=False)
+    groups: Any = field(default=None, repr=False, compare=False)
     expr: Any = field(default=None, repr=False)
     wide_expr: Any = field(default=None, repr=False)
     values: Mapping[Any, int] = field(default_factory=dict, repr=False)
@@ -264,10 +274,17 @@ class SymmetryBound(Bound):
         syms = {s.name: s for s in self.expr.free_symbols}
         return self.expr.subs({syms.get(k, k) if isinstance(k, str) else k: v for k, v in values.items()})
 
+    @cached_property
+    def nodes(self) -> tuple[NodeSymmetry, ...]:
+        """Every mixed node, leaves first (built on first use from the numbers kept in ``rows``)."""
+        return tuple(NodeSymmetry(*r, groups=self.groups) for r in self.rows)
+
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
+        many = len(self.rows) > _MAX_NODES_IN_DICT
         d.update({"q": self.q, "root_groups": list(self.root_groups),
-                  "nodes": [n.to_dict() for n in self.nodes],
+                  "nodes": (f"{len(self.rows)} mixed nodes, omitted (over {_MAX_NODES_IN_DICT}); "
+                            f"SymmetryBound.nodes has them") if many else [n.to_dict() for n in self.nodes],
                   "expr": None if self.expr is None else str(self.expr),
                   "wide_expr": None if self.wide_expr is None else str(self.wide_expr),
                   "values": {str(k): v for k, v in self.values.items()}})
@@ -278,6 +295,10 @@ class SymmetryBound(Bound):
         vs = str(v) if v < 10**12 else f"~2^{_log2(v):.2f}"
         return (f"SymmetryBound(rank <= {vs}, partition={self.partition}, q={self.q}, "
                 f"root groups I: {_short(self.root_groups[0])}, J: {_short(self.root_groups[1])})")
+
+
+#: ``to_dict`` lists the mixed nodes up to this many (an image-scale net has tens of thousands).
+_MAX_NODES_IN_DICT = 512
 
 
 def _short(s: str) -> str:
@@ -442,37 +463,128 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> Symmet
     """
     st = tie_signatures(net)
     check_partition(P, net.n_modes, "symmetry_bound", net.name, NetworkError)
-    q = template_rank(net)
-    size = {t: len(st.modes[t]) for t in st.order}
-    inI = {t: len(st.modes[t] & P.I) for t in st.order}
+    q, n, names, d = _network_tables(net, st)
+    size, inI = _sizes(st), _inside(st, P)
     inJ = {t: size[t] - inI[t] for t in st.order}
-    n = _full_orbits(st, q)
-    names = _group_names(st)
-    oI, gI = _side_orbits(st, inI, size, n, names)
-    oJ, gJ = _side_orbits(st, inJ, size, n, names)
-    d = _pure_spans(st, q, net.widths, min)
-    DI, DJ = _spans(st, inI, size, d, min), _spans(st, inJ, size, d, min)
+    oI, DI = _side_numbers(st, inI, size, n, d)
+    oJ, DJ = _side_numbers(st, inJ, size, n, d)
     c: dict[str, int] = {}
-    nodes = []
+    rows = []
     for t in st.order:
         if inI[t] == 0 or inJ[t] == 0:
             c[t] = 1
             continue
         prod = st.r_in[t] * math.prod(c[k] for k in st.children[t])
         c[t] = min(oI[t], oJ[t], DI[t], DJ[t], prod)
-        nodes.append(NodeSymmetry(t, _render(gI[t]), _render(gJ[t]), oI[t], oJ[t], prod, c[t], DI[t], DJ[t]))
+        rows.append((t, oI[t], oJ[t], prod, c[t], DI[t], DJ[t]))
     root = st.root
     expr = wide = None
     values: dict[Any, int] = {}
     if symbolic:
         expr, wide, values = _symbolic(net, st, inI, inJ, size, q)
+    gI, gJ = _render(_root_group(st, inI, size, names)), _render(_root_group(st, inJ, size, names))
+    memo: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def groups() -> dict[str, tuple[str, str]]:
+        if not memo:
+            _, a = _side_orbits(st, inI, size, n, names)
+            _, b = _side_orbits(st, inJ, size, n, names)
+            memo["g"] = {t: (_render(a[t]), _render(b[t])) for t in a}
+        return memo["g"]
+
     return SymmetryBound(
         value=c[root], side="upper", method="symmetry", partition=P.name,
         assumptions=("product", "tree", "mode-tree"),
-        details={"q": q, "root_group_I": _render(gI[root]), "root_group_J": _render(gJ[root])},
-        q=q, root_groups=(_render(gI[root]), _render(gJ[root])), nodes=tuple(nodes), expr=expr, wide_expr=wide,
+        details={"q": q, "root_group_I": gI, "root_group_J": gJ},
+        q=q, root_groups=(gI, gJ), rows=tuple(rows), groups=groups, expr=expr, wide_expr=wide,
         values=values,
     )
+
+
+_TABLES: "weakref.WeakKeyDictionary[Network, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _network_tables(net: Network, st: _Structure) -> tuple[int, dict[int, Any], dict[int, Counter], dict[str, Any]]:
+    """The partition-free tables, once per network: ``q``, full orbit counts ``n`` and group names per
+    signature, and the channel-span bounds ``d`` per node."""
+    if net not in _TABLES:
+        q = template_rank(net)
+        _TABLES[net] = (q, _full_orbits(st, q), _group_names(st), _pure_spans(st, q, net.widths, min))
+    return _TABLES[net]
+
+
+def _sizes(st: _Structure) -> dict[str, int]:
+    size: dict[str, int] = {}
+    for t in st.order:
+        kids = st.children[t]
+        size[t] = sum(size[k] for k in kids) if kids else 1
+    return size
+
+
+def _inside(st: _Structure, P: Partition) -> dict[str, int]:
+    """``|I ∩ modes(t)|`` per node, bottom-up (a tree reads each mode once: checked by ``tie_signatures``)."""
+    I = P.I
+    out: dict[str, int] = {}
+    for t in st.order:
+        kids = st.children[t]
+        out[t] = sum(out[k] for k in kids) if kids else int(next(iter(st.modes[t])) in I)
+    return out
+
+
+def _side_numbers(st: _Structure, inside: Mapping[str, int], size: Mapping[str, int], n: Mapping[int, Any],
+                  d: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The orbit counts of :func:`_side_orbits` and the spans of :func:`_spans` in one pass, numbers only."""
+    orb: dict[str, Any] = {}
+    D: dict[str, Any] = {}
+    sig, children, r_in = st.sig, st.children, st.r_in
+    for t in st.order:
+        k_in = inside[t]
+        if k_in == size[t]:
+            orb[t], D[t] = n[sig[t]], d[t]
+            continue
+        if k_in == 0:
+            orb[t] = D[t] = 1
+            continue
+        pure: dict[int, list[str]] = {}
+        v: Any = 1
+        span: Any = 1
+        for ch in children[t]:
+            if inside[ch] == size[ch]:
+                pure.setdefault(sig[ch], []).append(ch)
+            else:
+                v = v * orb[ch]
+                span = span * D[ch]
+        if pure:
+            sym: Any = 1
+            for s_, members in pure.items():
+                k = len(members)
+                v = v * multichoose(n[s_], k)
+                sym = sym * multichoose(d[members[0]], k)
+            span = span * min(r_in[t], sym)
+        orb[t], D[t] = v, span
+    return orb, D
+
+
+def _root_group(st: _Structure, inside: Mapping[str, int], size: Mapping[str, int],
+                names: Mapping[int, Counter]) -> Counter:
+    """The root's group fixing the other side pointwise (step 3 of the proof): the product, over the mixed
+    nodes, of ``G(C) wr S_k`` for each class of ``k`` pure children; the whole group at a pure root."""
+    root = st.root
+    if inside[root] == size[root]:
+        return Counter(names[st.sig[root]])
+    factors: Counter = Counter()
+    for t in st.order:
+        if 0 < inside[t] < size[t]:
+            pure = Counter(st.sig[c] for c in st.children[t] if inside[c] == size[c])
+            factors.update(pure.items())
+    g: Counter = Counter()
+    for (s_, k), times in factors.items():
+        if k > 1:
+            g[_wreath(names[s_], k)] += times
+        else:
+            for f, m in names[s_].items():
+                g[f] += m * times
+    return g
 
 
 def _symbolic(net: Network, st: _Structure, inI: Mapping[str, int], inJ: Mapping[str, int],
