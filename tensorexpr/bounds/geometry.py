@@ -24,9 +24,8 @@ import numpy as np
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import sympy as sp
 
 from ..errors import NetworkError, NotApplicable
 from ..modetree import ModeTree
@@ -39,12 +38,32 @@ from .result import Bound, Side
 __all__ = ["geometry_bound", "GeometryBound", "closed_form", "ClosedForm", "width_symbols"]
 
 
-def width_symbols(depth: int) -> tuple[sp.Symbol, ...]:
+if TYPE_CHECKING:
+    import sympy as sp
+
+
+def __getattr__(name: str) -> Any:
+    """``M_SYMBOL`` on first use: sympy loads only when a symbolic bound is asked for (import time)."""
+    if name == "M_SYMBOL":
+        return m_symbol()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@lru_cache(maxsize=None)
+def m_symbol() -> "sp.Symbol":
+    """The sympy symbol ``M`` (positive integer) every symbolic bound uses for the number of templates."""
+    import sympy as sp
+
+    return sp.Symbol("M", positive=True, integer=True)
+
+
+def width_symbols(depth: int) -> tuple["sp.Symbol", ...]:
     """``r_0 .. r_{depth-1}`` as positive integer sympy symbols."""
+    import sympy as sp
+
     return tuple(sp.Symbol(f"r_{l}", positive=True, integer=True) for l in range(depth))
 
 
-M_SYMBOL = sp.Symbol("M", positive=True, integer=True)
 
 
 @dataclass(frozen=True)
@@ -203,6 +222,9 @@ def _per_level(tree: ModeTree, w: Mapping[frozenset, int]) -> list[int] | None:
 
 def _symbolic(tree: ModeTree, P: Partition, obj: Any, widths: Any, base: int | None,
               w: Mapping[frozenset, int] | None) -> tuple[Any, dict[Any, int]]:
+    import sympy as sp
+
+    M_SYMBOL = m_symbol()
     per_node = isinstance(widths, Mapping) or (w is not None and _per_level(tree, w) is None)
     values: dict[Any, int] = {}
     if base is not None:
@@ -302,6 +324,9 @@ def closed_form(tree: ModeTree | Network, P: Partition) -> ClosedForm | None:
     if not isinstance(tree, ModeTree):
         raise NetworkError(f"closed_form needs a te.ModeTree or a tree te.Network, got {type(tree).__name__}.")
     check_partition(P, tree.n_modes, "closed_form", "the tree")
+    import sympy as sp
+
+    M_SYMBOL = m_symbol()
     N = tree.n_modes
     rs = width_symbols(max(tree.depth, 1))
     shape = tree_shape(tree)

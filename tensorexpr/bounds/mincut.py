@@ -42,8 +42,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-import networkx as nx
-
 from ..errors import NetworkError
 from ..network import Network, Node
 from ..partitions import Partition
@@ -262,6 +260,8 @@ def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = 
         raise NetworkError(f"solver={solver!r} is unknown; expected 'auto', 'dp', 'maxflow' or 'networkx'.")
     if hyperedges == "lawler" and solver != "networkx":
         return fast_mincut(net, P, output, solver)
+    import networkx as nx  # the reference solver only: imported on use (it costs 0.1 s at import)
+
     labels, edges = tensor_hypergraph(net, output)
     cap = _capacities([e.dim for e in edges])
     g = nx.DiGraph()

@@ -24,7 +24,6 @@ from functools import cached_property
 from typing import Any, Mapping
 
 import numpy as np
-import sympy as sp
 
 from ..errors import NetworkError, NotApplicable
 from ..network import Network
@@ -34,7 +33,15 @@ from .result import Bound, BoundProvider, register_bound_provider
 
 __all__ = ["symmetry_bound", "SymmetryBound", "tie_signatures", "multichoose", "template_rank"]
 
-M_SYMBOL = sp.Symbol("M", positive=True, integer=True)
+
+
+def __getattr__(name: str) -> Any:
+    """``M_SYMBOL`` on first use (sympy loads only for symbolic bounds)."""
+    if name == "M_SYMBOL":
+        from .geometry import m_symbol
+
+        return m_symbol()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def multichoose(n: Any, k: int) -> Any:
@@ -48,6 +55,8 @@ def multichoose(n: Any, k: int) -> Any:
         for i in range(k):
             num *= n + i
         return num // math.factorial(k)
+    import sympy as sp
+
     return n if k == 1 else sp.binomial(n + k - 1, k)  # kept unevaluated: binomial(M + 1, 2) reads as Sym^2
 
 
@@ -590,8 +599,11 @@ def _root_group(st: _Structure, inside: Mapping[str, int], size: Mapping[str, in
 def _symbolic(net: Network, st: _Structure, inI: Mapping[str, int], inJ: Mapping[str, int],
               size: Mapping[str, int], q: int) -> tuple[Any, Any, dict[Any, int]]:
     """The recursion on sympy symbols: ``M`` for ``q`` and one width symbol per level (or per node)."""
-    from .geometry import width_symbols
+    import sympy as sp
 
+    from .geometry import m_symbol, width_symbols
+
+    M_SYMBOL = m_symbol()
     n = _full_orbits(st, M_SYMBOL)
     names = _group_names(st)
     oI, _ = _side_orbits(st, inI, size, n, names)
