@@ -99,6 +99,7 @@ from .bounds import (  # noqa: E402
     plot_profiles,
     profile,
     symmetry_bound,
+    flow_bound,
 )
 
 __all__ += [
@@ -115,6 +116,7 @@ __all__ += [
     "Profile",
     "plot_profiles",
     "symmetry_bound",
+    "flow_bound",
 ]
 
 

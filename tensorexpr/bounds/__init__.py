@@ -25,6 +25,7 @@ for _mod in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{_mod.name}")
 from .symmetry import SymmetryBound, symmetry_bound
 from .gram import gram_bound
+from .flow import FlowBound, flow_bound
 
 __all__ = [
     "Bound",
@@ -50,4 +51,6 @@ __all__ = [
     "symmetry_bound",
     "SymmetryBound",
     "gram_bound",
+    "flow_bound",
+    "FlowBound",
 ]

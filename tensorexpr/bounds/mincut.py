@@ -39,6 +39,7 @@ Solvers (``solver=``), all on the hypergraph built once from the network's own g
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -63,10 +64,11 @@ class HyperEdge:
     members: tuple[int, ...]
     mode: int | None = None
     label: str = ""
+    kind: str = "channel"  # "mode" (an input leg), "rep" (a leaf's F-to-weight bond) or "channel"
 
     def to_dict(self) -> dict[str, Any]:
         return {"letter": self.letter, "dim": self.dim, "members": list(self.members), "mode": self.mode,
-                "label": self.label}
+                "label": self.label, "kind": self.kind}
 
 
 def _operand_labels(net: Network) -> list[str]:
@@ -319,7 +321,7 @@ def network_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[H
     labels: list[str] = []
     seen: dict[str, int] = {}
     edges_mem: list[list[int]] = []
-    edges_meta: list[tuple[int, int | None, str]] = []  # dim, mode, label
+    edges_meta: list[tuple[int, int | None, str, str]] = []  # dim, mode, label, kind
     mode_edge: dict[int, int] = {}
     T = net.n_templates
 
@@ -328,9 +330,9 @@ def network_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[H
         seen[base] = k + 1
         return base if k == 0 else f"{base}#{k}"
 
-    def new_edge(dim: int, mode: int | None, label: str) -> int:
+    def new_edge(dim: int, mode: int | None, label: str, kind: str = "channel") -> int:
         edges_mem.append([])
-        edges_meta.append((dim, mode, label))
+        edges_meta.append((dim, mode, label, kind))
         return len(edges_mem) - 1
 
     root = net.node(net.output)
@@ -343,13 +345,13 @@ def network_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[H
             labels.append(tag(f"F@{nd.id}"))
             m = nd.mode
             if m not in mode_edge:
-                mode_edge[m] = new_edge(T, m, f"mode {m}")
+                mode_edge[m] = new_edge(T, m, f"mode {m}", "mode")
             edges_mem[mode_edge[m]].append(k)
             if nd.weight is None:
                 if out >= 0:
                     edges_mem[out].append(k)
             else:
-                mu = new_edge(net.M, None, f"rep({nd.id})")
+                mu = new_edge(net.M, None, f"rep({nd.id})", "rep")
                 edges_mem[mu].append(k)
                 kw = len(labels)
                 labels.append(tag(nd.id))
@@ -370,11 +372,22 @@ def network_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[H
         for c in reversed(nd.children):
             stack.append((net.node(c), a))
     edges = []
-    for idx, (mem, (dim, mode, lab)) in enumerate(zip(edges_mem, edges_meta)):
+    for idx, (mem, (dim, mode, lab, kind)) in enumerate(zip(edges_mem, edges_meta)):
         if mode is None and (dim == 1 or len(mem) < 2):
             continue
-        edges.append(HyperEdge(f"e{idx}", dim, tuple(mem), mode, lab))
+        edges.append(HyperEdge(f"e{idx}", dim, tuple(mem), mode, lab, kind))
     return labels, edges
+
+
+_HYPERGRAPHS: "weakref.WeakKeyDictionary[Network, dict[int, tuple]]" = weakref.WeakKeyDictionary()
+
+
+def cached_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[HyperEdge]]:
+    """:func:`network_hypergraph`, built once per (network, output): it does not depend on the partition."""
+    per = _HYPERGRAPHS.setdefault(net, {})
+    if output not in per:
+        per[output] = network_hypergraph(net, output)
+    return per[output]
 
 
 def _tree_dp(n_ops: int, edges: list[HyperEdge], P: Partition) -> tuple[int, list[int], list[int]] | None:
@@ -575,7 +588,7 @@ def fast_mincut(net: Network, P: Partition, output: int = 0, solver: str = "auto
 
     t0 = time.perf_counter()
     check_partition(P, net.n_modes, "mincut_bound", net.name, NetworkError)
-    labels, edges = network_hypergraph(net, output)
+    labels, edges = cached_hypergraph(net, output)
     res = None
     if solver in ("auto", "dp"):
         res = _tree_dp(len(labels), edges, P)
