@@ -47,7 +47,7 @@ Cost: one dynamic program over the hyper-tree per base, linear in the network.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..errors import NotApplicable
@@ -56,7 +56,7 @@ from ..partitions import Partition
 from ..rational import rank_over_Q
 from ..validation import check_output, check_partition
 from .assumptions import check_assumption
-from .mincut import HyperEdge, _tree_dp, cached_hypergraph
+from .mincut import HyperEdge, _tree_dp, cached_hypergraph, cached_hypertree
 from .result import Bound, BoundProvider, Side, register_bound_provider
 
 __all__ = ["flow_bound", "FlowBound", "FLOW_NEEDS"]
@@ -77,7 +77,9 @@ class FlowBound(Bound):
     wires : int
         The maximum flow ``f`` (``value = base ** wires``).
     cut : tuple of HyperEdge
-        A minimum cut for the floored capacities (its dimensions are the floored ones).
+        A minimum cut for the floored capacities (the bonds as the network has them).
+    wire_dims : tuple of int
+        The floored dimension ``p^k`` of each cut bond (``value`` is their product).
     """
 
     side: Side = "lower"
@@ -85,10 +87,12 @@ class FlowBound(Bound):
     base: int = 2
     wires: int = 0
     cut: tuple[HyperEdge, ...] = ()
+    wire_dims: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "base": self.base, "wires": self.wires,
-                "cut": [e.to_dict() for e in self.cut[:64]], "cut_size": len(self.cut)}
+                "cut": [{**e.to_dict(), "wire_dim": w} for e, w in zip(self.cut[:64], self.wire_dims)],
+                "cut_size": len(self.cut)}
 
     def __repr__(self) -> str:
         v = str(self.value) if self.value < 10**12 else f"{self.base}^{self.wires}"
@@ -174,22 +178,25 @@ def flow_bound(net: Network, P: Partition, output: int = 0, bases: Sequence[int]
     if q == 0:
         return FlowBound(0, partition=P.name, assumptions=FLOW_NEEDS, details={"q": 0}, base=2, wires=0)
     labels, edges = cached_hypergraph(net, output)
+    tree = cached_hypertree(net, output)
+    if tree is None:  # pragma: no cover - excluded by the tree assumption
+        raise NotApplicable("flow bound: the network's hyper-graph is not a tree.")
     dims = [q if e.kind in ("mode", "rep") else e.dim for e in edges]
-    best: tuple[int, int, int, tuple[HyperEdge, ...]] | None = None
+    best: tuple[int, int, int, tuple[HyperEdge, ...], tuple[int, ...]] | None = None
     for p in _bases(dims, bases):
-        floored = [replace(e, dim=_floor_power(d, p)) for e, d in zip(edges, dims)]
-        res = _tree_dp(len(labels), floored, P)
-        if res is None:  # pragma: no cover - excluded by the tree assumption
-            raise NotApplicable("flow bound: the network's hyper-graph is not a tree.")
+        floor = {d: _floor_power(d, p) for d in set(dims)}
+        floored = [floor[d] for d in dims]
+        res = _tree_dp(len(labels), edges, P, dims=floored, tree=tree)
+        assert res is not None
         value, cut_idx, _ = res
         wires = value.bit_length() - 1 if p == 2 else _log_exact(value, p)
         if best is None or value > best[0]:
-            best = (value, p, wires, tuple(floored[j] for j in cut_idx))
+            best = (value, p, wires, tuple(edges[j] for j in cut_idx), tuple(floored[j] for j in cut_idx))
     assert best is not None
-    value, p, wires, cut = best
+    value, p, wires, cut, wire_dims = best
     return FlowBound(value, partition=P.name, assumptions=FLOW_NEEDS,
                      details={"q": q, "base": p, "wires": wires, "cut_size": len(cut)},
-                     base=p, wires=wires, cut=cut)
+                     base=p, wires=wires, cut=cut, wire_dims=wire_dims)
 
 
 def _log_exact(v: int, p: int) -> int:

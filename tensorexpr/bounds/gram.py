@@ -20,7 +20,7 @@ from ..partitions import Partition
 from ..rank.modp import matmul_mod_p, rref_mod_p
 from ..validation import check_output, check_partition
 from .result import Bound, BoundProvider, register_bound_provider
-from .symmetry import _full_orbits, _group_names, _side_orbits, template_rank, tie_signatures
+from .symmetry import _inside, _network_tables, _side_numbers, _sizes, template_rank, tie_signatures
 
 __all__ = ["gram_bound", "GRAM_MAX_ENTRIES"]
 
@@ -41,13 +41,11 @@ def _estimate(net: Network, P: Partition) -> Any:
     The compressed row count of a mixed node is at most the dimension of the span of its channels' column
     spaces, itself at most the orbit count of :mod:`~tensorexpr.bounds.symmetry` (invariant functions)."""
     st = tie_signatures(net)
-    q = template_rank(net)
-    size = {t: len(st.modes[t]) for t in st.order}
-    inI = {t: len(st.modes[t] & P.I) for t in st.order}
+    _, n, _, d = _network_tables(net, st)
+    size, inI = _sizes(st), _inside(st, P)
     inJ = {t: size[t] - inI[t] for t in st.order}
-    n, names = _full_orbits(st, q), _group_names(st)
-    oI, _ = _side_orbits(st, inI, size, n, names)
-    oJ, _ = _side_orbits(st, inJ, size, n, names)
+    oI, _ = _side_numbers(st, inI, size, n, d)
+    oJ, _ = _side_numbers(st, inJ, size, n, d)
     rows: dict[str, int] = {}
     cols: dict[str, int] = {}
     for t in st.order:

@@ -390,22 +390,28 @@ def cached_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[Hy
     return per[output]
 
 
-def _tree_dp(n_ops: int, edges: list[HyperEdge], P: Partition) -> tuple[int, list[int], list[int]] | None:
-    """Exact min-product cut on a hypertree; None when the incidence graph is not a forest.
+@dataclass(frozen=True)
+class _Hypertree:
+    """The BFS structure of a hyper-forest's incidence graph (partition-free, built once per hyper-graph)."""
 
-    Returns ``(bound, cut edge indices, operand sides)`` with side 0 = source (``I``), 1 = sink.
-    """
+    order: tuple[tuple[int, int], ...]  # (0 = operand / 1 = edge, index), parents before children
+    par_v: tuple[int, ...]  # parent operand of each edge
+    kids_v: tuple[tuple[int, ...], ...]  # child operands of each edge
+    kids_e: tuple[tuple[int, ...], ...]  # child edges of each operand
+    roots: tuple[int, ...]
+
+
+def _hypertree(n_ops: int, edges: Sequence[HyperEdge]) -> _Hypertree | None:
+    """BFS over the bipartite incidence graph; None when it is not a forest."""
     inc: list[list[int]] = [[] for _ in range(n_ops)]
     n_inc = 0
     for j, e in enumerate(edges):
         for v in e.members:
             inc[v].append(j)
         n_inc += len(e.members)
-    forced = [None if e.mode is None else (0 if e.mode in P.I else 1) for e in edges]
-    # BFS order over the bipartite incidence forest (size-1 bonds are dropped, so it may be a forest)
     par_e = [-1] * n_ops
     par_v = [-1] * len(edges)
-    order: list[tuple[str, int]] = []
+    order: list[tuple[int, int]] = []
     roots: list[int] = []
     seen_v = [False] * n_ops
     seen_e = [False] * len(edges)
@@ -415,27 +421,24 @@ def _tree_dp(n_ops: int, edges: list[HyperEdge], P: Partition) -> tuple[int, lis
         seen_v[r] = True
         roots.append(r)
         i = len(order)
-        order.append(("v", r))
+        order.append((0, r))
         while i < len(order):
             kind, x = order[i]
             i += 1
-            if kind == "v":
+            if kind == 0:
                 for j in inc[x]:
                     if not seen_e[j]:
                         seen_e[j] = True
                         par_v[j] = x
-                        order.append(("e", j))
+                        order.append((1, j))
             else:
                 for v in edges[x].members:
                     if not seen_v[v]:
                         seen_v[v] = True
                         par_e[v] = x
-                        order.append(("v", v))
+                        order.append((0, v))
     if n_inc != n_ops + len(edges) - len(roots):  # a forest has |incidences| = |V| + |E| - components
         return None
-    fv = [[1, 1] for _ in range(n_ops)]  # best product of the subtree below operand v, given v's side
-    ge = [[1, 1] for _ in range(len(edges))]  # best product below edge e given its parent operand's side
-    ge_choice = [[0, 0] for _ in range(len(edges))]  # 0/1 = uncut on that side, 2 = cut
     kids_v: list[list[int]] = [[] for _ in range(len(edges))]
     for v in range(n_ops):
         if par_e[v] >= 0:
@@ -443,42 +446,84 @@ def _tree_dp(n_ops: int, edges: list[HyperEdge], P: Partition) -> tuple[int, lis
     kids_e: list[list[int]] = [[] for _ in range(n_ops)]
     for j in range(len(edges)):
         kids_e[par_v[j]].append(j)
-    for kind, x in reversed(order):
-        if kind == "v":
-            a, b = 1, 1
+    return _Hypertree(tuple(order), tuple(par_v), tuple(map(tuple, kids_v)), tuple(map(tuple, kids_e)),
+                      tuple(roots))
+
+
+_HYPERTREES: "weakref.WeakKeyDictionary[Network, dict[int, _Hypertree | None]]" = weakref.WeakKeyDictionary()
+
+
+def cached_hypertree(net: Network, output: int = 0) -> _Hypertree | None:
+    """:func:`_hypertree` of :func:`cached_hypergraph`, once per (network, output)."""
+    per = _HYPERTREES.setdefault(net, {})
+    if output not in per:
+        labels, edges = cached_hypergraph(net, output)
+        per[output] = _hypertree(len(labels), edges)
+    return per[output]
+
+
+def _tree_dp(n_ops: int, edges: Sequence[HyperEdge], P: Partition, dims: Sequence[int] | None = None,
+             tree: _Hypertree | None = None) -> tuple[int, list[int], list[int]] | None:
+    """Exact min-product cut on a hypertree; None when the incidence graph is not a forest.
+
+    ``dims`` overrides the edges' dimensions (same structure, other capacities); ``tree`` is the
+    precomputed :class:`_Hypertree` of ``edges``. Returns ``(bound, cut edge indices, operand sides)`` with
+    side 0 = source (``I``), 1 = sink.
+    """
+    if tree is None:
+        tree = _hypertree(n_ops, edges)
+        if tree is None:
+            return None
+    dim = [e.dim for e in edges] if dims is None else list(dims)
+    I = P.I
+    forced = [None if e.mode is None else (0 if e.mode in I else 1) for e in edges]
+    kids_v, kids_e = tree.kids_v, tree.kids_e
+    fv0 = [1] * n_ops  # best product of the subtree below operand v, given v's side
+    fv1 = [1] * n_ops
+    ge0 = [1] * len(edges)  # best product below edge e given its parent operand's side
+    ge1 = [1] * len(edges)
+    ch0 = [0] * len(edges)  # 0/1 = uncut on that side, 2 = cut
+    ch1 = [0] * len(edges)
+    for kind, x in reversed(tree.order):
+        if kind == 0:
+            a = b = 1
             for j in kids_e[x]:
-                a *= ge[j][0]
-                b *= ge[j][1]
-            fv[x] = [a, b]
+                a *= ge0[j]
+                b *= ge1[j]
+            fv0[x], fv1[x] = a, b
+            continue
+        s0 = s1 = 1
+        free = dim[x]
+        for v in kids_v[x]:
+            a, b = fv0[v], fv1[v]
+            s0 *= a
+            s1 *= b
+            free *= a if a <= b else b
+        f = forced[x]
+        if f != 1 and s0 <= free:
+            ge0[x], ch0[x] = s0, 0
         else:
-            e = edges[x]
-            same = [1, 1]
-            free = e.dim
-            for v in kids_v[x]:
-                same[0] *= fv[v][0]
-                same[1] *= fv[v][1]
-                free *= min(fv[v])
-            for s in (0, 1):
-                uncut = same[s] if forced[x] in (None, s) else None
-                if uncut is not None and uncut <= free:
-                    ge[x][s], ge_choice[x][s] = uncut, s
-                else:
-                    ge[x][s], ge_choice[x][s] = free, 2
+            ge0[x], ch0[x] = free, 2
+        if f != 0 and s1 <= free:
+            ge1[x], ch1[x] = s1, 1
+        else:
+            ge1[x], ch1[x] = free, 2
     # top-down reconstruction
     side = [0] * n_ops
     total = 1
-    for r in roots:
-        side[r] = 0 if fv[r][0] <= fv[r][1] else 1
-        total *= min(fv[r])
+    for r in tree.roots:
+        side[r] = 0 if fv0[r] <= fv1[r] else 1
+        total *= min(fv0[r], fv1[r])
     cut: list[int] = []
-    for kind, x in order:
-        if kind == "v":
+    par_v = tree.par_v
+    for kind, x in tree.order:
+        if kind == 0:
             continue
-        ch = ge_choice[x][side[par_v[x]]]
+        ch = (ch0 if side[par_v[x]] == 0 else ch1)[x]
         if ch == 2:
             cut.append(x)
             for v in kids_v[x]:
-                side[v] = 0 if fv[v][0] <= fv[v][1] else 1
+                side[v] = 0 if fv0[v] <= fv1[v] else 1
         else:
             for v in kids_v[x]:
                 side[v] = ch
@@ -591,7 +636,8 @@ def fast_mincut(net: Network, P: Partition, output: int = 0, solver: str = "auto
     labels, edges = cached_hypergraph(net, output)
     res = None
     if solver in ("auto", "dp"):
-        res = _tree_dp(len(labels), edges, P)
+        tree = cached_hypertree(net, output)
+        res = None if tree is None else _tree_dp(len(labels), edges, P, tree=tree)
         if res is None and solver == "dp":
             raise NetworkError(f"solver='dp' needs a tree network; {net.name} has shared modes or reused nodes. "
                                f"Hint: solver='maxflow'.")
