@@ -363,10 +363,15 @@ class Network:
     @cached_property
     def is_tree(self) -> bool:
         """True when no node feeds two parents and no sum node appears (a plain HT/CP network)."""
-        live = {nd.id for nd in self.live_nodes}
-        return all(nd.kind != "sum" for nd in self.live_nodes) and all(
-            len([p for p in self.parents[i] if p in live]) <= 1 for i in live
-        )
+        uses: dict[str, int] = {}
+        for nd in self.live_nodes:
+            if nd.kind == "sum":
+                return False
+            for c in nd.children:
+                if c in uses:  # a second live parent
+                    return False
+                uses[c] = 1
+        return True
 
     @cached_property
     def levels(self) -> dict[str, int]:

@@ -84,9 +84,11 @@ def _tree_matches(net: Network) -> bool:
         return False
     if len(live) != len(tree.nodes) or {net.modes[nd.id] for nd in live} != set(tree.nodes):
         return False
+    modes = net.modes
     for nd in live:
-        kids = sorted((sorted(net.modes[c]) for c in nd.children))
-        if kids != sorted(sorted(k) for k in tree.children(net.modes[nd.id])):
+        # children of one node have disjoint receptive fields, so equal sets of equal size are equal lists
+        want = tree.children(modes[nd.id])
+        if len(nd.children) != len(want) or {modes[c] for c in nd.children} != set(want):
             return False
     return net.modes[net.output] == tree.root
 
