@@ -86,6 +86,11 @@ class Plan:
                 "cost": self.cost, "peak_elements": self.peak_elements, "final_copy": self.final_perm is not None}
 
 
+def _as_float(n: int) -> float:
+    """Counts beyond float range (dense tensors of a thousand modes, estimated only to be refused) become inf."""
+    return float(n) if n < 2**1000 else math.inf
+
+
 # -- compiling a contraction tree into steps ---------------------------------------------------------------
 def _compile(inputs: Sequence[str], output: str, sizes: dict[str, int], pairs: Sequence[tuple[int, int]],
              tool: str, eq: str) -> Plan:
@@ -94,7 +99,7 @@ def _compile(inputs: Sequence[str], output: str, sizes: dict[str, int], pairs: S
     rank = {c: i for i, c in enumerate(output)}
     nelem = {i: math.prod(sizes[c] for c in t) for i, t in terms.items()}
     live = sum(nelem.values())  # inputs are made contiguous float copies: counted
-    peak, flops, written = live, 0.0, float(live)
+    peak, flops, written = live, 0.0, _as_float(live)
     steps: list[Step] = []
     nxt = len(inputs)
     for a, b in pairs:
@@ -124,8 +129,8 @@ def _compile(inputs: Sequence[str], output: str, sizes: dict[str, int], pairs: S
         zl = "".join(batch + xo + yo)
         z = B * I * J
         peak = max(peak, live + tmp + copy_a + copy_b + z)
-        flops += (2.0 if K > 1 else 1.0) * B * I * J * K
-        written += tmp + copy_a + copy_b + z
+        flops += _as_float((2 if K > 1 else 1) * B * I * J * K)
+        written += _as_float(tmp + copy_a + copy_b + z)
         live += z - nelem.pop(a) - nelem.pop(b)
         steps.append(Step(a, b, a_sum, b_sum, None if not copy_a else pa, None if not copy_b else pb,
                           (B, I, K), (B, K, J), K == 1, zl, tuple(sizes[c] for c in zl)))
@@ -139,7 +144,7 @@ def _compile(inputs: Sequence[str], output: str, sizes: dict[str, int], pairs: S
         final = tuple(last.index(c) for c in output)
         n_out = math.prod(sizes[c] for c in output)
         peak = max(peak, live + n_out)
-        written += n_out
+        written += _as_float(n_out)
     return Plan(eq, tuple(steps), final, flops, flops + WRITE_COST * written, int(peak), tool)
 
 
@@ -325,6 +330,32 @@ def plan_contraction(eq: str, shapes: Sequence[Sequence[int]]) -> Plan:
 
 
 # -- execution ---------------------------------------------------------------------------------------------
+#: Row blocks of a large product hold about this many elements (512 KiB): each block is zeroed, accumulated
+#: and written back while in cache, so the output crosses memory once instead of three times.
+_BLOCK_ELEMENTS = 2**16
+#: Products with fewer result elements than this run as one BLAS call.
+_BLOCK_FROM = 2**20
+
+
+def _blocked_matmul(x: Any, y: Any, torch_: bool) -> Any:
+    """``x @ y`` written into one preallocated C-contiguous result, a cache-sized block of rows at a time."""
+    I, J = x.shape[0], y.shape[1]
+    if I * J < _BLOCK_FROM or I == 1 or (torch_ and x.device.type != "cpu"):
+        return x @ y
+    if torch_:
+        import torch
+
+        z = torch.empty((I, J), dtype=x.dtype, device=x.device)
+        mm = lambda s, e: torch.matmul(x[s:e], y, out=z[s:e])  # noqa: E731
+    else:
+        z = np.empty((I, J), dtype=np.result_type(x, y))
+        mm = lambda s, e: np.matmul(x[s:e], y, out=z[s:e])  # noqa: E731
+    rows = max(1, _BLOCK_ELEMENTS // J)
+    for s in range(0, I, rows):
+        mm(s, min(I, s + rows))
+    return z
+
+
 def execute(plan: Plan, operands: Sequence[Any], backend: str = "numpy") -> Any:
     """Run ``plan`` on contiguous float arrays (numpy or torch); the result is C-contiguous in output order."""
     vals: dict[int, Any] = dict(enumerate(operands))
@@ -345,7 +376,7 @@ def execute(plan: Plan, operands: Sequence[Any], backend: str = "numpy") -> Any:
         if st.outer:  # no contracted letter: a broadcast product (Khatri-Rao over the batch letters)
             z = x * y
         elif st.a_shape3[0] == 1:
-            z = x[0] @ y[0]
+            z = _blocked_matmul(x[0], y[0], torch_)
         else:
             z = x @ y
         vals[nxt] = z.reshape(st.out_shape)

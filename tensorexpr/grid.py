@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 import opt_einsum as oe
 
-from .contraction import Plan, execute, plan_contraction
+from .contraction import Plan, _as_float, execute, plan_contraction
 from .errors import BudgetError, NetworkError
 from .network import Network, Node
 from .validation import check_output
@@ -169,7 +169,7 @@ def _einsum_bytes(eq: str, shapes: tuple[tuple[int, ...], ...], itemsize: int) -
 
 
 def _plan_bytes(plan: Plan, itemsize: int) -> float:
-    return float(plan.peak_elements) * itemsize + _SLACK_BYTES
+    return _as_float(plan.peak_elements * itemsize + _SLACK_BYTES)
 
 
 # -- bottom-up evaluation ----------------------------------------------------------------------------------
@@ -360,7 +360,7 @@ def grid_tensor(
         shapes = tuple(o.shape for o in ops)
         what = f"Grid tensor of {net.name}"
         # the output alone is a lower bound on any plan: refuse before planning what cannot fit
-        _check_budget(8.0 * _output_elements(eq, shapes), memory_budget, what)
+        _check_budget(_as_float(8 * _output_elements(eq, shapes)), memory_budget, what)
         plan = _expression(eq, shapes)
         _check_budget(_plan_bytes(plan, 8), memory_budget, what)
         if backend == "torch":
