@@ -1,11 +1,10 @@
 """Contraction plans for the grid-tensor einsum: chosen by cost, executed pairwise, with exact memory accounting.
 
 A plan is a sequence of pairwise contractions (each a batched matrix product after one permutation of
-each operand). Three kinds of candidate are compared by one cost model and the cheapest is kept
-(docs/design.md, "grid tensors"):
+each operand). Three kinds of candidate are compared by one cost model and the cheapest is kept:
 
-* the whole network planned by opt_einsum, then by cotengra (a seeded random-greedy hyper search, so
-  plans are reproducible); their last product writes the output in the planner's index order, so a final
+* the whole network planned by opt_einsum, then by cotengra (an exact search up to 12 operands, else a
+  seeded random-greedy hyper search, so plans are reproducible); their last product writes the output in the planner's index order, so a final
   permuted copy makes it C-contiguous;
 * a **split** plan: the output modes are cut into a prefix ``0..k-1`` and a suffix ``k..N-1``; every operand
   is put on one side so that the letters shared by both sides (the *bond*) have the smallest product
@@ -14,14 +13,16 @@ each operand). Three kinds of candidate are compared by one cost model and the c
 
   .. math:: A[p, s] = \\sum_b L[p, b] \\, R[b, s]
 
-  writes the output once, contiguously, in mode order.
+  writes the output once, contiguously, in mode order (a cache-sized block of rows at a time, so the
+  output crosses memory once).
 
 The cost of a plan is its flop count plus ``WRITE_COST`` per element written (results and permuted copies):
 a grid tensor is usually memory-bound, so writing the output twice costs more than a few flops per entry.
 
 The memory of a plan is not a size model: :attr:`Plan.peak_elements` is the largest sum, over the steps of
 the plan as executed, of every live array plus that step's permuted copies and its result (inputs counted
-as copies too). Tests compare it with the peak measured by ``tracemalloc``.
+as copies too), so a memory budget refuses exactly what this plan would not fit (docs/design.md, "Memory").
+Tests compare it with the peak measured by ``tracemalloc``.
 """
 
 from __future__ import annotations
@@ -305,7 +306,7 @@ def _split_plan(inputs: Sequence[str], output: str, sizes: dict[str, int], eq: s
             nxt += 1
         roots.append(ids[-1])
     pairs.append((roots[0], roots[1]))
-    return _compile(inputs, output, sizes, pairs, f"split k={k} ({tools[0]} | {tools[1]})", eq)
+    return _compile(inputs, output, sizes, pairs, f"split k={k} (prefix: {tools[0]}, suffix: {tools[1]})", eq)
 
 
 def plan_contraction(eq: str, shapes: Sequence[Sequence[int]]) -> Plan:
