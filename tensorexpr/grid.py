@@ -161,15 +161,18 @@ def _output_elements(eq: str, shapes: tuple[tuple[int, ...], ...]) -> int:
     return math.prod(sizes[ch] for ch in eq.split("->")[1])
 
 
-def _einsum_bytes(eq: str, shapes: tuple[tuple[int, ...], ...], itemsize: int) -> float:
-    """Peak bytes of the plan that :func:`grid_tensor` executes: at its worst step, every live array plus that
-    step's permuted copies and result (:attr:`tensorexpr.contraction.Plan.peak_elements`), plus
+def _einsum_bytes(eq: str, ops: Sequence[np.ndarray], itemsize: int) -> float:
+    """Peak bytes of the plan that :func:`grid_tensor` executes on ``ops`` (see :func:`_plan_bytes`)."""
+    return _plan_bytes(_expression(eq, tuple(o.shape for o in ops)), ops, itemsize)
+
+
+def _plan_bytes(plan: Plan, ops: Sequence[np.ndarray], itemsize: int, backend: str = "numpy") -> float:
+    """The plan's worst step (every live array, that step's permuted copies and result:
+    :attr:`tensorexpr.contraction.Plan.peak_elements`, operands counted once), plus the float64 copies made of
+    operands that are not already C-contiguous float64 (integer networks; every operand for torch), plus
     ``_SLACK_BYTES`` for numpy's small buffers."""
-    return _plan_bytes(_expression(eq, shapes), itemsize)
-
-
-def _plan_bytes(plan: Plan, itemsize: int) -> float:
-    return _as_float(plan.peak_elements * itemsize + _SLACK_BYTES)
+    converted = sum(o.size for o in ops if backend == "torch" or o.dtype != np.float64 or not o.flags.c_contiguous)
+    return _as_float((plan.peak_elements + converted) * itemsize + _SLACK_BYTES)
 
 
 # -- bottom-up evaluation ----------------------------------------------------------------------------------
@@ -291,7 +294,7 @@ def estimate_bytes(net: Network, method: str = "auto", itemsize: int = 8, output
         method = _pick_method(net)
     if method == "einsum":
         eq, ops = einsum_network(net, output)
-        return _einsum_bytes(eq, tuple(o.shape for o in ops), itemsize)
+        return _einsum_bytes(eq, ops, itemsize)
     return _bottom_up_bytes(net, itemsize)
 
 
@@ -362,7 +365,7 @@ def grid_tensor(
         # the output alone is a lower bound on any plan: refuse before planning what cannot fit
         _check_budget(_as_float(8 * _output_elements(eq, shapes)), memory_budget, what)
         plan = _expression(eq, shapes)
-        _check_budget(_plan_bytes(plan, 8), memory_budget, what)
+        _check_budget(_plan_bytes(plan, ops, 8, backend), memory_budget, what)
         if backend == "torch":
             import torch
 

@@ -102,6 +102,9 @@ MEMORY_CASES = {
     "mirror4x4_M2": (lambda: te.convac(te.ModeTree.grid(4, 4, geometry="mirror"), M=2, widths=3, seed=0), 0),
     "three_children_all_outputs": (lambda: te.convac(te.ModeTree.from_nested(
         [[[0, 1], [2, 3]], [[4, 5], [6, 7]], [[8, 9], [10, 11]]]), M=3, widths=3, outputs=2, seed=0), None),
+    # wide weights: the operands and their float64 copies (integer weights) are a third of the peak
+    "wide_integer_weights": (lambda: te.convac(te.ModeTree.line(4), M=24, widths=200, seed=0, integer=True), 0),
+    "wide_float_weights": (lambda: te.convac(te.ModeTree.line(4), M=24, widths=200, seed=0), 0),
 }
 
 
