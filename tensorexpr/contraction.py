@@ -4,7 +4,8 @@ A plan is a sequence of pairwise contractions (each a batched matrix product aft
 each operand). Three kinds of candidate are compared by one cost model and the cheapest is kept:
 
 * the whole network planned by opt_einsum, then by cotengra (an exact search up to 12 operands, else a
-  seeded random-greedy hyper search, so plans are reproducible); their last product writes the output in the planner's index order, so a final
+  seeded random-greedy hyper search, so plans are reproducible; only when opt_einsum's plan costs over
+  ``_COTENGRA_FROM``, below which planning would take longer than contracting); their last product writes the output in the planner's index order, so a final
   permuted copy makes it C-contiguous;
 * a **split** plan: the output modes are cut into a prefix ``0..k-1`` and a suffix ``k..N-1``; every operand
   is put on one side so that the letters shared by both sides (the *bond*) have the smallest product
@@ -28,7 +29,9 @@ Tests compare it with the peak measured by ``tracemalloc``.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -39,6 +42,9 @@ __all__ = ["Plan", "Step", "plan_contraction", "execute", "WRITE_COST"]
 WRITE_COST = 16.0
 #: Over this many output elements no plan can run (>= 512 GiB); only the cheap greedy plan is made, for estimates.
 _HUGE_OUTPUT = 2**36
+#: cotengra is consulted only when opt_einsum's plan costs more than this: cheaper contractions run in well
+#: under a millisecond, less than a hyper search takes.
+_COTENGRA_FROM = 1e6
 #: Sub-contractions with at most this many operands are planned by opt_einsum's exact dynamic program.
 _DP_OPERANDS = 20
 
@@ -190,15 +196,16 @@ def _cotengra_pairs(inputs: Sequence[str], output: str, sizes: dict[str, int]) -
 
 
 def _best_sub_pairs(inputs: Sequence[str], output: str, sizes: dict[str, int]) -> tuple[list[tuple[int, int]], str]:
-    """The cheaper of opt_einsum's and cotengra's pair lists for a sub-contraction (compiled cost)."""
-    best: tuple[float, list[tuple[int, int]], str] | None = None
-    for name, fn in (("opt_einsum", _opt_einsum_pairs), ("cotengra", _cotengra_pairs)):
-        pairs = fn(inputs, output, sizes)
-        c = _compile(inputs, output, sizes, pairs, name, "").cost
-        if best is None or c < best[0]:
-            best = (c, pairs, name)
-    assert best is not None
-    return best[1], best[2]
+    """The cheaper of opt_einsum's and cotengra's pair lists for a sub-contraction (compiled cost); cotengra
+    only past ``_COTENGRA_FROM``."""
+    pairs = _opt_einsum_pairs(inputs, output, sizes)
+    cost = _compile(inputs, output, sizes, pairs, "opt_einsum", "").cost
+    if cost <= _COTENGRA_FROM:
+        return pairs, "opt_einsum"
+    alt = _cotengra_pairs(inputs, output, sizes)
+    if _compile(inputs, output, sizes, alt, "cotengra", "").cost < cost:
+        return alt, "cotengra"
+    return pairs, "opt_einsum"
 
 
 # -- the split: a minimal bond between an output prefix and suffix -----------------------------------------
@@ -322,11 +329,12 @@ def plan_contraction(eq: str, shapes: Sequence[Sequence[int]]) -> Plan:
 
         path = oe.contract_path(eq, *shapes, shapes=True, optimize="greedy")[0]
         return _compile(inputs, output, sizes, _linear_to_ssa(path, len(inputs)), "opt_einsum", eq)
-    cands = [_compile(inputs, output, sizes, _opt_einsum_pairs(inputs, output, sizes), "opt_einsum", eq),
-             _compile(inputs, output, sizes, _cotengra_pairs(inputs, output, sizes), "cotengra", eq)]
+    cands = [_compile(inputs, output, sizes, _opt_einsum_pairs(inputs, output, sizes), "opt_einsum", eq)]
+    if cands[0].cost > _COTENGRA_FROM:
+        cands.append(_compile(inputs, output, sizes, _cotengra_pairs(inputs, output, sizes), "cotengra", eq))
     split = _split_plan(inputs, output, sizes, eq)
     if split is not None:
-        cands.append(split)
+        cands.insert(0, split)  # on a tie, the plan built to write the output once in mode order
     return min(cands, key=lambda p: p.cost)
 
 
@@ -338,22 +346,54 @@ _BLOCK_ELEMENTS = 2**16
 _BLOCK_FROM = 2**20
 
 
+def _threads() -> int:
+    """Worker threads for the blocked product: the cores this process may use, capped by the BLAS/OpenMP
+    thread settings when they are set (a benchmark pinned to 2 threads gets 2)."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit() and int(os.environ[var]) > 0:
+            n = min(n, int(os.environ[var]))
+    return max(1, min(n, 16))
+
+
+@lru_cache(maxsize=1)
+def _pool(n: int) -> Any:
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=n, thread_name_prefix="tensorexpr-matmul")
+
+
 def _blocked_matmul(x: Any, y: Any, torch_: bool) -> Any:
-    """``x @ y`` written into one preallocated C-contiguous result, a cache-sized block of rows at a time."""
+    """``x @ y`` written into one preallocated C-contiguous result, a cache-sized block of rows at a time.
+
+    On numpy the row range is shared among :func:`_threads` threads (BLAS releases the GIL), so the page
+    faults and writes of the output run in parallel; torch parallelizes inside its own kernels.
+    """
     I, J = x.shape[0], y.shape[1]
     if I * J < _BLOCK_FROM or I == 1 or (torch_ and x.device.type != "cpu"):
         return x @ y
+    rows = max(1, _BLOCK_ELEMENTS // J)
     if torch_:
         import torch
 
         z = torch.empty((I, J), dtype=x.dtype, device=x.device)
-        mm = lambda s, e: torch.matmul(x[s:e], y, out=z[s:e])  # noqa: E731
-    else:
-        z = np.empty((I, J), dtype=np.result_type(x, y))
-        mm = lambda s, e: np.matmul(x[s:e], y, out=z[s:e])  # noqa: E731
-    rows = max(1, _BLOCK_ELEMENTS // J)
-    for s in range(0, I, rows):
-        mm(s, min(I, s + rows))
+        for s in range(0, I, rows):
+            torch.matmul(x[s : s + rows], y, out=z[s : s + rows])
+        return z
+    z = np.empty((I, J), dtype=np.result_type(x, y))
+
+    def work(lo: int, hi: int) -> None:
+        for s in range(lo, hi, rows):
+            e = min(s + rows, hi)
+            np.matmul(x[s:e], y, out=z[s:e])
+
+    n = min(_threads(), -(-I // rows))
+    if n <= 1:
+        work(0, I)
+        return z
+    bounds = [I * t // n // rows * rows for t in range(n)] + [I]
+    for f in [_pool(n).submit(work, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]:
+        f.result()
     return z
 
 
