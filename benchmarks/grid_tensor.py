@@ -2,7 +2,8 @@
 
 Run: python benchmarks/grid_tensor.py [--repeats 3] [--threads 2]
 
-Every column is the minimum over ``--repeats`` warm runs, taken in interleaved rounds (numpy backend, BLAS limited to ``--threads``):
+Every column is the minimum over ``--repeats`` warm runs, taken in interleaved rounds (numpy backend, BLAS
+limited to ``--threads``):
 
 * ``ours``: ``net.grid_tensor()`` (plan cached; the first call's planning time is printed apart);
 * ``opt_einsum``: one ``opt_einsum.contract(eq, *ops)`` call on the same einsum (it plans on every call);

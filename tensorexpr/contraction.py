@@ -5,8 +5,9 @@ each operand). Three kinds of candidate are compared by one cost model and the c
 
 * the whole network planned by opt_einsum, then by cotengra (an exact search up to 12 operands, else a
   seeded random-greedy hyper search, so plans are reproducible; only when opt_einsum's plan costs over
-  ``_COTENGRA_FROM``, below which planning would take longer than contracting); their last product writes the output in the planner's index order, so a final
-  permuted copy makes it C-contiguous;
+  ``_COTENGRA_FROM``, below which planning would take longer than contracting); every product lays out its
+  result with output letters in output order, and when the last one still cannot write the output in mode
+  order a final permuted copy (part of the plan's cost and memory) makes it C-contiguous;
 * a **split** plan: the output modes are cut into a prefix ``0..k-1`` and a suffix ``k..N-1``; every operand
   is put on one side so that the letters shared by both sides (the *bond*) have the smallest product
   (an exact dynamic program over the network's hypertree); each side is contracted on its own (planned by
@@ -424,5 +425,6 @@ def execute(plan: Plan, operands: Sequence[Any], backend: str = "numpy") -> Any:
         nxt += 1
     (res,) = vals.values()
     if plan.final_perm is not None:
-        res = res.permute(plan.final_perm).contiguous() if torch_ else np.ascontiguousarray(res.transpose(plan.final_perm))
+        perm = plan.final_perm
+        res = res.permute(perm).contiguous() if torch_ else np.ascontiguousarray(res.transpose(perm))
     return res
