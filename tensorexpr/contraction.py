@@ -358,7 +358,8 @@ def _threads() -> int:
 
 
 @lru_cache(maxsize=1)
-def _pool(n: int) -> Any:
+def _pool(n: int, pid: int) -> Any:
+    """A persistent pool per process: keyed by pid, since a forked child inherits the pool but not its threads."""
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=n, thread_name_prefix="tensorexpr-matmul")
@@ -393,7 +394,7 @@ def _blocked_matmul(x: Any, y: Any, torch_: bool) -> Any:
         work(0, I)
         return z
     bounds = [I * t // n // rows * rows for t in range(n)] + [I]
-    for f in [_pool(n).submit(work, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]:
+    for f in [_pool(n, os.getpid()).submit(work, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]:
         f.result()
     return z
 

@@ -138,3 +138,24 @@ def test_einsum_cache_is_keyed_by_shapes_not_values():
     misses = _expression.cache_info().misses
     te.convac(te.ModeTree.line(8), M=3, widths=2, seed=9).grid_tensor(backend="torch", device="cpu")
     assert _expression.cache_info().misses == misses
+
+
+def _grid_in_child(net, q):
+    q.put(net.grid_tensor())
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_threaded_product_works_in_a_forked_child():
+    """The final product's thread pool is per process: a forked child (multiprocessing, dask) must not wait on
+    the parent's threads."""
+    import multiprocessing as mp
+
+    net = te.convac(te.ModeTree.line(8), M=6, widths=2, seed=0)  # 6^8 > 2^20 entries: the blocked product
+    A = net.grid_tensor()
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_grid_in_child, args=(net, q))
+    p.start()
+    B = q.get(timeout=60)
+    p.join(timeout=60)
+    np.testing.assert_array_equal(A, B)
