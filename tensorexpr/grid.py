@@ -3,12 +3,15 @@
 Two evaluators, one answer (docs/design.md):
 
 * product networks on trees (and DAGs, unrolled, with the reused input modes as copy hyper-edges) become
-  one einsum over all weights, cached as an ``opt_einsum.contract_expression`` and run on numpy or torch
-  (CUDA when torch sees it);
+  one einsum over all weights; its contraction plan (the cheapest of opt_einsum's, cotengra's and a split
+  whose last matrix product writes the output once, C-contiguous: :mod:`tensorexpr.contraction`) is cached
+  per (equation, shapes) and run on numpy or torch (CUDA when torch sees it);
 * every other case (ReLU operators, sum nodes, exact integer / prime-field arithmetic) is evaluated
   bottom-up with broadcasting over each node's receptive field.
 
 Before any dense evaluation the bytes needed are estimated and refused over budget (:class:`BudgetError`).
+For the einsum the estimate is the peak of the plan that will run (live arrays at its worst step), not a
+generic size model, so a budget refuses only what would not fit.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 import opt_einsum as oe
 
+from .contraction import Plan, _as_float, execute, plan_contraction
 from .errors import BudgetError, NetworkError
 from .network import Network, Node
 from .validation import check_output
@@ -38,6 +42,8 @@ __all__ = [
 #: Largest prime below 2^25: products of two residues fit in 2^50, so int64 sums of up to 2^13 of them are exact.
 DEFAULT_PRIME = 33554393
 _MAX_UNROLLED_OPERANDS = 4096
+#: Allowance for numpy's internal buffers and Python objects made during one evaluation (not modelled per step).
+_SLACK_BYTES = 64 * 1024
 BACKENDS = ("numpy", "torch", "exact")
 
 
@@ -142,22 +148,31 @@ def einsum_network(net: Network, output: int | None = 0) -> tuple[str, list[np.n
 
 
 @lru_cache(maxsize=256)
-def _expression(eq: str, shapes: tuple[tuple[int, ...], ...]) -> Any:
-    return oe.contract_expression(eq, *shapes, optimize="auto-hq" if len(shapes) <= 32 else "greedy")
+def _expression(eq: str, shapes: tuple[tuple[int, ...], ...]) -> Plan:
+    """The executed plan for ``eq`` on ``shapes``, planned once (opt_einsum vs cotengra vs split; see
+    :mod:`tensorexpr.contraction`)."""
+    return plan_contraction(eq, shapes)
 
 
-@lru_cache(maxsize=256)
-def _path_info(eq: str, shapes: tuple[tuple[int, ...], ...]) -> Any:
-    return oe.contract_path(eq, *shapes, shapes=True, optimize="auto-hq" if len(shapes) <= 32 else "greedy")[1]
-
-
-def _einsum_bytes(eq: str, shapes: tuple[tuple[int, ...], ...], itemsize: int) -> float:
-    """Output plus the largest intermediate (opt_einsum PathInfo), in bytes."""
+def _output_elements(eq: str, shapes: tuple[tuple[int, ...], ...]) -> int:
     sizes: dict[str, int] = {}
     for term, shp in zip(eq.split("->")[0].split(","), shapes):
         sizes.update(zip(term, shp))
-    out_elems = math.prod(sizes[ch] for ch in eq.split("->")[1])
-    return float(out_elems + _path_info(eq, shapes).largest_intermediate) * itemsize
+    return math.prod(sizes[ch] for ch in eq.split("->")[1])
+
+
+def _einsum_bytes(eq: str, ops: Sequence[np.ndarray], itemsize: int) -> float:
+    """Peak bytes of the plan that :func:`grid_tensor` executes on ``ops`` (see :func:`_plan_bytes`)."""
+    return _plan_bytes(_expression(eq, tuple(o.shape for o in ops)), ops, itemsize)
+
+
+def _plan_bytes(plan: Plan, ops: Sequence[np.ndarray], itemsize: int, backend: str = "numpy") -> float:
+    """The plan's worst step (every live array, that step's permuted copies and result:
+    :attr:`tensorexpr.contraction.Plan.peak_elements`, operands counted once), plus the float64 copies made of
+    operands that are not already C-contiguous float64 (integer networks; every operand for torch), plus
+    ``_SLACK_BYTES`` for numpy's small buffers."""
+    converted = sum(o.size for o in ops if backend == "torch" or o.dtype != np.float64 or not o.flags.c_contiguous)
+    return _as_float((plan.peak_elements + converted) * itemsize + _SLACK_BYTES)
 
 
 # -- bottom-up evaluation ----------------------------------------------------------------------------------
@@ -270,12 +285,16 @@ def bottom_up(net: Network, arith: _Arith) -> Any:
 
 
 def estimate_bytes(net: Network, method: str = "auto", itemsize: int = 8, output: int | None = 0) -> float:
-    """Bytes a dense evaluation needs: output plus the largest intermediate."""
+    """Bytes a dense evaluation needs at its peak.
+
+    For the einsum: the executed plan's worst step (every live array, that step's permuted copies and its
+    result), plus a small allowance for numpy's buffers; bottom-up: a node's input and output blocks.
+    """
     if method == "auto":
         method = _pick_method(net)
     if method == "einsum":
         eq, ops = einsum_network(net, output)
-        return _einsum_bytes(eq, tuple(o.shape for o in ops), itemsize)
+        return _einsum_bytes(eq, ops, itemsize)
     return _bottom_up_bytes(net, itemsize)
 
 
@@ -342,15 +361,18 @@ def grid_tensor(
     if method == "einsum":
         eq, ops = einsum_network(net, output)
         shapes = tuple(o.shape for o in ops)
-        _check_budget(_einsum_bytes(eq, shapes, 8), memory_budget, f"Grid tensor of {net.name}")
-        expr = _expression(eq, shapes)
+        what = f"Grid tensor of {net.name}"
+        # the output alone is a lower bound on any plan: refuse before planning what cannot fit
+        _check_budget(_as_float(8 * _output_elements(eq, shapes)), memory_budget, what)
+        plan = _expression(eq, shapes)
+        _check_budget(_plan_bytes(plan, ops, 8, backend), memory_budget, what)
         if backend == "torch":
             import torch
 
             dev = _torch_device(device)
             tops = [torch.tensor(np.asarray(o, dtype=np.float64), device=dev) for o in ops]
-            return expr(*tops, backend="torch")
-        return expr(*[np.asarray(o, dtype=np.float64) for o in ops], backend="numpy")
+            return execute(plan, tops, backend="torch")
+        return execute(plan, [np.ascontiguousarray(o, dtype=np.float64) for o in ops])
     sub = net if output is None else net.output_slice(output)
     _check_budget(_bottom_up_bytes(sub, 8), memory_budget, f"Grid tensor of {net.name}")
     arith = _Arith("torch", torch_device=_torch_device(device)) if backend == "torch" else _Arith("float")
