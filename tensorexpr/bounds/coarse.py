@@ -1,4 +1,4 @@
-"""Coarse-partition lower bound: an exact rank of the small *core* of the network, proved to transfer.
+r"""Coarse-partition lower bound: an exact rank of the small *core* of the network, proved to transfer.
 
 For a partition ``(I, J)`` call a node *pure* when its receptive field lies inside ``I`` or inside ``J``,
 *mixed* otherwise. The mixed nodes form a subtree containing the root (the *core*); the pure children of

@@ -1,4 +1,4 @@
-"""p4 group-equivariant tree models: a rotated filter basis lifts each patch, group convolutions mix.
+r"""p4 group-equivariant tree models: a rotated filter basis lifts each patch, group convolutions mix.
 
 Diaconu & Worrall, ICML 2019 (the group convolution ``[f * psi](g) = sum_x f(x) L_g[psi](x)``); the tying
 is :mod:`tensorexpr.structured.p4`. ``model(torch.rot90(x, 1, (-2, -1)))`` equals ``model(x)`` up to float

@@ -1,8 +1,8 @@
-"""The 2-D scattering transform as a ConvAC representation layer (hybrid scattering + ConvAC / ReLU nets).
+r"""The 2-D scattering transform as a ConvAC representation layer (hybrid scattering + ConvAC / ReLU nets).
 
 .. math::
-    S_J x = \\{x \\star \\phi_J,\\ |x \\star \\psi_{j_1,\\theta_1}| \\star \\phi_J,\\
-    ||x \\star \\psi_{j_1,\\theta_1}| \\star \\psi_{j_2,\\theta_2}| \\star \\phi_J\\}_{j_1 < j_2 < J}
+    S_J x = \{x \star \phi_J,\ |x \star \psi_{j_1,\theta_1}| \star \phi_J,\
+    ||x \star \psi_{j_1,\theta_1}| \star \psi_{j_2,\theta_2}| \star \phi_J\}_{j_1 < j_2 < J}
 
 (Mallat, "Group invariant scattering", CPAM 2012; Bruna & Mallat, PAMI 2013; Oyallon, Belilovsky &
 Zagoruyko, "Scaling the scattering transform: deep hybrid networks", ICCV 2017; docs/theory.md, "Scattering").
