@@ -305,3 +305,35 @@ def test_symbolic_blob_net_substitutes_to_numeric():
         b = symmetry_bound(net, te.Partition.grid(32, 32, kind), symbolic=True)
         assert int(b.expr.subs(b.values)) == b.value
     assert sp.simplify(b.wide_expr - sp.binomial(M_SYMBOL + 1, 2) ** 256) == 0  # mirror_left_right: all 2|2
+
+
+def test_pattern_quotient_matches_the_node_by_node_recursion():
+    """symmetry_bound computes once per pattern (signature + children's patterns); the node-by-node recursion
+    over every node must give the same value, root groups and per-node rows."""
+    import math
+
+    from tensorexpr.bounds import symmetry as S
+
+    for tree, M, w in [(te.ModeTree.grid(8, 8), 2, [2, 3, 4]), (te.ModeTree.line(16), 3, 2),
+                       (te.ModeTree.grid(8, 8, geometry="mirror"), 2, 4)]:
+        net = te.convac(tree, M, w, shared=True, seed=0)
+        st = S.tie_signatures(net)
+        q, n, names, d = S._network_tables(net, st)
+        for P in [te.Partition.random(tree.n_modes, seed=s) for s in range(4)] + [te.Partition.odd_even(tree.n_modes)]:
+            size, inI = S._sizes(st), S._inside(st, P)
+            inJ = {t: size[t] - inI[t] for t in st.order}
+            oI, DI = S._side_numbers(st, inI, size, n, d)
+            oJ, DJ = S._side_numbers(st, inJ, size, n, d)
+            c, rows = {}, []
+            for t in st.order:
+                if inI[t] == 0 or inJ[t] == 0:
+                    c[t] = 1
+                    continue
+                prod = st.r_in[t] * math.prod(c[k] for k in st.children[t])
+                c[t] = min(oI[t], oJ[t], DI[t], DJ[t], prod)
+                rows.append((t, oI[t], oJ[t], prod, c[t], DI[t], DJ[t]))
+            b = symmetry_bound(net, P)
+            assert b.value == c[st.root] and b.rows == tuple(rows)
+            _, gI = S._side_orbits(st, inI, size, n, names)
+            _, gJ = S._side_orbits(st, inJ, size, n, names)
+            assert b.root_groups == (S._render(gI[st.root]), S._render(gJ[st.root]))

@@ -473,39 +473,46 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> Symmet
     st = tie_signatures(net)
     check_partition(P, net.n_modes, "symmetry_bound", net.name, NetworkError)
     q, n, names, d = _network_tables(net, st)
-    size, inI = _sizes(st), _inside(st, P)
-    inJ = {t: size[t] - inI[t] for t in st.order}
-    oI, DI = _side_numbers(st, inI, size, n, d)
-    oJ, DJ = _side_numbers(st, inJ, size, n, d)
-    c: dict[str, int] = {}
-    rows = []
-    for t in st.order:
-        if inI[t] == 0 or inJ[t] == 0:
+    # Nodes with equal signatures and equally split children have equal recursion values: compute once per
+    # such *pattern* (a handful for regular partitions, however large the grid).
+    pv, pattern_of, mult = _patterns(st, P, d)
+    inJ_p = {t: pv.size[t] - pv.inI[t] for t in pv.order}
+    oI, DI = _side_numbers(pv, pv.inI, pv.size, n, pv.d)  # type: ignore[arg-type]
+    oJ, DJ = _side_numbers(pv, inJ_p, pv.size, n, pv.d)  # type: ignore[arg-type]
+    c: dict[int, int] = {}
+    row_of: dict[int, tuple[int, ...]] = {}
+    for t in pv.order:
+        if pv.inI[t] == 0 or inJ_p[t] == 0:
             c[t] = 1
             continue
-        prod = st.r_in[t] * math.prod(c[k] for k in st.children[t])
+        prod = pv.r_in[t] * math.prod(c[k] for k in pv.children[t])
         c[t] = min(oI[t], oJ[t], DI[t], DJ[t], prod)
-        rows.append((t, oI[t], oJ[t], prod, c[t], DI[t], DJ[t]))
+        row_of[t] = (oI[t], oJ[t], prod, c[t], DI[t], DJ[t])
+    rows = tuple((t, *row_of[pattern_of[t]]) for t in st.order if pattern_of[t] in row_of)
     root = st.root
     expr = wide = None
     values: dict[Any, int] = {}
     if symbolic:
-        expr, wide, values = _symbolic(net, st, inI, inJ, size, q)
-    gI, gJ = _render(_root_group(st, inI, size, names)), _render(_root_group(st, inJ, size, names))
+        size, inI = _sizes(st), _inside(st, P)
+        expr, wide, values = _symbolic(net, st, inI, {t: size[t] - inI[t] for t in st.order}, size, q)
+    gI = _render(_root_group(pv, pv.inI, pv.size, names, mult))  # type: ignore[arg-type]
+    gJ = _render(_root_group(pv, inJ_p, pv.size, names, mult))  # type: ignore[arg-type]
     memo: dict[str, dict[str, tuple[str, str]]] = {}
 
     def groups() -> dict[str, tuple[str, str]]:
         if not memo:
+            size, inI = _sizes(st), _inside(st, P)
+            inJ = {t: size[t] - inI[t] for t in st.order}
             _, a = _side_orbits(st, inI, size, n, names)
             _, b = _side_orbits(st, inJ, size, n, names)
             memo["g"] = {t: (_render(a[t]), _render(b[t])) for t in a}
         return memo["g"]
 
     return SymmetryBound(
-        value=c[root], side="upper", method="symmetry", partition=P.name,
+        value=c[pv.root], side="upper", method="symmetry", partition=P.name,
         assumptions=("product", "tree", "mode-tree"),
         details={"q": q, "root_group_I": gI, "root_group_J": gJ},
-        q=q, root_groups=(gI, gJ), rows=tuple(rows), groups=groups, expr=expr, wide_expr=wide,
+        q=q, root_groups=(gI, gJ), rows=rows, groups=groups, expr=expr, wide_expr=wide,
         values=values,
     )
 
@@ -574,10 +581,61 @@ def _side_numbers(st: _Structure, inside: Mapping[str, int], size: Mapping[str, 
     return orb, D
 
 
-def _root_group(st: _Structure, inside: Mapping[str, int], size: Mapping[str, int],
-                names: Mapping[int, Counter]) -> Counter:
+@dataclass(frozen=True)
+class _PatternView:
+    """The network's live tree quotiented by *patterns*: a pattern is a signature together with the patterns
+    of its children (in order), so it fixes the node's split ``(|I_t|, |J_t|)`` and every recursion value.
+    It has the fields of :class:`_Structure` that the numeric recursions read, keyed by pattern id."""
+
+    order: tuple[int, ...]
+    children: Mapping[int, tuple[int, ...]]
+    sig: Mapping[int, int]
+    r_in: Mapping[int, int]
+    size: Mapping[int, int]
+    inI: Mapping[int, int]
+    d: Mapping[int, Any]
+    root: int
+
+
+def _patterns(st: _Structure, P: Partition, d: Mapping[str, Any]) -> tuple[_PatternView, dict[str, int], dict[int, int]]:
+    """The pattern view of ``st`` for ``P``, the pattern of every node, and how many nodes have each."""
+    I = P.I
+    intern: dict[tuple, int] = {}
+    pattern_of: dict[str, int] = {}
+    mult: dict[int, int] = {}
+    children: dict[int, tuple[int, ...]] = {}
+    sig: dict[int, int] = {}
+    r_in: dict[int, int] = {}
+    size: dict[int, int] = {}
+    inI: dict[int, int] = {}
+    dd: dict[int, Any] = {}
+    for t in st.order:
+        kids = st.children[t]
+        if kids:
+            ks = tuple(pattern_of[k] for k in kids)
+            key: tuple = (st.sig[t], ks)
+        else:
+            ks = ()
+            key = (st.sig[t], next(iter(st.modes[t])) in I)
+        p = intern.get(key)
+        if p is None:
+            p = intern[key] = len(intern)
+            children[p], sig[p], r_in[p], dd[p] = ks, st.sig[t], st.r_in[t], d[t]
+            if ks:
+                size[p], inI[p] = sum(size[k] for k in ks), sum(inI[k] for k in ks)
+            else:
+                size[p], inI[p] = 1, int(key[1])
+        pattern_of[t] = p
+        mult[p] = mult.get(p, 0) + 1
+    order = tuple(range(len(intern)))
+    return _PatternView(order, children, sig, r_in, size, inI, dd, pattern_of[st.root]), pattern_of, mult
+
+
+def _root_group(st: Any, inside: Mapping[Any, int], size: Mapping[Any, int],
+                names: Mapping[int, Counter], mult: Mapping[Any, int] | None = None) -> Counter:
     """The root's group fixing the other side pointwise (step 3 of the proof): the product, over the mixed
-    nodes, of ``G(C) wr S_k`` for each class of ``k`` pure children; the whole group at a pure root."""
+    nodes, of ``G(C) wr S_k`` for each class of ``k`` pure children; the whole group at a pure root.
+    ``mult`` counts the nodes each entry of ``st.order`` stands for (patterns), 1 by default."""
     root = st.root
     if inside[root] == size[root]:
         return Counter(names[st.sig[root]])
@@ -585,7 +643,9 @@ def _root_group(st: _Structure, inside: Mapping[str, int], size: Mapping[str, in
     for t in st.order:
         if 0 < inside[t] < size[t]:
             pure = Counter(st.sig[c] for c in st.children[t] if inside[c] == size[c])
-            factors.update(pure.items())
+            times = 1 if mult is None else mult[t]
+            for item in pure.items():
+                factors[item] += times
     g: Counter = Counter()
     for (s_, k), times in factors.items():
         if k > 1:
