@@ -131,6 +131,8 @@ def _check_parametrization_uncached(net: Network, output: int) -> tuple[set[str]
     constants_above = any(roles[nd.id] == "higher" and net.weight_kind(nd.id) in ("identity", "fixed")
                           for nd in net.live_nodes)
     for b, users in net.block_users.items():
+        if len(users) == 1:  # a block of its own: one role, one shape, one side
+            continue
         rs = {roles[u] for u in users}
         leaf_sides = {parent_role.get(u) == "window" for u in users if roles[u] == "leaf"}
         if constants_above and len(leaf_sides) > 1:
@@ -148,9 +150,10 @@ def _check_parametrization_uncached(net: Network, output: int) -> tuple[set[str]
             )
     if not net.all_free:
         used.append("tied weights stay tied (one value per block)")
-    # exact channel scalars above the windows (windows and higher leaves output equal channels: s = 1)
-    s: dict[str, list[int | Fraction]] = {}
-    for nd in net.live_nodes:
+    # exact channel scalars above the windows (windows and higher leaves output equal channels: s = 1);
+    # without constants above the windows every scalar is a product of ones
+    s: dict[str, list[int | Fraction]] = {net.output: [1] * net.widths[net.output]}
+    for nd in (net.live_nodes if constants_above else ()):
         if roles[nd.id] != "higher":
             s[nd.id] = [1] * net.widths[nd.id]  # exact ints (Fractions appear only through fixed weights)
             continue
