@@ -38,6 +38,12 @@ __all__ = ["Node", "Network", "NODE_KINDS", "convac", "cp", "hierarchical", "res
 NODE_KINDS = ("leaf", "pool", "linear", "sum")
 
 
+def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
+    """``a`` and ``b`` are the same elements of one buffer (same start, shape, strides and dtype)."""
+    return (a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
+
+
 def _freeze(w: Any) -> np.ndarray | None:
     if w is None:
         return None
@@ -242,7 +248,7 @@ class Network:
                         f"(blocks: {sorted(params)[:8]})."
                     )
                 want = materialize(nd.param, params[nd.param.block], nd.weight.shape)
-                same = want is nd.weight or np.array_equal(want, nd.weight) or (
+                same = want is nd.weight or _same_view(want, nd.weight) or np.array_equal(want, nd.weight) or (
                     False if "O" in (want.dtype.kind, nd.weight.dtype.kind)
                         or want.dtype.kind in "iu" and nd.weight.dtype.kind in "iu"
                         else np.allclose(want.astype(float), nd.weight.astype(float), rtol=1e-12, atol=0.0))
@@ -621,7 +627,7 @@ def hierarchical(
             w = _freeze(w)
             if ids[n] in params:
                 raise NetworkError(f"Duplicate node id {ids[n]!r}.")
-            params[ids[n]] = freeze_vector(w)
+            params[ids[n]] = w.reshape(-1)  # a read-only view of the frozen weight: no second copy
             param = Tied(ids[n])
         if tree.is_leaf(n):
             nodes.append(Node(ids[n], "leaf", (), w, mode=next(iter(n)), param=param))

@@ -43,7 +43,10 @@ def _as_numeric(a: Any, what: str) -> np.ndarray:
 
 
 def freeze_vector(v: Any, what: str = "A parameter block") -> np.ndarray:
-    """A read-only 1-D copy of ``v`` (a parameter block's values)."""
+    """A read-only 1-D copy of ``v`` (a parameter block's values); an already read-only 1-D numeric array is
+    kept as it is (the library freezes what it builds, and a second copy per node made building O(N) slow)."""
+    if isinstance(v, np.ndarray) and v.ndim == 1 and not v.flags.writeable and v.dtype.kind in "iufO":
+        return v
     arr = _as_numeric(v, what).reshape(-1)
     arr.setflags(write=False)
     return arr
