@@ -13,10 +13,11 @@ from tensorexpr.testing import random_tree
 from ._common import RANGE, exact_rank, max_rank, save_plot
 from .report import Report, check_scale
 
-STATUS = "checked"  # the abstract; "tight a.e. when widths are powers of one integer" is [recalled]
+STATUS = "checked"  # the abstract; tightness for powers of one integer: [derived] here (te.flow_bound's proof)
 CITATION = "Levine, Yakira, Cohen & Shashua, ICLR 2018 (abstract)"
 STATEMENT = ("rank [A]_{I,J} <= min over cuts separating I's legs from J's of the product of the cut bond dimensions "
-             "(copy tensors as hyper-edges); [recalled] tight almost everywhere when all widths are powers of one integer.")
+             "(copy tensors as hyper-edges); on untied trees with every dimension a power of one integer it is the generic "
+             "rank ([derived]: a maximum flow routes identity wires, te.flow_bound).")
 FORMULA = "rank <= min_cut prod(dim)"
 
 GRIDS = {"test": dict(nets=6, n=[4, 5]), "quick": dict(nets=30, n=[4, 5, 6]), "full": dict(nets=120, n=[4, 5, 6, 7])}
@@ -40,6 +41,7 @@ def check(scale: str = "quick", out_dir: str | None = None) -> Report:
     rng = np.random.default_rng(2018)
     stats = {True: [0, 0], False: [0, 0]}
     rows, pts, viol = [], [], []
+    flow_eq, flow_n = 0, 0  # powers of one base: flow lower bound == min-cut == exact rank
     for k in range(g["nets"]):
         pow2 = bool(k % 2)
         n = int(rng.choice(g["n"]))
@@ -50,6 +52,9 @@ def check(scale: str = "quick", out_dir: str | None = None) -> Report:
         if r > cut:
             viol.append((net.tree.to_nested(), P.rows, r, cut))
         tight = r == min(cut, max_rank(net, P))
+        if pow2:
+            flow_n += 1
+            flow_eq += te.flow_bound(net, P).value == cut == r
         stats[pow2][0] += tight
         stats[pow2][1] += 1
         pts.append((min(cut, max_rank(net, P)), r))
@@ -58,6 +63,8 @@ def check(scale: str = "quick", out_dir: str | None = None) -> Report:
                          "tight" if tight else "loose"))
     rep.check("exact rank <= min-cut on random trees", not viol, "always [derived]",
               f"{g['nets']} networks, violations {viol[:2]}")
+    rep.check("powers of 2 on trees: flow lower bound = min-cut = exact rank", flow_eq == flow_n,
+              "[derived] (routing along a maximum flow, tensorexpr/bounds/flow.py)", f"{flow_eq}/{flow_n} networks")
     # overlapping DAGs, and the star model of copy tensors is never tighter than the hyper-edge model
     ov_ok, looser = True, 0
     for seed, layers in enumerate([[(2, 1, 2), (5, 1, 2)], [(3, 1, 2), (2, 2, 2), (2, 1, 2)]]):
