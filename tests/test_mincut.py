@@ -49,8 +49,9 @@ def test_chain_specialization_exact_mincut_geometry(seed):
 
 @pytest.mark.parametrize("base", [2, 3])
 def test_mincut_equals_generic_rank_when_widths_are_powers(base):
-    """[recalled] tightness for powers of one integer: held in 1000/1000 (base 2) and 400/400 (base 3) random
-    trees in benchmarks/mincut_tightness.py; here a fast sample. Trees only (DAGs: see the exceptions below)."""
+    """Tightness for powers of one integer on untied trees: proved by the flow lower bound
+    (tensorexpr/bounds/flow.py, tested in test_flow.py); here the min-cut against exact ranks on a fast sample.
+    Trees only (DAGs: see the exceptions below)."""
     for seed in range(20):
         tree, M, widths, P = _random_case(1000 * base + seed, base)
         assert te.mincut_bound(te.convac(tree, M, widths, seed=0), P).bound == _generic_rank(tree, M, widths, P)
