@@ -86,3 +86,17 @@ def test_report_window_and_format(capsys):
 
 def test_format_count():
     assert [format_count(v) for v in (16, 2**2048, 3**40, 2**30 + 1)] == ["16", "2^2048", "3^40", "~2^30.00"]
+
+
+def test_report_random_partitions_fraction(capsys):
+    """--random K adds K seeded random balanced partitions; the printed count is what te.certify gives."""
+    rc, out, _ = _run(capsys, "report", "--grid", "8x8", "--random", "3", "--weights", "untied", "--widths", "4")
+    assert rc == 0
+    want = 0
+    for g in ("square", "mirror"):
+        net = te.convac(te.ModeTree.grid(8, 8, geometry=g), 2, 4, seed=0)
+        want += sum(te.certify(net, te.Partition.random(64, seed=s)).certified for s in range(3))
+    assert f"random balanced partitions certified: {want} of 6" in out
+    assert "random(seed=2)" in out and want == 6  # untied, widths a power of 2: flow = min-cut
+    rc, _, err = _run(capsys, "report", "--grid", "8x8", "--random", "-1")
+    assert rc != 0 and "--random" in err

@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     p.add_argument("--weights", choices=["both", "tied", "untied"], default="both",
                    help="tied = convolution (the authors' network, first table); untied = locally connected")
+    p.add_argument("--random", type=int, default=0, metavar="K",
+                   help="also certify K seeded random balanced partitions and print the fraction certified")
     p.add_argument("--plot", default=None, help="write a side-by-side PNG (square vs mirror) here")
     p.add_argument("--json", action="store_true", help="print JSON (exact integers) instead of a table")
     p.set_defaults(func=run)
@@ -64,7 +66,14 @@ def run(args: argparse.Namespace) -> int:
     if args.window is None or all(w in (2, (2, 2)) for w in parse_window(args.window)):
         trees.append(parse_tree(geoms[1], None))
     grids = ("square", "mirror")[: len(trees)]
-    parts = _tileable_kinds(*grid_shape(geoms[0]))  # type: ignore[misc]
+    h, w = grid_shape(geoms[0])  # type: ignore[misc]
+    if args.random < 0:
+        from ..errors import PartitionError
+
+        raise PartitionError(f"--random must be a count >= 0, got {args.random}. Hint: --random 8.")
+    from ..partitions import Partition
+
+    parts = _tileable_kinds(h, w) + [Partition.random(h * w, seed=s) for s in range(args.random)]
     weights = ["tied", "untied"] if args.weights == "both" else [args.weights]
     tables, nets = {}, {}
     for kind in weights:
@@ -96,12 +105,15 @@ def run(args: argparse.Namespace) -> int:
               f"widths={args.widths} (max possible: {_cell_max(ps[0], nets[kind][0])})")
         rows = []
         for i, part in enumerate(parts):
-            row = [part]
+            row = [part if isinstance(part, str) else part.name]
             for prof in ps:
                 row += [_cell(prof.certificates[i]), how(prof.certificates[i])]
             rows.append(row)
         heads = ["partition", "square", "how (square)", "mirror", "how (mirror)"][: 1 + 2 * len(ps)]
         print_table(heads, rows)
+        if args.random:
+            k = sum(c.certified for prof in ps for c in prof.certificates[len(parts) - args.random:])
+            print(f"random balanced partitions certified: {k} of {args.random * len(ps)}")
         print(f"({sum(p.seconds for p in ps):.1f}s; lower = upper means the rank is certified)\n")
     if args.plot:
         print(f"plot written to {args.plot}")
