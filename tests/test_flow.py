@@ -75,11 +75,16 @@ def test_rank_deficient_templates_use_rank_F():
 
 
 def test_random_partitions_certified_on_image_grids():
-    """Untied M=2, widths 16 (all powers of 2): every random balanced partition closes at 64x64."""
-    net = te.convac(te.ModeTree.grid(64, 64), 2, 16, seed=0)
-    for s in range(3):
-        c = te.certify(net, te.Partition.random(64 * 64, seed=s))
-        assert c.certified and c.lower_method == "flow" and c.value > 2**64
+    """Untied M=2, widths 16 (all powers of 2): random balanced partitions close at 128x128 (no timing
+    asserted; benchmarks/scaling.py times it). The value is a power of 2 between the specialization bound and
+    the geometry bound, both computed independently of the flow."""
+    net = te.convac(te.ModeTree.grid(128, 128), 2, 16, seed=0)
+    for s in range(2):
+        P = te.Partition.random(128 * 128, seed=s)
+        c = te.certify(net, P)
+        assert c.certified and c.lower_method == "flow" and c.value > 2**4096
+        assert c.value & (c.value - 1) == 0
+        assert te.bounds.specialization_bound(net, P).value <= c.value <= te.geometry_bound(net, P).value
 
 
 def test_steps_aside_where_the_routing_proof_does_not_apply():
