@@ -41,7 +41,7 @@ def _parse_nested(obj: Any, out: list[tuple[frozenset, tuple[frozenset, ...]]]) 
     return node
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=4)  # a 256x256 tree holds ~40 MB of frozensets
 def _grid_tree(h: Any, w: Any, key: Any, geometry: Any) -> "ModeTree":
     window = list(key[1]) if isinstance(key, tuple) and len(key) == 2 and key[0] == "list" else key
     return ModeTree.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
