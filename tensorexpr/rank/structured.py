@@ -50,6 +50,7 @@ from ..partitions import Partition
 from .facesplit import chunked_rowspace, explicit_sides, overlap_step, tall_colspace
 from .modp import check_prime, colspace_factor, dense_rank_mod_p, matmul_mod_p, rowspace_factor
 from .result import RankResult
+from .structured_batch import batchable, batched_cores
 
 __all__ = ["structured_rank", "DEFAULT_MAX_RANK", "DEFAULT_MAX_ENTRIES"]
 
@@ -257,7 +258,7 @@ def _validate(net: Network) -> None:
 
 def structured_rank(net: Network, P: Partition, prime: int | None = None, output: int = 0,
                     max_rank: int = DEFAULT_MAX_RANK, max_entries: int = DEFAULT_MAX_ENTRIES,
-                    progress: bool | None = None) -> RankResult:
+                    progress: bool | None = None, batch: bool = True) -> RankResult:
     """Exact rank over GF(p) of ``[A]_{I,J}`` for an integer product network, by compressed recursion.
 
     Parameters
@@ -274,6 +275,9 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
         intermediate; :class:`~tensorexpr.errors.BudgetError` beyond.
     progress : bool, optional
         tqdm bar over the nodes; default: on when stderr is a terminal.
+    batch : bool
+        Trees: compute the nodes level by level with equal-shaped blocks stacked
+        (:mod:`tensorexpr.rank.structured_batch`; same cores, same rank). ``False`` visits one node at a time.
 
     Returns
     -------
@@ -336,7 +340,18 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
     show = sys.stderr.isatty() if progress is None else bool(progress)
     from tqdm.auto import tqdm
 
-    for nd in tqdm(net.live_nodes, desc="structured rank", disable=not show, leave=False):
+    bar = tqdm(total=len(net.live_nodes), desc="structured rank", disable=not show, leave=False)
+    batched = batch and batchable(net, need_p, need_q, dag)
+    if batched:
+        # trees: every node below the output's linear chain, level by level with equal shapes stacked
+        # (tensorexpr.rank.structured_batch, bit-identical cores); the loop below visits only the chain
+        I = frozenset(P.I)
+        for c, K in batched_cores(net, P, p, Fm, tail, budget.check, bar.update).items():
+            vals[c] = _Value(K, None, None, tuple(sorted(net.modes[c] & I)), tuple(sorted(net.modes[c] - I)))
+    for nd in net.live_nodes:
+        if batched and nd.id not in tail:
+            continue
+        bar.update(1)
         W = None if nd.weight is None else np.mod(np.asarray(nd.weight, dtype=np.int64), p)
         if nd.kind == "leaf":
             V = Fm if W is None else matmul_mod_p(Fm, W, p)  # (T, r): column g is phi[g]
@@ -357,6 +372,7 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
                 # one pooled channel: the output is a plain Kronecker product and rank(A (x) B) = rank A rank B
                 scale = 1 if W is None or W[0, 0] % p else 0
                 r = scale * math.prod(dense_rank_mod_p(k.K[0], p) for k in kids)
+                bar.close()
                 return _result(r, net, P, p, t0, budget, "kronecker-factored output")
             if nd.kind == "sum":
                 val = _sum(nd, kids, T, p, budget)
@@ -375,6 +391,7 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
                 if uses[c] == 0:
                     del vals[c]
         vals[nd.id] = val
+    bar.close()
     K = vals[net.output].K
     Kg = K[output if sel is None else sel]
     return _result(dense_rank_mod_p(Kg, p), net, P, p, t0, budget, f"dense {Kg.shape[0]}x{Kg.shape[1]} output block")
