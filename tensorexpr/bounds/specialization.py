@@ -89,17 +89,23 @@ def _roles(net: Network) -> dict[str, str]:
 _PARAM_CHECKS: "weakref.WeakKeyDictionary[Network, dict]" = weakref.WeakKeyDictionary()
 
 
-def _check_parametrization(net: Network, output: int) -> tuple[set[str], list[str]]:
-    """Cached per (network, output): networks are immutable, and a profile asks once per partition."""
-    per = _PARAM_CHECKS.setdefault(net, {})
+def _memo(cache: "weakref.WeakKeyDictionary[Network, dict]", net: Network, output: int, fn: Any) -> Any:
+    """``fn(net, output)`` once per (network, output), a :class:`NotApplicable` remembered and raised again:
+    networks are immutable, and a profile asks once per partition."""
+    per = cache.setdefault(net, {})
     if output not in per:
         try:
-            per[output] = _check_parametrization_uncached(net, output)
+            per[output] = fn(net, output)
         except NotApplicable as exc:
             per[output] = exc
     if isinstance(per[output], NotApplicable):
         raise per[output]
-    sym, used = per[output]
+    return per[output]
+
+
+def _check_parametrization(net: Network, output: int) -> tuple[set[str], list[str]]:
+    """Cached :func:`_check_parametrization_uncached` (copies, so callers may edit them)."""
+    sym, used = _memo(_PARAM_CHECKS, net, output, _check_parametrization_uncached)
     return set(sym), list(used)
 
 
@@ -190,15 +196,7 @@ _FROM_NETWORK: "weakref.WeakKeyDictionary[Network, dict]" = weakref.WeakKeyDicti
 
 def _from_network(net: Network, output: int = 0) -> tuple[ModeTree, dict[frozenset, int], int, set[frozenset], list[str]]:
     """Cached per (network, output): the tree, widths per tree node, ``rank F`` and the symmetric windows."""
-    per = _FROM_NETWORK.setdefault(net, {})
-    if output not in per:
-        try:
-            per[output] = _from_network_uncached(net, output)
-        except NotApplicable as exc:
-            per[output] = exc
-    if isinstance(per[output], NotApplicable):
-        raise per[output]
-    tree, widths, M_eff, sym, used = per[output]
+    tree, widths, M_eff, sym, used = _memo(_FROM_NETWORK, net, output, _from_network_uncached)
     return tree, widths, M_eff, set(sym), list(used)
 
 
