@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import NetworkError, PartitionError
+from .errors import NetworkError, PartitionError, TensorExprError
 from .partitions import Partition
 
 __all__ = ["check_partition", "check_output"]

@@ -48,7 +48,7 @@ from ..partitions import Partition
 from ..rational import exact_matrix, integer_entries
 from ..validation import check_output, check_partition
 from .assumptions import check_assumption, network_facts
-from .result import BOUND_PROVIDERS, Bound, BoundProvider
+from .result import BOUND_PROVIDERS, Bound
 
 __all__ = ["certify", "Certificate", "integer_twin", "CERTIFY_METHODS", "DENSE_EXACT_MAX_ENTRIES", "EXPENSIVE_COST"]
 

@@ -20,7 +20,7 @@ from ..partitions import Partition
 from ..rank.modp import matmul_mod_p, rref_mod_p
 from ..validation import check_output, check_partition
 from .result import Bound, BoundProvider, register_bound_provider
-from .symmetry import _inside, _network_tables, _side_numbers, _sizes, template_rank, tie_signatures
+from .symmetry import _inside, _network_tables, _side_numbers, _sizes, tie_signatures
 
 __all__ = ["gram_bound", "GRAM_MAX_ENTRIES"]
 

@@ -34,7 +34,6 @@ from .result import Bound, BoundProvider, register_bound_provider
 __all__ = ["symmetry_bound", "SymmetryBound", "tie_signatures", "multichoose", "template_rank"]
 
 
-
 def __getattr__(name: str) -> Any:
     """``M_SYMBOL`` on first use (sympy loads only for symbolic bounds)."""
     if name == "M_SYMBOL":
@@ -489,7 +488,6 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> Symmet
         c[t] = min(oI[t], oJ[t], DI[t], DJ[t], prod)
         row_of[t] = (oI[t], oJ[t], prod, c[t], DI[t], DJ[t])
     rows = tuple((t, *row_of[pattern_of[t]]) for t in st.order if pattern_of[t] in row_of)
-    root = st.root
     expr = wide = None
     values: dict[Any, int] = {}
     if symbolic:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from ..errors import TensorExprError
 from ..specs import grid_shape, parse_geometry
 
 __all__ = ["TrainConfig", "ConfigError", "MODEL_KINDS", "PRESETS", "ORDERS", "TASK_DEFAULTS"]

@@ -18,7 +18,6 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..errors import TensorExprError
 from ..modetree import ModeTree
 from .blobs import AUTHOR_SIZES, RECIPE_VERSION, authors_blobs, closedness_scores, extreme_labels, symmetry_scores
 

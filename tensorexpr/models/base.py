@@ -154,7 +154,7 @@ class TreeModel(nn.Module):
             x = self._leaf(pos, self.stages[0], W)
         if self.bias:
             x = x + self._stage_param(self.biases[0], 0)
-        B, h = x.shape[0], plan.side
+        h = plan.side
         for k in range(1, len(self.stages)):
             if plan.perms[k - 1] is not None:
                 x = permute_positions(x, getattr(self, f"_perm{k - 1}"), getattr(self, f"_inv{k - 1}"))

@@ -7,7 +7,6 @@ from typing import Any
 
 import torch
 
-from ..errors import NetworkError
 
 __all__ = ["load", "CheckpointError"]
 

@@ -50,14 +50,14 @@ from __future__ import annotations
 
 import functools
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..errors import NetworkError, TensorExprError
+from ..errors import NetworkError
 from .layers import ModelInputError, Representation
 
 __all__ = [

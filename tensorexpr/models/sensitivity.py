@@ -18,7 +18,6 @@ centred norm makes the number scale-free (log-space ConvAC features have a large
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np

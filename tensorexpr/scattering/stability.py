@@ -22,7 +22,6 @@ Everything here measures; nothing asserts. Deformations use bilinear ``grid_samp
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 

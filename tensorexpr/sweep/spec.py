@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import TensorExprError
 
 __all__ = ["SweepError", "SweepSpec", "Job", "job_key"]
 
