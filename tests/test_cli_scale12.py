@@ -100,3 +100,17 @@ def test_report_random_partitions_fraction(capsys):
     assert "random(seed=2)" in out and want == 6  # untied, widths a power of 2: flow = min-cut
     rc, _, err = _run(capsys, "report", "--grid", "8x8", "--random", "-1")
     assert rc != 0 and "--random" in err
+
+
+def test_report_with_per_level_windows(capsys):
+    """--window 3,2 builds a 6x6 grid (no 2x2 pooling, so the shape cannot be recognised from the tree); the
+    report resolves the 2-D families on the grid it built, and each cell is what te.certify gives."""
+    rc, out, err = _run(capsys, "report", "--grid", "6x6", "--window", "3,2", "--weights", "untied", "--json")
+    assert rc == 0, err
+    rows = json.loads(out)["square"]["rows"]
+    net = te.convac(te.ModeTree.grid(6, 6, window=[3, 2]), 2, 16, seed=0)
+    assert [r["name"] for r in rows] == ["left_right", "top_bottom", "checkerboard", "interleaved_rows",
+                                         "interleaved_cols"]
+    for r in rows:
+        c = te.certify(net, te.Partition.grid(6, 6, r["name"]))
+        assert (r["lower"], r["upper"], r["certified"]) == (c.lower, c.upper, c.certified)

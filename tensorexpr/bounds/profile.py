@@ -106,8 +106,7 @@ class Profile:
         return plot_profiles([self], path, titles=[title or self.network])
 
 
-def _resolve(net: Network, partitions: Sequence[Partition | str]) -> list[Partition]:
-    shape = tree_grid_shape(net)
+def _resolve(net: Network, partitions: Sequence[Partition | str], shape: tuple[int, int] | None) -> list[Partition]:
     out: list[Partition] = []
     for p in partitions:
         if isinstance(p, Partition):
@@ -130,6 +129,7 @@ def profile(
     methods: Sequence[str] | None = None,
     budget_seconds: float | None = None,
     progress: bool | None = None,
+    shape: tuple[int, int] | None = None,
 ) -> Profile:
     """Certify ``net`` under each partition (names are resolved on the net's grid when it has one).
 
@@ -142,6 +142,10 @@ def profile(
         Passed to :func:`tensorexpr.certify` (the budget is per partition).
     progress : bool, optional
         Show a tqdm bar; default: only when stderr is a TTY.
+    shape : (int, int), optional
+        The ``(h, w)`` grid the modes lie on (mode ``row * w + col``), for 2-D family names and the masks of
+        plots. By default it is recognised from the tree's structure for 2x2 pooling; pass it for other
+        windows (``--window 3,2``).
 
     Examples
     --------
@@ -155,7 +159,12 @@ def profile(
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
-    parts = _resolve(net, partitions)
+    if shape is None:
+        shape = tree_grid_shape(net)
+    elif (not isinstance(shape, tuple) or len(shape) != 2 or shape[0] * shape[1] != net.n_modes):
+        raise PartitionError(f"profile shape={shape!r} must be (h, w) with h * w = {net.n_modes} modes. "
+                             f"Hint: the grid the network was built on, e.g. (6, 6).")
+    parts = _resolve(net, partitions, shape)
     show = sys.stderr.isatty() if progress is None else progress
     certs = []
     for P in tqdm(parts, desc="partitions", disable=not show, leave=False):
@@ -163,7 +172,7 @@ def profile(
     T = net.n_templates
     mx = tuple(min(len(P.I), len(P.J)) * math.log2(T) for P in parts)
     meta = {"tied": net.is_tied, "weights": net.parametrization()["nodes_by_kind"]}  # convolution vs locally connected
-    return Profile(net.name, tuple(parts), tuple(certs), mx, tree_grid_shape(net), time.perf_counter() - t0, meta)
+    return Profile(net.name, tuple(parts), tuple(certs), mx, shape, time.perf_counter() - t0, meta)
 
 
 def _pow2_ticks(xmax: float) -> list[float]:

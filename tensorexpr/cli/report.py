@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     for kind in weights:
         nets[kind] = [convac(t, args.M, parse_widths(args.widths), seed=args.seed, shared=kind == "tied")
                       for t in trees]
-        tables[kind] = [profile(net, parts) for net in nets[kind]]
+        tables[kind] = [profile(net, parts, shape=(h, w)) for net in nets[kind]]
     profs = tables[weights[0]]
     if args.plot:
         from ..bounds import plot_profiles
