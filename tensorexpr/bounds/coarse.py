@@ -282,13 +282,8 @@ def coarse_bound(net: Network, P: Partition, output: int = 0, prime: int | None 
     core_blocks = {net.node(n).param.block for n in core if isinstance(net.node(n).param, Tied)}
     frontier_set = list(dict.fromkeys(frontier))
     sig, rho = _pure_ranks(net, frontier_set, f_rank, core_blocks)
-    rng = np.random.default_rng(seed + 1)
-    K: dict[int, np.ndarray] = {}
-    for c in frontier_set:
-        if sig[c] not in K:
-            K[sig[c]] = rng.integers(-_INT_RANGE, _INT_RANGE + 1, size=(rho[c], net.widths[c])).astype(np.int64) % p
     widths = net.widths
-    # size check before any allocation
+    # size check before any allocation (and before drawing the frontier matrices)
     dims: dict[str, tuple[int, int]] = {}
     for nid in core:
         dI = dJ = 1
@@ -302,6 +297,11 @@ def coarse_bound(net: Network, P: Partition, output: int = 0, prime: int | None 
         if max(widths[nid], net.node(nid).weight.shape[0] if net.node(nid).weight is not None else 1) * dI * dJ > max_entries:
             raise NotApplicable(f"coarse bound: the core tensor at node {nid[:40]!r} needs {widths[nid]} x {dI} x {dJ} "
                                 f"residues, over max_entries={max_entries:,}.")
+    rng = np.random.default_rng(seed + 1)
+    K: dict[int, np.ndarray] = {}
+    for c in frontier_set:
+        if sig[c] not in K:
+            K[sig[c]] = rng.integers(-_INT_RANGE, _INT_RANGE + 1, size=(rho[c], widths[c])).astype(np.int64) % p
     W = _core_weights(net, core, p, seed)
     rep: dict[str, np.ndarray] = {}
     for nid in core:

@@ -20,7 +20,7 @@ from ..partitions import Partition
 from ..rank.modp import matmul_mod_p, rref_mod_p
 from ..validation import check_output, check_partition
 from .result import Bound, BoundProvider, register_bound_provider
-from .symmetry import _inside, _network_tables, _side_numbers, _sizes, tie_signatures
+from .symmetry import _network_tables, _patterns, _side_numbers, tie_signatures
 
 __all__ = ["gram_bound", "GRAM_MAX_ENTRIES"]
 
@@ -42,17 +42,18 @@ def _estimate(net: Network, P: Partition) -> Any:
     spaces, itself at most the orbit count of :mod:`~tensorexpr.bounds.symmetry` (invariant functions)."""
     st = tie_signatures(net)
     _, n, _, d = _network_tables(net, st)
-    size, inI = _sizes(st), _inside(st, P)
-    inJ = {t: size[t] - inI[t] for t in st.order}
-    oI, _ = _side_numbers(st, inI, size, n, d)
-    oJ, _ = _side_numbers(st, inJ, size, n, d)
-    rows: dict[str, int] = {}
-    cols: dict[str, int] = {}
-    for t in st.order:
+    pv, _, _ = _patterns(st, P, d)  # equal patterns have equal counts: one pass per pattern
+    inI = pv.inI
+    inJ = {t: pv.size[t] - inI[t] for t in pv.order}
+    oI, _ = _side_numbers(pv, inI, pv.size, n, pv.d)  # type: ignore[arg-type]
+    oJ, _ = _side_numbers(pv, inJ, pv.size, n, pv.d)  # type: ignore[arg-type]
+    rows: dict[int, int] = {}
+    cols: dict[int, int] = {}
+    for t in pv.order:
         if inI[t] == 0 or inJ[t] == 0:
             continue
-        kids = st.children[t]
-        r_in = st.r_in[t]
+        kids = pv.children[t]
+        r_in = pv.r_in[t]
         R = r_in if any(inJ[c] == 0 for c in kids) else 1
         C = r_in if any(inI[c] == 0 for c in kids) else 1
         for c in kids:
@@ -60,10 +61,11 @@ def _estimate(net: Network, P: Partition) -> Any:
                 R, C = R * rows[c], C * cols[c]
         if r_in * R * C > GRAM_MAX_ENTRIES:
             raise BudgetError(
-                f"gram bound: node {t!r} would need {r_in} x {R} x {C} Kronecker terms, over GRAM_MAX_ENTRIES="
-                f"{GRAM_MAX_ENTRIES:,}. Hint: the interval is for the symmetry/specialization bounds here."
+                f"gram bound: node {pv.rep[t]!r} would need {r_in} x {R} x {C} Kronecker terms, over "
+                f"GRAM_MAX_ENTRIES={GRAM_MAX_ENTRIES:,}. Hint: the interval is for the symmetry/specialization "
+                f"bounds here."
             )
-        w = net.widths[t]
+        w = net.widths[pv.rep[t]]
         rows[t], cols[t] = min(R, oI[t], w * C), min(C, oJ[t], w * R)
     return st
 

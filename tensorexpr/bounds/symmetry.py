@@ -593,6 +593,7 @@ class _PatternView:
     inI: Mapping[int, int]
     d: Mapping[int, Any]
     root: int
+    rep: Mapping[int, str]  # the first node of each pattern
 
 
 def _patterns(st: _Structure, P: Partition, d: Mapping[str, Any]) -> tuple[_PatternView, dict[str, int], dict[int, int]]:
@@ -607,6 +608,7 @@ def _patterns(st: _Structure, P: Partition, d: Mapping[str, Any]) -> tuple[_Patt
     size: dict[int, int] = {}
     inI: dict[int, int] = {}
     dd: dict[int, Any] = {}
+    rep: dict[int, str] = {}
     for t in st.order:
         kids = st.children[t]
         if kids:
@@ -618,7 +620,7 @@ def _patterns(st: _Structure, P: Partition, d: Mapping[str, Any]) -> tuple[_Patt
         p = intern.get(key)
         if p is None:
             p = intern[key] = len(intern)
-            children[p], sig[p], r_in[p], dd[p] = ks, st.sig[t], st.r_in[t], d[t]
+            children[p], sig[p], r_in[p], dd[p], rep[p] = ks, st.sig[t], st.r_in[t], d[t], t
             if ks:
                 size[p], inI[p] = sum(size[k] for k in ks), sum(inI[k] for k in ks)
             else:
@@ -626,7 +628,7 @@ def _patterns(st: _Structure, P: Partition, d: Mapping[str, Any]) -> tuple[_Patt
         pattern_of[t] = p
         mult[p] = mult.get(p, 0) + 1
     order = tuple(range(len(intern)))
-    return _PatternView(order, children, sig, r_in, size, inI, dd, pattern_of[st.root]), pattern_of, mult
+    return _PatternView(order, children, sig, r_in, size, inI, dd, pattern_of[st.root], rep), pattern_of, mult
 
 
 def _root_group(st: Any, inside: Mapping[Any, int], size: Mapping[Any, int],
