@@ -38,8 +38,10 @@ def main(size: int = 16, widths: int = 8, epochs: int = 3, n_train: int = 1000, 
     results: dict = {}
     for task in tasks:
         for geo in ("square", "mirror"):
+            # the authors' blob recipe is defined on 32x32 images; other sizes use the centred generator
             cfg = TrainConfig(model="convac", geometry=f"grid:{size}x{size}:{geo}", task=task, widths=widths,
-                              epochs=epochs, n_train=n_train, n_test=n_test, seed=seed, progress=False, device="cpu")
+                              epochs=epochs, n_train=n_train, n_test=n_test, seed=seed, progress=False, device="cpu",
+                              blob_recipe="iclr2017" if size == 32 else "centred")
             r = train(cfg)
             spectra = {}
             for name in PARTITIONS:

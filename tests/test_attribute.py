@@ -132,7 +132,7 @@ def test_structured_kinds_train_through_the_shared_loop_and_cli():
     with pytest.raises(te.TensorExprError, match="kernel=1"):
         TrainConfig(model="p4-relu", geometry="grid:4x4:square", task="symmetry", kernel=2)
     r = train(TrainConfig(model="p4-relu", geometry="grid:4x4:square", task="symmetry", kernel=1, widths=2, epochs=1,
-                          n_train=32, n_test=16, progress=False, device="cpu"))
+                          n_train=32, n_test=16, progress=False, device="cpu", blob_recipe="centred"))
     assert r.n_params == r.model.n_params and isinstance(r.model, te.models.P4ReLUNet)
     with pytest.raises(te.TensorExprError, match="32x32"):
         TrainConfig(model="p4", geometry="grid:8x8:square", task="digits32", kernel=2, representation="gaussian")

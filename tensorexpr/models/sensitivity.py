@@ -10,7 +10,8 @@ over a batch (Frobenius norms over the whole batch). Inputs are first zeroed out
 feature maps are compared on the grid cells inside it, so rotations by any angle lose no content. Here ``f`` are the outputs (``log h`` for a ConvAC,
 logits for a ReLU net), ``h`` a hidden level's feature map on its ``S x S`` grid of nodes, ``\\bar h`` its
 channels summed over the orientation index (so every model, p4 or plain, is compared on the same
-orientation-free quantity: for plain models nothing is summed), and ``R_theta^{-1}`` rotates the feature
+orientation-free quantity: for plain models nothing is summed; where that sum cancels to float noise, as for a
+p4 lift whose filters sum to zero over orientations, ``S_feat`` is undefined and reported as NaN), and ``R_theta^{-1}`` rotates the feature
 map back (exact permutation for multiples of 90 degrees, linear interpolation otherwise). Inputs are rotated
 with :func:`tensorexpr.experiments.rotate_images` (linear interpolation, zero fill). The normalization by the
 centred norm makes the number scale-free (log-space ConvAC features have a large common offset).
@@ -86,6 +87,11 @@ def rotation_sensitivity(model: Any, X: torch.Tensor, angles: Sequence[float] = 
                 ref = maps0[i]
                 d = _disk(ref.shape[-1])
                 back, ref = back[..., d], ref[..., d]
-                row[f"stage{i}"] = float(np.linalg.norm(back - ref) / max(np.linalg.norm(ref - ref.mean()), 1e-300))
+                spread = np.linalg.norm(ref - ref.mean())
+                raw = float(base[i].double().norm())  # the stage before summing orientations
+                # an orientation sum that cancels (zero-sum lift filters) leaves float noise over float noise
+                noise = 100 * float(torch.finfo(base[i].dtype).eps) * max(raw, 1e-300)
+                row[f"stage{i}"] = (float("nan") if spread <= noise
+                                    else float(np.linalg.norm(back - ref) / max(spread, 1e-300)))
             res[f"{a:g}"] = row
     return res
