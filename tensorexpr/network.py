@@ -30,7 +30,7 @@ from .errors import NetworkError
 from .modetree import ModeTree
 from .operators import Operator, get_operator
 from .rational import exact_matrix, integer_entries
-from .params import FIXED, Fixed, ParamSpec, Tied, check_params, digest, freeze_vector, materialize
+from .params import FIXED, Fixed, ParamSpec, Tied, check_params, digest, freeze_vector, is_immutable, materialize
 from .types import Widths
 
 __all__ = ["Node", "Network", "NODE_KINDS", "convac", "cp", "hierarchical", "resolve_widths", "node_id"]
@@ -47,7 +47,7 @@ def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
 def _freeze(w: Any) -> np.ndarray | None:
     if w is None:
         return None
-    if isinstance(w, np.ndarray) and not w.flags.writeable and w.ndim == 2:
+    if isinstance(w, np.ndarray) and w.ndim == 2 and is_immutable(w):
         return w  # already frozen: no copy (ties are read from Node.param, never from identity)
     if hasattr(w, "detach"):  # torch tensor
         w = w.detach().cpu().numpy()

@@ -42,10 +42,19 @@ def _as_numeric(a: Any, what: str) -> np.ndarray:
     return arr
 
 
+def is_immutable(a: np.ndarray) -> bool:
+    """``a`` and every array it views are read-only (a read-only view of a writable buffer is not frozen)."""
+    while isinstance(a, np.ndarray):
+        if a.flags.writeable:
+            return False
+        a = a.base
+    return True
+
+
 def freeze_vector(v: Any, what: str = "A parameter block") -> np.ndarray:
     """A read-only 1-D copy of ``v`` (a parameter block's values); an already read-only 1-D numeric array is
     kept as it is (the library freezes what it builds, and a second copy per node made building O(N) slow)."""
-    if isinstance(v, np.ndarray) and v.ndim == 1 and not v.flags.writeable and v.dtype.kind in "iufO":
+    if isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "iufO" and is_immutable(v):
         return v
     arr = _as_numeric(v, what).reshape(-1)
     arr.setflags(write=False)
