@@ -56,7 +56,9 @@ def freeze_vector(v: Any, what: str = "A parameter block") -> np.ndarray:
     kept as it is (the library freezes what it builds, and a second copy per node made building O(N) slow)."""
     if isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "iufO" and is_immutable(v):
         return v
-    arr = _as_numeric(v, what).reshape(-1)
+    own = _as_numeric(v, what)  # a fresh copy: freezing it (and the 1-D view) freezes the whole buffer
+    own.setflags(write=False)
+    arr = own.reshape(-1)
     arr.setflags(write=False)
     return arr
 

@@ -105,3 +105,25 @@ def test_integer_twin_redraws_blocks_not_copies():
                                                      for n in te.ModeTree.line(4).nodes}, 2)
     t2 = te.integer_twin(with_id, seed=0)
     assert t2.weight_kind("t0-1") == "identity" and t2.node("t0-1").weight is None
+
+
+def test_frozen_blocks_and_weights_do_not_alias_writable_buffers():
+    """A read-only *view* of a writable array is not frozen: blocks and weights copy it, so later writes to the
+    caller's array cannot change a network (read-only arrays the library built are kept without a copy)."""
+    from tensorexpr.params import freeze_vector, is_immutable
+
+    a = np.arange(4.0)
+    v = a.view()
+    v.setflags(write=False)
+    f = freeze_vector(v)
+    a[0] = 99.0
+    assert f[0] == 0.0 and is_immutable(f) and not is_immutable(v)
+    W = np.ones((2, 2))
+    Wv = W.view()
+    Wv.setflags(write=False)
+    net = te.hierarchical(te.ModeTree.line(2), {frozenset({0}): Wv, frozenset({1}): Wv,
+                                                frozenset({0, 1}): np.ones((2, 1))}, 2)
+    W[0, 0] = 7.0
+    assert all(float(nd.weight[0, 0]) == 1.0 for nd in net.nodes if nd.kind == "leaf")
+    built = te.convac(te.ModeTree.line(4), 2, 2, seed=0)
+    assert all(is_immutable(b) for b in built.params.values())
