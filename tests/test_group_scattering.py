@@ -119,3 +119,31 @@ def test_p4_scattering_errors():
     with pytest.raises(NetworkError, match="permutations"):
         permutation_lift_map([np.arange(3)] * 3, 2)
     assert group_map(2, 2).n_free == 16  # the group convs are those of the pixel model
+
+
+@pytest.mark.parametrize("cls", [te.models.P4ConvAC, te.models.P4ReLUNet])
+def test_scattering_p4_extracts_to_a_network_equal_to_the_model(cls):
+    """to_network() of the scattering p4 model: its grid tensor is the model's forward on every template
+    input (exp for the ConvAC), and certify on it brackets a rank the extracted weights attain."""
+    SPEC = "scattering:J=2,L=8"
+    m = cls(te.ModeTree.grid(2, 2), 81, 2, outputs=2, kernel=1, representation=SPEC, device="cpu", seed=0)
+    imgs = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(2))
+    m.representation.fit_scale(imgs)
+    sc.fit_templates(m, imgs, T=3, patch=8, seed=0)
+    net = m.to_network()
+    assert net.is_tied and net.F.shape == (3, 81)
+    A = np.asarray(net.grid_tensor(output=None), dtype=np.float64)  # (outputs, T, T, T, T)
+    _, X = te.models.template_inputs(m)
+    rep = m.representation
+    rep.spatial = False  # feed the per-position (scaled) coefficient vectors directly
+    try:
+        out = m(X.float())
+    finally:
+        del rep.spatial
+    got = (torch.exp(out) if cls is te.models.P4ConvAC else out).detach().double().numpy()
+    ref = np.moveaxis(A, 0, -1).reshape(-1, A.shape[0])
+    np.testing.assert_allclose(got, ref, rtol=2e-5, atol=1e-6 * np.abs(ref).max())
+    P = te.Partition.grid(2, 2, "left_right")
+    c = te.certify(net, P)
+    point = te.rank(net, P, method="numeric").rank  # the trained point's own rank
+    assert c.upper >= point and not (c.certified and net.op.multilinear and c.lower != point)
