@@ -17,6 +17,7 @@ __all__ = [
     "DataError",
     "ModelInputError",
     "RankWarning",
+    "TrainingWarning",
 ]
 
 
@@ -63,6 +64,10 @@ class ModelInputError(NetworkError):
 
 class RankWarning(UserWarning):
     """A numeric rank whose singular-value gap is too small to trust."""
+
+
+class TrainingWarning(UserWarning):
+    """A training run that cannot learn as configured (e.g. a model whose output is constant at initialization)."""
 
 
 class SweepError(TensorExprError):

@@ -8,6 +8,7 @@ import torch
 
 import tensorexpr as te
 from tensorexpr.bounds.certificate import integer_twin
+from tensorexpr.experiments import TrainConfig
 from tensorexpr.structured.attribute import attribute_layer, attribute_maps, plain_param_count
 
 
@@ -138,3 +139,56 @@ def test_structured_kinds_train_through_the_shared_loop_and_cli():
         TrainConfig(model="p4", geometry="grid:8x8:square", task="digits32", kernel=2, representation="gaussian")
     assert main(["rank", "--family", "attribute", "--geometry", "line:8", "--M", "2", "--widths", "2",
                  "--support", "1", "--json"]) == 0
+
+
+@pytest.mark.parametrize("kind", ["convac", "relu", "attribute", "attribute-relu"])
+def test_shared_models_are_blind_to_the_tree_automorphisms(kind):
+    """Why shared nets plateau on 8x8 digits (issue 10's "stall"): a convolution with symmetric pooling is
+    exactly invariant to every tie automorphism of the tree (the group of the symmetry bound), e.g. swapping
+    two pixels of one 2x2 window, or two sibling 2x2 windows, so it cannot see the layout inside a window.
+    The unshared net is not invariant."""
+    from tensorexpr.experiments.data import digits
+    from tensorexpr.experiments.train import make_model
+
+    d = digits()
+    X = torch.randint(0, d.M, (32, 8, 8), generator=torch.Generator().manual_seed(0))
+    widths = 3 if kind.startswith("attribute") else 4
+    # live initializations (at some seeds a ReLU net starts with a dead level and answers a constant, which
+    # says nothing about invariance; see test_training_warns_when_the_initial_model_is_constant)
+    seed = 2 if kind == "attribute-relu" else 0
+    m = make_model(TrainConfig(model=kind, geometry="grid:8x8:square", task="digits", widths=widths, shared=True,
+                               epochs=1, progress=False, device="cpu", seed=seed), d).eval()
+    pix = X.clone()
+    pix[:, 0, 0], pix[:, 1, 1] = X[:, 1, 1], X[:, 0, 0]  # inside the window {0,1}x{0,1}
+    win = X.clone()
+    win[:, 0:2, 0:2], win[:, 0:2, 2:4] = X[:, 0:2, 2:4], X[:, 0:2, 0:2]  # two sibling windows of one 4x4 node
+    far = X.clone()
+    far[:, 0, 0], far[:, 0, 2] = X[:, 0, 2], X[:, 0, 0]  # one pixel each of two windows: not an automorphism
+    with torch.no_grad():
+        o, a, b, c = m(X), m(pix), m(win), m(far)
+    scale = float(o.abs().max())
+    assert float(o.std(0).max()) > 1e-3 * scale  # the output does depend on the input
+    assert float((o - a).abs().max()) <= 1e-5 * scale and float((o - b).abs().max()) <= 1e-5 * scale
+    assert float((o - c).abs().max()) > 1e-3 * scale
+    if kind == "convac":
+        u = make_model(TrainConfig(model="convac", geometry="grid:8x8:square", task="digits", widths=4, shared=False,
+                                   epochs=1, progress=False, device="cpu"), d).eval()
+        with torch.no_grad():
+            assert float((u(X) - u(pix)).abs().max()) > 1e-3 * float(u(X).abs().max())
+
+
+def test_training_warns_when_the_initial_model_is_constant():
+    """The other half of the shared ReLU nets' plateau: at some seeds a level of ReLU units starts all off (the
+    shared 8x8 ReLU net at seed 2 answers exactly 0), so nothing below it can learn; train() says so."""
+    from tensorexpr.errors import TrainingWarning
+    from tensorexpr.experiments import train
+
+    kw = dict(model="relu", geometry="grid:8x8:square", task="digits", widths=4, shared=True, epochs=1,
+              progress=False, device="cpu")
+    with pytest.warns(TrainingWarning, match="same output"):
+        train(TrainConfig(seed=2, **kw))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrainingWarning)
+        train(TrainConfig(seed=0, **kw))  # a live draw: no warning

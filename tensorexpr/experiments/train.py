@@ -62,6 +62,28 @@ def model_spec(data: Dataset) -> dict[str, Any]:
             "image_shape": [int(v) for v in data.X_train.shape[-2:]]}
 
 
+def _warn_if_dead(model: nn.Module, ds: Dataset, cfg: TrainConfig, n: int = 256) -> None:
+    """Warn when the freshly built model answers the same on ``n`` training inputs: every ReLU unit of some
+    level is off for all of them (a dead draw), so no gradient reaches the weights below and training stalls."""
+    import warnings
+
+    from ..errors import TrainingWarning
+
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(ds.X_train[:n]).double()
+    finally:
+        model.train(was)
+    if out.shape[0] > 1 and float(out.std(0).max()) <= 1e-12 * (1.0 + float(out.abs().max())):
+        warnings.warn(
+            f"{cfg.model} (seed {cfg.seed}) gives the same output on the first {out.shape[0]} training inputs at "
+            f"initialization: some level's units are all off (dead ReLUs), so no gradient reaches the weights "
+            f"below and training will stall. Hint: another seed, or a wider network.",
+            TrainingWarning, stacklevel=3)
+
+
 def make_model(cfg: TrainConfig, data: Dataset | dict) -> nn.Module:
     """The :class:`~tensorexpr.models.ConvAC` or :class:`~tensorexpr.models.ReLUNet` of ``cfg``."""
     from ..models import ConvAC, ReLUNet
@@ -241,6 +263,7 @@ def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | Non
     torch.manual_seed(cfg.seed)
     ds = make_dataset(cfg, data)
     model = make_model(cfg, ds)
+    _warn_if_dead(model, ds, cfg)
     opt = _optimizer(cfg, model)
     history: list[dict] = []
     out = Path(cfg.out_dir) if cfg.out_dir else None
