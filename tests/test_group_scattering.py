@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import tensorexpr as te
+from tensorexpr.testing.hybrid import forward_on_templates
 from tensorexpr.errors import NetworkError
 from tensorexpr.models import scattering as sc
 from tensorexpr.structured.p4 import ORDER, group_map, permutation_lift_map
@@ -133,14 +134,7 @@ def test_scattering_p4_extracts_to_a_network_equal_to_the_model(cls):
     net = m.to_network()
     assert net.is_tied and net.F.shape == (3, 81)
     A = np.asarray(net.grid_tensor(output=None), dtype=np.float64)  # (outputs, T, T, T, T)
-    _, X = te.models.template_inputs(m)
-    rep = m.representation
-    rep.spatial = False  # feed the per-position (scaled) coefficient vectors directly
-    try:
-        out = m(X.float())
-    finally:
-        del rep.spatial
-    got = (torch.exp(out) if cls is te.models.P4ConvAC else out).detach().double().numpy()
+    got = forward_on_templates(m)
     ref = np.moveaxis(A, 0, -1).reshape(-1, A.shape[0])
     np.testing.assert_allclose(got, ref, rtol=2e-5, atol=1e-6 * np.abs(ref).max())
     P = te.Partition.grid(2, 2, "left_right")
