@@ -114,3 +114,22 @@ def test_report_with_per_level_windows(capsys):
     for r in rows:
         c = te.certify(net, te.Partition.grid(6, 6, r["name"]))
         assert (r["lower"], r["upper"], r["certified"]) == (c.lower, c.upper, c.certified)
+
+
+def test_profile_with_per_level_windows_and_explicit_lists(capsys):
+    """The profile command shares the report's fix: on a 6x6 grid (--window 3,2) the 2-D families resolve on
+    the grid, the default list is the kinds the grid tiles, and an explicit I:... list survives the commas."""
+    rc, out, err = _run(capsys, "profile", "--geometry", "grid:6x6:square", "--window", "3,2", "--M", "2",
+                        "--widths", "2", "--json", "--no-progress")
+    assert rc == 0, err
+    rows = json.loads(out)["rows"]
+    assert [r["name"] for r in rows] == ["left_right", "top_bottom", "checkerboard", "interleaved_rows",
+                                         "interleaved_cols"]
+    net = te.convac(te.ModeTree.grid(6, 6, window=[3, 2]), 2, 2, seed=0)
+    assert rows[2]["upper"] == te.certify(net, te.Partition.grid(6, 6, "checkerboard")).upper
+    rc, out, err = _run(capsys, "profile", "--geometry", "grid:6x6:square", "--window", "3,2", "--M", "2",
+                        "--widths", "2", "--partitions", "I:0,2,5;checkerboard", "--json", "--no-progress")
+    assert rc == 0, err
+    rows = json.loads(out)["rows"]
+    c = te.certify(net, te.Partition([0, 2, 5], 36))
+    assert len(rows) == 2 and (rows[0]["lower"], rows[0]["upper"]) == (c.lower, c.upper)

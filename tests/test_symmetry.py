@@ -324,6 +324,9 @@ def test_pattern_quotient_matches_the_node_by_node_recursion():
             inJ = {t: size[t] - inI[t] for t in st.order}
             oI, DI = S._side_numbers(st, inI, size, n, d)
             oJ, DJ = S._side_numbers(st, inJ, size, n, d)
+            # the one-pass numbers equal the separate orbit and span recursions they replaced in the hot path
+            assert oI == S._side_orbits(st, inI, size, n, names)[0] and DI == S._spans(st, inI, size, d, min)
+            assert oJ == S._side_orbits(st, inJ, size, n, names)[0] and DJ == S._spans(st, inJ, size, d, min)
             c, rows = {}, []
             for t in st.order:
                 if inI[t] == 0 or inJ[t] == 0:

@@ -179,6 +179,25 @@ def split_partition_specs(text: str) -> list[str]:
     return out
 
 
+#: The standard 2-D partitions, in the order the report prints them.
+KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols", "mirror_left_right",
+         "mirror_top_bottom"]
+
+
+def tileable_kinds(h: int, w: int) -> list[str]:
+    """The standard partitions that exist on an ``h x w`` grid (the mirror halves need a 2x2-tileable grid)."""
+    from ..errors import TensorExprError
+
+    out = []
+    for k in KINDS:
+        try:
+            Partition.grid(h, w, k)
+        except TensorExprError:
+            continue
+        out.append(k)
+    return out
+
+
 def partitions_from_args(specs: Sequence[str], geometry: str, n_modes: int) -> list[Partition]:
     shape = grid_shape(geometry)
     out: list[Partition] = []

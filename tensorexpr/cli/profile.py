@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 
 from ..bounds import profile
-from .common import add_network_args, build_network, dump_json
-
-DEFAULT_2D = "left_right,top_bottom,checkerboard,interleaved_rows,interleaved_cols,mirror_left_right,mirror_top_bottom"
+from ..specs import grid_shape
+from .common import KINDS, add_network_args, build_network, dump_json, partitions_from_args, tileable_kinds
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="certified rank profile over partitions (table, JSON or PNG)")
     add_network_args(p, geometry="grid:8x8:square", M=2, widths="4")
     p.add_argument("--partitions", default=None,
-                   help=f"comma list of partition specs (default on grids: {DEFAULT_2D}; on lines: odd_even,left_right)")
+                   help=f"partition specs, as for --partition (default on grids: the standard kinds the grid tiles, "
+                        f"{','.join(KINDS)}; on lines: odd_even,left_right)")
     p.add_argument("--plot", default=None, help="write a PNG of the profile here")
     p.add_argument("--budget-seconds", type=float, default=None)
     p.add_argument("--no-progress", action="store_true")
@@ -23,9 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     tree, net = build_network(args, integer=False)
-    specs = args.partitions or (DEFAULT_2D if args.geometry.startswith("grid:") else "odd_even,left_right")
-    prof = profile(net, [s for s in specs.split(",") if s.strip()], budget_seconds=args.budget_seconds,
-                   progress=None if not args.no_progress else False)
+    shape = grid_shape(args.geometry) if args.geometry.startswith("grid:") else None
+    if args.partitions:  # the shared parser: explicit lists like I:0,2,5 survive the comma split
+        parts: list = partitions_from_args([args.partitions], args.geometry, net.n_modes)
+    else:
+        parts = tileable_kinds(*shape) if shape is not None else ["odd_even", "left_right"]
+    prof = profile(net, parts, budget_seconds=args.budget_seconds, progress=None if not args.no_progress else False,
+                   shape=shape)
     if args.plot:
         prof.plot(args.plot)
     if args.json:

@@ -14,10 +14,7 @@ import argparse
 from ..bounds import profile
 from ..network import convac
 from ..specs import grid_shape
-from .common import dump_json, format_count, parse_tree, parse_widths, parse_window, print_table
-
-KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols", "mirror_left_right", "mirror_top_bottom"]
-
+from .common import KINDS, dump_json, format_count, parse_tree, parse_widths, parse_window, print_table, tileable_kinds
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="certified rank table for square vs mirror pooling (the main job)")
@@ -34,21 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", default=None, help="write a side-by-side PNG (square vs mirror) here")
     p.add_argument("--json", action="store_true", help="print JSON (exact integers) instead of a table")
     p.set_defaults(func=run)
-
-
-def _tileable_kinds(h: int, w: int) -> list[str]:
-    """The standard partitions that exist on an ``h x w`` grid (the mirror halves need a 2x2-tileable grid)."""
-    from ..errors import TensorExprError
-    from ..partitions import Partition
-
-    out = []
-    for k in KINDS:
-        try:
-            Partition.grid(h, w, k)
-        except TensorExprError:
-            continue
-        out.append(k)
-    return out
 
 
 def _cell(c) -> str:  # noqa: ANN001
@@ -73,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         raise PartitionError(f"--random must be a count >= 0, got {args.random}. Hint: --random 8.")
     from ..partitions import Partition
 
-    parts = _tileable_kinds(h, w) + [Partition.random(h * w, seed=s) for s in range(args.random)]
+    parts = tileable_kinds(h, w) + [Partition.random(h * w, seed=s) for s in range(args.random)]
     weights = ["tied", "untied"] if args.weights == "both" else [args.weights]
     tables, nets = {}, {}
     for kind in weights:
