@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 import tensorexpr as te
-from tensorexpr.cli.report import KINDS
+from tensorexpr.cli.common import KINDS
 
 
 def _cells(n: int, M: int, widths, parts, shared_options=(False, True)) -> tuple[float, float, list[tuple]]:

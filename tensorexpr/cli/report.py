@@ -14,7 +14,7 @@ import argparse
 from ..bounds import profile
 from ..network import convac
 from ..specs import grid_shape
-from .common import KINDS, dump_json, format_count, parse_tree, parse_widths, parse_window, print_table, tileable_kinds
+from .common import dump_json, format_count, parse_tree, parse_widths, parse_window, print_table, tileable_kinds
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="certified rank table for square vs mirror pooling (the main job)")
