@@ -39,6 +39,7 @@ import time
 import numpy as np
 
 import tensorexpr as te
+from tensorexpr.core.network import node_id
 
 
 def hand_written(net: te.Network) -> tuple[np.ndarray, list[int]]:
@@ -48,7 +49,7 @@ def hand_written(net: te.Network) -> tuple[np.ndarray, list[int]]:
     tree = net.tree
     vals: dict[frozenset, tuple[np.ndarray, list[int]]] = {}  # node -> (T^|node|, r), its modes in row order
     for node in tree.nodes:
-        nd = net.node(te.network.node_id(node))
+        nd = net.node(node_id(node))
         if tree.is_leaf(node):
             vals[node] = (net.F @ nd.weight, [nd.mode])
             continue
@@ -102,7 +103,7 @@ def _memory_child(case: str) -> None:
     """Run one case alone and print its peak memory as JSON (called in a fresh subprocess)."""
     import tracemalloc
 
-    from tensorexpr.grid import _expression
+    from tensorexpr.evaluate.grid import _expression
 
     net = CASES[case]()
     eq, ops = te.einsum_network(net)
@@ -134,7 +135,7 @@ def main() -> None:
     import cotengra as ctg
     import opt_einsum as oe
 
-    from tensorexpr.grid import _expression
+    from tensorexpr.evaluate.grid import _expression
 
     print(f"machine: {platform.machine()}, cores available: {len(os.sched_getaffinity(0))}, BLAS threads: "
           f"{args.threads}, numpy {np.__version__}, opt_einsum {oe.__version__}, cotengra {ctg.__version__}; "

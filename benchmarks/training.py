@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn import functional as F
 
 import tensorexpr as te
-from tensorexpr.geometry import mirror_source
+from tensorexpr.core.pooling import mirror_source
 
 
 class PlainConvAC(nn.Module):

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 import tensorexpr as te
-from tensorexpr.structured.attribute import attribute_maps
+from tensorexpr.build.attribute import attribute_maps
 
 GRID_PARTS = ("left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols",
               "mirror_left_right", "mirror_top_bottom")

@@ -18,7 +18,7 @@ import numpy as np
 import tensorexpr as te
 from tensorexpr.experiments import digits32
 from tensorexpr.models import scattering as sc
-from tensorexpr.specs import parse_partition
+from tensorexpr.core.specs import parse_partition
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -2,7 +2,7 @@
 
 Writes ``examples/results/scattering_stability.{json,md,png}``. With ``--runs DIR`` (the checkpoints of
 ``examples/scattering_small_data.py``) the trained models at ``--n`` training images are measured too.
-Everything is a measurement (see :mod:`tensorexpr.scattering.stability` for the norms)::
+Everything is a measurement (see :mod:`tensorexpr.experiments.scattering_stability` for the norms)::
 
     python examples/scattering_stability.py [--runs /tmp/scattering_runs] [--n 1000] [--images 48]
 """
@@ -19,7 +19,7 @@ import torch
 from tensorexpr.experiments import TrainConfig, digits32
 from tensorexpr.experiments.train import make_dataset, make_model
 from tensorexpr.models.scattering import ScatteringTransform, parse_scattering, rotate_coefficients
-from tensorexpr.scattering import stability as st
+from tensorexpr.experiments import scattering_stability as st
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHIFTS = [0, 0.5, 1, 1.5, 2, 3, 4, 6, 8]

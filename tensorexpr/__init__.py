@@ -6,20 +6,21 @@ The data flows one way: geometry (:class:`ModeTree`) -> network (:class:`Network
 
 from __future__ import annotations
 
-from . import grid as _grid  # noqa: F401  (attaches Network.grid_tensor)
-from .errors import (BudgetError, GeometryError, NetworkError, NotApplicable, PartitionError, RankError,
+from tensorexpr.evaluate import grid as _grid  # noqa: F401  (attaches Network.grid_tensor)
+from tensorexpr.core.errors import (BudgetError, GeometryError, NetworkError, NotApplicable, PartitionError, RankError,
                      TensorExprError)
-from .grid import DEFAULT_PRIME, default_memory_budget, einsum_network, estimate_bytes, grid_tensor, grid_tensor_mod
-from .matricize import matricize
-from .modetree import ModeTree
-from .network import Network, Node, convac, cp, hierarchical
-from .operators import OPERATORS, Operator, get_operator, register_operator
-from .partitions import Partition
-from .rank import RANK_METHODS, RankResult, RankWarning, rank, rank_many, register_rank_method
-from .overlapping import overlapping
-from .mixed import common_nodes, mixed
-from .rational import clear_denominators
-from .dilated import dilated, tree_decomposition
+from tensorexpr.evaluate.grid import DEFAULT_PRIME, default_memory_budget, einsum_network, estimate_bytes, grid_tensor, grid_tensor_mod
+from tensorexpr.evaluate.matricize import matricize
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.core.network import Network, Node
+from tensorexpr.build.convac import convac, cp, hierarchical
+from tensorexpr.core.operators import OPERATORS, Operator, get_operator, register_operator
+from tensorexpr.core.partitions import Partition
+from tensorexpr.rank import RANK_METHODS, RankResult, RankWarning, rank, rank_many, register_rank_method
+from tensorexpr.build.overlapping import overlapping
+from tensorexpr.build.mixed import common_nodes, mixed
+from tensorexpr.core.rational import clear_denominators
+from tensorexpr.build.dilated import dilated, tree_decomposition
 
 __version__ = "0.1.0"
 
@@ -63,7 +64,7 @@ __all__ = [
     "dilated",
 ]
 
-from .bounds import (  # noqa: E402
+from tensorexpr.bounds import (  # noqa: E402
     BOUND_PROVIDERS,
     Bound,
     BoundProvider,
@@ -75,17 +76,17 @@ from .bounds import (  # noqa: E402
 __all__ += ["specialization_bound", "SpecializationBound", "Bound", "BoundProvider", "BOUND_PROVIDERS",
             "register_bound_provider"]
 
-from .tiling import tiling, tiling_bounds  # noqa: E402
-from .hybrid import hybrid_tree, hybrid_choices, embed_hybrid  # noqa: E402
+from tensorexpr.bounds.tiling import tiling, tiling_bounds  # noqa: E402
+from tensorexpr.build.hybrid import hybrid_tree, hybrid_choices, embed_hybrid  # noqa: E402
 
 __all__ += ["tiling", "tiling_bounds", "hybrid_tree", "hybrid_choices", "embed_hybrid"]
 
-from .structured import attribute_convac, group_convac  # noqa: E402
+from tensorexpr.build import attribute_convac, group_convac  # noqa: E402
 
 __all__ += ["group_convac", "attribute_convac"]
 
 # -- bounds, certificates and profiles (tensorexpr.bounds) ---------------------------------------------------
-from .bounds import (  # noqa: E402
+from tensorexpr.bounds import (  # noqa: E402
     Certificate,
     ClosedForm,
     GeometryBound,
@@ -120,7 +121,7 @@ __all__ += [
 ]
 
 
-from .spectrum import Spectrum, spectrum  # noqa: E402  (te.spectrum is the function; the package is tensorexpr.spectrum)
+from tensorexpr.spectra import Spectrum, spectrum  # noqa: E402  (te.spectrum is the function; the package is tensorexpr.spectra)
 
 __all__ += ["spectrum", "Spectrum"]
 
@@ -136,7 +137,7 @@ def __getattr__(name: str):  # PEP 562
         globals()[name] = mod
         return mod
     if name == "from_model":
-        from .models import from_model
+        from tensorexpr.models import from_model
 
         return from_model
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,20 +12,20 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .result import ASSUMPTIONS, BOUND_PROVIDERS, Bound, BoundProvider, get_provider, register_bound_provider
-from . import providers as _providers  # noqa: F401  (registers the built-in providers)
-from .certificate import Certificate, certify, integer_twin
-from .geometry import ClosedForm, GeometryBound, closed_form, geometry_bound
-from .mincut import MinCutResult, mincut_bound
-from .profile import Profile, plot_profiles, profile
-from .specialization import SpecializationBound, specialization_bound
+from tensorexpr.bounds.result import ASSUMPTIONS, BOUND_PROVIDERS, Bound, BoundProvider, get_provider, register_bound_provider
+from tensorexpr.bounds import providers as _providers  # noqa: F401  (registers the built-in providers)
+from tensorexpr.bounds.certificate import Certificate, certify, integer_twin
+from tensorexpr.bounds.geometry import ClosedForm, GeometryBound, closed_form, geometry_bound
+from tensorexpr.bounds.mincut import MinCutResult, mincut_bound
+from tensorexpr.bounds.profile import Profile, plot_profiles, profile
+from tensorexpr.bounds.specialization import SpecializationBound, specialization_bound
 
 for _mod in pkgutil.iter_modules(__path__):
     if not _mod.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_mod.name}")
-from .symmetry import SymmetryBound, symmetry_bound
-from .gram import gram_bound
-from .flow import FlowBound, flow_bound
+from tensorexpr.bounds.symmetry import SymmetryBound, symmetry_bound
+from tensorexpr.bounds.gram import gram_bound
+from tensorexpr.bounds.flow import FlowBound, flow_bound
 
 __all__ = [
     "Bound",

@@ -13,8 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..network import Network
-from .result import ASSUMPTIONS
+from tensorexpr.core.network import Network
+from tensorexpr.bounds.result import ASSUMPTIONS
 
 __all__ = ["check_assumption", "mode_multiplicity", "modes_read_once", "tree_matches", "network_facts"]
 

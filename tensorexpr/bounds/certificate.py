@@ -26,7 +26,7 @@ the built-in ones are in :mod:`tensorexpr.bounds.providers`, and a new bound is 
 :func:`~tensorexpr.bounds.result.register_bound_provider` call) in cost order. Before calling a provider it
 checks the assumptions the provider declares (``needs``) against the network's own fields
 (:mod:`tensorexpr.bounds.assumptions`); a provider whose assumptions fail, or that raises
-:class:`~tensorexpr.errors.NotApplicable`, steps aside and the certificate records why. Once the bounds meet,
+:class:`~tensorexpr.core.errors.NotApplicable`, steps aside and the certificate records why. Once the bounds meet,
 the rest are skipped as unable to change the answer; expensive providers (``cost >= EXPENSIVE_COST``, the
 instance ranks) also stop when ``budget_seconds`` is spent.
 """
@@ -42,13 +42,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import NetworkError, NotApplicable, RankError, TensorExprError
-from ..network import Network
-from ..partitions import Partition
-from ..rational import exact_matrix, integer_entries
-from ..validation import check_output, check_partition
-from .assumptions import check_assumption, network_facts
-from .result import BOUND_PROVIDERS, Bound
+from tensorexpr.core.errors import NetworkError, NotApplicable, RankError, TensorExprError
+from tensorexpr.core.network import Network
+from tensorexpr.core.partitions import Partition
+from tensorexpr.core.rational import exact_matrix, integer_entries
+from tensorexpr.core.validation import check_output, check_partition
+from tensorexpr.bounds.assumptions import check_assumption, network_facts
+from tensorexpr.bounds.result import BOUND_PROVIDERS, Bound
 
 __all__ = ["certify", "Certificate", "integer_twin", "CERTIFY_METHODS", "DENSE_EXACT_MAX_ENTRIES", "EXPENSIVE_COST"]
 
@@ -63,8 +63,8 @@ _PRETTY = {"mincut": "min-cut", "trivial": "trivial (matrix shape)", "exact": "e
 
 
 def _fmt(v: int) -> str:
-    """The one big-number format (:func:`tensorexpr.numbers.format_count`)."""
-    from ..numbers import format_count
+    """The one big-number format (:func:`tensorexpr.core.numbers.format_count`)."""
+    from tensorexpr.core.numbers import format_count
 
     return format_count(v)
 
@@ -170,7 +170,7 @@ def integer_twin(net: Network, seed: int = 0, int_range: int = 10**6) -> Network
     too often (with ``[-9, 9]``, 4 of 300 random small trees fell one short of the min-cut; with ``10^6``,
     0 of 1000), and the certificate is about the architecture, not the given weights.
     Exact :class:`~fractions.Fraction` entries in ``F``, fixed weights or bases are kept (rank methods clear
-    denominators before any GF(p) step: :func:`tensorexpr.rational.clear_denominators`). Raises
+    denominators before any GF(p) step: :func:`tensorexpr.core.rational.clear_denominators`). Raises
     :class:`NetworkError` when one of those holds non-integral floats (an integer instance would then be a
     different architecture).
     """

@@ -47,7 +47,7 @@ described, ``rank [A] = rank [C(K)]``, whose rank over Q is at least its rank ``
 core's integer point is an independent choice, since core blocks are disjoint from frontier blocks). The
 generic rank of a product network is its maximum rank. QED. Fixed weights, identity weights and blocks
 tied through a basis inside the pure subtrees, or tie patterns violating the disjointness conditions, make
-the bound decline (:class:`~tensorexpr.errors.NotApplicable`): it never guesses.
+the bound decline (:class:`~tensorexpr.core.errors.NotApplicable`): it never guesses.
 
 Cost: one dictionary step per pure node (interning its signature; the subtree ranks are memoized per
 signature) plus dense work on the core only: ``r_t x d_I x d_J`` residues per core node, where
@@ -63,12 +63,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NotApplicable
-from ..network import Network
-from ..params import Tied
-from ..partitions import Partition
-from ..validation import check_partition
-from .result import Bound, BoundProvider, register_bound_provider
+from tensorexpr.core.errors import NotApplicable
+from tensorexpr.core.network import Network
+from tensorexpr.core.params import Tied
+from tensorexpr.core.partitions import Partition
+from tensorexpr.core.validation import check_partition
+from tensorexpr.bounds.result import Bound, BoundProvider, register_bound_provider
 
 __all__ = ["coarse_bound", "CORE_MAX_ENTRIES"]
 
@@ -226,7 +226,7 @@ def _core_weights(net: Network, core: list[str], p: int, seed: int) -> dict[str,
             out[nid] = np.mod(theta.reshape(nd.weight.shape), p)
         else:
             B = _to_mod_p(np.asarray(nd.param.basis), p)
-            from ..rank.modp import matmul_mod_p
+            from tensorexpr.rank.modp import matmul_mod_p
 
             out[nid] = matmul_mod_p(B, np.mod(theta, p)[:, None], p).reshape(nd.weight.shape)
     return out
@@ -236,7 +236,7 @@ def coarse_bound(net: Network, P: Partition, output: int = 0, prime: int | None 
                  max_entries: int = CORE_MAX_ENTRIES) -> Bound:
     """Lower bound on the generic rank of ``[A]_{I,J}`` from the core of mixed nodes (see the module proof).
 
-    Raises :class:`~tensorexpr.errors.NotApplicable` for non-product or non-tree networks, when a frontier
+    Raises :class:`~tensorexpr.core.errors.NotApplicable` for non-product or non-tree networks, when a frontier
     map cannot be injective, or when the core would exceed ``max_entries`` residues.
 
     Examples
@@ -247,8 +247,8 @@ def coarse_bound(net: Network, P: Partition, output: int = 0, prime: int | None 
     4
     """
     check_partition(P, net.n_modes, "coarse_bound", net.name)
-    from ..grid import DEFAULT_PRIME
-    from ..rank.modp import dense_rank_mod_p, matmul_mod_p
+    from tensorexpr.evaluate.grid import DEFAULT_PRIME
+    from tensorexpr.rank.modp import dense_rank_mod_p, matmul_mod_p
 
     t0 = time.perf_counter()
     p = DEFAULT_PRIME if prime is None else int(prime)
@@ -275,7 +275,7 @@ def coarse_bound(net: Network, P: Partition, output: int = 0, prime: int | None 
         raise NotApplicable("coarse bound: the partition leaves one side empty.")
     core_set = set(core)
     frontier = [c for nid in core for c in net.node(nid).children if c not in core_set]
-    from .specialization import _f_rank
+    from tensorexpr.bounds.specialization import _f_rank
 
     F = np.asarray(net.F)
     f_rank = _f_rank(F) if F.dtype.kind in "iuO" else _exact_rank(F)

@@ -41,7 +41,7 @@ capacities ``p^{k_e}`` (a product of powers of ``p`` is minimal exactly when the
 When every dimension is a power of ``p`` the capacities are the min-cut's own, so this lower bound equals
 the min-cut upper bound: the rank is certified. Several bases are tried and the best kept. Tied weights
 (convolutions), fixed weights, identities, DAGs (a reused node copies a vector, which no linear routing
-does) and modes read twice make the bound step aside (:class:`~tensorexpr.errors.NotApplicable`).
+does) and modes read twice make the bound step aside (:class:`~tensorexpr.core.errors.NotApplicable`).
 Cost: one dynamic program over the hyper-tree per base, linear in the network.
 """
 
@@ -50,14 +50,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..errors import NotApplicable
-from ..network import Network
-from ..partitions import Partition
-from ..rational import rank_over_Q
-from ..validation import check_output, check_partition
-from .assumptions import check_assumption
-from .mincut import HyperEdge, _tree_dp, cached_hypergraph, cached_hypertree
-from .result import Bound, BoundProvider, Side, register_bound_provider
+from tensorexpr.core.errors import NotApplicable
+from tensorexpr.core.network import Network
+from tensorexpr.core.partitions import Partition
+from tensorexpr.core.rational import rank_over_Q
+from tensorexpr.core.validation import check_output, check_partition
+from tensorexpr.bounds.assumptions import check_assumption
+from tensorexpr.bounds.mincut import HyperEdge, _tree_dp, cached_hypergraph, cached_hypertree
+from tensorexpr.bounds.result import Bound, BoundProvider, Side, register_bound_provider
 
 __all__ = ["flow_bound", "FlowBound", "FLOW_NEEDS"]
 

@@ -27,13 +27,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Mapping
 
 
-from ..errors import NetworkError, NotApplicable
-from ..modetree import ModeTree
-from ..network import Network, node_id, resolve_widths
-from ..partitions import Partition
-from ..validation import check_partition
-from .assumptions import tree_matches
-from .result import Bound, Side
+from tensorexpr.core.errors import NetworkError, NotApplicable
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.core.network import Network, node_id
+from tensorexpr.build.convac import resolve_widths
+from tensorexpr.core.partitions import Partition
+from tensorexpr.core.validation import check_partition
+from tensorexpr.bounds.assumptions import tree_matches
+from tensorexpr.bounds.result import Bound, Side
 
 __all__ = ["geometry_bound", "GeometryBound", "closed_form", "ClosedForm", "width_symbols"]
 
@@ -175,7 +176,7 @@ def geometry_bound(
         Also return a sympy expression in ``M`` and ``r_0..r_{L-1}`` (one symbol per node, ``r_<node id>``,
         when the widths are per node, i.e. given as a dict).
     M, widths :
-        For a tree: the representation size and widths (see :func:`tensorexpr.network.resolve_widths`).
+        For a tree: the representation size and widths (see :func:`tensorexpr.core.network.resolve_widths`).
         Either may be None when ``symbolic=True``; the value is then None.
 
     Examples
@@ -283,8 +284,8 @@ def tree_shape(tree: ModeTree) -> tuple[str, tuple[int, ...]] | None:
     s = sorted(first)
     if s == [0, 1] and N >= 2 and N & (N - 1) == 0 and tree == ModeTree.line(N):
         return "line", (N,)
-    from ..errors import GeometryError
-    from ..geometry import GRID_GEOMETRIES
+    from tensorexpr.core.errors import GeometryError
+    from tensorexpr.core.pooling import GRID_GEOMETRIES
 
     cands: list[tuple[str, int]] = []
     if len(s) == 4:

@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BudgetError, NetworkError
-from ..grid import DEFAULT_PRIME
-from ..network import Network
-from ..partitions import Partition
-from ..rank.modp import matmul_mod_p, rref_mod_p
-from ..validation import check_output, check_partition
-from .result import Bound, BoundProvider, register_bound_provider
-from .symmetry import _network_tables, _patterns, _side_numbers, tie_signatures
+from tensorexpr.core.errors import BudgetError, NetworkError
+from tensorexpr.evaluate.grid import DEFAULT_PRIME
+from tensorexpr.core.network import Network
+from tensorexpr.core.partitions import Partition
+from tensorexpr.rank.modp import matmul_mod_p, rref_mod_p
+from tensorexpr.core.validation import check_output, check_partition
+from tensorexpr.bounds.result import Bound, BoundProvider, register_bound_provider
+from tensorexpr.bounds.symmetry import _network_tables, _patterns, _side_numbers, tie_signatures
 
 __all__ = ["gram_bound", "GRAM_MAX_ENTRIES"]
 
@@ -81,7 +81,7 @@ def _instance_weights(net: Network, seed: int, p: int, int_range: int = 10**6) -
     """Weights mod ``p`` of the integer instance that :func:`~tensorexpr.bounds.certificate.integer_twin`
     draws for ``seed`` (same blocks, same order), without building the network: tied weights stay tied,
     fixed weights stay constants."""
-    from ..params import Tied, materialize
+    from tensorexpr.core.params import Tied, materialize
 
     rng = np.random.default_rng(seed)
     blocks = {b: rng.integers(-int_range, int_range + 1, size=v.size).astype(np.int64)

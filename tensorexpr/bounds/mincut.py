@@ -43,11 +43,11 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..errors import NetworkError
-from ..network import Network, Node
-from ..partitions import Partition
-from ..validation import check_output, check_partition
-from .result import Bound, Side
+from tensorexpr.core.errors import NetworkError
+from tensorexpr.core.network import Network, Node
+from tensorexpr.core.partitions import Partition
+from tensorexpr.core.validation import check_output, check_partition
+from tensorexpr.bounds.result import Bound, Side
 
 __all__ = ["mincut_bound", "MinCutResult", "HyperEdge", "tensor_hypergraph", "network_hypergraph", "HYPEREDGE_MODELS"]
 
@@ -74,7 +74,7 @@ class HyperEdge:
 def _operand_labels(net: Network) -> list[str]:
     """Network node id of every operand of :func:`einsum_network`, in its order (``F@x3`` for templates).
 
-    Mirrors the traversal of :func:`tensorexpr.grid.einsum_network`; DAG nodes unrolled k times get
+    Mirrors the traversal of :func:`tensorexpr.evaluate.grid.einsum_network`; DAG nodes unrolled k times get
     ``#k`` suffixes.
     """
     labels: list[str] = []
@@ -117,7 +117,7 @@ def _check_net(net: Network) -> None:
 
 def tensor_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[HyperEdge]]:
     """The tensor network of ``net`` as ``(operand labels, hyper-edges)`` (letters of dimension 1 dropped)."""
-    from ..grid import einsum_network
+    from tensorexpr.evaluate.grid import einsum_network
 
     _check_net(net)
     eq, ops = einsum_network(net, output)

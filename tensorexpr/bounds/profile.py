@@ -13,19 +13,19 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..tables import format_table
-from ..errors import PartitionError
-from ..network import Network
-from ..partitions import Partition
-from ..validation import check_partition
-from .certificate import Certificate, certify
+from tensorexpr.core.tables import format_table
+from tensorexpr.core.errors import PartitionError
+from tensorexpr.core.network import Network
+from tensorexpr.core.partitions import Partition
+from tensorexpr.core.validation import check_partition
+from tensorexpr.bounds.certificate import Certificate, certify
 
 __all__ = ["profile", "Profile", "plot_profiles", "tree_grid_shape"]
 
 def tree_grid_shape(net: Network) -> tuple[int, int] | None:
     """``(h, w)`` when the network's mode tree is a 2x2 grid pooling geometry, recognised from the tree's
     structure (never its name), else None."""
-    from .geometry import tree_shape
+    from tensorexpr.bounds.geometry import tree_shape
 
     if net.tree is None:
         return None
@@ -69,7 +69,7 @@ class Profile:
     def rows(self) -> list[list[Any]]:
         out = []
         for P, c, mx in zip(self.partitions, self.certificates, self.max_log2):
-            from ..numbers import format_count as fmt
+            from tensorexpr.core.numbers import format_count as fmt
 
             val = fmt(c.lower) if c.certified else f"[{fmt(c.lower)}, {fmt(c.upper)}]"
             lo, up = self.log2_bounds()[len(out)]
@@ -112,7 +112,7 @@ def _resolve(net: Network, partitions: Sequence[Partition | str], shape: tuple[i
         if isinstance(p, Partition):
             out.append(check_partition(p, net.n_modes, "profile", net.name))
         elif isinstance(p, str):
-            from ..specs import parse_partition
+            from tensorexpr.core.specs import parse_partition
 
             out.append(parse_partition(p, net.n_modes, shape))
         else:
@@ -233,7 +233,7 @@ def plot_profiles(profiles: Sequence[Profile], path: str, titles: Sequence[str] 
             ax_bar.axvline(prof.max_log2[i], color="tab:red", lw=1)
             ax_bar.set_xlim(0, xmax * 1.05)
             ax_bar.set_yticks([])
-            from ..numbers import format_count
+            from tensorexpr.core.numbers import format_count
 
             label = f"{P.name}: " + (format_count(c.lower) if c.certified
                                      else f"[{format_count(c.lower)}, {format_count(c.upper)}]")

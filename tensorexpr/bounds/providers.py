@@ -2,7 +2,7 @@
 
 Each is one :func:`~tensorexpr.bounds.result.register_bound_provider` call: a name, a side, a cost (cheap
 first), the assumptions it needs (checked from the network's own fields before the call) and a
-``compute(net, P, output, **context) -> Bound`` that raises :class:`~tensorexpr.errors.NotApplicable` when
+``compute(net, P, output, **context) -> Bound`` that raises :class:`~tensorexpr.core.errors.NotApplicable` when
 a finer hypothesis fails. Context keywords a provider may accept: ``seed`` (of the integer instance),
 ``upper`` and ``lower`` (the best bounds so far).
 
@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..numbers import format_count
-from ..errors import BudgetError, RankError
-from ..network import Network
-from ..partitions import Partition
-from ..rational import rank_over_Q
-from ..validation import check_partition
-from .assumptions import check_assumption
-from .result import Bound, BoundProvider, register_bound_provider
+from tensorexpr.core.numbers import format_count
+from tensorexpr.core.errors import BudgetError, RankError
+from tensorexpr.core.network import Network
+from tensorexpr.core.partitions import Partition
+from tensorexpr.core.rational import rank_over_Q
+from tensorexpr.core.validation import check_partition
+from tensorexpr.bounds.assumptions import check_assumption
+from tensorexpr.bounds.result import Bound, BoundProvider, register_bound_provider
 
 __all__ = ["trivial_bound", "instance_rank_bound"]
 
@@ -65,19 +65,19 @@ def trivial_bound(net: Network, P: Partition, output: int = 0) -> Bound:
 
 
 def _specialization(net: Network, P: Partition, output: int = 0) -> Bound:
-    from .specialization import specialization_bound
+    from tensorexpr.bounds.specialization import specialization_bound
 
     return specialization_bound(net, P, output=output)
 
 
 def _geometry(net: Network, P: Partition, output: int = 0) -> Bound:
-    from .geometry import geometry_bound
+    from tensorexpr.bounds.geometry import geometry_bound
 
     return geometry_bound(net, P)
 
 
 def _mincut(net: Network, P: Partition, output: int = 0) -> Bound:
-    from .mincut import mincut_bound
+    from tensorexpr.bounds.mincut import mincut_bound
 
     return mincut_bound(net, P, output=output)
 
@@ -86,14 +86,14 @@ def instance_rank_bound(method: str, net: Network, P: Partition, output: int = 0
                         upper: int | None = None) -> Bound:
     """The exact rank of one seeded integer instance (:func:`~tensorexpr.bounds.certificate.integer_twin`):
     rank over GF(p) <= rank over Q <= the generic rank (or, for ReLU operators, the maximum rank)."""
-    from ..rank import RANK_METHODS, rank
-    from .certificate import DENSE_EXACT_MAX_ENTRIES, integer_twin
+    from tensorexpr.rank import RANK_METHODS, rank
+    from tensorexpr.bounds.certificate import DENSE_EXACT_MAX_ENTRIES, integer_twin
 
     check_partition(P, net.n_modes, f"the {method} instance rank", net.name)
     if method == "structured":
         if "structured" not in RANK_METHODS:
             raise RankError("rank method 'structured' is not registered in this build.")
-        from ..rank import structured as _st
+        from tensorexpr.rank import structured as _st
 
         cap = getattr(_st, "DEFAULT_MAX_RANK", None)
         if cap is not None and upper is not None and upper > cap:

@@ -1,7 +1,7 @@
 """The one shape of every bound, and the registry of bound providers that :func:`~tensorexpr.certify` composes.
 
 A bound is a theorem with hypotheses. Each provider declares the assumptions it needs (see
-:data:`ASSUMPTIONS`); where one fails for a given network it raises :class:`~tensorexpr.errors.NotApplicable`
+:data:`ASSUMPTIONS`); where one fails for a given network it raises :class:`~tensorexpr.core.errors.NotApplicable`
 with the reason, and the certificate records that reason instead of a number (docs/design.md, "Bounds").
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
 
-from ..errors import TensorExprError
+from tensorexpr.core.errors import TensorExprError
 
 __all__ = ["Bound", "BoundProvider", "BOUND_PROVIDERS", "ASSUMPTIONS", "register_bound_provider", "get_provider"]
 
@@ -62,7 +62,7 @@ class Bound:
 @dataclass(frozen=True)
 class BoundProvider:
     """One entry of :data:`BOUND_PROVIDERS`: ``compute(net, P, output)`` returns a :class:`Bound` or raises
-    :class:`~tensorexpr.errors.NotApplicable`. ``cost`` orders the providers (cheap first); ``needs`` lists
+    :class:`~tensorexpr.core.errors.NotApplicable`. ``cost`` orders the providers (cheap first); ``needs`` lists
     keys of :data:`ASSUMPTIONS` that certify checks before calling."""
 
     name: str

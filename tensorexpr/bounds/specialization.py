@@ -18,15 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NetworkError, NotApplicable
-from ..modetree import ModeTree
-from ..network import Network, resolve_widths
-from ..params import Tied
-from ..partitions import Partition
-from ..rational import exact_matrix, rank_over_Q
-from ..validation import check_output, check_partition
-from .assumptions import tree_matches
-from .result import Bound, Side
+from tensorexpr.core.errors import NetworkError, NotApplicable
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.core.network import Network
+from tensorexpr.build.convac import resolve_widths
+from tensorexpr.core.params import Tied
+from tensorexpr.core.partitions import Partition
+from tensorexpr.core.rational import exact_matrix, rank_over_Q
+from tensorexpr.core.validation import check_output, check_partition
+from tensorexpr.bounds.assumptions import tree_matches
+from tensorexpr.bounds.result import Bound, Side
 
 __all__ = ["specialization_bound", "specialization_report", "SpecializationBound"]
 
@@ -313,7 +314,7 @@ def specialization_bound(net_or_tree: Network | ModeTree, P: Partition, M: int |
     window weights must be free or tied through the identity map (a block per role and shape; a window
     whose leaves share a block gets the symmetric factor), and tied weights stay tied. Identity (``None``)
     and fixed weights above the first level stay constants and are tracked exactly (their channel scalars
-    must leave the output nonzero). Otherwise the bound raises :class:`~tensorexpr.errors.NotApplicable`
+    must leave the output nonzero). Otherwise the bound raises :class:`~tensorexpr.core.errors.NotApplicable`
     with the reason, and certificates record it.
 
     Examples

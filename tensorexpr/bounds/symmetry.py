@@ -10,7 +10,7 @@ exact-integer upper bound at any scale (N = 1024 and beyond) by counting orbits 
 structure of the tree, never enumerating ``[T]^I``. See docs/design.md ("Bounds", "Parametrized weights")
 and docs/theory.md ("Weight sharing").
 
-Ties are read only from the parametrization (:meth:`tensorexpr.network.Network.tie_key`): nothing is inferred
+Ties are read only from the parametrization (:meth:`tensorexpr.core.network.Network.tie_key`): nothing is inferred
 from object identity, names or equal values.
 """
 
@@ -25,11 +25,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..errors import NetworkError, NotApplicable
-from ..network import Network
-from ..partitions import Partition
-from ..validation import check_partition
-from .result import Bound, BoundProvider, register_bound_provider
+from tensorexpr.core.errors import NetworkError, NotApplicable
+from tensorexpr.core.network import Network
+from tensorexpr.core.partitions import Partition
+from tensorexpr.core.validation import check_partition
+from tensorexpr.bounds.result import Bound, BoundProvider, register_bound_provider
 
 __all__ = ["symmetry_bound", "SymmetryBound", "tie_signatures", "multichoose", "template_rank"]
 
@@ -37,7 +37,7 @@ __all__ = ["symmetry_bound", "SymmetryBound", "tie_signatures", "multichoose", "
 def __getattr__(name: str) -> Any:
     """``M_SYMBOL`` on first use (sympy loads only for symbolic bounds)."""
     if name == "M_SYMBOL":
-        from .geometry import m_symbol
+        from tensorexpr.bounds.geometry import m_symbol
 
         return m_symbol()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -69,7 +69,7 @@ def template_rank(net: Network) -> int:
     F = np.asarray(net.F)
     T, M = F.shape
     if F.dtype.kind in "iuO":  # exact over Q: Fractions are scaled, never truncated
-        from ..rational import rank_over_Q
+        from tensorexpr.core.rational import rank_over_Q
 
         return rank_over_Q(F)
     return min(T, M)
@@ -126,7 +126,7 @@ def _tie_signatures(net: Network) -> _Structure:
 
     ``sig(leaf) = ("leaf", tie_key, width)`` and ``sig(t) = (kind, tie_key, width, sorted child sigs)``.
     Two subtrees with equal signatures are related by a bijection of their nodes that keeps parent/child,
-    node kind, output width and :meth:`~tensorexpr.network.Network.tie_key` (induction on the height):
+    node kind, output width and :meth:`~tensorexpr.core.network.Network.tie_key` (induction on the height):
     exactly the maps under which the tied network computes the same function (see :func:`symmetry_bound`).
     """
     _check(net)
@@ -661,7 +661,7 @@ def _symbolic(net: Network, st: _Structure, inI: Mapping[str, int], inJ: Mapping
     """The recursion on sympy symbols: ``M`` for ``q`` and one width symbol per level (or per node)."""
     import sympy as sp
 
-    from .geometry import m_symbol, width_symbols
+    from tensorexpr.bounds.geometry import m_symbol, width_symbols
 
     M_SYMBOL = m_symbol()
     n = _full_orbits(st, M_SYMBOL)

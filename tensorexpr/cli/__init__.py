@@ -7,7 +7,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from ..errors import TensorExprError
+from tensorexpr.core.errors import TensorExprError
 
 __all__ = ["main", "COMMANDS"]
 

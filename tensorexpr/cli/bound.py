@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..bounds import certify, closed_form, geometry_bound, mincut_bound
-from ..errors import TensorExprError
-from .common import add_network_args, build_network, dump_json, format_count, partitions_from_args
+from tensorexpr.bounds import certify, closed_form, geometry_bound, mincut_bound
+from tensorexpr.core.errors import TensorExprError
+from tensorexpr.cli.common import add_network_args, build_network, dump_json, format_count, partitions_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:

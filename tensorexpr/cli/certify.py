@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import dump_json, partitions_from_args, print_table
+from tensorexpr.cli.common import dump_json, partitions_from_args, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,8 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bounds import certify
-    from ..models import load
+    from tensorexpr.bounds import certify
+    from tensorexpr.models import load
 
     model = load(args.checkpoint, device="cpu")
     cfg = model.train_config

@@ -7,14 +7,15 @@ import json
 import re
 from typing import Any, Sequence
 
-from ..errors import GeometryError, NetworkError, PartitionError
-from ..modetree import ModeTree
-from ..network import Network, convac
-from ..numbers import format_count
-from ..operators import OPERATORS
-from ..partitions import Partition
-from ..specs import grid_shape, parse_geometry, parse_partition
-from ..tables import format_table
+from tensorexpr.core.errors import GeometryError, NetworkError, PartitionError
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.core.network import Network
+from tensorexpr.build.convac import convac
+from tensorexpr.core.numbers import format_count
+from tensorexpr.core.operators import OPERATORS
+from tensorexpr.core.partitions import Partition
+from tensorexpr.core.specs import grid_shape, parse_geometry, parse_partition
+from tensorexpr.core.tables import format_table
 
 __all__ = ["add_network_args", "build_network", "partitions_from_args", "print_table", "dump_json", "format_table",
            "format_count", "split_partition_specs", "parse_window", "NETWORK_KINDS"]
@@ -112,7 +113,7 @@ def _parse_layers(text: str) -> list[tuple[int, int, int]]:
 def build_network(args: argparse.Namespace, integer: bool = True) -> tuple[ModeTree | None, Network]:
     kind = getattr(args, "network", "convac")
     if kind == "overlapping":
-        from ..overlapping import overlapping
+        from tensorexpr.build.overlapping import overlapping
 
         shape = grid_shape(args.geometry)
         parts = args.geometry.split(":")
@@ -124,7 +125,7 @@ def build_network(args: argparse.Namespace, integer: bool = True) -> tuple[ModeT
         return None, net
     tree = parse_tree(args.geometry, getattr(args, "window", None))
     if kind == "mixed":
-        from ..mixed import mixed
+        from tensorexpr.build.mixed import mixed
 
         if not args.mix_with:
             raise NetworkError("--network mixed needs --mix-with GEOMETRY (the second tree). "
@@ -145,12 +146,12 @@ def build_network(args: argparse.Namespace, integer: bool = True) -> tuple[ModeT
         return tree, net
     family = getattr(args, "family", "convac")
     if family == "p4":
-        from ..structured import group_convac
+        from tensorexpr.build import group_convac
 
         return tree, group_convac(tree, args.M, parse_widths(args.widths), outputs=args.outputs, kernel=args.kernel,
                                   op=args.op, seed=args.seed, integer=integer)
     if family == "attribute":
-        from ..structured import attribute_convac
+        from tensorexpr.build import attribute_convac
 
         return tree, attribute_convac(tree, args.M, parse_widths(args.widths), outputs=args.outputs,
                                       support=args.support, padding=args.padding, keep=args.keep, op=args.op,
@@ -186,7 +187,7 @@ KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interl
 
 def tileable_kinds(h: int, w: int) -> list[str]:
     """The standard partitions that exist on an ``h x w`` grid (the mirror halves need a 2x2-tileable grid)."""
-    from ..errors import TensorExprError
+    from tensorexpr.core.errors import TensorExprError
 
     out = []
     for k in KINDS:

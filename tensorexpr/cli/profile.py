@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..bounds import profile
-from ..specs import grid_shape
-from .common import KINDS, add_network_args, build_network, dump_json, partitions_from_args, tileable_kinds
+from tensorexpr.bounds import profile
+from tensorexpr.core.specs import grid_shape
+from tensorexpr.cli.common import KINDS, add_network_args, build_network, dump_json, partitions_from_args, tileable_kinds
 
 
 def register(sub: argparse._SubParsersAction) -> None:

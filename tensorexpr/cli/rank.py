@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..rank import RANK_METHODS, rank_many
-from .common import add_network_args, build_network, dump_json, format_count, partitions_from_args, print_table
+from tensorexpr.rank import RANK_METHODS, rank_many
+from tensorexpr.cli.common import add_network_args, build_network, dump_json, format_count, partitions_from_args, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     parts = partitions_from_args(args.partition or ["odd_even"], args.geometry, net.n_modes)
     extra = {} if args.max_rank is None else {"max_rank": args.max_rank}
     if extra and args.method != "structured":
-        from ..errors import RankError
+        from tensorexpr.core.errors import RankError
 
         raise RankError(f"--max-rank applies to --method structured, got --method {args.method}.")
     results = rank_many(net, parts, method=args.method, **extra)

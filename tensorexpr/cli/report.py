@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..bounds import profile
-from ..network import convac
-from ..specs import grid_shape
-from .common import dump_json, format_count, parse_tree, parse_widths, parse_window, print_table, tileable_kinds
+from tensorexpr.bounds import profile
+from tensorexpr.build.convac import convac
+from tensorexpr.core.specs import grid_shape
+from tensorexpr.cli.common import dump_json, format_count, parse_tree, parse_widths, parse_window, print_table, tileable_kinds
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="certified rank table for square vs mirror pooling (the main job)")
@@ -50,10 +50,10 @@ def run(args: argparse.Namespace) -> int:
     grids = ("square", "mirror")[: len(trees)]
     h, w = grid_shape(geoms[0])  # type: ignore[misc]
     if args.random < 0:
-        from ..errors import PartitionError
+        from tensorexpr.core.errors import PartitionError
 
         raise PartitionError(f"--random must be a count >= 0, got {args.random}. Hint: --random 8.")
-    from ..partitions import Partition
+    from tensorexpr.core.partitions import Partition
 
     parts = tileable_kinds(h, w) + [Partition.random(h * w, seed=s) for s in range(args.random)]
     weights = ["tied", "untied"] if args.weights == "both" else [args.weights]
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         tables[kind] = [profile(net, parts, shape=(h, w)) for net in nets[kind]]
     profs = tables[weights[0]]
     if args.plot:
-        from ..bounds import plot_profiles
+        from tensorexpr.bounds import plot_profiles
 
         tag = "convolution" if weights[0] == "tied" else "locally connected"
         plot_profiles(profs, args.plot, titles=[f"{g} pooling ({tag}), M={args.M}, widths={args.widths}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..sweep.db import default_db_path
-from ..sweep.results import aggregate, load_rows, plot_metric, varying_fields
-from .common import dump_json, print_table
+from tensorexpr.sweep.db import default_db_path
+from tensorexpr.sweep.results import aggregate, load_rows, plot_metric, varying_fields
+from tensorexpr.cli.common import dump_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:

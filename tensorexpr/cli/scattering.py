@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import dump_json, parse_widths, partitions_from_args, print_table
+from tensorexpr.cli.common import dump_json, parse_widths, partitions_from_args, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,15 +33,15 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from ..bounds import certify
-    from ..experiments import TrainConfig, digits32
-    from ..models import ConvAC
-    from ..models import scattering as sc
-    from ..network import convac
-    from ..specs import parse_geometry
+    from tensorexpr.bounds import certify
+    from tensorexpr.experiments import TrainConfig, digits32
+    from tensorexpr.models import ConvAC
+    from tensorexpr.models import scattering as sc
+    from tensorexpr.build.convac import convac
+    from tensorexpr.core.specs import parse_geometry
 
     if args.run:
-        from ..experiments.train import make_dataset, make_model
+        from tensorexpr.experiments.train import make_dataset, make_model
 
         run_dir = Path(args.run)
         cfg = TrainConfig.from_dict({**json.loads((run_dir / "metrics.json").read_text())["config"], "device": "cpu"})
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         model.representation.fit_scale(data.X_train)
         images = data.X_train
     if not isinstance(model, ConvAC) or not hasattr(model.representation, "fit_scale"):
-        from ..errors import NetworkError
+        from tensorexpr.core.errors import NetworkError
 
         raise NetworkError("tensorexpr scattering needs a hybrid ConvAC (model convac with a scattering representation).")
     sc.fit_templates(model, images[:200], T=args.templates, seed=args.seed)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..spectrum import DEFAULT_RTOL, SPECTRUM_METHODS, plot_spectra, spectrum
-from .common import add_network_args, build_network, dump_json, partitions_from_args, print_table
+from tensorexpr.spectra import DEFAULT_RTOL, SPECTRUM_METHODS, plot_spectra, spectrum
+from tensorexpr.cli.common import add_network_args, build_network, dump_json, partitions_from_args, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.checkpoint is not None:
-        from ..models import load
+        from tensorexpr.models import load
 
         net = load(args.checkpoint, device="cpu")  # a trained model: te.spectrum reads its own weights
         geometry, n_modes = net.train_config.geometry, net.tree.n_modes

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..sweep import run_sweep
-from ..sweep.db import default_db_path
-from .common import dump_json
+from tensorexpr.sweep import run_sweep
+from tensorexpr.sweep.db import default_db_path
+from tensorexpr.cli.common import dump_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:

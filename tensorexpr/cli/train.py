@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from .common import dump_json, parse_widths, print_table
+from tensorexpr.cli.common import dump_json, parse_widths, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a ConvAC / ReLU net (resumable; metrics JSON and curves PNG in --out)")
-    from ..model_kinds import MODEL_KINDS
+    from tensorexpr.models.kinds import MODEL_KINDS
 
     p.add_argument("--model", default="convac", choices=list(MODEL_KINDS),
                    help="p4/learned/patch (patch models, --kernel), attribute (widths = attribute sizes), *-relu")
@@ -56,7 +56,7 @@ _DEFAULTS = {"model": "convac", "geometry": "grid:32x32:square", "pooling": "max
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..experiments import TrainConfig, train
+    from tensorexpr.experiments import TrainConfig, train
 
     given = {k: v for k, v in dict(
         shared=args.shared, epochs=args.epochs, iterations=args.iterations, eval_every=args.eval_every,

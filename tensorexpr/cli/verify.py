@@ -1,4 +1,4 @@
-"""``tensorexpr verify``: run the published claims of ``theory/`` and write a markdown report with plots."""
+"""``tensorexpr verify``: run the published claims of ``tensorexpr/theory/`` and write a markdown report with plots."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import os
 import sys
 
-from .common import dump_json, print_table
+from tensorexpr.cli.common import dump_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("verify", help="check the published claims (theory/) and write report.md")
+    p = sub.add_parser("verify", help="check the published claims (tensorexpr/theory/) and write report.md")
     p.add_argument("--claim", action="append", default=None, help="claim name (repeatable); default: all")
     p.add_argument("--scale", default="quick", choices=["test", "quick", "full"])
     p.add_argument("--out", default=None, help="directory for report.md and the PNG plots")
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from theory import CLAIMS, get_claim, run_claim
+    from tensorexpr.theory import CLAIMS, get_claim, run_claim
 
     names = args.claim or list(CLAIMS)
     for n in names:

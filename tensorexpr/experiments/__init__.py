@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-from .config import ConfigError, MODEL_KINDS, TrainConfig
-from .data import TASKS, Dataset, DataError, blob_images, blobs, closedness_score, digits, symmetry_score, teacher
-from .digits32 import ROTATIONS, digit_images32, digits32, rotate_images
-from .train import TrainResult, evaluate, make_dataset, make_model, plot_curves, train
+from tensorexpr.experiments.config import ConfigError, MODEL_KINDS, TrainConfig
+from tensorexpr.experiments.data import TASKS, Dataset, DataError, blob_images, blobs, closedness_score, digits, symmetry_score, teacher
+from tensorexpr.experiments.digits32 import ROTATIONS, digit_images32, digits32, rotate_images
+from tensorexpr.experiments.train import TrainResult, evaluate, make_dataset, make_model, plot_curves, train
 
 __all__ = [
     "TrainConfig",

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from ..specs import grid_shape, parse_geometry
+from tensorexpr.core.specs import grid_shape, parse_geometry
 
 __all__ = ["TrainConfig", "ConfigError", "MODEL_KINDS", "PRESETS", "ORDERS", "TASK_DEFAULTS"]
 
-from ..model_kinds import MODEL_KINDS  # noqa: E402  (torch-free, shared with the CLI parser)
+from tensorexpr.models.kinds import MODEL_KINDS  # noqa: E402  (torch-free, shared with the CLI parser)
 _TASKS = ("closedness", "symmetry", "digits", "teacher", "digits32", "user")
 #: Batch orders: a seeded reshuffle per epoch, or the data in order, cycled (the authors' Caffe
 #: ``ImageData`` layers with ``shuffle: false`` read their index files so).
@@ -42,7 +42,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 RUNTIME_FIELDS = ("out_dir", "progress", "device")
 
 
-from ..errors import ConfigError  # noqa: F401  (re-exported: defined in errors.py)
+from tensorexpr.core.errors import ConfigError  # noqa: F401  (re-exported: defined in errors.py)
 
 
 #: Model kinds whose positions are kernel x kernel patches.
@@ -58,7 +58,7 @@ class TrainConfig:
     model : {"convac", "relu", "scatlinear"}
         ``scatlinear`` is the scattering + linear baseline (needs a ``scattering:...`` representation).
     geometry : str
-        Geometry spec (``grid:32x32:square``, ``grid:8x8:mirror``, ``line:64``, ...; see :mod:`tensorexpr.specs`).
+        Geometry spec (``grid:32x32:square``, ``grid:8x8:mirror``, ``line:64``, ...; see :mod:`tensorexpr.core.specs`).
     task : {"closedness", "symmetry", "digits", "teacher", "user"}
         ``"user"``: your own data, from ``data`` (a file) or ``train(config, data=...)``.
     widths : int or tuple
@@ -142,7 +142,7 @@ class TrainConfig:
             raise ConfigError(f"The blob tasks need a square grid geometry like grid:32x32:square, got {self.geometry!r}.")
         scat = self.representation.startswith("scattering")
         if scat:
-            from ..models.scattering import parse_scattering
+            from tensorexpr.models.scattering import parse_scattering
 
             J = parse_scattering(self.representation).J
             if not user and self.task not in ("digits", "digits32"):

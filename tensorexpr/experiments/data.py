@@ -18,13 +18,13 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..modetree import ModeTree
-from .blobs import AUTHOR_SIZES, RECIPE_VERSION, authors_blobs, closedness_scores, extreme_labels, symmetry_scores
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.experiments.blobs import AUTHOR_SIZES, RECIPE_VERSION, authors_blobs, closedness_scores, extreme_labels, symmetry_scores
 
 __all__ = ["Dataset", "blobs", "BLOB_RECIPES", "blob_images", "closedness_score", "symmetry_score", "digits", "teacher", "TASKS", "DataError"]
 
 
-from ..errors import DataError  # noqa: F401  (re-exported: defined in errors.py)
+from tensorexpr.core.errors import DataError  # noqa: F401  (re-exported: defined in errors.py)
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,7 +254,7 @@ def teacher(tree: ModeTree, n_train: int = 2000, n_test: int = 500, M: int = 2, 
     The label is ``argmax_y (log h_y(x) - median_x log h_y)``: centring each output by its median over the
     sample keeps the classes balanced (a raw argmax is almost always one class).
     """
-    from ..models import ConvAC
+    from tensorexpr.models import ConvAC
 
     n_train, n_test = _check_n("n_train", n_train), _check_n("n_test", n_test)
     net = ConvAC(tree, M, widths, outputs=n_classes, seed=seed + 7919, device="cpu")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data import Dataset, DataError, _check_n
+from tensorexpr.experiments.data import Dataset, DataError, _check_n
 
 __all__ = ["digits32", "digit_images32", "rotate_images", "ROTATIONS"]
 

@@ -24,10 +24,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..specs import grid_shape, parse_geometry
-from .config import ConfigError, TrainConfig
-from .data import Dataset, DataError, blobs, digits, teacher
-from .userdata import user_dataset
+from tensorexpr.core.specs import grid_shape, parse_geometry
+from tensorexpr.experiments.config import ConfigError, TrainConfig
+from tensorexpr.experiments.data import Dataset, DataError, blobs, digits, teacher
+from tensorexpr.experiments.userdata import user_dataset
 
 __all__ = ["train", "TrainResult", "make_dataset", "make_model", "model_spec", "evaluate", "plot_curves"]
 
@@ -46,7 +46,7 @@ def make_dataset(cfg: TrainConfig, data: Any = None) -> Dataset:
         return blobs(cfg.task, cfg.n_train, cfg.n_test, size=hw[0], seed=seed, recipe=cfg.blob_recipe,
                      progress=cfg.progress)
     if cfg.task == "digits32":
-        from .digits32 import digits32
+        from tensorexpr.experiments.digits32 import digits32
 
         n_test = cfg.n_test or 297
         return digits32(n_test=n_test, seed=seed, rotate_train=cfg.rotate_train, rotate_test=cfg.rotate_test,
@@ -67,7 +67,7 @@ def _warn_if_dead(model: nn.Module, ds: Dataset, cfg: TrainConfig, n: int = 256)
     level is off for all of them (a dead draw), so no gradient reaches the weights below and training stalls."""
     import warnings
 
-    from ..errors import TrainingWarning
+    from tensorexpr.core.errors import TrainingWarning
 
     was = model.training
     model.eval()
@@ -86,13 +86,13 @@ def _warn_if_dead(model: nn.Module, ds: Dataset, cfg: TrainConfig, n: int = 256)
 
 def make_model(cfg: TrainConfig, data: Dataset | dict) -> nn.Module:
     """The :class:`~tensorexpr.models.ConvAC` or :class:`~tensorexpr.models.ReLUNet` of ``cfg``."""
-    from ..models import ConvAC, ReLUNet
+    from tensorexpr.models import ConvAC, ReLUNet
 
     spec = data if isinstance(data, dict) else model_spec(data)
     tree = parse_geometry(cfg.geometry)
     M = spec["M"]
     if cfg.representation.startswith("scattering"):  # M is the coefficient count (checked by the layer)
-        from ..models.scattering import ScatteringLinear, parse_scattering
+        from tensorexpr.models.scattering import ScatteringLinear, parse_scattering
 
         M = parse_scattering(cfg.representation).n_coefficients(spec["in_features"])
         if cfg.model == "scatlinear":
@@ -101,7 +101,7 @@ def make_model(cfg: TrainConfig, data: Dataset | dict) -> nn.Module:
     common = dict(outputs=spec["n_classes"], representation=cfg.representation, shared=cfg.shared,
                   in_features=spec["in_features"], seed=cfg.seed, device=cfg.device)
     if cfg.model not in ("convac", "relu"):
-        from ..models import structured_model
+        from tensorexpr.models import structured_model
 
         return structured_model(cfg.model, tree, M, cfg.widths, kernel=cfg.kernel, pooling=cfg.pooling, **common)
     model = ConvAC(tree, M, cfg.widths, **common) if cfg.model == "convac" else \

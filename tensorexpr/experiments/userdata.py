@@ -22,8 +22,8 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from ..specs import grid_shape, parse_geometry
-from .data import Dataset, DataError
+from tensorexpr.core.specs import grid_shape, parse_geometry
+from tensorexpr.experiments.data import Dataset, DataError
 
 __all__ = ["user_dataset", "load_npz", "fingerprint"]
 

@@ -8,11 +8,11 @@ trained model from its training run.
 
 from __future__ import annotations
 
-from .base import TreeModel
-from .checkpoint import CheckpointError, load
-from .convac import ConvAC, log_mex
-from .extract import from_model, template_inputs
-from .layers import (
+from tensorexpr.models.base import TreeModel
+from tensorexpr.models.checkpoint import CheckpointError, load
+from tensorexpr.models.convac import ConvAC, log_mex
+from tensorexpr.models.extract import from_model, template_inputs
+from tensorexpr.models.layers import (
     REPRESENTATIONS,
     Gaussian,
     Linear,
@@ -24,11 +24,11 @@ from .layers import (
     default_device,
     make_representation,
 )
-from .relunet import POOLINGS, ReLUNet
-from .group import P4ConvAC, P4ReLUNet, PatchConvAC, PatchReLUNet
-from .sensitivity import rotation_sensitivity
-from .attribute import AttributeConvAC, AttributeReLUNet
-from .learned_basis import LearnedBasisConvAC, LearnedBasisReLUNet
+from tensorexpr.models.relunet import POOLINGS, ReLUNet
+from tensorexpr.models.group import P4ConvAC, P4ReLUNet, PatchConvAC, PatchReLUNet
+from tensorexpr.models.sensitivity import rotation_sensitivity
+from tensorexpr.models.attribute import AttributeConvAC, AttributeReLUNet
+from tensorexpr.models.learned_basis import LearnedBasisConvAC, LearnedBasisReLUNet
 
 __all__ = [
     "load",
@@ -65,7 +65,7 @@ __all__ = [
 def structured_model(kind: str, tree, M: int, widths, kernel: int = 2, pooling: str = "max", shared: bool = True,
                      **common):
     """The structured model of a training-config kind (``p4``, ``learned``, ``patch``, ``attribute``, ``*-relu``)."""
-    from ..errors import NetworkError
+    from tensorexpr.core.errors import NetworkError
 
     table = {"p4": P4ConvAC, "p4-relu": P4ReLUNet, "learned": LearnedBasisConvAC, "learned-relu": LearnedBasisReLUNet,
              "patch": PatchConvAC, "patch-relu": PatchReLUNet, "attribute": AttributeConvAC,

@@ -1,6 +1,6 @@
 """Attribute-convolution tree models (Jacobsen, Oyallon, Mallat & Smeulders, 2017): channel mixing is a
 convolution along attribute axes, a new attribute per level, the oldest summed out (the tying of
-:mod:`tensorexpr.structured.attribute`). One position per pixel or sequence element, as in
+:mod:`tensorexpr.build.attribute`). One position per pixel or sequence element, as in
 :class:`tensorexpr.models.ConvAC`; ``to_network()`` gives the tied network.
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import NetworkError
-from ..modetree import ModeTree
-from ..structured.attribute import attribute_maps, plain_param_count
-from .tied import TiedTreeModel
+from tensorexpr.core.errors import NetworkError
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.build.attribute import attribute_maps, plain_param_count
+from tensorexpr.models.tied import TiedTreeModel
 
 __all__ = ["AttributeConvAC", "AttributeReLUNet"]
 

@@ -8,10 +8,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import NetworkError
-from ..modetree import ModeTree
-from .gridpath import GridPlan, grid_plan, permute_positions
-from .layers import Representation, Stage, compile_tree, default_device, gather_children, make_representation, n_parameters, positions
+from tensorexpr.core.errors import NetworkError
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.models.gridpath import GridPlan, grid_plan, permute_positions
+from tensorexpr.models.layers import Representation, Stage, compile_tree, default_device, gather_children, make_representation, n_parameters, positions
 
 __all__ = ["TreeModel"]
 
@@ -167,7 +167,7 @@ class TreeModel(nn.Module):
 
     def to_network(self, templates: Any = None, name: str | None = None) -> Any:
         """The trained model as a :class:`tensorexpr.Network` (see :func:`tensorexpr.models.from_model`)."""
-        from .extract import from_model
+        from tensorexpr.models.extract import from_model
 
         return from_model(self, templates=templates, name=name)
 

@@ -11,7 +11,7 @@ import torch
 __all__ = ["load", "CheckpointError"]
 
 
-from ..errors import CheckpointError  # noqa: E402,F401  (re-exported: defined in errors.py)
+from tensorexpr.core.errors import CheckpointError  # noqa: E402,F401  (re-exported: defined in errors.py)
 
 
 def load(run_dir: str | Path, device: Any = None) -> torch.nn.Module:
@@ -25,8 +25,8 @@ def load(run_dir: str | Path, device: Any = None) -> torch.nn.Module:
     >>> model = te.models.load("runs/closedness-square")  # doctest: +SKIP
     >>> te.certify(model.to_network(), te.Partition.grid(32, 32, "left_right"))  # doctest: +SKIP
     """
-    from ..experiments.config import TrainConfig
-    from ..experiments.train import make_model
+    from tensorexpr.experiments.config import TrainConfig
+    from tensorexpr.experiments.train import make_model
 
     path = Path(run_dir)
     ckpt = path / "checkpoint.pt" if path.is_dir() else path

@@ -28,10 +28,10 @@ from typing import Any
 
 import torch
 
-from ..modetree import ModeTree
-from .base import TreeModel
-from .gridpath import window_sum
-from .layers import Representation, Stage
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.models.base import TreeModel
+from tensorexpr.models.gridpath import window_sum
+from tensorexpr.models.layers import Representation, Stage
 
 __all__ = ["ConvAC", "log_mex"]
 

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import NetworkError
-from ..network import Network, hierarchical
+from tensorexpr.core.errors import NetworkError
+from tensorexpr.core.network import Network
+from tensorexpr.build.convac import hierarchical
 
 __all__ = ["from_model", "template_inputs"]
 
@@ -71,8 +72,8 @@ def from_model(model: Any, templates: Any = None, name: str | None = None) -> Ne
     >>> te.models.from_model(m)
     Network(convac-model(line:4), n_modes=4, M=2, op=product, outputs=1, leaf=4, pool=3, params=10, weights: tied=6)
     """
-    from .convac import ConvAC
-    from .relunet import ReLUNet
+    from tensorexpr.models.convac import ConvAC
+    from tensorexpr.models.relunet import ReLUNet
 
     if not isinstance(model, (ConvAC, ReLUNet)):
         raise NetworkError(f"from_model takes a te.models.ConvAC or ReLUNet, got {type(model).__name__}.")

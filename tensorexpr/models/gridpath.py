@@ -14,7 +14,7 @@ trees each level is
 where ``P`` is the level's permutation, applied as one gather whose backward is the gather of the inverse
 permutation (no accumulation). :func:`grid_plan` recognizes such trees *from their structure* (never from
 names): it rebuilds every level's nodes from the candidate permutations of
-:data:`tensorexpr.geometry.GRID_GEOMETRIES` and compares them with the tree's nodes and children, so an
+:data:`tensorexpr.core.pooling.GRID_GEOMETRIES` and compares them with the tree's nodes and children, so an
 arbitrary tree keeps the general path and a recognized one computes the same function (summation order
 aside) -- ``tests/test_fastpath.py`` checks outputs and gradients against the general path.
 """
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..geometry import GRID_GEOMETRIES
-from ..modetree import ModeTree
-from .layers import Stage
+from tensorexpr.core.pooling import GRID_GEOMETRIES
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.models.layers import Stage
 
 __all__ = ["GridPlan", "grid_plan", "permute_positions", "window_sum", "window_max"]
 

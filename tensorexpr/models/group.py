@@ -1,7 +1,7 @@
 r"""p4 group-equivariant tree models: a rotated filter basis lifts each patch, group convolutions mix.
 
 Diaconu & Worrall, ICML 2019 (the group convolution ``[f * psi](g) = sum_x f(x) L_g[psi](x)``); the tying
-is :mod:`tensorexpr.structured.p4`. ``model(torch.rot90(x, 1, (-2, -1)))`` equals ``model(x)`` up to float
+is :mod:`tensorexpr.build.p4`. ``model(torch.rot90(x, 1, (-2, -1)))`` equals ``model(x)`` up to float
 rounding, because the output pools over the rotation index at the root and the tree maps onto itself.
 
 Scattering + p4 (roto-translation scattering feeding a p4 tree)
@@ -15,7 +15,7 @@ moves the field as
 
 ``g^{-1}\lambda`` shifting every orientation by ``L/2`` (:func:`~tensorexpr.models.scattering.rotate_coefficients`;
 the permutation per position is :func:`~tensorexpr.models.scattering.coefficient_rotation`, ``q``). The lift
-``W_0[d, (r, b)] = psi_b(q^{-r} d)`` (:func:`~tensorexpr.structured.p4.permutation_lift_map`) then gives
+``W_0[d, (r, b)] = psi_b(q^{-r} d)`` (:func:`~tensorexpr.build.p4.permutation_lift_map`) then gives
 
 .. math:: h_{gx}(g u, r, b) = \sum_e S_x(u, e)\, \psi_b(q^{-(r-1)} e) = h_x(u, r - 1, b),
 
@@ -36,11 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NetworkError
-from ..modetree import ModeTree
-from ..structured.p4 import ORDER, p4_maps, permutation_lift_map, tree_rotation_closed
-from .scattering import coefficient_rotation, is_scattering_spec, parse_scattering
-from .tied import TiedTreeModel
+from tensorexpr.core.errors import NetworkError
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.build.p4 import ORDER, p4_maps, permutation_lift_map, tree_rotation_closed
+from tensorexpr.models.scattering import coefficient_rotation, is_scattering_spec, parse_scattering
+from tensorexpr.models.tied import TiedTreeModel
 
 __all__ = ["P4ConvAC", "P4ReLUNet", "PatchConvAC", "PatchReLUNet"]
 
@@ -111,8 +111,8 @@ class P4ReLUNet(P4ConvAC):
 
 
 def _dense_maps(tree: ModeTree, M: int, widths: Any, outputs: int, kernel: int, factor: int) -> dict:
-    from ..structured.p4 import level_widths
-    from ..structured.tying import LevelMap
+    from tensorexpr.build.p4 import level_widths
+    from tensorexpr.build.tying import LevelMap
     import numpy as np
 
     B = [factor * b for b in level_widths(tree, widths)]

@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import NetworkError
-from ..modetree import ModeTree
-from ..network import resolve_widths
+from tensorexpr.core.errors import NetworkError
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.build.convac import resolve_widths
 
 __all__ = [
     "Representation",
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 
-from ..errors import ModelInputError  # noqa: F401  (re-exported: defined in errors.py)
+from tensorexpr.core.errors import ModelInputError  # noqa: F401  (re-exported: defined in errors.py)
 
 
 def default_device() -> torch.device:
@@ -162,7 +162,7 @@ def make_representation(rep: str | Representation, M: int, in_features: int = 1,
             )
         return rep
     if isinstance(rep, str) and rep.startswith("scattering"):  # "scattering:J=2,L=8": a parametrized layer
-        from .scattering import Scattering
+        from tensorexpr.models.scattering import Scattering
 
         return Scattering.from_spec(rep, M, in_features, seed)
     if rep not in REPRESENTATIONS:
@@ -262,7 +262,7 @@ def positions(x: Any, tree: ModeTree, rep: Representation, device: torch.device,
     if not isinstance(x, torch.Tensor):
         x = torch.as_tensor(np.asarray(x))
     N = tree.n_modes
-    from ..bounds.geometry import tree_shape
+    from tensorexpr.bounds.geometry import tree_shape
 
     found = tree_shape(tree)  # from the tree's structure, never its name
     hw = found[1] if found is not None and found[0].startswith("grid") else None

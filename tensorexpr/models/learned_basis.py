@@ -8,7 +8,7 @@ basis ``Psi_r`` (rotating a filter = switching the basis):
 .. math::
     W_0[:, (r, b)] = \\sum_{i < K} c_{b, i}\\, \\Psi_r[i, :]
 
-The layers above are the p4 group convolutions and the invariant root of :mod:`tensorexpr.structured.p4`.
+The layers above are the p4 group convolutions and the invariant root of :mod:`tensorexpr.build.p4`.
 Nothing forces ``Psi_r`` to be a rotation of ``Psi_0``; the training loss adds the authors' kind of
 equivariance term (:meth:`LearnedBasisConvAC.equivariance_loss`): the response of basis ``r + 1`` to a
 rotated patch should equal the response of basis ``r`` to the patch, normalized by the spread over the
@@ -29,12 +29,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import NetworkError
-from ..modetree import ModeTree
-from ..network import Node
-from ..params import FIXED
-from ..structured.p4 import ORDER, feature_rotation
-from .group import P4ConvAC
+from tensorexpr.core.errors import NetworkError
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.core.network import Node
+from tensorexpr.core.params import FIXED
+from tensorexpr.build.p4 import ORDER, feature_rotation
+from tensorexpr.models.group import P4ConvAC
 
 __all__ = ["LearnedBasisConvAC", "LearnedBasisReLUNet"]
 

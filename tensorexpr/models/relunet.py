@@ -2,7 +2,7 @@
 
 It is the generalized tensor decomposition of Cohen & Shashua (ICML 2016) with
 ``g(a, b) = P(relu(a), relu(b))``: ``relu-max`` for max pooling, ``relu-avg`` for average pooling (the
-operators of :mod:`tensorexpr.operators`). Convs are bias-free by default, so the model is exactly a
+operators of :mod:`tensorexpr.core.operators`). Convs are bias-free by default, so the model is exactly a
 :class:`~tensorexpr.Network` (which has no biases); the root's conv gives the outputs with no activation.
 ``bias=True, init="xavier"`` is the authors' ReLU net (Cohen & Shashua, ICLR 2017, ``exp/blob/crn``:
 Caffe's Xavier filler ``U(-sqrt(3/fan_in), sqrt(3/fan_in))``, zero biases); such a model trains and
@@ -17,11 +17,11 @@ import math
 
 import torch
 
-from ..errors import NetworkError
-from ..modetree import ModeTree
-from .base import TreeModel
-from .gridpath import window_max, window_sum
-from .layers import Representation, Stage
+from tensorexpr.core.errors import NetworkError
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.models.base import TreeModel
+from tensorexpr.models.gridpath import window_max, window_sum
+from tensorexpr.models.layers import Representation, Stage
 
 __all__ = ["ReLUNet", "POOLINGS", "INITS"]
 

@@ -57,8 +57,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import NetworkError
-from .layers import ModelInputError, Representation
+from tensorexpr.core.errors import NetworkError
+from tensorexpr.models.layers import ModelInputError, Representation
 
 __all__ = [
     "ScatteringUnavailable",
@@ -84,13 +84,13 @@ __all__ = [
 KYMATIO_2D_MODULE = "kymatio.scattering2d.frontend.torch_frontend"
 
 
-from ..errors import ScatteringUnavailable  # noqa: E402,F401  (re-exported: defined in errors.py)
+from tensorexpr.core.errors import ScatteringUnavailable  # noqa: E402,F401  (re-exported: defined in errors.py)
 
 
 @functools.lru_cache(maxsize=64)
 def _grid_hw(tree: Any) -> tuple[int, int] | None:
     """``(h, w)`` of a 2x2 grid pooling tree, recognised from its structure (never its name), else None."""
-    from ..bounds.geometry import tree_shape
+    from tensorexpr.bounds.geometry import tree_shape
 
     shape = tree_shape(tree)
     return tuple(shape[1]) if shape is not None and shape[0].startswith("grid") else None  # type: ignore[return-value]
@@ -559,7 +559,7 @@ class ScatteringLinear(nn.Module):
     def __init__(self, image_shape: tuple[int, int], outputs: int, representation: str = "scattering:J=2,L=8",
                  channels: int = 1, encoder: int | None = None, seed: int | None = 0, device: Any = None):
         super().__init__()
-        from .layers import default_device
+        from tensorexpr.models.layers import default_device
 
         spec = parse_scattering(representation)
         self.spec = spec

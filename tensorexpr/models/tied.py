@@ -1,7 +1,7 @@
 """Tree models whose 1x1 convolutions are tied through fixed maps (group and attribute convolutions).
 
 Each level ``l`` owns a free block ``theta_l`` and a fixed map ``B_l`` from
-:class:`tensorexpr.structured.tying.LevelMap`: the weight is ``W_l = reshape(B_l exp(theta_l))`` for the
+:class:`tensorexpr.build.tying.LevelMap`: the weight is ``W_l = reshape(B_l exp(theta_l))`` for the
 log-space ConvAC (positive weights, as in :mod:`tensorexpr.models.convac`) and ``reshape(B_l theta_l)`` for
 the ReLU net. The same maps build the calculator networks, so ``to_network()`` is the tied
 :class:`~tensorexpr.Network` with ``Tied(block, basis)`` parametrizations (docs/design.md, "Parametrized
@@ -19,11 +19,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import NetworkError
-from ..modetree import ModeTree
-from ..structured.tying import LevelMap, tied_tree_network
-from .convac import log_mex
-from .layers import ModelInputError, positions, Representation, compile_tree, default_device, gather_children, make_representation, n_parameters
+from tensorexpr.core.errors import NetworkError
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.build.tying import LevelMap, tied_tree_network
+from tensorexpr.models.convac import log_mex
+from tensorexpr.models.layers import ModelInputError, positions, Representation, compile_tree, default_device, gather_children, make_representation, n_parameters
 
 __all__ = ["TiedTreeModel", "patchify"]
 

@@ -7,14 +7,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import RankError
-from ..network import Network
-from ..partitions import Partition
-from ..rational import clear_denominators, network_is_rational
-from ..validation import check_partition
-from .exact import check_field_prime, exact_rank_of_tensor, rank_mod_p, rank_rational
-from .numeric import numeric_rank
-from .result import RankResult, RankWarning
+from tensorexpr.core.errors import RankError
+from tensorexpr.core.network import Network
+from tensorexpr.core.partitions import Partition
+from tensorexpr.core.rational import clear_denominators, network_is_rational
+from tensorexpr.core.validation import check_partition
+from tensorexpr.rank.exact import check_field_prime, exact_rank_of_tensor, rank_mod_p, rank_rational
+from tensorexpr.rank.numeric import numeric_rank
+from tensorexpr.rank.result import RankResult, RankWarning
 
 __all__ = ["rank", "rank_many", "RankResult", "RankWarning", "RANK_METHODS", "register_rank_method", "rank_mod_p", "rank_rational"]
 
@@ -34,7 +34,7 @@ def register_rank_method(name: str) -> Callable[[RankMethod], RankMethod]:
 
 def _exact_form(x: Any, method: str) -> Any:
     """Bring an exact rational product network to integers before any GF(p) step (ranks unchanged: the grid
-    tensor is scaled by a positive integer, :func:`tensorexpr.rational.clear_denominators`)."""
+    tensor is scaled by a positive integer, :func:`tensorexpr.core.rational.clear_denominators`)."""
     if isinstance(x, Network) and method != "numeric" and x.integer and x.op.multilinear and network_is_rational(x):
         return clear_denominators(x)
     return x
@@ -61,8 +61,8 @@ def _numeric(x: Any, P: Partition, tol: float | None = None, rtol: float | None 
 @register_rank_method("exact")
 def _exact(x: Any, P: Partition, field: str = "auto", prime: int | None = None, output: int = 0,
            memory_budget: int | None = None) -> RankResult:
-    from ..grid import DEFAULT_PRIME, grid_tensor_mod
-    from .exact import RATIONAL_MAX_ENTRIES
+    from tensorexpr.evaluate.grid import DEFAULT_PRIME, grid_tensor_mod
+    from tensorexpr.rank.exact import RATIONAL_MAX_ENTRIES
 
     t0 = time.perf_counter()
     if not isinstance(x, Network):
@@ -135,7 +135,7 @@ def rank(x: Any, P: Partition, method: str = "numeric", **kwargs: Any) -> RankRe
 
 @register_rank_method("structured")
 def _structured(x: Any, P: Partition, prime: int | None = None, output: int = 0, **kw: Any) -> RankResult:
-    from .structured import structured_rank
+    from tensorexpr.rank.structured import structured_rank
 
     return structured_rank(x, P, prime=prime, output=output, **kw)
 
@@ -147,8 +147,8 @@ def rank_many(x: Any, partitions: Any, method: str = "numeric", output: int = 0,
     when it is small (ranks over Q or GF(p) per partition, as ``field=`` says), else the tensor mod p once
     (ranks over GF(p)). Other methods (``structured``) never form the tensor and run per partition.
     """
-    from ..grid import DEFAULT_PRIME, grid_tensor_mod
-    from .exact import RATIONAL_MAX_ENTRIES
+    from tensorexpr.evaluate.grid import DEFAULT_PRIME, grid_tensor_mod
+    from tensorexpr.rank.exact import RATIONAL_MAX_ENTRIES
 
     parts = list(partitions)
     for P in parts:

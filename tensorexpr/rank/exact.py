@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BudgetError, RankError
-from ..matricize import matricize
-from ..partitions import Partition
-from .result import RankResult
+from tensorexpr.core.errors import BudgetError, RankError
+from tensorexpr.evaluate.matricize import matricize
+from tensorexpr.core.partitions import Partition
+from tensorexpr.rank.result import RankResult
 
 __all__ = ["check_field_prime", "rank_mod_p", "rank_rational", "exact_rank_of_tensor", "RATIONAL_MAX_ENTRIES", "EXACT_MAX_ENTRIES"]
 
@@ -99,7 +99,7 @@ def exact_rank_of_tensor(A: Any, P: Partition, field: str = "auto", prime: int |
     and GF(p) otherwise. Rank over GF(p) <= rank over Q, so both are lower bounds on the generic rank of the
     network family the tensor was drawn from.
     """
-    from ..grid import DEFAULT_PRIME
+    from tensorexpr.evaluate.grid import DEFAULT_PRIME
 
     if not _is_exact_array(A):
         raise RankError(

@@ -1,7 +1,7 @@
 """Face-splitting (row-wise Khatri-Rao) products of explicit bases, for overlapping networks.
 
 Used by :mod:`tensorexpr.rank.structured` at a product-pooling node whose children share input modes (a
-DAG from :func:`tensorexpr.overlapping`, a copy hyper-edge in the tensor network). With
+DAG from :func:`tensorexpr.build.overlapping`, a copy hyper-edge in the tensor network). With
 ``phi_x[a] = P_x K_x[a] Q_x^T`` and ``phi_y[a] = P_y K_y[a] Q_y^T`` over receptive fields that may overlap,
 their entrywise product on the union of modes is
 
@@ -22,10 +22,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import BudgetError
-from ..network import Network
-from ..partitions import Partition
-from .modp import _NUMPY_RANK_MAX_SIDE, colspace_factor, matmul_mod_p, rref_mod_p
+from tensorexpr.core.errors import BudgetError
+from tensorexpr.core.network import Network
+from tensorexpr.core.partitions import Partition
+from tensorexpr.rank.modp import _NUMPY_RANK_MAX_SIDE, colspace_factor, matmul_mod_p, rref_mod_p
 
 __all__ = ["face_split", "fmatmul", "tall_colspace", "chunked_rowspace", "reduce_basis", "kron_core", "overlap_step", "explicit_sides", "overlap"]
 

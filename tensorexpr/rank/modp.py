@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import RankError
+from tensorexpr.core.errors import RankError
 
 __all__ = ["check_prime", "rref_mod_p", "rref_mod_p_batch", "colspace_factor", "rowspace_factor", "matmul_mod_p",
            "matmul_mod_p_batch", "dense_rank_mod_p"]
@@ -225,6 +225,6 @@ def dense_rank_mod_p(X: np.ndarray, p: int) -> int:
         return 0
     if min(m, n) <= _NUMPY_RANK_MAX_SIDE:
         return len(rref_mod_p(X if m <= n else X.T, p)[1])
-    from .exact import rank_mod_p
+    from tensorexpr.rank.exact import rank_mod_p
 
     return rank_mod_p(X, p)

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import RankError
-from ..matricize import matricize
-from ..partitions import Partition
-from .result import RankResult, RankWarning
+from tensorexpr.core.errors import RankError
+from tensorexpr.evaluate.matricize import matricize
+from tensorexpr.core.partitions import Partition
+from tensorexpr.rank.result import RankResult, RankWarning
 
 __all__ = ["numeric_rank", "singular_values", "DEFAULT_GAP_WARN"]
 

@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["RankResult", "RankWarning"]
 
 
-from ..errors import RankWarning  # noqa: F401  (re-exported: defined in errors.py)
+from tensorexpr.core.errors import RankWarning  # noqa: F401  (re-exported: defined in errors.py)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ Explicit bases have rows indexed by their modes, ``T`` values each, in C order.
 * pool (product), disjoint children: ``K_t[g] = sum_a W[a, g] (x)_c K_c[a]`` (Kronecker product over the
   children), because ``[u (x) v]_{I,J} = [u] (x) [v]`` up to a fixed row and column permutation and
   ``(x)_c P_c`` has full column rank;
-* pool, children sharing modes (DAGs from :func:`tensorexpr.overlapping`, copy hyper-edges): the product is
+* pool, children sharing modes (DAGs from :func:`tensorexpr.build.overlapping`, copy hyper-edges): the product is
   entrywise on the union of the modes, so the children's bases combine by the *face-splitting* (row-wise
   Khatri-Rao) product, Kronecker on the modes one side has and diagonal (equal values) on the shared ones:
   ``phi_x . phi_y = (P_x . P_y)(K_x (x) K_y)(Q_x . Q_y)^T``. The combined basis is re-factored to full column
@@ -44,13 +44,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import BudgetError, RankError
-from ..network import Network, Node
-from ..partitions import Partition
-from .facesplit import chunked_rowspace, explicit_sides, overlap_step, tall_colspace
-from .modp import check_prime, colspace_factor, dense_rank_mod_p, matmul_mod_p, rowspace_factor
-from .result import RankResult
-from .structured_batch import batchable, batched_cores
+from tensorexpr.core.errors import BudgetError, RankError
+from tensorexpr.core.network import Network, Node
+from tensorexpr.core.partitions import Partition
+from tensorexpr.rank.facesplit import chunked_rowspace, explicit_sides, overlap_step, tall_colspace
+from tensorexpr.rank.modp import check_prime, colspace_factor, dense_rank_mod_p, matmul_mod_p, rowspace_factor
+from tensorexpr.rank.result import RankResult
+from tensorexpr.rank.structured_batch import batchable, batched_cores
 
 __all__ = ["structured_rank", "DEFAULT_MAX_RANK", "DEFAULT_MAX_ENTRIES"]
 
@@ -272,7 +272,7 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
         Output channel.
     max_rank, max_entries : int
         Budget: the largest side of an uncompressed Kronecker block, and the largest number of entries of an
-        intermediate; :class:`~tensorexpr.errors.BudgetError` beyond.
+        intermediate; :class:`~tensorexpr.core.errors.BudgetError` beyond.
     progress : bool, optional
         tqdm bar over the nodes; default: on when stderr is a terminal.
     batch : bool
@@ -292,7 +292,7 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
     >>> structured_rank(net, te.Partition.odd_even(16)).rank
     256
     """
-    from ..grid import DEFAULT_PRIME
+    from tensorexpr.evaluate.grid import DEFAULT_PRIME
 
     t0 = time.perf_counter()
     _validate(net)
@@ -307,8 +307,8 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
     if net.tree is not None and net.op.multilinear:
         # cheap pre-pass: when the certified generic lower bound already exceeds the budget, refuse now
         # instead of after seconds of eliminations that must end over budget
-        from ..bounds.specialization import specialization_bound
-        from ..errors import NotApplicable
+        from tensorexpr.bounds.specialization import specialization_bound
+        from tensorexpr.core.errors import NotApplicable
 
         try:
             lb = specialization_bound(net, P).value

@@ -31,9 +31,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..network import Network, Node
-from ..partitions import Partition
-from .modp import matmul_mod_p_batch, rref_mod_p_batch
+from tensorexpr.core.network import Network, Node
+from tensorexpr.core.partitions import Partition
+from tensorexpr.rank.modp import matmul_mod_p_batch, rref_mod_p_batch
 
 __all__ = ["batchable", "batched_cores"]
 

@@ -3,11 +3,11 @@ or certify jobs (:func:`run_sweep`), read back with :func:`aggregate` / :func:`p
 
 from __future__ import annotations
 
-from .db import ResultsDB, default_db_path
-from .jobs import JOB_KINDS, JobKind, register_job_kind
-from .results import aggregate, load_rows, plot_metric, varying_fields
-from .run import SweepReport, code_revision, run_sweep
-from .spec import Job, SweepError, SweepSpec, job_key
+from tensorexpr.sweep.db import ResultsDB, default_db_path
+from tensorexpr.sweep.jobs import JOB_KINDS, JobKind, register_job_kind
+from tensorexpr.sweep.results import aggregate, load_rows, plot_metric, varying_fields
+from tensorexpr.sweep.run import SweepReport, code_revision, run_sweep
+from tensorexpr.sweep.spec import Job, SweepError, SweepSpec, job_key
 
 __all__ = ["run_sweep", "SweepReport", "SweepSpec", "SweepError", "Job", "job_key", "ResultsDB", "default_db_path",
            "JOB_KINDS", "JobKind", "register_job_kind", "aggregate", "load_rows", "plot_metric", "varying_fields",

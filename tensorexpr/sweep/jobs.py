@@ -47,13 +47,13 @@ def device_name() -> str:
 
 # -- training ------------------------------------------------------------------------------------------------
 def _validate_train(cfg: dict[str, Any]) -> None:
-    from ..experiments.config import TrainConfig
+    from tensorexpr.experiments.config import TrainConfig
 
     TrainConfig.from_dict({**cfg, "progress": False})
 
 
 def _run_train(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    from ..experiments import TrainConfig, train
+    from tensorexpr.experiments import TrainConfig, train
 
     r = train(TrainConfig.from_dict({**cfg, "progress": False}))
     last = r.history[-1] if r.history else {}
@@ -69,8 +69,8 @@ _CERTIFY_FIELDS = _NET_FIELDS | {"methods", "budget_seconds"}
 
 
 def _network(cfg: dict[str, Any], integer: bool) -> tuple[Any, Any]:
-    from ..network import convac
-    from ..specs import grid_shape, parse_geometry, parse_partition
+    from tensorexpr.build.convac import convac
+    from tensorexpr.core.specs import grid_shape, parse_geometry, parse_partition
 
     tree = parse_geometry(cfg["geometry"])
     net = convac(tree, int(cfg.get("M", 2)), cfg.get("widths", 2), outputs=int(cfg.get("outputs", 1)),
@@ -81,7 +81,7 @@ def _network(cfg: dict[str, Any], integer: bool) -> tuple[Any, Any]:
 
 
 def _check_fields(cfg: dict[str, Any], allowed: set, kind: str) -> None:
-    from .spec import SweepError
+    from tensorexpr.sweep.spec import SweepError
 
     unknown = sorted(set(cfg) - allowed)
     if unknown:
@@ -91,7 +91,7 @@ def _check_fields(cfg: dict[str, Any], allowed: set, kind: str) -> None:
 
 
 def _run_spectrum(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    from ..spectrum import spectrum
+    from tensorexpr.spectra import spectrum
 
     net, P = _network(cfg, integer=bool(cfg.get("integer", False)))
     kw = {k: cfg[k] for k in ("method", "rows", "cols", "rtol", "output") if k in cfg}
@@ -101,7 +101,7 @@ def _run_spectrum(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _run_certify(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    from ..bounds import certify
+    from tensorexpr.bounds import certify
 
     net, P = _network(cfg, integer=True)
     c = certify(net, P, output=int(cfg.get("output", 0)), budget_seconds=cfg.get("budget_seconds"),

@@ -7,8 +7,8 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from .db import ResultsDB
-from .spec import SweepError
+from tensorexpr.sweep.db import ResultsDB
+from tensorexpr.sweep.spec import SweepError
 
 __all__ = ["load_rows", "aggregate", "plot_metric", "varying_fields"]
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .db import ResultsDB
-from .spec import Job, SweepSpec
+from tensorexpr.sweep.db import ResultsDB
+from tensorexpr.sweep.spec import Job, SweepSpec
 
 __all__ = ["run_sweep", "SweepReport", "code_revision"]
 
@@ -44,7 +44,7 @@ def code_revision() -> str:
             return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         pass
-    from .. import __version__
+    from tensorexpr import __version__
 
     return f"tensorexpr {__version__}"
 
@@ -104,7 +104,7 @@ def run_sweep(spec: SweepSpec | str | Path, db: str | Path | None = None, schedu
     from distributed import as_completed
     from distributed.client import FutureCancelledError
 
-    from .jobs import execute
+    from tensorexpr.sweep.jobs import execute
 
     spec = spec if isinstance(spec, SweepSpec) else SweepSpec.from_toml(spec)
     t0 = time.perf_counter()

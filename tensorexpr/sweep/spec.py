@@ -32,7 +32,7 @@ from typing import Any, Mapping
 __all__ = ["SweepError", "SweepSpec", "Job", "job_key"]
 
 
-from ..errors import SweepError  # noqa: E402,F401  (re-exported: defined in errors.py)
+from tensorexpr.core.errors import SweepError  # noqa: E402,F401  (re-exported: defined in errors.py)
 
 
 def job_key(kind: str, config: Mapping[str, Any]) -> str:
@@ -63,7 +63,7 @@ class SweepSpec:
     name: str = "sweep"
 
     def __post_init__(self) -> None:
-        from .jobs import JOB_KINDS
+        from tensorexpr.sweep.jobs import JOB_KINDS
 
         if self.kind not in JOB_KINDS:
             raise SweepError(f"Sweep kind {self.kind!r} is unknown; expected one of {sorted(JOB_KINDS)}.")
@@ -98,7 +98,7 @@ class SweepSpec:
                    str(d.get("name", default_name)))
 
     def jobs(self) -> list[Job]:
-        from .jobs import JOB_KINDS
+        from tensorexpr.sweep.jobs import JOB_KINDS
 
         keys = list(self.grid)
         out = []

@@ -12,7 +12,7 @@ def forward_on_templates(model: Any) -> np.ndarray:
     computed from the per-position coefficient vectors (the representation's spatial path switched off)."""
     import torch
 
-    from ..models import ConvAC, template_inputs
+    from tensorexpr.models import ConvAC, template_inputs
 
     _, X = template_inputs(model)
     rep = model.representation

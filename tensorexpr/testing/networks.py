@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..network import Network, Node
+from tensorexpr.core.network import Network, Node
 
 
 def overlap_net(n: int, M: int, r0: int, r1: int, seed: int, window: int = 2, integer: bool = True,

@@ -15,9 +15,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..network import Network
-from ..partitions import Partition
-from .reference import random_network_output
+from tensorexpr.core.network import Network
+from tensorexpr.core.partitions import Partition
+from tensorexpr.testing.reference import random_network_output
 
 __all__ = ["fraction_rank", "brute_matricization", "brute_generic_rank"]
 

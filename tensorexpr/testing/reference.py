@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..modetree import ModeTree
-from ..network import Network
+from tensorexpr.core.modetree import ModeTree
+from tensorexpr.core.network import Network
 
 __all__ = ["reference_grid_tensor", "random_tree", "random_network_output"]
 

@@ -1,0 +1,208 @@
+"""The mode tree: a rooted tree whose leaves are the input modes (docs/conventions.md).
+
+An internal node is identified by the frozenset of modes below it, and its children are ordered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from tensorexpr.core.errors import GeometryError
+from tensorexpr.core.pooling import dilated_nested, grid_nested, line_nested, shallow_nested
+from tensorexpr.core.types import Nested
+
+__all__ = ["ModeTree"]
+
+
+def _parse_nested(obj: Any, out: list[tuple[frozenset, tuple[frozenset, ...]]]) -> frozenset:
+    if isinstance(obj, (int, np.integer)) and not isinstance(obj, bool):
+        if obj < 0:
+            raise GeometryError(f"Modes must be non-negative integers, got {obj}.")
+        return frozenset({int(obj)})
+    if isinstance(obj, (str, bytes)) or not isinstance(obj, Sequence):
+        raise GeometryError(f"A nested tree holds ints and sequences only, got {obj!r} ({type(obj).__name__}).")
+    if len(obj) == 0:
+        raise GeometryError("Empty window in nested tree: every internal node needs at least one child.")
+    kids = [_parse_nested(c, out) for c in obj]
+    if len(kids) == 1:  # (x,) is x: a window of one adds a level but no structure
+        return kids[0]
+    seen: set[int] = set()
+    for k in kids:
+        dup = seen & k
+        if dup:
+            raise GeometryError(f"Mode(s) {sorted(dup)} repeated in the nested tree; each mode is one leaf.")
+        seen |= k
+    node = frozenset(seen)
+    out.append((node, tuple(kids)))
+    return node
+
+
+@lru_cache(maxsize=4)  # a 256x256 tree holds ~40 MB of frozensets
+def _grid_tree(h: Any, w: Any, key: Any, geometry: Any) -> "ModeTree":
+    window = list(key[1]) if isinstance(key, tuple) and len(key) == 2 and key[0] == "list" else key
+    return ModeTree.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
+
+
+@dataclass(frozen=True)
+class ModeTree:
+    """A rooted tree over modes ``0..n-1``; nodes are frozensets of modes, children ordered.
+
+    Build it with :meth:`line`, :meth:`grid`, :meth:`shallow` or :meth:`from_nested`.
+
+    Examples
+    --------
+    >>> t = ModeTree.line(4)
+    >>> t.n_modes, t.depth
+    (4, 2)
+    >>> ModeTree.from_nested(((0, 1), (2, 3))) == t
+    True
+    """
+
+    root: frozenset
+    edges: tuple[tuple[frozenset, tuple[frozenset, ...]], ...]  # internal nodes in post-order
+    name: str = field(default="custom", compare=False)
+
+    def __post_init__(self) -> None:
+        modes = sorted(self.root)
+        if modes != list(range(len(modes))):
+            missing = sorted(set(range(max(modes) + 1)) - self.root) if modes else []
+            raise GeometryError(
+                f"Mode tree leaves must be exactly 0..{len(modes) - 1}; got {modes[:10]}"
+                f"{'...' if len(modes) > 10 else ''} (missing {missing[:10]})."
+            )
+        for node, kids in self.edges:
+            union: set[int] = set()
+            for k in kids:
+                if union & k:
+                    raise GeometryError(f"Children of node {sorted(node)} overlap on modes {sorted(union & k)}.")
+                union |= k
+            if union != node:
+                raise GeometryError(f"Node {sorted(node)} is not the union of its children.")
+
+    # -- constructors ---------------------------------------------------------------------------------
+    @classmethod
+    def from_nested(cls, nested: Nested, name: str = "nested") -> "ModeTree":
+        """Build from nested tuples of ints, e.g. ``((0, 1), (2, 3))``; a bare int is a one-mode tree."""
+        edges: list[tuple[frozenset, tuple[frozenset, ...]]] = []
+        root = _parse_nested(nested, edges)
+        return cls(root=root, edges=tuple(edges), name=name)
+
+    @classmethod
+    def line(cls, n: int, window: int = 2) -> "ModeTree":
+        """Contiguous 1-D pooling with ``window`` at every level (``n`` a power of ``window``)."""
+        return cls.from_nested(line_nested(n, window), name=f"line:{n}" + (f":w{window}" if window != 2 else ""))
+
+    @classmethod
+    def grid(cls, h: int, w: int, window: tuple[int, int] | int = (2, 2), geometry: str = "square") -> "ModeTree":
+        """2-D pooling over ``h x w`` with ``geometry`` ``"square"`` (quad tree) or ``"mirror"``.
+
+        Trees are immutable, so the last few built are cached: a 256x256 tree takes ~0.3 s, and partitions
+        and geometry recognition ask for the same one again.
+        """
+        if cls is not ModeTree:
+            return cls.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
+        key = ("list", tuple(window)) if isinstance(window, list) else window
+        try:
+            hash((h, w, key, geometry))
+        except TypeError:  # an unhashable argument: let the validation name it
+            return cls.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
+        return _grid_tree(h, w, key, geometry)
+
+    @classmethod
+    def shallow(cls, n: int) -> "ModeTree":
+        """Depth-1 tree with one global pooling node (CP decomposition)."""
+        return cls.from_nested(shallow_nested(n), name=f"shallow:{n}")
+
+    @classmethod
+    def dilated(cls, n: int, order: Any = "contiguous") -> "ModeTree":
+        """Tree of a dilated 1-D ConvNet (window 2): see :func:`tensorexpr.core.pooling.dilated_nested`.
+
+        ``order="contiguous"`` equals ``line(n)``; ``"reversed"`` pools modes ``n/2`` apart first.
+
+        >>> ModeTree.dilated(8, "contiguous") == ModeTree.line(8)
+        True
+        """
+        tag = order if isinstance(order, str) else ",".join(map(str, order))
+        return cls.from_nested(dilated_nested(n, order), name=f"dilated:{n}:{tag}")
+
+    # -- structure ------------------------------------------------------------------------------------
+    @cached_property
+    def _children(self) -> dict[frozenset, tuple[frozenset, ...]]:
+        return dict(self.edges)
+
+    @property
+    def n_modes(self) -> int:
+        return len(self.root)
+
+    def children(self, node: frozenset) -> tuple[frozenset, ...]:
+        """Ordered children of ``node`` (empty for a leaf)."""
+        return self._children.get(node, ())
+
+    def is_leaf(self, node: frozenset) -> bool:
+        return node not in self._children
+
+    @cached_property
+    def leaves(self) -> tuple[frozenset, ...]:
+        return tuple(frozenset({m}) for m in range(self.n_modes))
+
+    @cached_property
+    def nodes(self) -> tuple[frozenset, ...]:
+        """All nodes, children before parents (leaves first, root last)."""
+        leaf_set = set(self.leaves)  # built once: rebuilding it per internal node made this O(N^2)
+        return self.leaves + tuple(n for n, _ in self.edges if n not in leaf_set)
+
+    @cached_property
+    def internal_nodes(self) -> tuple[frozenset, ...]:
+        return tuple(n for n, _ in self.edges)
+
+    @cached_property
+    def parent(self) -> dict[frozenset, frozenset]:
+        return {k: n for n, kids in self.edges for k in kids}
+
+    @cached_property
+    def levels(self) -> dict[frozenset, int]:
+        """Height of every node: leaves 0, a node one more than its highest child."""
+        lv: dict[frozenset, int] = {leaf: 0 for leaf in self.leaves}
+        for node, kids in self.edges:
+            lv[node] = 1 + max(lv[k] for k in kids)
+        return lv
+
+    @property
+    def depth(self) -> int:
+        """Level of the root (number of pooling layers)."""
+        return self.levels[self.root]
+
+    def nodes_at_level(self, level: int) -> tuple[frozenset, ...]:
+        return tuple(n for n in self.nodes if self.levels[n] == level)
+
+    def to_nested(self, node: frozenset | None = None) -> Any:
+        node = self.root if node is None else node
+        if self.is_leaf(node):
+            return next(iter(node))
+        return tuple(self.to_nested(c) for c in self.children(node))
+
+    def to_networkx(self) -> Any:
+        """A ``networkx.DiGraph`` with edges parent -> child and node attributes ``level``, ``modes``."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        for node in self.nodes:
+            g.add_node(node, level=self.levels[node], modes=tuple(sorted(node)))
+        for node, kids in self.edges:
+            for k in kids:
+                g.add_edge(node, k)
+        return g
+
+    def __iter__(self) -> Iterator[frozenset]:
+        return iter(self.nodes)
+
+    def __repr__(self) -> str:
+        widths = sorted({len(self.children(n)) for n in self.internal_nodes})
+        return (
+            f"ModeTree({self.name}, n_modes={self.n_modes}, depth={self.depth}, "
+            f"internal_nodes={len(self.internal_nodes)}, fan_in={widths})"
+        )

@@ -1,0 +1,215 @@
+"""Partitions ``(I, J)`` of the modes and the standard families (docs/conventions.md, "Partitions")."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+from tensorexpr.core.errors import PartitionError
+
+__all__ = ["Partition", "PARTITION_FAMILIES_1D", "PARTITION_FAMILIES_2D"]
+
+
+def _as_modes(values: Iterable[Any], what: str) -> frozenset:
+    """The modes of ``values`` as a frozenset; a repeated mode is an error (a typo, not a set to dedupe)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise PartitionError(f"{what} must be an iterable of integer modes, got {values!r}.")
+    out: set[int] = set()
+    repeated: list[int] = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise PartitionError(f"{what} must hold integer modes, got {v!r}.")
+        if int(v) in out:
+            repeated.append(int(v))
+        out.add(int(v))
+    if repeated:
+        raise PartitionError(
+            f"{what} lists modes {sorted(set(repeated))[:10]} more than once; a partition names each mode once. "
+            f"Hint: check the index list for a typo (e.g. [0, 2, 2] meant [0, 2, 4])."
+        )
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A partition ``(I, J)`` of modes ``0..n_modes-1``; ``J`` defaults to the complement of ``I``.
+
+    Examples
+    --------
+    >>> p = Partition.odd_even(4)
+    >>> sorted(p.I), sorted(p.J)
+    ([0, 2], [1, 3])
+    """
+
+    I: frozenset
+    n_modes: int
+    J: frozenset | None = None
+    name: str = field(default="custom", compare=False)
+
+    def __init__(self, I: Iterable[int], n_modes: int, J: Iterable[int] | None = None, name: str = "custom"):
+        if isinstance(n_modes, bool) or not isinstance(n_modes, (int, np.integer)) or n_modes < 1:
+            raise PartitionError(f"n_modes must be a positive integer, got {n_modes!r}.")
+        n = int(n_modes)
+        i_set = _as_modes(I, "I")
+        j_set = frozenset(range(n)) - i_set if J is None else _as_modes(J, "J")
+        bad = sorted(m for m in i_set | j_set if m < 0 or m >= n)
+        if bad:
+            raise PartitionError(f"Partition modes {bad[:10]} lie outside 0..{n - 1} (n_modes={n}).")
+        both = sorted(i_set & j_set)
+        if both:
+            raise PartitionError(f"I and J overlap on modes {both[:10]}; a partition needs disjoint sets.")
+        missing = sorted(frozenset(range(n)) - i_set - j_set)
+        if missing:
+            raise PartitionError(
+                f"Partition covers {len(i_set | j_set)} of modes 0..{n - 1}; missing {missing[:10]}. "
+                f"Hint: pass J=None to use the complement of I."
+            )
+        object.__setattr__(self, "I", i_set)
+        object.__setattr__(self, "J", j_set)
+        object.__setattr__(self, "n_modes", n)
+        object.__setattr__(self, "name", name)
+
+    # -- helpers ------------------------------------------------------------------------------------------
+    @property
+    def rows(self) -> tuple[int, ...]:
+        return tuple(sorted(self.I))
+
+    @property
+    def cols(self) -> tuple[int, ...]:
+        return tuple(sorted(self.J))
+
+    @property
+    def balanced(self) -> bool:
+        return abs(len(self.I) - len(self.J)) <= 1
+
+    def side(self, node: frozenset) -> tuple[int, int]:
+        """``(|I n node|, |J n node|)``."""
+        return len(self.I & node), len(self.J & node)
+
+    def is_pure(self, node: frozenset) -> bool:
+        return not (self.I & node) or not (self.J & node)
+
+    def swapped(self) -> "Partition":
+        return Partition(self.J, self.n_modes, self.I, name=f"swap({self.name})")
+
+    def mask(self, shape: tuple[int, ...] | None = None) -> np.ndarray:
+        """Boolean mask, True on ``I``; reshaped to ``shape`` (e.g. ``(h, w)``) when given."""
+        m = np.zeros(self.n_modes, dtype=bool)
+        m[list(self.I)] = True
+        return m.reshape(shape) if shape is not None else m
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "n_modes": self.n_modes, "I": list(self.rows), "J": list(self.cols)}
+
+    def __repr__(self) -> str:
+        def fmt(s: tuple[int, ...]) -> str:
+            return str(list(s)) if len(s) <= 8 else f"[{', '.join(map(str, s[:6]))}, ... ({len(s)} modes)]"
+
+        return f"Partition({self.name}, I={fmt(self.rows)}, J={fmt(self.cols)})"
+
+    # -- families ------------------------------------------------------------------------------------------
+    @classmethod
+    def odd_even(cls, n: int) -> "Partition":
+        """``I`` = even modes, ``J`` = odd modes (the depth-efficiency witness, COLT 2016 Thm. 1)."""
+        return cls(range(0, n, 2), n, name="odd_even")
+
+    @classmethod
+    def left_right(cls, n: int) -> "Partition":
+        """``I`` = first half of a line, ``J`` = second half."""
+        return cls(range(n // 2), n, name="left_right")
+
+    @classmethod
+    def from_mask(cls, mask: Any, name: str = "mask") -> "Partition":
+        """``I`` = positions where ``mask`` is true (flattened in C order, matching mode ``row*W+col``)."""
+        m = np.asarray(mask)
+        if m.dtype != bool:
+            if not np.isin(m, (0, 1)).all():
+                raise PartitionError(f"A partition mask must be boolean or 0/1, got values {np.unique(m)[:5]}.")
+            m = m.astype(bool)
+        flat = m.ravel()
+        return cls(np.flatnonzero(flat).tolist(), flat.size, name=name)
+
+    @classmethod
+    def random(cls, n: int, seed: int | None = None, balanced: bool = True) -> "Partition":
+        """A seeded random partition; balanced (``|I| = n//2``) by default."""
+        rng = np.random.default_rng(seed)
+        size = n // 2 if balanced else int(rng.integers(1, n))
+        return cls(rng.choice(n, size=size, replace=False).tolist(), n, name=f"random(seed={seed})")
+
+    @classmethod
+    def grid(cls, h: int, w: int, kind: str) -> "Partition":
+        """2-D families (mode ``row*w+col``): ``left_right``, ``top_bottom``, ``checkerboard``,
+        ``interleaved_rows``, ``interleaved_cols``, and ``mirror_left_right`` / ``mirror_top_bottom``, the
+        halves that are coarse for mirror pooling (each root child of the mirror tree on one side)."""
+        if kind not in PARTITION_FAMILIES_2D:
+            raise PartitionError(f"Unknown 2-D partition {kind!r}; expected one of {sorted(PARTITION_FAMILIES_2D)}.")
+        if h < 1 or w < 1:
+            raise PartitionError(f"Grid sides must be positive, got {h}x{w}.")
+        if kind in _TREE_HALVES:
+            return cls._tree_halves(h, w, kind)
+        r, c = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+        return cls.from_mask(PARTITION_FAMILIES_2D[kind](r, c, h, w), name=kind)
+
+    @classmethod
+    def _tree_halves(cls, h: int, w: int, kind: str) -> "Partition":
+        """Left/right or top/bottom halves *as mirror pooling sees them*: the union of the mirror tree's root
+        children in the left column (or top row) of its final 2x2 pooling window."""
+        from tensorexpr.core.errors import GeometryError
+        from tensorexpr.core.modetree import ModeTree
+
+        try:
+            tree = ModeTree.grid(h, w, geometry="mirror")
+        except GeometryError as exc:
+            raise PartitionError(f"{kind} needs a grid that mirror pooling can tile: {exc}") from None
+        kids = tree.children(tree.root)
+        if len(kids) != 4:
+            raise PartitionError(f"{kind} needs a square-ish grid whose last pooling window is 2x2, got {h}x{w}.")
+        pick = (0, 2) if kind == "mirror_left_right" else (0, 1)
+        return cls(frozenset().union(*(kids[i] for i in pick)), h * w, name=kind)
+
+    @classmethod
+    def all_balanced(cls, n: int, max_n: int = 16) -> Iterator["Partition"]:
+        """Every balanced partition with mode 0 in ``I`` (each unordered split once); ``n <= max_n``."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise PartitionError(f"all_balanced needs n >= 2 modes, got {n!r}.")
+        if n > max_n:
+            raise PartitionError(
+                f"Enumerating balanced partitions of {n} modes gives ~2^{n} items; limit is max_n={max_n}. "
+                f"Hint: use Partition.random for sampling."
+            )
+        for rest in itertools.combinations(range(1, n), n // 2 - 1):
+            yield cls((0,) + rest, n, name="balanced")
+
+    @classmethod
+    def family(cls, name: str, n_modes: int, shape: tuple[int, int] | None = None, seed: int | None = None) -> "Partition":
+        """Look up a family by name: 1-D names always, 2-D names when ``shape=(h, w)`` is given."""
+        if shape is not None and name in PARTITION_FAMILIES_2D:
+            return cls.grid(shape[0], shape[1], name)
+        if name in PARTITION_FAMILIES_1D:
+            return PARTITION_FAMILIES_1D[name](n_modes, seed)
+        known = sorted(PARTITION_FAMILIES_1D) + (sorted(PARTITION_FAMILIES_2D) if shape else [])
+        hint = "" if shape else " (2-D families need a grid geometry)"
+        raise PartitionError(f"Unknown partition family {name!r}; expected one of {known}{hint}.")
+
+
+PARTITION_FAMILIES_1D: dict[str, Callable[[int, int | None], Partition]] = {
+    "odd_even": lambda n, seed: Partition.odd_even(n),
+    "left_right": lambda n, seed: Partition.left_right(n),
+    "random": lambda n, seed: Partition.random(n, seed),
+}
+
+_TREE_HALVES = ("mirror_left_right", "mirror_top_bottom")
+
+PARTITION_FAMILIES_2D: dict[str, Callable[[Any, Any, int, int], Any] | None] = {
+    "left_right": lambda r, c, h, w: c < w // 2,
+    "top_bottom": lambda r, c, h, w: r < h // 2,
+    "checkerboard": lambda r, c, h, w: (r + c) % 2 == 0,
+    "interleaved_rows": lambda r, c, h, w: r % 2 == 0,
+    "interleaved_cols": lambda r, c, h, w: c % 2 == 0,
+    # coarse for mirror pooling (pure on each root child of the mirror tree); see Partition._tree_halves
+    "mirror_left_right": None,
+    "mirror_top_bottom": None,
+}

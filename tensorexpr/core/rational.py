@@ -1,0 +1,204 @@
+"""Exact rationals in networks: exact entries, exact ranks over Q, and clearing denominators before GF(p).
+
+Weights and templates may hold :class:`fractions.Fraction` entries; they are exact over Q and are never
+truncated. Every prime-field path first brings a network to integers by *clearing denominators*
+(:func:`clear_denominators`), which changes the grid tensor only by a nonzero scalar and so keeps every
+matricization rank (docs/design.md, "Exact arithmetic"):
+
+.. math::
+    W_t \\mapsto c_t W_t \\;(c_t \\in \\mathbb{Z}_{>0}) \\quad\\Longrightarrow\\quad
+    \\phi_t \\mapsto s_t \\phi_t, \\qquad s_t = c_t \\prod_{c \\in \\mathrm{ch}(t)} s_c
+
+for product pooling (``F`` scaled by ``c_F`` gives ``s_leaf = c_F c_leaf``), and a sum node needs equal
+scalars on its children, which a fixed ``(L / s_c) I`` linear node on each child provides. The output is
+``s_root A`` with ``s_root > 0``. The rank over GF(p) of the integer tensor stays a lower bound of its rank
+over Q (a nonzero minor mod p is a nonzero integer minor), hence of the generic rank.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from tensorexpr.core.errors import NetworkError
+
+__all__ = ["exact_entry", "exact_matrix", "is_integral", "has_fractions", "denominator_lcm", "rank_over_Q",
+           "integer_entries", "clear_denominators", "network_is_rational"]
+
+
+def exact_entry(x: Any, what: str = "An entry") -> int | Fraction:
+    """``x`` as an exact ``int`` or :class:`Fraction` (a finite float converts exactly, bit for bit)."""
+    if isinstance(x, (bool, np.bool_)):
+        return int(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, Fraction):
+        return int(x) if x.denominator == 1 else x
+    if isinstance(x, (float, np.floating)):
+        if not math.isfinite(float(x)):
+            raise NetworkError(f"{what} is {x!r}; exact arithmetic needs finite numbers.")
+        f = Fraction(float(x))
+        return int(f) if f.denominator == 1 else f
+    raise NetworkError(f"{what} has type {type(x).__name__} ({x!r}); expected an int, Fraction or float.")
+
+
+def exact_matrix(a: Any, what: str = "A matrix") -> np.ndarray:
+    """An object array of exact ``int``/``Fraction`` entries with the shape of ``a``."""
+    arr = np.asarray(a)
+    flat = [exact_entry(x, what) for x in arr.ravel().tolist()] if arr.dtype.kind != "O" else \
+        [exact_entry(x, what) for x in arr.ravel()]
+    out = np.empty(len(flat), dtype=object)
+    out[:] = flat
+    return out.reshape(arr.shape)
+
+
+def has_fractions(a: Any) -> bool:
+    """True when an object array holds a non-integral :class:`Fraction` (or a non-integral float)."""
+    arr = np.asarray(a)
+    if arr.dtype.kind in "iub":
+        return False
+    if arr.dtype.kind == "f":
+        return not bool(np.all(np.equal(np.mod(arr, 1), 0)))
+    return any(isinstance(e, Fraction) for e in exact_matrix(arr).ravel())
+
+
+def is_integral(a: Any) -> bool:
+    """Every entry is an integer value (any dtype; NaN and inf are not)."""
+    arr = np.asarray(a)
+    if arr.dtype.kind in "iub":
+        return True
+    if arr.dtype.kind == "f":
+        return bool(np.all(np.isfinite(arr)) and np.all(np.equal(np.mod(arr, 1), 0)))
+    try:
+        return not any(isinstance(e, Fraction) for e in exact_matrix(arr).ravel())
+    except NetworkError:
+        return False
+
+
+def denominator_lcm(a: Any) -> int:
+    """The least common multiple of the denominators of the exact entries of ``a`` (1 for integers)."""
+    arr = np.asarray(a)
+    if arr.dtype.kind in "iub":
+        return 1
+    dens = [e.denominator for e in exact_matrix(arr).ravel() if isinstance(e, Fraction)]
+    return math.lcm(*dens) if dens else 1
+
+
+def integer_entries(a: Any, what: str = "An array") -> np.ndarray:
+    """``a`` with integral entries as ``int64`` (or Python ints in an object array when they overflow);
+    raises :class:`NetworkError` naming the first non-integral entry."""
+    arr = np.asarray(a)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64) if arr.dtype.kind == "u" and arr.dtype.itemsize < 8 else arr
+    ex = exact_matrix(arr, what)
+    bad = [(i, e) for i, e in enumerate(ex.ravel()) if isinstance(e, Fraction)]
+    if bad:
+        i, e = bad[0]
+        idx = np.unravel_index(i, arr.shape) if arr.ndim else ()
+        raw = arr.ravel()[i]
+        raw = raw.item() if hasattr(raw, "item") else raw
+        raise NetworkError(
+            f"{what} has the non-integral entry {raw!r} at {tuple(int(k) for k in idx)} (exactly {e}) "
+            f"but the network is declared integer=True. Hint: pass integers or fractions.Fraction entries "
+            f"(exact over Q), or integer=False for float weights."
+        )
+    vals = [int(e) for e in ex.ravel()]
+    if all(-(2**62) < v < 2**62 for v in vals):
+        return np.asarray(vals, dtype=np.int64).reshape(arr.shape)
+    out = np.empty(len(vals), dtype=object)
+    out[:] = vals
+    return out.reshape(arr.shape)
+
+
+def rank_over_Q(a: Any) -> int:
+    """Exact rank over Q of a 2-D matrix of ints, Fractions or floats (floats taken at their exact value)."""
+    import flint
+
+    arr = np.asarray(a)
+    if arr.ndim != 2:
+        raise NetworkError(f"rank_over_Q needs a 2-D matrix, got shape {arr.shape}.")
+    m, n = arr.shape
+    if m == 0 or n == 0:
+        return 0
+    ex = exact_matrix(arr)
+    den = denominator_lcm(ex)
+    vals = [int(e * den) for e in ex.ravel()]
+    return int(flint.fmpz_mat(m, n, vals).rank())
+
+
+def network_is_rational(net: Any) -> bool:
+    """True when ``F``, a weight, a parameter block or a tie basis of ``net`` holds a non-integral entry."""
+    arrays = [net.F] + [nd.weight for nd in net.nodes if nd.weight is not None]
+    arrays += list(net.params.values())
+    arrays += [nd.param.basis for nd in net.nodes if getattr(nd.param, "basis", None) is not None]
+    return any(np.asarray(a).dtype.kind not in "iub" and has_fractions(a) for a in arrays)
+
+
+def clear_denominators(net: Any) -> Any:
+    """An integer product network whose grid tensor is a positive integer multiple of ``net``'s.
+
+    Every matricization rank is unchanged (see the module docstring). ``net`` is returned unchanged when it
+    is already integer-valued. Only product (multilinear) networks: with ReLU pooling, scaling one child
+    of a pool is not a scaling of the output (exact paths evaluate those over Q directly).
+
+    Raises
+    ------
+    NetworkError
+        For a non-product operator, or a non-integral float (only exact ``Fraction`` entries are cleared).
+    """
+    from tensorexpr.core.network import Network, Node
+    from tensorexpr.core.params import FIXED
+
+    if not isinstance(net, Network):
+        raise NetworkError(f"clear_denominators needs a te.Network, got {type(net).__name__}.")
+    if not network_is_rational(net):
+        return net
+    if not net.op.multilinear:
+        raise NetworkError(
+            f"clear_denominators scales node weights, which keeps ranks only for product pooling; {net.name} uses "
+            f"{net.op.name!r}. Hint: exact ranks over Q (method='exact', field='rational') take fractions directly."
+        )
+    for what, a in [("F", net.F)] + [(f"weight of node {nd.id!r}", nd.weight) for nd in net.nodes
+                                     if nd.weight is not None]:
+        if np.asarray(a).dtype.kind == "f" and has_fractions(a):
+            raise NetworkError(
+                f"{net.name}: the {what} holds non-integral floats; only exact fractions.Fraction entries are "
+                f"brought to integers. Hint: pass Fraction entries, or use method='numeric'."
+            )
+    cF = denominator_lcm(net.F)
+    F = integer_entries(exact_matrix(net.F) * cF, "F")
+    scale: dict[str, int] = {}  # s_t: node value of the new network = s_t * node value of net
+    nodes: list[Node] = []
+    for nd in net.nodes:
+        c = 1 if nd.weight is None else denominator_lcm(nd.weight)
+        w = None if nd.weight is None else integer_entries(exact_matrix(nd.weight) * c, f"weight of {nd.id!r}")
+        if nd.kind == "leaf":
+            scale[nd.id] = cF * c
+        elif nd.kind == "sum":
+            L = math.lcm(*[scale[ch] for ch in nd.children])
+            kids = []
+            for ch in nd.children:
+                k = L // scale[ch]
+                if k == 1:
+                    kids.append(ch)
+                    continue
+                r = net.widths[ch]
+                lin = Node(f"{ch}#x{k}@{nd.id}", "linear", (ch,), np.eye(r, dtype=np.int64) * k, param=FIXED)
+                nodes.append(lin)
+                kids.append(lin.id)
+            nd = replace(nd, children=tuple(kids))
+            scale[nd.id] = L
+            nodes.append(nd)
+            continue
+        elif nd.kind == "linear":
+            scale[nd.id] = c * scale[nd.children[0]]
+        else:
+            scale[nd.id] = c * math.prod(scale[ch] for ch in nd.children)
+        # the scaled weight is a constant of the integer instance (the ranks are those of this one tensor)
+        nodes.append(replace(nd, weight=w, param=None if w is None else FIXED))
+    return Network(tuple(nodes), net.output, net.M, net.op, F, True, net.tree, {}, net.name,
+                   {**dict(net.meta), "cleared_denominators": scale[net.output]})

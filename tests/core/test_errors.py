@@ -1,0 +1,99 @@
+"""One mistake, one error class: every public entry point raises the same class for the same mistake."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import numpy as np
+import pytest
+
+import tensorexpr as te
+import tensorexpr.core.errors as errors
+
+
+def _entry_points(net, P):
+    return {
+        "rank": lambda: te.rank(net, P),
+        "rank exact": lambda: te.rank(net, P, method="exact"),
+        "rank structured": lambda: te.rank(net, P, method="structured"),
+        "rank_many": lambda: te.rank_many(net, [P]),
+        "certify": lambda: te.certify(net, P),
+        "specialization_bound": lambda: te.specialization_bound(net, P),
+        "geometry_bound": lambda: te.geometry_bound(net, P),
+        "mincut_bound": lambda: te.mincut_bound(net, P),
+        "closed_form": lambda: te.closed_form(net, P),
+        "profile": lambda: te.profile(net, [P]),
+        **{f"provider {name}": (lambda p=p: p.compute(net, P, 0)) for name, p in te.BOUND_PROVIDERS.items()},
+    }
+
+
+@pytest.mark.parametrize("wrong", [te.Partition.odd_even(8), te.Partition([0], 2), "odd_even?", [0, 1]])
+def test_partition_size_mismatch_is_partition_error_everywhere(wrong):
+    net = te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0, integer=True)
+    for name, call in _entry_points(net, wrong).items():
+        if name == "profile" and isinstance(wrong, str):
+            continue  # a string is a family name to profile
+        if name.startswith("provider") and not isinstance(wrong, te.Partition):
+            continue  # providers are called by certify with a checked partition
+        with pytest.raises(te.PartitionError):
+            call()
+            pytest.fail(f"{name} accepted {wrong!r}")
+
+
+def test_repeated_modes_are_an_error():
+    with pytest.raises(te.PartitionError, match="more than once"):
+        te.Partition([0, 2, 2], 4)
+    with pytest.raises(te.PartitionError, match="more than once"):
+        te.Partition([0], 4, J=[1, 1, 2, 3])
+    assert te.Partition((0, 2), 4).J == frozenset({1, 3})
+
+
+def test_every_error_class_lives_in_errors_module():
+    import tensorexpr.experiments.config as config
+    import tensorexpr.experiments.data as data
+    import tensorexpr.models.layers as layers
+    rank_result = importlib.import_module("tensorexpr.rank.result")  # te.rank is also a function
+
+    assert config.ConfigError is errors.ConfigError and data.DataError is errors.DataError
+    assert layers.ModelInputError is errors.ModelInputError and rank_result.RankWarning is errors.RankWarning
+    pkg = importlib.import_module("tensorexpr")
+    for mod in pkgutil.walk_packages(pkg.__path__, "tensorexpr."):
+        if mod.name.startswith(("tensorexpr.cli", "tensorexpr.__main__")):
+            continue
+        m = importlib.import_module(mod.name)
+        for name, obj in vars(m).items():
+            if inspect.isclass(obj) and issubclass(obj, (Exception, Warning)) and obj.__module__ == mod.name:
+                assert mod.name == "tensorexpr.core.errors", f"{name} is defined in {mod.name}, not tensorexpr.core.errors"
+
+
+def test_closed_form_takes_a_network_or_says_what_it_needs():
+    net = te.convac(te.ModeTree.line(8), M=2, widths=3, seed=0)
+    P = te.Partition.odd_even(8)
+    cf = te.closed_form(net, P)
+    assert cf is not None and cf == te.closed_form(te.ModeTree.line(8), P)
+    # the oracle: the published closed form min(r_0, M)^{N/2} equals the certified rank
+    assert int(cf.expr.subs({"M": 2, "r_0": 3}.items() and {s: v for s in cf.expr.free_symbols
+                                                            for k, v in {"M": 2, "r_0": 3}.items() if s.name == k})) \
+        == te.certify(net, P).value == 2**4
+    dag = te.overlapping(4, [(2, 1, 1)], M=2, seed=0)
+    with pytest.raises(te.NetworkError, match="needs a mode tree"):
+        te.closed_form(dag, te.Partition.odd_even(4))
+    with pytest.raises(te.NetworkError, match="ModeTree or a tree"):
+        te.closed_form("line:8", P)
+
+
+def test_closed_form_reads_structure_not_names():
+    line = te.ModeTree.line(8)
+    renamed = te.ModeTree(line.root, line.edges, name="grid:2x4:square")  # a lying name
+    assert te.closed_form(renamed, te.Partition.odd_even(8)) is not None
+    other = te.ModeTree.from_nested(((0, 2), (1, 3)), name="line:4")  # not a line, named like one
+    assert te.closed_form(other, te.Partition.odd_even(4)) is None
+
+
+def test_non_integral_float_in_integer_network_is_refused_with_the_value():
+    W = np.array([[0.5, 1.0], [1.0, 2.0]])
+    tree = te.ModeTree.line(2)
+    with pytest.raises(te.NetworkError, match=r"non-integral entry 0\.5.*integer=True"):
+        te.hierarchical(tree, {n: W if len(n) == 1 else np.ones((2, 1)) for n in tree.nodes}, 2, integer=True)
