@@ -8,7 +8,7 @@ from tensorexpr.cli.common import dump_json, partitions_from_args, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("certify", help="certified rank bounds of a trained model (te.models.load + te.certify)")
+    p = sub.add_parser("certify", help="certified rank bounds of a trained model (te.experiments.load + te.certify)")
     p.add_argument("--checkpoint", required=True, help="a training run directory (tensorexpr train --out DIR)")
     p.add_argument("--partition", action="append", default=None,
                    help="partition spec (repeat or comma-separate): left_right, checkerboard, odd_even, I:0,2")
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tensorexpr.bounds import certify
-    from tensorexpr.models import load
+    from tensorexpr.experiments import load
 
     model = load(args.checkpoint, device="cpu")
     cfg = model.train_config

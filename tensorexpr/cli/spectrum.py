@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.checkpoint is not None:
-        from tensorexpr.models import load
+        from tensorexpr.experiments import load
 
         net = load(args.checkpoint, device="cpu")  # a trained model: te.spectrum reads its own weights
         geometry, n_modes = net.train_config.geometry, net.tree.n_modes

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from tensorexpr.core.errors import NetworkError
+from tensorexpr.core.errors import NetworkError, RankError
 
-__all__ = ["exact_entry", "exact_matrix", "is_integral", "has_fractions", "denominator_lcm", "rank_over_Q",
+__all__ = ["check_field_prime", "exact_entry", "exact_matrix", "is_integral", "has_fractions", "denominator_lcm", "rank_over_Q",
            "integer_entries", "clear_denominators", "network_is_rational"]
 
 
@@ -202,3 +202,14 @@ def clear_denominators(net: Any) -> Any:
         nodes.append(replace(nd, weight=w, param=None if w is None else FIXED))
     return Network(tuple(nodes), net.output, net.M, net.op, F, True, net.tree, {}, net.name,
                    {**dict(net.meta), "cleared_denominators": scale[net.output]})
+
+
+def check_field_prime(p: Any, max_bits: int = 63) -> int:
+    """``p`` is a prime below ``2^max_bits`` (flint ``nmod_mat`` needs a word-size prime modulus)."""
+    import sympy
+
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not 2 <= int(p) < 2**max_bits:
+        raise RankError(f"prime must be an integer prime in [2, 2^{max_bits}), got {p!r}. Hint: te.DEFAULT_PRIME.")
+    if not sympy.isprime(int(p)):
+        raise RankError(f"prime={int(p)} is not prime, so GF(prime) is not a field. Hint: te.DEFAULT_PRIME.")
+    return int(p)

@@ -384,7 +384,7 @@ def grid_tensor_mod(net: Network, prime: int = DEFAULT_PRIME, output: int = 0, m
     """The grid tensor of an integer product network reduced mod ``prime``, computed exactly in int64."""
     if not net.integer:
         raise NetworkError(f"Prime-field evaluation needs an integer network; {net.name} has float weights.")
-    from tensorexpr.rank.exact import check_field_prime
+    from tensorexpr.core.rational import check_field_prime
 
     prime = check_field_prime(prime, max_bits=31)  # residues < 2^31: int64 products stay exact
     from tensorexpr.core.rational import network_is_rational

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from tensorexpr.experiments.checkpoint import CheckpointError, load
 from tensorexpr.experiments.config import ConfigError, MODEL_KINDS, TrainConfig
 from tensorexpr.experiments.data import TASKS, Dataset, DataError, blob_images, blobs, closedness_score, digits, symmetry_score, teacher
 from tensorexpr.experiments.digits32 import ROTATIONS, digit_images32, digits32, rotate_images
@@ -12,6 +13,8 @@ from tensorexpr.experiments.train import TrainResult, evaluate, make_dataset, ma
 
 __all__ = [
     "TrainConfig",
+    "load",
+    "CheckpointError",
     "ConfigError",
     "MODEL_KINDS",
     "train",

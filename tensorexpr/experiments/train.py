@@ -6,7 +6,7 @@ authors' schedule: lr x0.1 at 80% of the run) and returns a :class:`TrainResult`
 passes, or ``iterations`` steps evaluated every ``eval_every`` steps (the authors' runs: 15,000 steps of
 64, their data read in order and cycled). With ``config.out_dir`` set, every finished epoch / evaluation
 block is saved atomically (``checkpoint.pt``: model, optimizer, history and what
-:func:`tensorexpr.models.load` needs; ``metrics.json``), and a rerun with the same config resumes after
+:func:`tensorexpr.experiments.load` needs; ``metrics.json``), and a rerun with the same config resumes after
 the last finished block. Batch orders are seeded, so an interrupted and resumed run gives the same
 metrics, bit for bit, as an uninterrupted one.
 """
@@ -57,7 +57,7 @@ def make_dataset(cfg: TrainConfig, data: Any = None) -> Dataset:
 
 
 def model_spec(data: Dataset) -> dict[str, Any]:
-    """What a model needs from its data (stored in checkpoints for :func:`tensorexpr.models.load`)."""
+    """What a model needs from its data (stored in checkpoints for :func:`tensorexpr.experiments.load`)."""
     return {"M": data.M if data.M is not None else 4, "n_classes": data.n_classes, "in_features": data.in_features,
             "image_shape": [int(v) for v in data.X_train.shape[-2:]]}
 

@@ -2,14 +2,13 @@
 
 ``te.models.ConvAC`` (log-space product pooling, positive MEX convs), ``te.models.ReLUNet`` (1x1 conv,
 ReLU, max/avg pooling), ``te.models.from_model`` / ``model.to_network()`` returning the
-:class:`~tensorexpr.Network` that ``te.rank`` and friends read, and ``te.models.load(run_dir)`` restoring a
+:class:`~tensorexpr.Network` that ``te.rank`` and friends read, and ``te.experiments.load(run_dir)`` restoring a
 trained model from its training run.
 """
 
 from __future__ import annotations
 
 from tensorexpr.models.base import TreeModel
-from tensorexpr.models.checkpoint import CheckpointError, load
 from tensorexpr.models.convac import ConvAC, log_mex
 from tensorexpr.models.extract import from_model, template_inputs
 from tensorexpr.models.layers import (
@@ -31,8 +30,6 @@ from tensorexpr.models.attribute import AttributeConvAC, AttributeReLUNet
 from tensorexpr.models.learned_basis import LearnedBasisConvAC, LearnedBasisReLUNet
 
 __all__ = [
-    "load",
-    "CheckpointError",
     "ConvAC",
     "ReLUNet",
     "TreeModel",

@@ -165,6 +165,17 @@ class TreeModel(nn.Module):
                 x = x + self._stage_param(self.biases[k], k)
         return x[:, 0, :]
 
+    #: The grid tensor is multilinear in the weights and ``to_network()`` is exact (ConvAC); the spectrum's exact
+    #: path reads this flag (docs/design.md, "Models").
+    multilinear: bool = False
+
+    def forward_entries(self, templates: Any = None, output: int = 0, batch: int = 4096) -> Any:
+        """The sampled-entry evaluator of :func:`tensorexpr.spectrum` (``evaluator="forward"``); see
+        :func:`tensorexpr.models.extract.forward_entries`."""
+        from tensorexpr.models.extract import forward_entries
+
+        return forward_entries(self, templates, output, batch)
+
     def to_network(self, templates: Any = None, name: str | None = None) -> Any:
         """The trained model as a :class:`tensorexpr.Network` (see :func:`tensorexpr.models.from_model`)."""
         from tensorexpr.models.extract import from_model

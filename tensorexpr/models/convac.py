@@ -83,6 +83,8 @@ class ConvAC(TreeModel):
     torch.Size([5, 2])
     """
 
+    multilinear = True
+
     _pad_value = 0.0  # log 1: a missing child multiplies by one
 
     def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1,

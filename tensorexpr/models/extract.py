@@ -12,7 +12,7 @@ and ``te.profile`` then apply to trained models. Weights are float64 copies; a C
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -109,3 +109,41 @@ def from_model(model: Any, templates: Any = None, name: str | None = None) -> Ne
         op, kind = model.op_name, f"relunet-{model.pooling}-model"
     return hierarchical(model.tree, weights, model.M, op, F, integer=False, shared=model.shared,
                         name=name or f"{kind}({model.tree.name})")
+
+
+def forward_entries(model: Any, templates: Any = None, output: int = 0, batch: int = 4096) -> Callable[[np.ndarray], tuple[np.ndarray, float, np.ndarray]]:
+    """An entry evaluator running a trained :class:`~tensorexpr.models.ConvAC`'s own forward on the template
+    inputs: batched, in float64 (on a double copy of the model), on the model's device (CUDA when it lives there).
+
+    A ConvAC returns ``l = log h``; entries ``h = exp(l - c)`` carry ``c = max l`` as the log scale. The log-space
+    forward adds the children's logs and takes a stable log-sum-exp per node, each with absolute rounding error
+    ``<= ~eps * |l|`` that adds up over the nodes, so ``|l_computed - l| <= 8 eps * n_nodes * max(1, max |l|)``
+    and the entry's relative error is at most that (first order); ``error_bound`` is it times ``h``. ReLU nets
+    (signed sums, no such bound from outputs alone) go through :func:`network_entries` instead.
+    """
+    import copy
+
+    from tensorexpr.models.convac import ConvAC
+
+    if not isinstance(model, ConvAC):
+        raise NetworkError(f"evaluator='forward' is for ConvAC models; {type(model).__name__} has signed sums whose "
+                           f"rounding its outputs cannot bound. Hint: evaluator='network' (float64, bounded).")
+    t = _templates(model, templates)
+    m64 = copy.deepcopy(model).double()
+    n_nodes = sum(len(st.nodes) for st in m64.stages)
+    eps = float(np.finfo(np.float64).eps)
+
+    def evaluate(X: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+        outs = []
+        m64.eval()
+        with torch.no_grad():
+            for i in range(0, len(X), batch):
+                xb = t[torch.as_tensor(X[i : i + batch])]  # (B, N, C)
+                outs.append(m64(xb.to(m64.device))[:, output].double().cpu())
+        y = torch.cat(outs).numpy() if outs else np.zeros(0)
+        c = float(np.max(y)) if y.size else 0.0
+        h = np.exp(y - c)
+        delta = 8 * eps * n_nodes * max(1.0, float(np.max(np.abs(y))) if y.size else 1.0)
+        return h, c, delta * h
+
+    return evaluate

@@ -244,6 +244,17 @@ class TiedTreeModel(nn.Module):
                 out[l] = (torch.exp(v) if self.log_space else v).numpy()
             return out
 
+    #: The grid tensor is multilinear in the weights and ``to_network()`` is exact (ConvAC); the spectrum's exact
+    #: path reads this flag (docs/design.md, "Models").
+    multilinear: bool = False
+
+    def forward_entries(self, templates: Any = None, output: int = 0, batch: int = 4096) -> Any:
+        """The sampled-entry evaluator of :func:`tensorexpr.spectrum` (``evaluator="forward"``); see
+        :func:`tensorexpr.models.extract.forward_entries`."""
+        from tensorexpr.models.extract import forward_entries
+
+        return forward_entries(self, templates, output, batch)
+
     def to_network(self, templates: Any = None, name: str | None = None) -> Any:
         """The tied :class:`~tensorexpr.Network`: its grid tensor at ``[d_1..d_N]`` is ``exp(model(x))``
         (ConvAC) or ``model(x)`` (ReLU) on the image whose position ``m`` holds template patch ``d_m``."""

@@ -13,6 +13,7 @@ from tensorexpr.core.errors import BudgetError, RankError
 from tensorexpr.evaluate.matricize import matricize
 from tensorexpr.core.partitions import Partition
 from tensorexpr.rank.result import RankResult
+from tensorexpr.core.rational import check_field_prime
 
 __all__ = ["check_field_prime", "rank_mod_p", "rank_rational", "exact_rank_of_tensor", "RATIONAL_MAX_ENTRIES", "EXACT_MAX_ENTRIES"]
 
@@ -20,17 +21,6 @@ __all__ = ["check_field_prime", "rank_mod_p", "rank_rational", "exact_rank_of_te
 RATIONAL_MAX_ENTRIES = 40_000
 #: Dense prime-field ranks refuse matrices above this many entries (flint needs Python ints per entry).
 EXACT_MAX_ENTRIES = 64_000_000
-
-
-def check_field_prime(p: Any, max_bits: int = 63) -> int:
-    """``p`` is a prime below ``2^max_bits`` (flint ``nmod_mat`` needs a word-size prime modulus)."""
-    import sympy
-
-    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not 2 <= int(p) < 2**max_bits:
-        raise RankError(f"prime must be an integer prime in [2, 2^{max_bits}), got {p!r}. Hint: te.DEFAULT_PRIME.")
-    if not sympy.isprime(int(p)):
-        raise RankError(f"prime={int(p)} is not prime, so GF(prime) is not a field. Hint: te.DEFAULT_PRIME.")
-    return int(p)
 
 
 def _check_entries(m: int, n: int) -> None:

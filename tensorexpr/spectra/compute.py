@@ -14,7 +14,7 @@ from tensorexpr.core.partitions import Partition
 from tensorexpr.core.validation import check_output, check_partition
 from tensorexpr.spectra.exact import tree_spectrum
 from tensorexpr.spectra.result import Spectrum, entanglement_entropy
-from tensorexpr.spectra.sampled import model_entries, network_entries, sampled_singular_values
+from tensorexpr.spectra.sampled import network_entries, sampled_singular_values
 
 __all__ = ["spectrum", "SPECTRUM_METHODS", "DEFAULT_RTOL", "DEFAULT_MAX_BOND"]
 
@@ -26,7 +26,9 @@ DEFAULT_MAX_BOND = 4096
 
 
 def _is_model(x: Any) -> bool:
-    return type(x).__module__.startswith("tensorexpr.models") and hasattr(x, "to_network")
+    """A trained model in the sense of docs/design.md ("Models"): ``tree``, ``outputs``, ``to_network`` and
+    ``forward_entries`` (the calculator never imports the model layer; it calls these methods)."""
+    return all(hasattr(x, a) for a in ("tree", "outputs", "to_network", "forward_entries", "multilinear"))
 
 
 def _rank_gap(s: np.ndarray, threshold: float) -> tuple[int, float]:
@@ -84,15 +86,13 @@ def spectrum(x: Any, P: Partition, method: str = "auto", output: int = 0, rtol: 
     model = None
     if _is_model(x):
         model = x
-        from tensorexpr.models.convac import ConvAC
-
-        net = x.to_network(templates=templates) if isinstance(x, ConvAC) else None
+        net = x.to_network(templates=templates) if x.multilinear else None
         n_modes, outputs, label = x.tree.n_modes, x.outputs, f"{type(x).__name__}({x.tree.name})"
     elif isinstance(x, Network):
         net, n_modes, outputs, label = x, x.n_modes, x.outputs, x.name
     else:
         raise NetworkError(f"te.spectrum takes a te.Network or a te.models.ConvAC/ReLUNet, got {type(x).__name__}. "
-                           f"Hint: te.convac(tree, M, widths) or te.models.load(run_dir).")
+                           f"Hint: te.convac(tree, M, widths) or te.experiments.load(run_dir).")
     check_partition(P, n_modes, "te.spectrum", label, NetworkError)
     check_output(output, outputs if isinstance(outputs, int) else 1)
     exact_ok = net is not None and net.op.multilinear and net.is_tree and not any(
@@ -134,7 +134,7 @@ def spectrum(x: Any, P: Partition, method: str = "auto", output: int = 0, rtol: 
     if evaluator not in ("network", "forward"):
         raise NetworkError(f"evaluator={evaluator!r} is unknown; expected 'network' or 'forward'.")
     if model is not None and evaluator == "forward":
-        evaluate = model_entries(model, templates, output)
+        evaluate = model.forward_entries(templates, output)
         T = int(len(model.representation.default_templates()) if templates is None else len(np.asarray(templates)))
     else:
         net = net if net is not None else model.to_network(templates=templates)

@@ -28,7 +28,7 @@ from tensorexpr.core.errors import NetworkError
 from tensorexpr.core.network import Network
 from tensorexpr.core.partitions import Partition
 
-__all__ = ["sample_configurations", "network_entries", "model_entries", "sampled_singular_values", "ROUNDING_ULPS"]
+__all__ = ["sample_configurations", "network_entries", "sampled_singular_values", "ROUNDING_ULPS"]
 
 ROUNDING_ULPS = 64.0
 
@@ -113,48 +113,6 @@ def network_entries(net: Network, X: np.ndarray, output: int = 0) -> tuple[np.nd
     eps = np.finfo(np.float64).eps
     gamma = n * eps / (1 - n * eps)
     return vals[net.output][:, output], logs[net.output], gamma * absv[net.output][:, output]
-
-
-def model_entries(model: Any, templates: Any = None, output: int = 0, batch: int = 4096) -> Callable[[np.ndarray], tuple[np.ndarray, float, np.ndarray]]:
-    """An entry evaluator running a trained :class:`~tensorexpr.models.ConvAC`'s own forward on the template
-    inputs: batched, in float64 (on a double copy of the model), on the model's device (CUDA when it lives there).
-
-    A ConvAC returns ``l = log h``; entries ``h = exp(l - c)`` carry ``c = max l`` as the log scale. The log-space
-    forward adds the children's logs and takes a stable log-sum-exp per node, each with absolute rounding error
-    ``<= ~eps * |l|`` that adds up over the nodes, so ``|l_computed - l| <= 8 eps * n_nodes * max(1, max |l|)``
-    and the entry's relative error is at most that (first order); ``error_bound`` is it times ``h``. ReLU nets
-    (signed sums, no such bound from outputs alone) go through :func:`network_entries` instead.
-    """
-    import copy
-
-    import torch
-
-    from tensorexpr.core.errors import NetworkError
-    from tensorexpr.models.convac import ConvAC
-    from tensorexpr.models.extract import _templates
-
-    if not isinstance(model, ConvAC):
-        raise NetworkError(f"evaluator='forward' is for ConvAC models; {type(model).__name__} has signed sums whose "
-                           f"rounding its outputs cannot bound. Hint: evaluator='network' (float64, bounded).")
-    t = _templates(model, templates)
-    m64 = copy.deepcopy(model).double()
-    n_nodes = sum(len(st.nodes) for st in m64.stages)
-    eps = float(np.finfo(np.float64).eps)
-
-    def evaluate(X: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-        outs = []
-        m64.eval()
-        with torch.no_grad():
-            for i in range(0, len(X), batch):
-                xb = t[torch.as_tensor(X[i : i + batch])]  # (B, N, C)
-                outs.append(m64(xb.to(m64.device))[:, output].double().cpu())
-        y = torch.cat(outs).numpy() if outs else np.zeros(0)
-        c = float(np.max(y)) if y.size else 0.0
-        h = np.exp(y - c)
-        delta = 8 * eps * n_nodes * max(1.0, float(np.max(np.abs(y))) if y.size else 1.0)
-        return h, c, delta * h
-
-    return evaluate
 
 
 def sampled_singular_values(evaluate: Callable[[np.ndarray], tuple[np.ndarray, float, np.ndarray]], P: Partition, T: int,

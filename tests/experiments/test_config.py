@@ -129,7 +129,7 @@ def test_user_data_file_errors(tmp_path):
 def test_load_restores_the_trained_model_and_certify_checkpoint(tmp_path, capsys):
     run = tmp_path / "run"
     r = train(TrainConfig(model="convac", out_dir=str(run), epochs=2, **{k: v for k, v in TINY.items()}))
-    model = te.models.load(run, device="cpu")
+    model = te.experiments.load(run, device="cpu")
     x = torch.randint(0, 2, (7, 16), generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
         torch.testing.assert_close(model(x), r.model.eval()(x), rtol=0, atol=0)
@@ -139,8 +139,8 @@ def test_load_restores_the_trained_model_and_certify_checkpoint(tmp_path, capsys
     got = json.loads(capsys.readouterr().out)["results"][0]["certificate"]
     ref = te.certify(r.model.to_network(), te.Partition.odd_even(16))
     assert (got["lower"], got["upper"]) == (ref.lower, ref.upper)
-    with pytest.raises(te.models.CheckpointError, match="No checkpoint"):
-        te.models.load(tmp_path / "missing")
+    with pytest.raises(te.experiments.CheckpointError, match="No checkpoint"):
+        te.experiments.load(tmp_path / "missing")
     # spectrum --checkpoint measures the trained weights: the same singular values as te.spectrum on the model
     assert cli_main(["spectrum", "--checkpoint", str(run), "--partition", "left_right", "--json"]) == 0
     got = json.loads(capsys.readouterr().out)["spectra"][0]

@@ -1,4 +1,4 @@
-"""Restore a trained model from a training run directory (``te.models.load``)."""
+"""Restore a trained model from a training run directory (``te.experiments.load``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def load(run_dir: str | Path, device: Any = None) -> torch.nn.Module:
 
     Examples
     --------
-    >>> model = te.models.load("runs/closedness-square")  # doctest: +SKIP
+    >>> model = te.experiments.load("runs/closedness-square")  # doctest: +SKIP
     >>> te.certify(model.to_network(), te.Partition.grid(32, 32, "left_right"))  # doctest: +SKIP
     """
     from tensorexpr.experiments.config import TrainConfig
