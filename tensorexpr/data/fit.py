@@ -104,12 +104,20 @@ def _label_sets(y: Any, n: int) -> list[np.ndarray]:
 def tree_grams(grams: DataGrams, tree: ModeTree, nodes: Sequence[frozenset]) -> tuple[dict, dict]:
     """Gram of every internal subtree (bottom-up) and of the complement of every node in ``nodes`` (top-down)."""
     sub: dict[frozenset, np.ndarray] = {}
+
+    def of(node: frozenset) -> np.ndarray:
+        return sub[node] if node in sub else grams.gram(sorted(node))
+
+    def product(mats: list[np.ndarray]) -> np.ndarray | None:
+        if not mats:
+            return None
+        out = mats[0] * mats[1] if len(mats) > 1 else mats[0].copy()  # a fresh array: the inputs stay intact
+        for g in mats[2:]:
+            out *= g
+        return out
+
     for t in sorted(tree.internal_nodes, key=lambda s: tree.levels[s]):
-        kids = tree.children(t)
-        g = (sub[kids[0]] if kids[0] in sub else grams.gram(sorted(kids[0]))).copy()
-        for c in kids[1:]:
-            g *= sub[c] if c in sub else grams.gram(sorted(c))
-        sub[t] = g
+        sub[t] = product([of(c) for c in tree.children(t)])
     want = set(nodes)
     comp: dict[frozenset, np.ndarray] = {}
     stack: list[tuple[frozenset, np.ndarray | None]] = [(tree.root, None)]
@@ -119,12 +127,7 @@ def tree_grams(grams: DataGrams, tree: ModeTree, nodes: Sequence[frozenset]) -> 
         for c in kids:
             if tree.is_leaf(c):
                 continue
-            g = None if ct is None else ct.copy()
-            for s in kids:
-                if s is c:
-                    continue
-                gs = sub[s] if s in sub else grams.gram(sorted(s))
-                g = gs.copy() if g is None else np.multiply(g, gs, out=g)
+            g = product(([] if ct is None else [ct]) + [of(s) for s in kids if s is not c])
             if c in want:
                 comp[c] = g
             stack.append((c, g))
