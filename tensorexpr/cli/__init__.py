@@ -13,7 +13,7 @@ __all__ = ["main", "COMMANDS"]
 
 #: Subcommand modules under tensorexpr.cli; a new command is one module and one entry here.
 COMMANDS = ["report", "rank", "bound", "profile", "train", "verify", "certify", "scattering"]
-COMMANDS += ["spectrum", "sweep", "results"]  # spectra and sweeps
+COMMANDS += ["spectrum", "sweep", "results", "data"]  # spectra, sweeps, data fit
 
 
 def build_parser() -> argparse.ArgumentParser:

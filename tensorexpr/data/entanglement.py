@@ -1,0 +1,395 @@
+"""How entangled a data set is under a partition of its features (docs/data.md).
+
+A data set ``{(x_n, y_n)}`` with ``N`` features per sample and a feature map ``phi: R -> R^M`` defines the data
+tensor (Alexander, Razin, Cohen et al., NeurIPS 2023)
+
+.. math::
+    \\mathcal{A} = \\frac{1}{\\|\\cdot\\|_F} \\sum_{n=1}^{n_s} y_n \\,
+        \\phi(x_{n,1}) \\otimes \\cdots \\otimes \\phi(x_{n,N}) \\in \\mathbb{R}^{M \\times \\cdots \\times M}.
+
+Its matricization under ``(I, J)`` is ``[A]_{I,J} = U_I \\operatorname{diag}(y) U_J^T`` with
+``U_S[:, n] = \\otimes_{i \\in S} \\phi(x_{n,i})``. The ``M^N`` tensor is never formed: the Gram matrix of a side
+is a Hadamard product of per-feature Grams,
+
+.. math::
+    G_S = U_S^T U_S, \\qquad G_S[n, m] = \\prod_{i \\in S} \\langle \\phi(x_{n,i}), \\phi(x_{m,i}) \\rangle,
+
+and with any factor ``G_S = E_S E_S^T`` the singular values of ``[A]_{I,J}`` are those of the small matrix
+``E_I^T \\operatorname{diag}(y) E_J`` (both sides factored), or the square roots of the eigenvalues of
+``E_I^T D G_J D E_I`` (one side factored). A side with ``M^{|S|}`` no larger than ``explicit_max`` is factored
+explicitly (``E_S = U_S^T``, row-wise Kronecker products); a larger one by an eigendecomposition of ``G_S``
+(``method="exact"``) or by a Nystrom factor on ``landmarks`` random samples (``method="nystrom"``; exact when
+``landmarks >= n``, an estimate otherwise).
+
+The entanglement entropy is ``-sum_k p_k log p_k`` with ``p_k = sigma_k^2`` of the normalized tensor; the
+effective rank is ``exp(entropy)`` (Roy & Vetterli, 2007).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Union
+
+import numpy as np
+
+from tensorexpr.core.errors import BudgetError, DataError
+from tensorexpr.core.partitions import Partition
+
+__all__ = ["FEATURE_MAPS", "register_feature_map", "DataEntanglement", "data_entanglement", "feature_embedding",
+           "DataGrams", "SidePair", "psd_factor", "DEFAULT_MEMORY_BUDGET", "check_labels",
+           "resolve_method", "spectrum_from_squares"]
+
+FeatureMap = Union[str, Callable[[np.ndarray], np.ndarray]]
+
+#: Bytes the Gram matrices of one call may hold (n x n float64 each).
+DEFAULT_MEMORY_BUDGET = 4 * 2**30
+
+
+def _cos_sin(x: np.ndarray) -> np.ndarray:
+    return np.stack([np.cos(np.pi * x / 2), np.sin(np.pi * x / 2)], axis=-1)
+
+
+def _affine(x: np.ndarray) -> np.ndarray:
+    return np.stack([np.ones_like(x), x], axis=-1)
+
+
+#: Built-in feature maps ``phi: R -> R^M``, applied entrywise to features scaled to ``[0, 1]``.
+#: ``cos-sin`` is the map of Stoudenmire & Schwab (2016) used by Alexander et al. (2023).
+FEATURE_MAPS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"cos-sin": _cos_sin, "affine": _affine}
+
+
+def register_feature_map(name: str, fn: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Add a named feature map to :data:`FEATURE_MAPS`.
+
+    Parameters
+    ----------
+    name : str
+        The registry key; must be new.
+    fn : callable
+        Maps an array of features of shape ``(n,)`` to ``(n, M)``.
+
+    Raises
+    ------
+    DataError
+        If ``name`` is already registered.
+    """
+    if name in FEATURE_MAPS:
+        raise DataError(f"feature map {name!r} is already registered. Hint: pick another name.")
+    FEATURE_MAPS[name] = fn
+
+
+def feature_embedding(X: Any, feature_map: FeatureMap = "cos-sin") -> np.ndarray:
+    """``phi`` applied to every feature: an array of shape ``(n, N, M)`` in float64.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, N)
+        The samples, one row each; finite reals.
+    feature_map : str or callable
+        A key of :data:`FEATURE_MAPS` or a function mapping ``(n,)`` to ``(n, M)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``Phi[n, i, :] = phi(X[n, i])``.
+
+    Raises
+    ------
+    DataError
+        If ``X`` is not a finite 2-D array, the map is unknown, or it returns the wrong shape or non-finite values.
+    """
+    X = np.asarray(X, dtype=np.float64) if not isinstance(X, np.ndarray) or X.dtype != np.float64 else X
+    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 2:
+        raise DataError(f"X must be a 2-D array (samples x features, at least 2 features), got shape {X.shape}. "
+                        f"Hint: flatten images with X.reshape(len(X), -1).")
+    if not np.all(np.isfinite(X)):
+        raise DataError(f"X holds {int(np.sum(~np.isfinite(X)))} non-finite value(s). Hint: impute or drop them.")
+    if isinstance(feature_map, str):
+        if feature_map not in FEATURE_MAPS:
+            raise DataError(f"feature_map={feature_map!r} is unknown; expected one of {sorted(FEATURE_MAPS)} or a "
+                            f"callable (n,) -> (n, M).")
+        fn = FEATURE_MAPS[feature_map]
+    elif callable(feature_map):
+        fn = feature_map
+    else:
+        raise DataError(f"feature_map must be a name or a callable, got {type(feature_map).__name__}.")
+    cols = [np.asarray(fn(X[:, i]), dtype=np.float64) for i in range(X.shape[1])]
+    M = cols[0].shape[-1] if cols[0].ndim == 2 else -1
+    for i, c in enumerate(cols):
+        if c.shape != (X.shape[0], M) or M < 1:
+            raise DataError(f"feature_map returned shape {c.shape} for feature {i}; expected ({X.shape[0]}, M) with "
+                            f"the same M for every feature.")
+    Phi = np.stack(cols, axis=1)
+    if not np.all(np.isfinite(Phi)):
+        raise DataError("feature_map returned non-finite values. Hint: scale features to [0, 1] first.")
+    return Phi
+
+
+def check_labels(y: Any, n: int) -> np.ndarray:
+    """``y`` as float64 of shape ``(n,)``, finite and not all zero, else :class:`DataError`."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != (n,):
+        raise DataError(f"y must have shape ({n},) (one real label per sample), got {y.shape}. Hint: for several "
+                        f"classes use te.geometry_fit (one-vs-rest) or pass +1/-1 labels of one class.")
+    if not np.all(np.isfinite(y)) or not np.any(y):
+        raise DataError("y must be finite and not all zero (the data tensor would vanish).")
+    return y
+
+
+@dataclass(frozen=True)
+class DataEntanglement:
+    """The singular spectrum of the normalized data tensor under one partition.
+
+    Attributes
+    ----------
+    partition : str
+        The partition's name.
+    singular_values : numpy.ndarray
+        Descending, normalized so that their squares sum to 1.
+    entropy : float
+        ``-sum p_k log p_k``, ``p_k = sigma_k^2`` (natural log).
+    effective_rank : float
+        ``exp(entropy)``.
+    rank : int
+        The number of singular values above ``rtol`` (relative to the largest).
+    method : str
+        ``exact`` or ``nystrom`` (an estimate unless every sample is a landmark).
+    n_samples, seconds
+        Samples used and wall time.
+    """
+
+    partition: str
+    singular_values: np.ndarray = field(repr=False)
+    entropy: float
+    effective_rank: float
+    rank: int
+    method: str
+    n_samples: int
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (singular values as a list of floats)."""
+        return {"partition": self.partition, "entropy": self.entropy, "effective_rank": self.effective_rank,
+                "rank": self.rank, "method": self.method, "n_samples": self.n_samples, "seconds": self.seconds,
+                "singular_values": [float(s) for s in self.singular_values]}
+
+    def __repr__(self) -> str:
+        return (f"DataEntanglement({self.partition}: entropy={self.entropy:.4f}, effective rank="
+                f"{self.effective_rank:.2f}, rank={self.rank}, {self.method}, n={self.n_samples}, {self.seconds:.3g}s)")
+
+
+def spectrum_from_squares(sq: np.ndarray, name: str, method: str, n: int, rtol: float, t0: float) -> DataEntanglement:
+    """A :class:`DataEntanglement` from squared singular values (any order; tiny negatives from rounding are 0)."""
+    sq = np.sort(np.clip(np.asarray(sq, dtype=np.float64), 0.0, None))[::-1]
+    total = float(sq.sum())
+    if total <= 0:
+        raise DataError(f"The data tensor vanishes under {name} (sum of labels times features is 0).")
+    p = sq / total
+    s = np.sqrt(p)
+    nz = p[p > 0]
+    entropy = float(-(nz * np.log(nz)).sum())
+    rank = int(np.sum(s > rtol * s[0]))
+    return DataEntanglement(name, s, entropy, math.exp(entropy), rank, method, n, time.perf_counter() - t0)
+
+
+def psd_factor(G: np.ndarray) -> np.ndarray:
+    """``E`` with ``E E^T = G`` for a PSD ``G``: pivoted Cholesky (LAPACK ``dpstrf``, about a quarter of an
+    eigendecomposition's cost), stopped at the numerical rank; an eigendecomposition if LAPACK refuses."""
+    from scipy.linalg.lapack import dpstrf
+
+    n = G.shape[0]
+    L, piv, r, info = dpstrf(G, lower=1, tol=n * np.finfo(float).eps * max(float(np.max(np.diag(G))), 0.0))
+    if info < 0:
+        w, V = np.linalg.eigh(G)
+        keep = w > max(w[-1], 0.0) * n * np.finfo(float).eps
+        return V[:, keep] * np.sqrt(w[keep])
+    E = np.zeros((n, r))
+    E[piv - 1] = np.tril(L)[:, :r]
+    return E
+
+
+class DataGrams:
+    """Per-sample Gram matrices of a data set, shared by every partition of one call (not a cache: one object
+    per call, owned by its caller).
+
+    Parameters
+    ----------
+    Phi : numpy.ndarray, shape (n, N, M)
+        The embedded features (:func:`feature_embedding`).
+    method : {"exact", "nystrom"}
+        How a side too large to write out is factored.
+    landmarks : int
+        Nystrom landmarks (``method="nystrom"``).
+    explicit_max : int
+        The largest ``M^{|S|}`` written out as explicit Kronecker rows.
+    seed : int
+        Seed of the landmark draw.
+    memory_budget : int
+        Bytes of Gram matrices one side may hold.
+    """
+
+    def __init__(self, Phi: np.ndarray, method: str = "exact", landmarks: int = 1000,
+                 explicit_max: int = 256, seed: int = 0, memory_budget: int = DEFAULT_MEMORY_BUDGET):
+        if method not in ("exact", "nystrom"):
+            raise DataError(f"method={method!r} is unknown; expected 'exact' or 'nystrom'.")
+        self.Phi = Phi
+        self.n, self.N, self.M = Phi.shape
+        self.method, self.explicit_max = method, int(explicit_max)
+        if method == "nystrom" and landmarks < self.n:
+            rng = np.random.default_rng(seed)
+            self.cols = np.sort(rng.choice(self.n, size=int(landmarks), replace=False))
+        else:
+            self.cols = None
+        k = self.n if self.cols is None else len(self.cols)
+        need = 8 * self.n * k * 2
+        if need > memory_budget:
+            raise BudgetError(f"data entanglement of {self.n} samples needs about {need / 2**30:.1f} GiB of Gram "
+                              f"matrices, over the budget of {memory_budget / 2**30:.1f} GiB. Hint: "
+                              f"method='nystrom' with landmarks=1000, or memory_budget=.")
+
+    def gram(self, modes: Iterable[int]) -> np.ndarray:
+        """``G_S[:, cols]`` (all columns for the exact method): the Hadamard product of per-feature Grams."""
+        P = self.Phi if self.cols is None else self.Phi[self.cols]
+        out = None
+        for i in modes:
+            g = self.Phi[:, i, :] @ P[:, i, :].T
+            out = g if out is None else np.multiply(out, g, out=out)
+        return np.ones((self.n, self.n if self.cols is None else len(self.cols))) if out is None else out
+
+    def explicit(self, modes: Iterable[int]) -> np.ndarray:
+        """``U_S^T`` of shape ``(n, M^{|S|})``: row-wise Kronecker products of the features in ``S``."""
+        out = np.ones((self.n, 1))
+        for i in modes:
+            out = (out[:, :, None] * self.Phi[:, i, None, :]).reshape(self.n, -1)
+        return out
+
+    def factor(self, modes: tuple[int, ...], gram: np.ndarray | None = None) -> np.ndarray:
+        """Some ``E_S`` with ``E_S E_S^T = G_S`` (exactly, or its Nystrom estimate)."""
+        if self.M ** len(modes) <= self.explicit_max:
+            return self.explicit(modes)
+        G = self.gram(modes) if gram is None else gram
+        if self.cols is None:
+            return psd_factor(G)
+        W = G[self.cols]  # landmarks x landmarks
+        w, V = np.linalg.eigh(W)
+        keep = w > max(w[-1], 0.0) * len(self.cols) * np.finfo(float).eps
+        return G @ (V[:, keep] / np.sqrt(w[keep]))
+
+    def squared_singular_values(self, I: tuple[int, ...], J: tuple[int, ...], y: np.ndarray,
+                                grams: Mapping[str, np.ndarray | None] | None = None) -> np.ndarray:
+        """Squared singular values of ``U_I diag(y) U_J^T`` (unnormalized).
+
+        ``grams`` may carry precomputed ``G_I`` / ``G_J`` (keys ``"I"``, ``"J"``) to skip the Hadamard products.
+        """
+        return self.side_pair(I, J, grams).squared(y)
+
+    def side_pair(self, I: tuple[int, ...], J: tuple[int, ...],
+                  grams: Mapping[str, np.ndarray | None] | None = None) -> "SidePair":
+        """The label-free half of the work for ``(I, J)``: one side's factor and the other side's factor or
+        Gram, reusable for several label vectors."""
+        grams = grams or {}
+        small, big = (I, J) if len(I) <= len(J) else (J, I)
+        kb = "J" if big is J else "I"
+        ks = "I" if kb == "J" else "J"
+        Es = self.factor(small, grams.get(ks))
+        if self.M ** len(big) <= self.explicit_max or self.cols is not None:
+            return SidePair(Es, self.factor(big, grams.get(kb)), None)
+        return SidePair(Es, None, self.gram(big) if grams.get(kb) is None else grams[kb])
+
+
+@dataclass(frozen=True)
+class SidePair:
+    """``E_small`` and either ``E_big`` or ``G_big``: the squared singular values for labels ``y`` are those of
+    ``E_small^T D E_big`` or the eigenvalues of ``E_small^T D G_big D E_small``."""
+
+    small: np.ndarray
+    big_factor: np.ndarray | None
+    big_gram: np.ndarray | None
+
+    def squared(self, y: np.ndarray) -> np.ndarray:
+        """Squared singular values for the labels ``y``."""
+        DE = y[:, None] * self.small
+        if self.big_factor is not None:
+            return np.linalg.svd(DE.T @ self.big_factor, compute_uv=False) ** 2
+        return np.linalg.eigvalsh(DE.T @ self.big_gram @ DE)
+
+
+def data_entanglement(X: Any, y: Any, partition: Partition, feature_map: FeatureMap = "cos-sin",
+                      method: str = "auto", landmarks: int = 1000, rtol: float = 1e-10, seed: int = 0,
+                      memory_budget: int = DEFAULT_MEMORY_BUDGET) -> DataEntanglement:
+    """The entanglement of a data set under one partition of its features.
+
+    .. math::
+        [\\mathcal{A}]_{I,J} = U_I \\operatorname{diag}(y) U_J^T / \\|\\cdot\\|_F,
+        \\qquad S = -\\sum_k \\sigma_k^2 \\log \\sigma_k^2
+
+    computed through per-side Gram matrices (Hadamard products of per-feature Grams), never the ``M^N`` tensor.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, N)
+        Samples; feature ``i`` is mode ``i`` (docs/conventions.md). Scale features to ``[0, 1]`` for ``cos-sin``.
+    y : array_like, shape (n,)
+        Real labels (``+1 / -1`` for a binary task).
+    partition : Partition
+        ``(I, J)`` over the ``N`` features.
+    feature_map : str or callable
+        See :func:`feature_embedding`.
+    method : {"auto", "exact", "nystrom"}
+        ``auto`` is ``exact`` up to 4,000 samples and ``nystrom`` above.
+    landmarks : int
+        Nystrom landmarks.
+    rtol : float
+        Relative tolerance of the reported ``rank``.
+    seed : int
+        Seed of the landmark draw.
+    memory_budget : int
+        Bytes the Gram matrices may hold; a larger call raises :class:`BudgetError` before allocating.
+
+    Returns
+    -------
+    DataEntanglement
+
+    Raises
+    ------
+    DataError
+        Bad ``X``, ``y`` or feature map.
+    PartitionError
+        ``partition`` does not cover the ``N`` features.
+    BudgetError
+        The Gram matrices would exceed ``memory_budget``.
+
+    References
+    ----------
+    Y. Alexander, N. De La Vega, N. Razin, N. Cohen, "What Makes Data Suitable for a Locally Connected Neural
+    Network? A Necessary and Sufficient Condition Based on Quantum Entanglement", NeurIPS 2023.
+
+    Examples
+    --------
+    >>> import numpy as np, tensorexpr as te
+    >>> from tensorexpr.data import data_entanglement
+    >>> X = np.random.default_rng(0).random((50, 4)); y = np.sign(X[:, 0] - 0.5)
+    >>> r = data_entanglement(X, y, te.Partition([0, 1], 4))
+    >>> bool(np.isclose((r.singular_values ** 2).sum(), 1.0)), r.rank <= 4
+    (True, True)
+    """
+    from tensorexpr.core.validation import check_partition
+
+    t0 = time.perf_counter()
+    Phi = feature_embedding(X, feature_map)
+    yv = check_labels(y, Phi.shape[0])
+    check_partition(partition, Phi.shape[1], "te.data_entanglement", "the data set")
+    grams = DataGrams(Phi, resolve_method(method, Phi.shape[0]), landmarks, seed=seed, memory_budget=memory_budget)
+    sq = grams.squared_singular_values(partition.rows, partition.cols, yv)
+    return spectrum_from_squares(sq, partition.name, grams.method, grams.n, rtol, t0)
+
+
+def resolve_method(method: str, n: int) -> str:
+    """``auto`` -> ``exact`` up to 4,000 samples, ``nystrom`` above; anything else must be one of the two."""
+    if method == "auto":
+        return "exact" if n <= 4000 else "nystrom"
+    if method not in ("exact", "nystrom"):
+        raise DataError(f"method={method!r} is unknown; expected 'auto', 'exact' or 'nystrom'.")
+    return method

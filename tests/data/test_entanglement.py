@@ -1,0 +1,126 @@
+"""Data entanglement through Gram matrices against the dense data tensor (the oracle: form A, matricize, SVD)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tensorexpr as te
+from tensorexpr.core.errors import BudgetError, DataError, PartitionError
+from tensorexpr.data import data_entanglement, feature_embedding
+from tensorexpr.data.entanglement import DataGrams, register_feature_map
+from tensorexpr.evaluate.matricize import matricize
+
+
+def dense_data_tensor(X: np.ndarray, y: np.ndarray, feature_map="cos-sin") -> np.ndarray:
+    Phi = feature_embedding(X, feature_map)
+    n, N, M = Phi.shape
+    A = np.zeros((M,) * N)
+    for k in range(n):
+        t = np.array(y[k])
+        for i in range(N):
+            t = np.multiply.outer(t, Phi[k, i])
+        A += t
+    return A / np.linalg.norm(A)
+
+
+def dense_spectrum(X, y, P, feature_map="cos-sin") -> np.ndarray:
+    s = np.linalg.svd(matricize(dense_data_tensor(X, y, feature_map), P), compute_uv=False)
+    return s
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 40), N=st.integers(2, 7), seed=st.integers(0, 10**6), explicit_max=st.sampled_from([1, 4, 256]))
+def test_gram_spectrum_equals_dense_svd(n, N, seed, explicit_max):
+    rng = np.random.default_rng(seed)
+    X, y = rng.random((n, N)), rng.standard_normal(n)
+    P = te.Partition.random(N, seed=seed, balanced=bool(seed % 2)) if N > 2 else te.Partition([0], N)
+    if not P.I or not P.J:
+        P = te.Partition([0], N)
+    Phi = feature_embedding(X)
+    sq = DataGrams(Phi, explicit_max=explicit_max).squared_singular_values(P.rows, P.cols, y)
+    got = np.sort(np.sqrt(np.clip(sq, 0, None)))[::-1]
+    A = np.zeros((2,) * N)
+    for k in range(n):
+        t = np.array(y[k])
+        for i in range(N):
+            t = np.multiply.outer(t, Phi[k, i])
+        A += t
+    want = np.linalg.svd(matricize(A, P), compute_uv=False)
+    k = min(len(got), len(want))
+    np.testing.assert_allclose(got[:k], want[:k], rtol=1e-8, atol=1e-9 * max(1.0, want[0]))
+    assert np.all(got[k:] <= 1e-8 * max(1.0, want[0])) and np.all(want[k:] <= 1e-8 * max(1.0, want[0]))
+
+
+def test_result_fields_against_dense():
+    rng = np.random.default_rng(1)
+    X, y = rng.random((60, 6)), np.sign(rng.standard_normal(60))
+    P = te.Partition([0, 2, 4], 6)
+    r = data_entanglement(X, y, P)
+    s = dense_spectrum(X, y, P)
+    np.testing.assert_allclose(r.singular_values[: len(s)], s[: len(r.singular_values)], atol=1e-9)
+    p = s[s > 1e-15] ** 2
+    assert r.entropy == pytest.approx(float(-(p * np.log(p)).sum()), abs=1e-9)
+    assert r.effective_rank == pytest.approx(np.exp(r.entropy))
+    assert r.rank == int(np.sum(s > 1e-10 * s[0]))
+    assert r.to_dict()["partition"] == P.name and "entropy=" in repr(r)
+
+
+def test_product_data_has_zero_entanglement():
+    """One sample is a rank-one tensor: entropy 0, rank 1 under every partition (closed form)."""
+    X = np.random.default_rng(2).random((1, 8))
+    for P in (te.Partition.odd_even(8), te.Partition.left_right(8)):
+        r = data_entanglement(X, [1.0], P)
+        assert r.rank == 1 and r.entropy == pytest.approx(0.0, abs=1e-12)
+
+
+def test_affine_map_and_user_map_agree():
+    rng = np.random.default_rng(3)
+    X, y = rng.random((30, 5)), rng.standard_normal(30)
+    P = te.Partition([1, 3], 5)
+    a = data_entanglement(X, y, P, feature_map="affine")
+    b = data_entanglement(X, y, P, feature_map=lambda x: np.stack([np.ones_like(x), x], -1))
+    np.testing.assert_allclose(a.singular_values, b.singular_values, atol=1e-12)
+    np.testing.assert_allclose(a.singular_values[:4], dense_spectrum(X, y, P, "affine")[:4], atol=1e-9)
+
+
+def test_nystrom_is_exact_with_every_sample_a_landmark_and_close_with_enough():
+    rng = np.random.default_rng(4)
+    X, y = rng.random((200, 6)), np.sign(rng.standard_normal(200))
+    P = te.Partition([0, 1, 2], 6)  # rank <= 2^3 = 8
+    ex = data_entanglement(X, y, P, method="exact")
+    full = data_entanglement(X, y, P, method="nystrom", landmarks=200)
+    np.testing.assert_allclose(full.singular_values[:8], ex.singular_values[:8], atol=1e-8)
+    some = data_entanglement(X, y, P, method="nystrom", landmarks=50)  # >= the rank of each side's Gram (8)
+    np.testing.assert_allclose(some.singular_values[:8], ex.singular_values[:8], atol=1e-6)
+
+
+def test_errors():
+    X = np.random.default_rng(5).random((10, 4))
+    with pytest.raises(DataError, match="shape"):
+        data_entanglement(X[0], np.ones(10), te.Partition([0], 4))
+    with pytest.raises(DataError, match="non-finite"):
+        data_entanglement(np.where(X > 0.5, np.nan, X), np.ones(10), te.Partition([0], 4))
+    with pytest.raises(DataError, match=r"y must have shape \(10,\)"):
+        data_entanglement(X, np.ones(9), te.Partition([0], 4))
+    with pytest.raises(DataError, match="unknown"):
+        data_entanglement(X, np.ones(10), te.Partition([0], 4), feature_map="nope")
+    with pytest.raises(PartitionError):
+        data_entanglement(X, np.ones(10), te.Partition([0], 5))
+    with pytest.raises(BudgetError, match="GiB"):
+        data_entanglement(X, np.ones(10), te.Partition([0], 4), memory_budget=100)
+    with pytest.raises(DataError, match="already registered"):
+        register_feature_map("cos-sin", np.cos)
+
+
+def test_psd_factor_reproduces_low_rank_and_full_rank_grams():
+    from tensorexpr.data.entanglement import psd_factor
+
+    rng = np.random.default_rng(6)
+    for r in (1, 5, 40):
+        B = rng.standard_normal((40, r))
+        G = B @ B.T
+        E = psd_factor(G)
+        np.testing.assert_allclose(E @ E.T, G, atol=1e-9 * np.abs(G).max())
+        assert E.shape[1] <= 40

@@ -1,0 +1,76 @@
+"""geometry_fit against per-partition data_entanglement (no shared Grams) and the dense tensor; rearrange
+against a planted layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorexpr as te
+from tensorexpr.core.errors import GeometryError
+from tensorexpr.data import canonical_nodes, data_entanglement, geometry_fit, rank_geometries, rearrange
+
+
+@pytest.mark.parametrize("tree", [te.ModeTree.line(8), te.ModeTree.grid(4, 4), te.ModeTree.grid(4, 4, geometry="mirror"),
+                                  te.ModeTree.from_nested(((0, 5), (1, (2, 7)), (3, 4, 6)))])
+@pytest.mark.parametrize("method", ["exact", "nystrom"])
+def test_per_node_equals_separate_partitions(tree, method):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((70, tree.n_modes)), np.sign(rng.standard_normal(70))
+    fit = geometry_fit(X, y, tree, method=method, landmarks=70)
+    assert set(fit.per_node) == set(canonical_nodes(tree))
+    for t, e in fit.per_node.items():
+        ref = data_entanglement(X, y, te.Partition(sorted(t), tree.n_modes), method="exact")
+        assert e == pytest.approx(ref.entropy, abs=1e-8)
+    assert fit.total == pytest.approx(np.mean(list(fit.per_node.values())))
+    assert fit.worst == max(fit.per_node.values())
+
+
+def test_canonical_nodes_dedupe_complements():
+    t = te.ModeTree.line(8)  # root children {0..3} and {4..7} give one partition
+    nodes = canonical_nodes(t)
+    assert len(nodes) == 5 and frozenset(range(4)) in nodes and frozenset(range(4, 8)) not in nodes
+
+
+def test_multiclass_is_one_vs_rest_mean():
+    rng = np.random.default_rng(1)
+    X, y = rng.random((45, 4)), rng.integers(0, 3, 45)
+    fit = geometry_fit(X, y, "line:4")
+    (t,) = canonical_nodes(te.ModeTree.line(4))
+    want = np.mean([data_entanglement(X, np.where(y == c, 1.0, -1.0), te.Partition(sorted(t), 4)).entropy
+                    for c in range(3)])
+    assert fit.per_node[t] == pytest.approx(want, abs=1e-9)
+
+
+def planted(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Eight features in four tightly coupled pairs (0,1), (2,3), ...: a line tree fits it with zero
+    cross-pair correlation."""
+    rng = np.random.default_rng(seed)
+    base = rng.random((n, 4))
+    X = np.repeat(base, 2, axis=1) + 0.01 * rng.standard_normal((n, 8))
+    return np.clip(X, 0, 1), np.sign(base[:, 0] - 0.5) * np.sign(base[:, 2] - 0.5)
+
+
+def test_rearrange_recovers_a_planted_layout():
+    X, y = planted(300, 0)
+    perm = np.random.default_rng(7).permutation(8)
+    Xs = X[:, perm]
+    tree = te.ModeTree.line(8)
+    p = rearrange(Xs, y, tree)
+    assert sorted(p) == list(range(8))
+    pairs = {frozenset(perm[p[[2 * k, 2 * k + 1]]] // 2) for k in range(4)}
+    assert all(len(s) == 1 for s in pairs)  # each sibling pair holds one planted pair
+    before = geometry_fit(Xs, y, tree).total
+    after = geometry_fit(Xs[:, p], y, tree).total
+    assert after < before
+
+
+def test_rank_geometries_and_errors():
+    rng = np.random.default_rng(2)
+    X, y = rng.random((30, 16)), np.sign(rng.standard_normal(30))
+    fits = rank_geometries(X, y, (4, 4))
+    assert [f.total for f in fits] == sorted(f.total for f in fits) and len(fits) == 3
+    with pytest.raises(GeometryError, match="16 modes but the data has 8 features"):
+        geometry_fit(X[:, :8], y, "grid:4x4:square")
+    with pytest.raises(GeometryError, match="Unknown geometries"):
+        rank_geometries(X, y, (4, 4), ["hexagonal"])
