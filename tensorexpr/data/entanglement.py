@@ -38,10 +38,15 @@ from tensorexpr.core.errors import BudgetError, DataError
 from tensorexpr.core.partitions import Partition
 
 __all__ = ["FEATURE_MAPS", "register_feature_map", "DataEntanglement", "data_entanglement", "feature_embedding",
-           "DataGrams", "SidePair", "psd_factor", "DEFAULT_MEMORY_BUDGET", "check_labels",
+           "DataGrams", "SidePair", "psd_factor", "DEFAULT_MEMORY_BUDGET", "DEFAULT_RTOL", "NOISE_FLOOR", "check_labels",
            "resolve_method", "spectrum_from_squares"]
 
 FeatureMap = Union[str, Callable[[np.ndarray], np.ndarray]]
+
+#: Squared singular values below this times ``k * sigma_1^2`` (``k`` of them) are rounding noise of the Gram path.
+NOISE_FLOOR = 64 * float(np.finfo(np.float64).eps)
+#: Default relative tolerance of the reported rank (on singular values; the Gram path resolves ~1e-8).
+DEFAULT_RTOL = 1e-6
 
 #: Bytes the Gram matrices of one call may hold (n x n float64 each).
 DEFAULT_MEMORY_BUDGET = 4 * 2**30
@@ -181,8 +186,15 @@ class DataEntanglement:
 
 
 def spectrum_from_squares(sq: np.ndarray, name: str, method: str, n: int, rtol: float, t0: float) -> DataEntanglement:
-    """A :class:`DataEntanglement` from squared singular values (any order; tiny negatives from rounding are 0)."""
+    """A :class:`DataEntanglement` from squared singular values (any order).
+
+    The Gram path computes ``sigma^2`` with an absolute error of a few ``eps * sigma_1^2``, so singular values
+    below about ``sqrt(eps) sigma_1 ~ 1e-8 sigma_1`` are not resolved: squares under ``NOISE_FLOOR * sigma_1^2``
+    are set to 0, and ``rtol`` should stay above ``1e-7``.
+    """
     sq = np.sort(np.clip(np.asarray(sq, dtype=np.float64), 0.0, None))[::-1]
+    if sq.size:
+        sq[sq < NOISE_FLOOR * max(sq.size, 1) * sq[0]] = 0.0
     total = float(sq.sum())
     if total <= 0:
         raise DataError(f"The data tensor vanishes under {name} (sum of labels times features is 0).")
@@ -317,7 +329,7 @@ class SidePair:
 
 
 def data_entanglement(X: Any, y: Any, partition: Partition, feature_map: FeatureMap = "cos-sin",
-                      method: str = "auto", landmarks: int = 1000, rtol: float = 1e-10, seed: int = 0,
+                      method: str = "auto", landmarks: int = 1000, rtol: float = DEFAULT_RTOL, seed: int = 0,
                       memory_budget: int = DEFAULT_MEMORY_BUDGET) -> DataEntanglement:
     """The entanglement of a data set under one partition of its features.
 
@@ -342,7 +354,7 @@ def data_entanglement(X: Any, y: Any, partition: Partition, feature_map: Feature
     landmarks : int
         Nystrom landmarks.
     rtol : float
-        Relative tolerance of the reported ``rank``.
+        Relative tolerance of the reported ``rank`` (singular values resolve to about ``1e-8 sigma_1``).
     seed : int
         Seed of the landmark draw.
     memory_budget : int

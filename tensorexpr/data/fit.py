@@ -18,7 +18,7 @@ import numpy as np
 from tensorexpr.core.errors import DataError, GeometryError
 from tensorexpr.core.modetree import ModeTree
 from tensorexpr.core.specs import parse_geometry
-from tensorexpr.data.entanglement import (DEFAULT_MEMORY_BUDGET, DataEntanglement, DataGrams, FeatureMap,
+from tensorexpr.data.entanglement import (DEFAULT_MEMORY_BUDGET, DEFAULT_RTOL, DataEntanglement, DataGrams, FeatureMap,
                                           check_labels, feature_embedding, resolve_method,
                                           spectrum_from_squares)
 
@@ -135,7 +135,7 @@ def tree_grams(grams: DataGrams, tree: ModeTree, nodes: Sequence[frozenset]) -> 
 
 
 def geometry_fit(X: Any, y: Any, tree: ModeTree | str, feature_map: FeatureMap = "cos-sin", method: str = "auto",
-                 landmarks: int = 1000, rtol: float = 1e-10, seed: int = 0,
+                 landmarks: int = 1000, rtol: float = DEFAULT_RTOL, seed: int = 0,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> GeometryFit:
     """The data set's entanglement under every canonical partition of ``tree``.
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 import tensorexpr as te
 from tensorexpr.core.errors import BudgetError, DataError, PartitionError
 from tensorexpr.data import data_entanglement, feature_embedding
-from tensorexpr.data.entanglement import DataGrams, register_feature_map
+from tensorexpr.data.entanglement import DataGrams, register_feature_map, spectrum_from_squares
 from tensorexpr.evaluate.matricize import matricize
 
 
@@ -49,8 +49,13 @@ def test_gram_spectrum_equals_dense_svd(n, N, seed, explicit_max):
         A += t
     want = np.linalg.svd(matricize(A, P), compute_uv=False)
     k = min(len(got), len(want))
-    np.testing.assert_allclose(got[:k], want[:k], rtol=1e-8, atol=1e-9 * max(1.0, want[0]))
-    assert np.all(got[k:] <= 1e-8 * max(1.0, want[0])) and np.all(want[k:] <= 1e-8 * max(1.0, want[0]))
+    # squares carry an absolute error of a few eps * sigma_1^2: singular values agree to ~1e-8 sigma_1
+    tol = 1e-7 * max(1.0, want[0])
+    np.testing.assert_allclose(got[:k], want[:k], rtol=1e-8, atol=tol)
+    assert np.all(got[k:] <= tol) and np.all(want[k:] <= tol)
+    r = spectrum_from_squares(sq, "P", "exact", n, 1e-6, 0.0)
+    if not np.any((want > 1e-7 * want[0]) & (want < 1e-5 * want[0])):  # no value at the threshold itself
+        assert r.rank == int(np.sum(want > 1e-6 * want[0]))  # no rounding noise counted as rank
 
 
 def test_result_fields_against_dense():
@@ -63,7 +68,7 @@ def test_result_fields_against_dense():
     p = s[s > 1e-15] ** 2
     assert r.entropy == pytest.approx(float(-(p * np.log(p)).sum()), abs=1e-9)
     assert r.effective_rank == pytest.approx(np.exp(r.entropy))
-    assert r.rank == int(np.sum(s > 1e-10 * s[0]))
+    assert r.rank == int(np.sum(s > 1e-6 * s[0]))
     assert r.to_dict()["partition"] == P.name and "entropy=" in repr(r)
 
 
