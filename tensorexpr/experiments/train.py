@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -236,6 +236,100 @@ def plot_curves(history: list[dict], path: str | Path, title: str = "") -> Path:
     return path
 
 
+def _resume(cfg: TrainConfig, model: nn.Module, opt: torch.optim.Optimizer, ckpt: Path, data_id: Any) -> list[dict]:
+    """Load ``ckpt`` into ``model`` and ``opt`` and return its history; refuse one of another config or data."""
+    state = torch.load(ckpt, map_location=model.device, weights_only=False)
+    if state["config"] != cfg.identity():
+        diff = sorted(k for k in cfg.identity() if state["config"].get(k) != cfg.identity()[k])
+        raise ConfigError(f"Checkpoint {ckpt} was written by a different config (fields {diff} differ); "
+                          f"use another out_dir or resume=False.")
+    if state.get("data_fingerprint") != data_id:
+        raise ConfigError(f"Checkpoint {ckpt} was trained on other data (fingerprint {state.get('data_fingerprint')} "
+                          f"vs {data_id}); use another out_dir or resume=False.")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optim"])
+    return list(state["history"])
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """The blocks of a run: ``n_blocks`` evaluation blocks, the steps of each, the learning rate of each step."""
+
+    n_blocks: int
+    steps_of: Callable[[int], range]
+    lr_of: Callable[[int], float]
+
+
+def _schedule(cfg: TrainConfig, n: int) -> _Schedule:
+    """Iteration mode: blocks of ``eval_every`` steps; epoch mode: one block per pass over the ``n`` inputs."""
+    if cfg.iterations:
+        block = cfg.eval_every or max(1, cfg.iterations // 10)
+        n_blocks = (cfg.iterations + block - 1) // block
+        return _Schedule(n_blocks, lambda b: range(b * block, min((b + 1) * block, cfg.iterations)),
+                         cfg.lr_at_iteration)
+    per = (n + cfg.batch_size - 1) // cfg.batch_size
+    return _Schedule(cfg.epochs, lambda b: range(b * per, (b + 1) * per), lambda t: cfg.lr_at(t // per))
+
+
+def _progress_bar(cfg: TrainConfig, sched: _Schedule, start: int) -> Any:
+    """A tqdm bar over all steps (``None`` without tqdm), disabled unless ``cfg.progress`` and a terminal."""
+    total = sum(len(sched.steps_of(b)) for b in range(sched.n_blocks))
+    show = cfg.progress and sys.stderr.isatty()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover
+        tqdm = None
+    done = sum(len(sched.steps_of(b)) for b in range(start))
+    return tqdm(total=total, initial=done, disable=not show, desc=f"{cfg.model}/{cfg.task}") if tqdm else None
+
+
+def _run_block(cfg: TrainConfig, model: nn.Module, opt: torch.optim.Optimizer, ds: Dataset, batches: _Batches,
+               sched: _Schedule, block_i: int, bar: Any) -> tuple[dict, bool]:
+    """Train one block, evaluate on train and test; return its history record and whether a loss was not finite."""
+    n = len(ds.X_train)
+    nonfinite = False
+    t0 = time.perf_counter()
+    model.train()
+    steps = sched.steps_of(block_i)
+    for t in steps:
+        _set_lr(opt, sched.lr_of(t))
+        if cfg.iterations:
+            idx = batches(t)
+        else:  # epoch mode: one seeded permutation per epoch, a short last batch (as before)
+            e, b = divmod(t, (n + cfg.batch_size - 1) // cfg.batch_size)
+            perm = batches._perm(e) if cfg.order == "shuffle" else torch.arange(n)
+            idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+        xb, yb = ds.X_train[idx], ds.y_train[idx].to(model.device)
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        if hasattr(model, "auxiliary_loss"):  # e.g. the learned-basis equivariance term
+            loss = loss + model.auxiliary_loss(xb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if not torch.isfinite(loss):
+            nonfinite = True
+        opt.step()
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(block=block_i + 1, loss=f"{loss.item():.4f}")
+    tr_loss, tr_acc = evaluate(model, ds.X_train, ds.y_train)
+    te_loss, te_acc = evaluate(model, ds.X_test, ds.y_test)
+    rec = {"epoch": block_i, "lr": sched.lr_of(steps[-1]), "train_loss": tr_loss, "train_acc": tr_acc,
+           "test_loss": te_loss, "test_acc": te_acc, "seconds": time.perf_counter() - t0}
+    if cfg.iterations:
+        rec["iteration"] = steps[-1] + 1
+    return rec, nonfinite
+
+
+def _save_block(cfg: TrainConfig, model: nn.Module, opt: torch.optim.Optimizer, ds: Dataset, history: list[dict],
+                out: Path, ckpt: Path, data_id: Any) -> None:
+    """Write ``checkpoint.pt`` and ``metrics.json`` atomically after a finished block."""
+    _atomic_save({"config": cfg.identity(), "model": model.state_dict(), "optim": opt.state_dict(),
+                  "history": history, "model_spec": model_spec(ds), "data_fingerprint": data_id,
+                  "full_config": cfg.to_dict()}, ckpt)
+    _write_json({"config": cfg.to_dict(), "history": history, "n_params": model.n_params,
+                 "model_spec": model_spec(ds)}, out / "metrics.json")
+
+
 def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | None = None, data: Any = None) -> TrainResult:
     """Train the model of ``config`` and return a :class:`TrainResult`.
 
@@ -272,80 +366,22 @@ def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | Non
         out.mkdir(parents=True, exist_ok=True)
     data_id = ds.meta.get("fingerprint")
     if ckpt is not None and resume and ckpt.exists():
-        state = torch.load(ckpt, map_location=model.device, weights_only=False)
-        if state["config"] != cfg.identity():
-            diff = sorted(k for k in cfg.identity() if state["config"].get(k) != cfg.identity()[k])
-            raise ConfigError(f"Checkpoint {ckpt} was written by a different config (fields {diff} differ); "
-                              f"use another out_dir or resume=False.")
-        if state.get("data_fingerprint") != data_id:
-            raise ConfigError(f"Checkpoint {ckpt} was trained on other data (fingerprint {state.get('data_fingerprint')} "
-                              f"vs {data_id}); use another out_dir or resume=False.")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optim"])
-        history = list(state["history"])
+        history = _resume(cfg, model, opt, ckpt, data_id)
     start = len(history)
-    n = len(ds.X_train)
-    if cfg.iterations:
-        block = cfg.eval_every or max(1, cfg.iterations // 10)
-        n_blocks = (cfg.iterations + block - 1) // block
-        steps_of = lambda b: range(b * block, min((b + 1) * block, cfg.iterations))  # noqa: E731
-        lr_of = cfg.lr_at_iteration
-    else:
-        per = (n + cfg.batch_size - 1) // cfg.batch_size
-        n_blocks = cfg.epochs
-        steps_of = lambda b: range(b * per, (b + 1) * per)  # noqa: E731
-        lr_of = lambda t: cfg.lr_at(t // per)  # noqa: E731
-    batches = _Batches(n, cfg.batch_size, cfg.order, cfg.seed)
-    total = sum(len(steps_of(b)) for b in range(n_blocks))
-    show = cfg.progress and sys.stderr.isatty()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        tqdm = None
-    done = sum(len(steps_of(b)) for b in range(start))
-    bar = tqdm(total=total, initial=done, disable=not show, desc=f"{cfg.model}/{cfg.task}") if tqdm else None
+    sched = _schedule(cfg, len(ds.X_train))
+    batches = _Batches(len(ds.X_train), cfg.batch_size, cfg.order, cfg.seed)
+    bar = _progress_bar(cfg, sched, start)
     nonfinite = False
     ran = 0
-    for block_i in range(start, n_blocks):
+    for block_i in range(start, sched.n_blocks):
         if stop_after is not None and ran >= stop_after:
             break
-        t0 = time.perf_counter()
-        model.train()
-        steps = steps_of(block_i)
-        for t in steps:
-            _set_lr(opt, lr_of(t))
-            if cfg.iterations:
-                idx = batches(t)
-            else:  # epoch mode: one seeded permutation per epoch, a short last batch (as before)
-                e, b = divmod(t, (n + cfg.batch_size - 1) // cfg.batch_size)
-                perm = batches._perm(e) if cfg.order == "shuffle" else torch.arange(n)
-                idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            xb, yb = ds.X_train[idx], ds.y_train[idx].to(model.device)
-            loss = nn.functional.cross_entropy(model(xb), yb)
-            if hasattr(model, "auxiliary_loss"):  # e.g. the learned-basis equivariance term
-                loss = loss + model.auxiliary_loss(xb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if not torch.isfinite(loss):
-                nonfinite = True
-            opt.step()
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(block=block_i + 1, loss=f"{loss.item():.4f}")
-        tr_loss, tr_acc = evaluate(model, ds.X_train, ds.y_train)
-        te_loss, te_acc = evaluate(model, ds.X_test, ds.y_test)
-        rec = {"epoch": block_i, "lr": lr_of(steps[-1]), "train_loss": tr_loss, "train_acc": tr_acc,
-               "test_loss": te_loss, "test_acc": te_acc, "seconds": time.perf_counter() - t0}
-        if cfg.iterations:
-            rec["iteration"] = steps[-1] + 1
+        rec, bad = _run_block(cfg, model, opt, ds, batches, sched, block_i, bar)
+        nonfinite = nonfinite or bad
         history.append(rec)
         ran += 1
         if out is not None:
-            _atomic_save({"config": cfg.identity(), "model": model.state_dict(), "optim": opt.state_dict(),
-                          "history": history, "model_spec": model_spec(ds), "data_fingerprint": data_id,
-                          "full_config": cfg.to_dict()}, ckpt)
-            _write_json({"config": cfg.to_dict(), "history": history, "n_params": model.n_params,
-                         "model_spec": model_spec(ds)}, out / "metrics.json")
+            _save_block(cfg, model, opt, ds, history, out, ckpt, data_id)
     if bar is not None:
         bar.close()
     files: dict[str, str] = {}
