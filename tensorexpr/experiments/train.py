@@ -33,7 +33,23 @@ __all__ = ["train", "TrainResult", "make_dataset", "make_model", "model_spec", "
 
 
 def make_dataset(cfg: TrainConfig, data: Any = None) -> Dataset:
-    """The data set of the run: ``data`` (validated), else ``cfg.data`` (an ``.npz``), else ``cfg.task``'s."""
+    """The data set of the run: ``data`` (validated), else ``cfg.data`` (an ``.npz``), else ``cfg.task``'s.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    data : optional
+        Your own data (see :func:`tensorexpr.experiments.userdata.user_dataset`).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataError
+        For ``task="user"`` without data, or invalid data.
+    """
     if data is not None or cfg.data is not None:
         return user_dataset(data if data is not None else cfg.data, cfg.geometry, cfg.representation)
     if cfg.task == "user":
@@ -57,7 +73,17 @@ def make_dataset(cfg: TrainConfig, data: Any = None) -> Dataset:
 
 
 def model_spec(data: Dataset) -> dict[str, Any]:
-    """What a model needs from its data (stored in checkpoints for :func:`tensorexpr.experiments.load`)."""
+    """What a model needs from its data (stored in checkpoints for :func:`tensorexpr.experiments.load`).
+
+    Parameters
+    ----------
+    data : Dataset
+
+    Returns
+    -------
+    dict
+        ``{"M", "n_classes", "in_features", "image_shape"}``; ``M`` is 4 for float data.
+    """
     return {"M": data.M if data.M is not None else 4, "n_classes": data.n_classes, "in_features": data.in_features,
             "image_shape": [int(v) for v in data.X_train.shape[-2:]]}
 
@@ -85,7 +111,21 @@ def _warn_if_dead(model: nn.Module, ds: Dataset, cfg: TrainConfig, n: int = 256)
 
 
 def make_model(cfg: TrainConfig, data: Dataset | dict) -> nn.Module:
-    """The :class:`~tensorexpr.models.ConvAC` or :class:`~tensorexpr.models.ReLUNet` of ``cfg``."""
+    """The :class:`~tensorexpr.models.ConvAC`, :class:`~tensorexpr.models.ReLUNet` or structured model of ``cfg``.
+
+    A scattering representation fits its per-coefficient scale on the training images when ``data`` is a
+    :class:`Dataset`.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    data : Dataset or dict
+        The data, or a :func:`model_spec` dict (from a checkpoint).
+
+    Returns
+    -------
+    torch.nn.Module
+    """
     from tensorexpr.models import ConvAC, ReLUNet
 
     spec = data if isinstance(data, dict) else model_spec(data)
@@ -153,7 +193,21 @@ class _Batches:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch: int = 500) -> tuple[float, float]:
-    """``(mean cross-entropy, accuracy)`` on ``(X, y)``."""
+    """``(mean cross-entropy, accuracy)`` on ``(X, y)``.
+
+    The model is put in eval mode (and left there).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X, y : torch.Tensor
+    batch : int, optional
+        Inputs per forward pass.
+
+    Returns
+    -------
+    tuple of (float, float)
+    """
     model.eval()
     loss, correct = 0.0, 0
     for i in range(0, len(X), batch):
@@ -166,7 +220,23 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch: int = 50
 
 @dataclass(frozen=True, eq=False)
 class TrainResult:
-    """Per-epoch history, parameter count, output files, and the trained model."""
+    """Per-epoch history, parameter count, output files, and the trained model.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    history : tuple of dict
+        One record per epoch (evaluation block): ``epoch``, ``lr``, train/test loss and accuracy, ``seconds``
+        (and ``iteration`` in iteration mode).
+    n_params : int
+    model : torch.nn.Module, optional
+    files : dict, optional
+        ``checkpoint``, ``metrics`` and ``curves`` paths when ``out_dir`` was set.
+    resumed_from : int, optional
+        Blocks loaded from a checkpoint.
+    nonfinite : bool, optional
+        Whether some training loss was not finite.
+    """
 
     config: TrainConfig
     history: tuple[dict, ...]
@@ -178,17 +248,30 @@ class TrainResult:
 
     @property
     def final(self) -> dict:
+        """The last history record (a copy), ``{}`` without history."""
         return dict(self.history[-1]) if self.history else {}
 
     @property
     def test_acc(self) -> float:
+        """Test accuracy of the last record (NaN without history)."""
         return float(self.final.get("test_acc", float("nan")))
 
     def metrics(self) -> list[dict]:
-        """History without wall-clock fields (what reproducibility compares)."""
+        """History without wall-clock fields (what reproducibility compares).
+
+        Returns
+        -------
+        list of dict
+        """
         return [{k: v for k, v in h.items() if k != "seconds"} for h in self.history]
 
     def to_dict(self) -> dict:
+        """A JSON-ready dict: config, history, parameter count, files, resume point, ``nonfinite`` and ``final``.
+
+        Returns
+        -------
+        dict
+        """
         return {"config": self.config.to_dict(), "history": list(self.history), "n_params": self.n_params,
                 "files": dict(self.files), "resumed_from": self.resumed_from, "nonfinite": self.nonfinite,
                 "final": self.final}
@@ -213,7 +296,19 @@ def _write_json(obj: Any, path: Path) -> None:
 
 
 def plot_curves(history: list[dict], path: str | Path, title: str = "") -> Path:
-    """Learning curves (loss and accuracy, train and test, per epoch) as a PNG."""
+    """Learning curves (loss and accuracy, train and test, per epoch or iteration) as a PNG.
+
+    Parameters
+    ----------
+    history : list of dict
+        :attr:`TrainResult.history` records.
+    path : str or Path
+    title : str, optional
+
+    Returns
+    -------
+    Path
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -336,6 +431,7 @@ def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | Non
     Parameters
     ----------
     config : TrainConfig or dict
+        The run (a dict goes through :meth:`TrainConfig.from_dict`).
     resume : bool
         Continue from ``config.out_dir/checkpoint.pt`` when it exists and matches the config (and data).
     stop_after : int, optional
@@ -344,6 +440,18 @@ def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | Non
         Your own data instead of the task's: a :class:`Dataset`, arrays ``(X_train, y_train, X_test, y_test)``,
         a mapping / ``.npz`` path with those keys, or ``(train, test)`` torch Datasets (validated; see
         :mod:`tensorexpr.experiments.userdata`).
+
+    Returns
+    -------
+    TrainResult
+        The history (all blocks, resumed ones included), the trained model and the files written.
+
+    Raises
+    ------
+    ConfigError
+        When ``config`` is invalid, or a checkpoint in ``out_dir`` was written by another config or on other data.
+    DataError
+        When the data are missing (``task="user"``) or invalid.
 
     Examples
     --------
