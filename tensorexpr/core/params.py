@@ -139,6 +139,16 @@ class Tied:
     basis : array (rows * cols, block size), optional
         A fixed linear map from the block's parameters to the flattened weight: a permutation, a
         block-circulant (group convolution) or Toeplitz (attribute convolution) structure.
+
+    Raises
+    ------
+    NetworkError
+        When ``block`` is not a non-empty string, or ``basis`` is not a 2-D numeric matrix.
+
+    Examples
+    --------
+    >>> Tied("level1").key
+    ('tied', 'level1', None)
     """
 
     block: str

@@ -99,6 +99,11 @@ class Representation(nn.Module):
         -------
         torch.Tensor
             ``(B, N, M)``.
+
+        Raises
+        ------
+        NotImplementedError
+            In the base class.
         """
         raise NotImplementedError
 
