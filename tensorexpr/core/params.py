@@ -197,7 +197,9 @@ ParamSpec = Tied | Fixed | None
 def materialize(param: Tied, theta: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     r"""The weight matrix that ``param`` gives for the block values ``theta``.
 
-    .. math:: W = \operatorname{reshape}(B \, \theta, \text{shape}) \quad (B = I \text{ when } \text{basis} = \text{None})
+    .. math:: W = \operatorname{reshape}(B \, \theta, \text{shape})
+
+    with ``B`` the identity when ``basis`` is ``None``.
 
     Parameters
     ----------

@@ -211,7 +211,9 @@ class LearnedBasisConvAC(P4ConvAC):
 
 
 class LearnedBasisReLUNet(LearnedBasisConvAC):
-    """The ReLU counterpart of :class:`LearnedBasisConvAC` (ReLU then max/avg pooling; centered as :class:`~tensorexpr.models.P4ReLUNet`).
+    """The ReLU counterpart of :class:`LearnedBasisConvAC` (ReLU then max/avg pooling).
+
+    Centered as :class:`~tensorexpr.models.P4ReLUNet`.
 
     Parameters
     ----------

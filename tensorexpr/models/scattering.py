@@ -389,7 +389,9 @@ def coefficient_rotation(spec: "ScatteringSpec", channels: int = 1, k: int = 1) 
 
 
 def orientation_average(S: torch.Tensor, J: int, L: int, max_order: int = 2) -> torch.Tensor:
-    """``(..., C*K, h, w) -> (..., C*K_rot, h, w)``: average order 1 over ``theta_1``, order 2 at fixed ``theta_2 - theta_1``.
+    """``(..., C*K, h, w) -> (..., C*K_rot, h, w)``: orientation averages of the coefficients.
+
+    Order 1 is averaged over ``theta_1``, order 2 over ``theta_1`` at fixed ``theta_2 - theta_1 (mod L)``.
 
     Parameters
     ----------
@@ -472,7 +474,8 @@ class ScatteringTransform(nn.Module):
         Parameters
         ----------
         x : torch.Tensor
-            ``(B, C, H, W)`` or ``(B, H, W)`` float images, ``H`` and ``W`` multiples of ``2^J`` and at least ``2^{J+1}``.
+            ``(B, C, H, W)`` or ``(B, H, W)`` float images; ``H`` and ``W`` multiples of ``2^J``, at least
+            ``2^{J+1}``.
 
         Returns
         -------

@@ -415,7 +415,8 @@ def overlap(modes: list[frozenset], side: frozenset) -> bool:
 
     Examples
     --------
-    >>> overlap([frozenset({0, 1}), frozenset({1, 2})], frozenset({1})), overlap([frozenset({0, 1}), frozenset({1, 2})], frozenset({0, 2}))
+    >>> fields = [frozenset({0, 1}), frozenset({1, 2})]
+    >>> overlap(fields, frozenset({1})), overlap(fields, frozenset({0, 2}))
     (True, False)
     """
     seen: set[int] = set()

@@ -35,7 +35,9 @@ GRIDS = {
 
 
 def check(scale: str = "quick", out_dir: str | None = None) -> Report:
-    """Run the checks of the depth-efficiency claim: a deep HT ConvAC's odd/even rank is ``min(r_0, M)^(N/2)``, a shallow one needs that many channels.
+    """Run the checks of the depth-efficiency claim.
+
+    A deep HT ConvAC's odd/even rank is ``min(r_0, M)^(N/2)``, a shallow one needs that many channels.
 
     Parameters
     ----------

@@ -26,7 +26,10 @@ GRIDS = {"test": dict(n=[4], M=3, r=3, seeds=4), "quick": dict(n=[4, 8], M=3, r=
 
 
 def check(scale: str = "quick", out_dir: str | None = None) -> Report:
-    """Run the checks of the generalized-decomposition claim: ReLU networks with max pooling are universal, with average pooling not; the shallow ReLU-sum / ReLU-avg rank is at most 2.
+    """Run the checks of the generalized-decomposition claim.
+
+    ReLU networks with max pooling are universal, with average pooling not; the shallow ReLU-sum / ReLU-avg
+    rank is at most 2.
 
     Parameters
     ----------

@@ -36,7 +36,9 @@ def _random_net(rng: np.random.Generator, n: int, pow2: bool) -> te.Network:
 
 
 def check(scale: str = "quick", out_dir: str | None = None) -> Report:
-    """Run the checks of the min-cut claim: ``rank [A]_{I,J}`` is at most the min-cut of the tensor network, and meets it in the cases tried.
+    """Run the checks of the min-cut claim.
+
+    ``rank [A]_{I,J}`` is at most the min-cut of the tensor network, and meets it in the cases tried.
 
     Parameters
     ----------
@@ -58,7 +60,8 @@ def check(scale: str = "quick", out_dir: str | None = None) -> Report:
 
     References
     ----------
-    Levine, Yakira, Cohen & Shashua, "Deep Learning and Quantum Entanglement: Fundamental Connections with Implications to Network Design", ICLR 2018.
+    Levine, Yakira, Cohen & Shashua, "Deep Learning and Quantum Entanglement: Fundamental Connections with
+    Implications to Network Design", ICLR 2018.
     """
     rep = Report("mincut", STATEMENT, CITATION, STATUS, FORMULA, check_scale(scale))
     g = GRIDS[scale]

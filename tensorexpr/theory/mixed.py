@@ -156,6 +156,8 @@ def _claim5(rep: Report, g: dict) -> list[tuple]:
 def check(scale: str = "quick", out_dir: str | None = None) -> Report:
     """Run the checks of Theorem 7, the worked example and Claim 5 of mixed tensor decompositions, against exact ranks.
 
+
+
     Parameters
     ----------
     scale : {"test", "quick", "full"}, optional

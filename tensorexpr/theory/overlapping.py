@@ -34,7 +34,9 @@ def _net(layers, r, m, seed=0):
 
 
 def check(scale: str = "quick", out_dir: str | None = None) -> Report:
-    """Run the checks of the overlapping-architectures claim: exact rank <= min-cut <= ``M^min(|I|,|J|)`` for overlapping networks.
+    """Run the checks of the overlapping-architectures claim.
+
+    Exact rank <= min-cut <= ``M^min(|I|,|J|)`` for overlapping networks.
 
     Parameters
     ----------

@@ -26,7 +26,9 @@ GRIDS = {"test": [(4, 4, 2, 2)], "quick": [(4, 4, 2, 2), (4, 4, 2, 3)], "full": 
 
 
 def check(scale: str = "quick", out_dir: str | None = None) -> Report:
-    """Run the checks of the pooling-geometry claim: the pooling geometry decides which partitions get exponential ranks.
+    """Run the checks of the pooling-geometry claim.
+
+    The pooling geometry decides which partitions get exponential ranks.
 
     Parameters
     ----------

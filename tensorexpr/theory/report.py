@@ -182,7 +182,9 @@ class Report:
         return d
 
     def to_markdown(self, plot_root: str | None = None) -> str:
-        """The report as a Markdown section: verdict, citation, statement, closed form, checks, tables, observations, plots.
+        """The report as a Markdown section.
+
+        Verdict, citation, statement, closed form, checks, tables, observations and plots, in that order.
 
         Parameters
         ----------

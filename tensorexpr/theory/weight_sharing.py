@@ -64,7 +64,8 @@ def check(scale: str = "quick", out_dir: str | None = None) -> Report:
 
     References
     ----------
-    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017 (weight sharing).
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017
+    (weight sharing).
     """
     rep = Report("weight_sharing", STATEMENT, CITATION, STATUS, FORMULA, check_scale(scale))
     rows = []
