@@ -95,6 +95,17 @@ class ConvAC(TreeModel):
     fast : bool
         Use the reshape fast path when the tree is a square / mirror grid (:mod:`tensorexpr.models.gridpath`).
 
+    Raises
+    ------
+    NetworkError
+        When ``tree`` is not a :class:`ModeTree`, ``M`` is not a positive integer, the representation is
+        unknown or does not match ``M``, or ``widths`` / ``outputs`` do not fit the tree.
+
+    References
+    ----------
+    Cohen, Sharir & Shashua, "On the Expressive Power of Deep Learning: A Tensor Analysis", COLT 2016;
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017.
+
     Examples
     --------
     >>> import tensorexpr as te, torch
