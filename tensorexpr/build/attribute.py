@@ -34,7 +34,20 @@ PADDINGS = ("periodic", "zero")
 
 @dataclass(frozen=True)
 class AttributeLayer:
-    """One attribute convolution: input attribute sizes, new attribute size, supports, kept attributes."""
+    """One attribute convolution: input attribute sizes, new attribute size, supports, kept attributes.
+
+    Parameters
+    ----------
+    in_sizes : tuple of int
+        Sizes of the input's attribute axes (the channel index is their C-order product).
+    new : int
+        Size of the attribute this layer creates.
+    supports : tuple of int
+        Kernel support along each input axis (at most the axis size).
+    padding : {"periodic", "zero"}
+    keep : int
+        Attributes kept (the last ``keep`` of the input axes plus the new one); the others are summed out.
+    """
 
     in_sizes: tuple[int, ...]
     new: int
@@ -44,10 +57,12 @@ class AttributeLayer:
 
     @property
     def out_sizes(self) -> tuple[int, ...]:
+        """Sizes of the kept attribute axes: the last ``keep`` of ``in_sizes + (new,)``."""
         return (self.in_sizes + (self.new,))[-self.keep:]
 
     @property
     def n_dropped(self) -> int:
+        """Number of attribute axes summed out by this layer."""
         return len(self.in_sizes) + 1 - len(self.out_sizes)
 
 
@@ -61,7 +76,37 @@ def _offset(v: int, v_in: int, n: int, s: int, padding: str) -> int | None:
 
 
 def attribute_layer(in_sizes: Sequence[int], new: int, support: int | None, padding: str, keep: int) -> tuple[AttributeLayer, LevelMap]:
-    """The layer and its map ``vec(W) = B theta``: ``W[(v'), (v_kept)] = sum_{v_dropped} k_{v_new}(v - v')``."""
+    """The layer and its map ``vec(W) = B theta``: ``W[(v'), (v_kept)] = sum_{v_dropped} k_{v_new}(v - v')``.
+
+    Parameters
+    ----------
+    in_sizes : sequence of int
+        Input attribute sizes.
+    new : int
+        Size of the new attribute.
+    support : int or None
+        Kernel support along every axis (``None``: the whole axis).
+    padding : {"periodic", "zero"}
+        Offsets wrap around (periodic) or fall off the axis (zero).
+    keep : int
+        Attributes kept.
+
+    Returns
+    -------
+    layer : AttributeLayer
+    map : LevelMap
+        ``kind="attribute"``; a non-negative integer (Toeplitz) map, entries above 1 where summed-out axes add.
+
+    Raises
+    ------
+    NetworkError
+        On an unknown ``padding``.
+
+    References
+    ----------
+    Jacobsen, Oyallon, Mallat & Smeulders, "Hierarchical Attribute CNNs", ICML 2017 workshop
+    (hierarchical attribute CNNs; docs/theory.md).
+    """
     if padding not in PADDINGS:
         raise NetworkError(f"padding={padding!r} is unknown; expected one of {PADDINGS}.")
     sizes = tuple(int(n) for n in in_sizes)
@@ -93,7 +138,40 @@ def _dense(rows: int, cols: int) -> LevelMap:
 
 def attribute_maps(tree: ModeTree, M: int, widths: Any, outputs: int, support: int | None = None,
                    padding: str = "periodic", keep: int = 3) -> tuple[dict[int, LevelMap], list[AttributeLayer]]:
-    """The map of every level: dense ``M -> n_0`` at the leaves, attribute convs, dense root ``-> outputs``."""
+    """The map of every level: dense ``M -> n_0`` at the leaves, attribute convs, dense root ``-> outputs``.
+
+    Parameters
+    ----------
+    tree : ModeTree
+        A balanced tree.
+    M : int
+        Representation functions.
+    widths : int or sequence of int
+        Attribute size created per level (``tree.depth`` of them).
+    outputs : int
+    support : int, optional
+        Kernel support (``None``: the whole axis).
+    padding : {"periodic", "zero"}, optional
+    keep : int, optional
+        Attributes kept per level (default 3).
+
+    Returns
+    -------
+    maps : dict of int to LevelMap
+    layers : list of AttributeLayer
+        The attribute convolutions of levels ``1..L-1``.
+
+    Raises
+    ------
+    NetworkError
+        On malformed ``widths``, ``keep`` or ``support``, an unknown padding, or an unbalanced tree (note:
+        :func:`tensorexpr.build.p4.p4_maps` raises ``GeometryError`` for that).
+
+    References
+    ----------
+    Jacobsen, Oyallon, Mallat & Smeulders, "Hierarchical Attribute CNNs", ICML 2017 workshop
+    (hierarchical attribute CNNs; docs/theory.md).
+    """
     L = tree.depth
     if isinstance(widths, (int, np.integer)) and not isinstance(widths, bool):
         n = [int(widths)] * L
@@ -122,7 +200,17 @@ def attribute_maps(tree: ModeTree, M: int, widths: Any, outputs: int, support: i
 
 
 def plain_param_count(maps: dict[int, LevelMap]) -> int:
-    """Free parameters of the unconstrained net with the same widths (one dense matrix per level)."""
+    """Free parameters of the unconstrained net with the same widths (one dense matrix per level).
+
+    Parameters
+    ----------
+    maps : dict of int to LevelMap
+
+    Returns
+    -------
+    int
+        ``sum(rows * cols)`` over the levels.
+    """
     return int(sum(m.rows * m.cols for m in maps.values()))
 
 
@@ -133,6 +221,44 @@ def attribute_convac(tree: ModeTree, M: int, widths: Any, outputs: int = 1, supp
 
     ``widths[l]`` is the size ``n_l`` of the attribute created at level ``l``; level ``l`` outputs
     ``prod`` of the last ``keep`` attribute sizes channels. See the module docstring for the tying.
+
+    Parameters
+    ----------
+    tree : ModeTree
+        A balanced tree.
+    M : int
+        Representation functions.
+    widths : int or sequence of int
+        Attribute size per level.
+    outputs : int, optional
+    support : int, optional
+        Kernel support (``None``: the whole axis).
+    padding : {"periodic", "zero"}, optional
+    keep : int, optional
+        Attributes kept per level.
+    op : str, optional
+        Pooling operator.
+    seed : int, optional
+    integer : bool, optional
+        Integer parameters in ``[-int_range, int_range]``, else standard normals.
+    F : array_like, optional
+        Template matrix; default the identity.
+    int_range : int, optional
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    NetworkError
+        When ``tree`` is not a :class:`ModeTree`, ``M`` or ``outputs`` is not a positive integer, or from
+        :func:`attribute_maps`.
+
+    References
+    ----------
+    Jacobsen, Oyallon, Mallat & Smeulders, "Hierarchical Attribute CNNs", ICML 2017 workshop
+    (hierarchical attribute CNNs; docs/theory.md).
 
     Examples
     --------

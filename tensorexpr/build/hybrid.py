@@ -36,7 +36,30 @@ Choice = Mapping[frozenset, str]
 
 
 def segment_tops(tree_a: ModeTree, mixture_nodes: Iterable[Iterable[int]]) -> tuple[frozenset, ...]:
-    """The tops of the segments: the mixture nodes (smallest first) and then the root."""
+    """The tops of the segments: the mixture nodes (smallest first) and then the root.
+
+    Parameters
+    ----------
+    tree_a : ModeTree
+        The tree whose root closes the list.
+    mixture_nodes : iterable of iterable of int
+        The mixture nodes (not validated here).
+
+    Returns
+    -------
+    tuple of frozenset
+        Sorted by size, then by sorted modes; the root last.
+
+    References
+    ----------
+    Cohen, Tamari & Shashua, "Boosting Dilated Convolutional Networks with Mixed Tensor Decompositions",
+    ICLR 2018, Def. 4.
+
+    Examples
+    --------
+    >>> [sorted(t) for t in segment_tops(ModeTree.line(4), [{2, 3}, {0, 1}])]
+    [[0, 1], [2, 3], [0, 1, 2, 3]]
+    """
     mix = sorted({frozenset(int(i) for i in m) for m in mixture_nodes}, key=lambda m: (len(m), sorted(m)))
     return tuple(mix) + (tree_a.root,)
 
@@ -80,6 +103,34 @@ def _walk(tree_a: ModeTree, tree_b: ModeTree, tops: Sequence[frozenset], choice:
 def hybrid_tree(tree_a: ModeTree, tree_b: ModeTree, mixture_nodes: Iterable[Iterable[int]], choice: Any) -> ModeTree:
     """The hybrid tree (Def. 4) that takes the segment below each top from ``choice[top]`` (``'a'`` or ``'b'``).
 
+    Parameters
+    ----------
+    tree_a, tree_b : ModeTree
+        The two trees of the mixed decomposition.
+    mixture_nodes : iterable of iterable of int
+        Interior nodes common to both trees.
+    choice : mapping or sequence
+        ``{top: 'a' or 'b'}`` for every segment top, or one tag per top in :func:`segment_tops` order.
+
+    Returns
+    -------
+    ModeTree
+
+    Raises
+    ------
+    NetworkError
+        When ``mixture_nodes`` is not a list of mode sets.
+    GeometryError
+        When a mixture node is not a common interior node, is listed twice, or ``choice`` does not tag exactly
+        the segment tops with ``'a'``/``'b'``.
+
+    References
+    ----------
+    Cohen, Tamari & Shashua, "Boosting Dilated Convolutional Networks with Mixed Tensor Decompositions",
+    ICLR 2018, Def. 4.
+
+    Examples
+    --------
     >>> a, b = ModeTree.dilated(8), ModeTree.dilated(8, "swapped")
     >>> hybrid_tree(a, b, [{0, 1, 2, 3}, {4, 5, 6, 7}], ["a", "b", "a"]).to_nested()
     (((0, 1), (2, 3)), ((4, 6), (5, 7)))
@@ -99,7 +150,23 @@ def hybrid_tree(tree_a: ModeTree, tree_b: ModeTree, mixture_nodes: Iterable[Iter
 
 
 def hybrid_choices(tree_a: ModeTree, mixture_nodes: Iterable[Iterable[int]]) -> Iterator[dict[frozenset, str]]:
-    """All ``2^(|mix| + 1)`` choices of a tree per segment top."""
+    """All ``2^(|mix| + 1)`` choices of a tree per segment top.
+
+    Parameters
+    ----------
+    tree_a : ModeTree
+    mixture_nodes : iterable of iterable of int
+
+    Yields
+    ------
+    dict of frozenset to str
+        ``{top: 'a' or 'b'}``, in ``itertools.product`` order (all ``'a'`` first).
+
+    Examples
+    --------
+    >>> len(list(hybrid_choices(ModeTree.line(4), [{0, 1}])))
+    4
+    """
     tops = segment_tops(tree_a, mixture_nodes)
     for tags in itertools.product("ab", repeat=len(tops)):
         yield dict(zip(tops, tags))
@@ -116,8 +183,18 @@ def embed_hybrid(
 ) -> tuple[dict[frozenset, tuple], dict[frozenset, tuple]]:
     """Weights of the size-``r`` mixed decomposition whose grid tensor equals the hybrid's (Claim 5).
 
+    The construction is in the module docstring: hybrid values live in the ``LOW`` or ``HIGH`` channel half of
+    one tree's stream and every other weight is zero, so ``A = phi^{[N]} + phibar^{[N]}`` is the hybrid's grid
+    tensor.
+
     Parameters
     ----------
+    tree_a, tree_b : ModeTree
+        The two trees of the mixed decomposition.
+    mixture_nodes : iterable of iterable of int
+        Interior nodes common to both trees.
+    choice : mapping or sequence
+        As for :func:`hybrid_tree`.
     hybrid_weights : mapping
         Edge weights of the hybrid's tree decomposition of size ``h <= r/2`` (as for
         :func:`tensorexpr.tree_decomposition` on :func:`hybrid_tree`): ``(h, h)``, ``(h, outputs)`` at the root.
@@ -130,6 +207,21 @@ def embed_hybrid(
     -------
     (weights_a, weights_b)
         To pass as ``te.mixed(tree_a, tree_b, mixture_nodes, widths=r, F=F, weights=...)``.
+
+    Raises
+    ------
+    NetworkError
+        When ``r`` is not an even integer with ``h <= r/2``, ``B`` has the wrong shape, a node lacks its edge
+        weights or an edge weight has the wrong shape, or ``mixture_nodes`` is malformed.
+    GeometryError
+        When a mixture node is not a common interior node, or ``choice`` is malformed.
+    KeyError
+        When ``hybrid_weights`` lacks the root.
+
+    References
+    ----------
+    Cohen, Tamari & Shashua, "Boosting Dilated Convolutional Networks with Mixed Tensor Decompositions",
+    ICLR 2018, Claim 5.
     """
     mix = _mixture_nodes(tree_a, tree_b, mixture_nodes, leaves_ok=False)
     tops = segment_tops(tree_a, mix)

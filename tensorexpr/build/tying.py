@@ -27,14 +27,25 @@ __all__ = ["LevelMap", "selection_basis", "tied_tree_network", "draw_block"]
 class LevelMap:
     """The fixed map of one tree level: ``vec(W) = basis @ theta`` with ``W`` of shape ``(rows, cols)``.
 
-    Attributes
+    Parameters
     ----------
     rows, cols : int
         Weight shape (input channels, output channels).
-    basis : array (rows * cols, n_free)
-        Non-negative integer map (0/1 for a selection).
-    kind : str
+    basis : array_like, shape (rows * cols, n_free)
+        Non-negative integer map (0/1 for a selection); stored as a read-only ``int64`` copy.
+    kind : str, optional
         ``"group"``, ``"lift"``, ``"invariant"``, ``"attribute"`` or ``"free"`` (labels for reports).
+
+    Attributes
+    ----------
+    rows, cols : int
+    basis : numpy.ndarray
+    kind : str
+
+    Raises
+    ------
+    NetworkError
+        When ``basis`` does not have ``rows * cols`` rows.
     """
 
     rows: int
@@ -52,19 +63,66 @@ class LevelMap:
 
     @property
     def n_free(self) -> int:
+        """Number of free parameters of the level (columns of ``basis``)."""
         return int(self.basis.shape[1])
 
     @property
     def is_identity(self) -> bool:
+        """Whether ``basis`` is the identity (a plain, untied-structure convolution)."""
         return self.basis.shape[0] == self.basis.shape[1] and bool(np.array_equal(self.basis, np.eye(self.n_free, dtype=np.int64)))
 
     def weight(self, theta: np.ndarray) -> np.ndarray:
-        """``reshape(basis @ theta, (rows, cols))``."""
+        """``reshape(basis @ theta, (rows, cols))`` (C order).
+
+        Parameters
+        ----------
+        theta : array_like
+            ``n_free`` parameter values.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(rows, cols)``.
+
+        Raises
+        ------
+        NetworkError
+            When ``theta`` does not have ``n_free`` entries.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> LevelMap(1, 2, selection_basis([0, 0], 1)).weight(np.array([5])).tolist()
+        [[5, 5]]
+        """
         return materialize(Tied("w", self.basis), np.asarray(theta), (self.rows, self.cols))
 
 
 def selection_basis(index: np.ndarray, n_free: int) -> np.ndarray:
-    """The 0/1 map with ``(basis @ theta)[e] = theta[index[e]]`` (each weight entry picks one parameter)."""
+    """The 0/1 map with ``(basis @ theta)[e] = theta[index[e]]`` (each weight entry picks one parameter).
+
+    Parameters
+    ----------
+    index : array_like of int
+        One parameter index per weight entry (flattened in C order).
+    n_free : int
+        Number of parameters.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64``, shape ``(index.size, n_free)``.
+
+    Raises
+    ------
+    NetworkError
+        When an index lies outside ``0..n_free-1``.
+
+    Examples
+    --------
+    >>> selection_basis([1, 0, 1], 2).tolist()
+    [[0, 1], [1, 0], [0, 1]]
+    """
     index = np.asarray(index, dtype=np.int64).reshape(-1)
     if index.size and (index.min() < 0 or index.max() >= n_free):
         raise NetworkError(f"selection index spans {index.min()}..{index.max()} but the block has {n_free} parameters.")
@@ -74,7 +132,23 @@ def selection_basis(index: np.ndarray, n_free: int) -> np.ndarray:
 
 
 def draw_block(rng: np.random.Generator, n: int, integer: bool, int_range: int) -> np.ndarray:
-    """Seeded parameter values: integers in ``[-int_range, int_range]`` or standard normals."""
+    """Seeded parameter values: integers in ``[-int_range, int_range]`` or standard normals.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n : int
+        Number of values.
+    integer : bool
+        Integers (``int64``) when true, else standard normal floats.
+    int_range : int
+        Bound of the integers.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n,)``.
+    """
     if integer:
         return rng.integers(-int_range, int_range + 1, size=n).astype(np.int64)
     return rng.standard_normal(n)
@@ -86,7 +160,39 @@ def tied_tree_network(tree: ModeTree, M: int, maps: Mapping[int, LevelMap], bloc
     """A network on ``tree`` whose level-``l`` nodes all carry ``Tied(f"level{l}", maps[l].basis)``.
 
     A level whose map is the identity is declared ``Tied(block)`` (a plain convolution); the root level is
-    one node, so an identity map there is a free weight.
+    one node, so an identity map there is a free weight (docs/design.md, "Parametrized weights").
+
+    Parameters
+    ----------
+    tree : ModeTree
+    M : int
+        Number of representation functions.
+    maps : mapping of int to LevelMap
+        One map per level (leaves are level 0).
+    blocks : mapping of int to array_like
+        The parameter values of each level's block (``maps[l].n_free`` entries).
+    op : str or Operator, optional
+        The pooling operator (default ``"product"``).
+    F : array_like, optional
+        The template matrix; default the identity.
+    integer : bool, optional
+        Whether the network is exact-integer.
+    name : str, optional
+    meta : mapping, optional
+        Stored as the network's ``meta``.
+    prefix : str, optional
+        Prepended to node ids and block names (to combine several networks).
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    NetworkError
+        When a level has no map, a block has the wrong size, or the network is invalid.
+    KeyError
+        When ``blocks`` lacks a level that ``maps`` has.
     """
     params: dict[str, np.ndarray] = {}
     nodes = []

@@ -51,7 +51,23 @@ def _grid_tree(h: Any, w: Any, key: Any, geometry: Any) -> "ModeTree":
 class ModeTree:
     """A rooted tree over modes ``0..n-1``; nodes are frozensets of modes, children ordered.
 
-    Build it with :meth:`line`, :meth:`grid`, :meth:`shallow` or :meth:`from_nested`.
+    Build it with :meth:`line`, :meth:`grid`, :meth:`shallow`, :meth:`dilated` or :meth:`from_nested`
+    (docs/conventions.md, "Mode trees"). The constructor checks that the leaves are exactly ``0..n-1`` and
+    that every internal node is the disjoint union of its children.
+
+    Parameters
+    ----------
+    root : frozenset
+        The set of all modes.
+    edges : tuple of (frozenset, tuple of frozenset)
+        Every internal node with its ordered children, in post-order (children before parents).
+    name : str, optional
+        A label for printing; not part of equality.
+
+    Raises
+    ------
+    GeometryError
+        When the leaves are not ``0..n-1``, two children overlap, or a node is not the union of its children.
 
     Examples
     --------
@@ -86,22 +102,100 @@ class ModeTree:
     # -- constructors ---------------------------------------------------------------------------------
     @classmethod
     def from_nested(cls, nested: Nested, name: str = "nested") -> "ModeTree":
-        """Build from nested tuples of ints, e.g. ``((0, 1), (2, 3))``; a bare int is a one-mode tree."""
+        """Build a tree from nested tuples of ints, e.g. ``((0, 1), (2, 3))``; a bare int is a one-mode tree.
+
+        A one-element window ``(x,)`` is ``x`` itself (it adds no structure).
+
+        Parameters
+        ----------
+        nested : int or nested sequence of int
+            The tree: ints are modes, sequences are internal nodes with their ordered children.
+        name : str, optional
+            A label for printing.
+
+        Returns
+        -------
+        ModeTree
+
+        Raises
+        ------
+        GeometryError
+            On a negative mode, a non-int leaf, an empty window, a repeated mode, or leaves that are not ``0..n-1``.
+
+        Examples
+        --------
+        >>> ModeTree.from_nested(((0, 2), (1, 3))).children(frozenset({0, 1, 2, 3}))
+        (frozenset({0, 2}), frozenset({1, 3}))
+        """
         edges: list[tuple[frozenset, tuple[frozenset, ...]]] = []
         root = _parse_nested(nested, edges)
         return cls(root=root, edges=tuple(edges), name=name)
 
     @classmethod
     def line(cls, n: int, window: int = 2) -> "ModeTree":
-        """Contiguous 1-D pooling with ``window`` at every level (``n`` a power of ``window``)."""
+        """Contiguous 1-D pooling with ``window`` at every level (``n`` a power of ``window``).
+
+        Parameters
+        ----------
+        n : int
+            Number of modes.
+        window : int, optional
+            Pooling window of every level (default 2).
+
+        Returns
+        -------
+        ModeTree
+
+        Raises
+        ------
+        GeometryError
+            When ``n`` or ``window`` is not a positive integer, ``window < 2`` with ``n > 1``, or ``window`` does not
+            divide the length of some level (see :func:`tensorexpr.core.pooling.line_nested`).
+
+        Examples
+        --------
+        >>> ModeTree.line(8).to_nested()
+        (((0, 1), (2, 3)), ((4, 5), (6, 7)))
+        """
         return cls.from_nested(line_nested(n, window), name=f"line:{n}" + (f":w{window}" if window != 2 else ""))
 
     @classmethod
     def grid(cls, h: int, w: int, window: tuple[int, int] | int = (2, 2), geometry: str = "square") -> "ModeTree":
         """2-D pooling over ``h x w`` with ``geometry`` ``"square"`` (quad tree) or ``"mirror"``.
 
-        Trees are immutable, so the last few built are cached: a 256x256 tree takes ~0.3 s, and partitions
-        and geometry recognition ask for the same one again.
+        Position ``(row, col)`` is mode ``row * w + col`` (docs/conventions.md). Trees are immutable, so the last
+        few built are cached: a 256x256 tree takes ~0.3 s, and partitions and geometry recognition ask for the same
+        one again.
+
+        Parameters
+        ----------
+        h, w : int
+            Grid height and width.
+        window : int, (int, int) or list, optional
+            ``k``, ``(kh, kw)``, or a list of per-level windows, bottom level first, the last one repeating.
+        geometry : {"square", "mirror"}, optional
+            Contiguous blocks, or mirror pooling (Cohen & Shashua, ICLR 2017, Sec. 5; 2x2 windows only).
+
+        Returns
+        -------
+        ModeTree
+
+        Raises
+        ------
+        GeometryError
+            On a bad side or window, an unknown geometry, mirror pooling with a window other than 2x2, or a window
+            that does not divide a level (see :func:`tensorexpr.core.pooling.grid_nested`).
+
+        References
+        ----------
+        Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017.
+
+        Examples
+        --------
+        >>> ModeTree.grid(2, 2).to_nested()
+        (0, 1, 2, 3)
+        >>> ModeTree.grid(4, 4, geometry="mirror").children(frozenset(range(16)))[0]
+        frozenset({0, 3, 12, 15})
         """
         if cls is not ModeTree:
             return cls.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
@@ -114,15 +208,59 @@ class ModeTree:
 
     @classmethod
     def shallow(cls, n: int) -> "ModeTree":
-        """Depth-1 tree with one global pooling node (CP decomposition)."""
+        """Depth-1 tree with one global pooling node (the CP decomposition's tree).
+
+        Parameters
+        ----------
+        n : int
+            Number of modes.
+
+        Returns
+        -------
+        ModeTree
+
+        Raises
+        ------
+        GeometryError
+            When ``n`` is not a positive integer.
+
+        Examples
+        --------
+        >>> ModeTree.shallow(3).depth
+        1
+        """
         return cls.from_nested(shallow_nested(n), name=f"shallow:{n}")
 
     @classmethod
     def dilated(cls, n: int, order: Any = "contiguous") -> "ModeTree":
         """Tree of a dilated 1-D ConvNet (window 2): see :func:`tensorexpr.core.pooling.dilated_nested`.
 
-        ``order="contiguous"`` equals ``line(n)``; ``"reversed"`` pools modes ``n/2`` apart first.
+        ``order="contiguous"`` equals ``line(n)``; ``"reversed"`` pools modes ``n/2`` apart first; ``"swapped"``
+        is the ``Tbar`` of Cohen, Tamari & Shashua (ICLR 2018).
 
+        Parameters
+        ----------
+        n : int
+            Number of modes, a power of 2.
+        order : str or sequence of int, optional
+            ``"contiguous"``, ``"reversed"``, ``"swapped"`` or a permutation of the dilations ``(1, 2, ..., n/2)``.
+
+        Returns
+        -------
+        ModeTree
+
+        Raises
+        ------
+        GeometryError
+            When ``n`` is not a power of 2 (>= 2) or ``order`` is not one of the above.
+
+        References
+        ----------
+        Cohen, Tamari & Shashua, "Boosting Dilated Convolutional Networks with Mixed Tensor Decompositions",
+        ICLR 2018.
+
+        Examples
+        --------
         >>> ModeTree.dilated(8, "contiguous") == ModeTree.line(8)
         True
         """
@@ -136,31 +274,58 @@ class ModeTree:
 
     @property
     def n_modes(self) -> int:
+        """Number of modes (leaves) ``N``."""
         return len(self.root)
 
     def children(self, node: frozenset) -> tuple[frozenset, ...]:
-        """Ordered children of ``node`` (empty for a leaf)."""
+        """Ordered children of ``node`` (empty for a leaf).
+
+        Parameters
+        ----------
+        node : frozenset
+            A node of the tree (a leaf or an internal node).
+
+        Returns
+        -------
+        tuple of frozenset
+            The children in order; ``()`` for a leaf or a set that is not an internal node.
+        """
         return self._children.get(node, ())
 
     def is_leaf(self, node: frozenset) -> bool:
+        """Whether ``node`` is not an internal node.
+
+        Parameters
+        ----------
+        node : frozenset
+            A set of modes.
+
+        Returns
+        -------
+        bool
+            ``True`` for a leaf, and for any set that is not an internal node of this tree.
+        """
         return node not in self._children
 
     @cached_property
     def leaves(self) -> tuple[frozenset, ...]:
+        """The leaves ``frozenset({m})`` in mode order ``0..N-1``."""
         return tuple(frozenset({m}) for m in range(self.n_modes))
 
     @cached_property
     def nodes(self) -> tuple[frozenset, ...]:
-        """All nodes, children before parents (leaves first, root last)."""
+        """All nodes, children before parents (leaves first in mode order, root last)."""
         leaf_set = set(self.leaves)  # built once: rebuilding it per internal node made this O(N^2)
         return self.leaves + tuple(n for n, _ in self.edges if n not in leaf_set)
 
     @cached_property
     def internal_nodes(self) -> tuple[frozenset, ...]:
+        """The internal nodes in post-order (root last)."""
         return tuple(n for n, _ in self.edges)
 
     @cached_property
     def parent(self) -> dict[frozenset, frozenset]:
+        """The parent of every non-root node."""
         return {k: n for n, kids in self.edges for k in kids}
 
     @cached_property
@@ -177,16 +342,51 @@ class ModeTree:
         return self.levels[self.root]
 
     def nodes_at_level(self, level: int) -> tuple[frozenset, ...]:
+        """The nodes of height ``level``, in the order of :attr:`nodes`.
+
+        Parameters
+        ----------
+        level : int
+            A height (leaves are 0).
+
+        Returns
+        -------
+        tuple of frozenset
+            Empty when no node has this height.
+        """
         return tuple(n for n in self.nodes if self.levels[n] == level)
 
     def to_nested(self, node: frozenset | None = None) -> Any:
+        """The nested-tuple form of the subtree at ``node`` (inverse of :meth:`from_nested`).
+
+        Parameters
+        ----------
+        node : frozenset, optional
+            The subtree's root; default the tree's root.
+
+        Returns
+        -------
+        int or tuple
+            A mode for a leaf, else the tuple of the children's nested forms.
+
+        Examples
+        --------
+        >>> ModeTree.line(4).to_nested()
+        ((0, 1), (2, 3))
+        """
         node = self.root if node is None else node
         if self.is_leaf(node):
             return next(iter(node))
         return tuple(self.to_nested(c) for c in self.children(node))
 
     def to_networkx(self) -> Any:
-        """A ``networkx.DiGraph`` with edges parent -> child and node attributes ``level``, ``modes``."""
+        """A ``networkx.DiGraph`` with edges parent -> child and node attributes ``level``, ``modes``.
+
+        Returns
+        -------
+        networkx.DiGraph
+            Nodes are the tree's frozensets; ``modes`` is the sorted tuple of a node's modes.
+        """
         import networkx as nx
 
         g = nx.DiGraph()

@@ -15,7 +15,27 @@ __all__ = ["format_count", "log2_int"]
 
 
 def log2_int(v: int) -> float:
-    """``log2`` of a positive big integer without float overflow."""
+    """``log2`` of a positive big integer without float overflow.
+
+    Parameters
+    ----------
+    v : int
+        A positive integer of any size.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        When ``v <= 0``.
+
+    Examples
+    --------
+    >>> log2_int(2**5000)
+    5000.0
+    """
     v = int(v)
     if v <= 0:
         raise ValueError(f"log2_int needs a positive integer, got {v}.")
@@ -34,6 +54,18 @@ def _exact_power(v: int, base: int) -> int | None:
 def format_count(v: int) -> str:
     """Readable form of a non-negative integer (see the module docstring).
 
+    Parameters
+    ----------
+    v : int
+        The count.
+
+    Returns
+    -------
+    str
+        The digits below ``2^20``, else ``2^k``, ``3^k`` or ``~2^x.xx``.
+
+    Examples
+    --------
     >>> format_count(16), format_count(2**2048), format_count(3**40), format_count(2**30 + 1)
     ('16', '2^2048', '3^40', '~2^30.00')
     """

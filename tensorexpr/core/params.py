@@ -43,7 +43,24 @@ def _as_numeric(a: Any, what: str) -> np.ndarray:
 
 
 def is_immutable(a: np.ndarray) -> bool:
-    """``a`` and every array it views are read-only (a read-only view of a writable buffer is not frozen)."""
+    """Whether ``a`` and every array it views are read-only (a read-only view of a writable buffer is not frozen).
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        The array to test.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.zeros(3); v = a.view(); v.setflags(write=False)
+    >>> is_immutable(v)
+    False
+    """
     while isinstance(a, np.ndarray):
         if a.flags.writeable:
             return False
@@ -52,8 +69,33 @@ def is_immutable(a: np.ndarray) -> bool:
 
 
 def freeze_vector(v: Any, what: str = "A parameter block") -> np.ndarray:
-    """A read-only 1-D copy of ``v`` (a parameter block's values); an already read-only 1-D numeric array is
-    kept as it is (the library freezes what it builds, and a second copy per node made building O(N) slow)."""
+    """A read-only 1-D copy of ``v`` (a parameter block's values).
+
+    An already read-only 1-D numeric array (with a read-only base) is kept as it is: the library freezes what it
+    builds, and a second copy per node made building O(N) slow. A torch tensor is detached and copied.
+
+    Parameters
+    ----------
+    v : array_like
+        Numeric values (integer, float, complex or object dtype, e.g. Fractions); any shape, flattened in C order.
+    what : str, optional
+        How an error names ``v``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Read-only, 1-D.
+
+    Raises
+    ------
+    NetworkError
+        When ``v`` is not numeric (e.g. a string or boolean dtype).
+
+    Examples
+    --------
+    >>> freeze_vector([[1, 2], [3, 4]]).tolist()
+    [1, 2, 3, 4]
+    """
     if isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "iufO" and is_immutable(v):
         return v
     own = _as_numeric(v, what)  # a fresh copy: freezing it (and the 1-D view) freezes the whole buffer
@@ -64,7 +106,18 @@ def freeze_vector(v: Any, what: str = "A parameter block") -> np.ndarray:
 
 
 def digest(a: np.ndarray) -> str:
-    """A short content hash of an array (dtype, shape and values), for tie keys of constants."""
+    """A short content hash of an array (dtype, shape and values), for tie keys of constants.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Any array; object arrays are hashed through ``repr(a.tolist())``.
+
+    Returns
+    -------
+    str
+        24 hex digits (blake2b, 12 bytes).
+    """
     h = hashlib.blake2b(digest_size=12)
     h.update(str(a.dtype).encode())
     h.update(str(a.shape).encode())
@@ -86,6 +139,16 @@ class Tied:
     basis : array (rows * cols, block size), optional
         A fixed linear map from the block's parameters to the flattened weight: a permutation, a
         block-circulant (group convolution) or Toeplitz (attribute convolution) structure.
+
+    Raises
+    ------
+    NetworkError
+        When ``block`` is not a non-empty string, or ``basis`` is not a 2-D numeric matrix.
+
+    Examples
+    --------
+    >>> Tied("level1").key
+    ('tied', 'level1', None)
     """
 
     block: str
@@ -106,7 +169,7 @@ class Tied:
 
     @property
     def key(self) -> tuple:
-        """Equal keys give equal weights for every parameter value."""
+        """Equal keys give equal weights for every parameter value: ``('tied', block, digest(basis) or None)``."""
         return ("tied", self.block, None if self.basis is None else digest(self.basis))
 
     def __repr__(self) -> str:
@@ -115,7 +178,10 @@ class Tied:
 
 @dataclass(frozen=True)
 class Fixed:
-    """A constant weight: no bound treats it as a free parameter, and integer twins keep it."""
+    """A constant weight: no bound treats it as a free parameter, and integer twins keep it.
+
+    Use the one instance :data:`FIXED`; all instances compare equal.
+    """
 
     def __repr__(self) -> str:
         return "FIXED"
@@ -129,7 +195,38 @@ ParamSpec = Tied | Fixed | None
 
 
 def materialize(param: Tied, theta: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """The weight matrix that ``param`` gives for the block values ``theta``."""
+    r"""The weight matrix that ``param`` gives for the block values ``theta``.
+
+    .. math:: W = \operatorname{reshape}(B \, \theta, \text{shape})
+
+    with ``B`` the identity when ``basis`` is ``None``.
+
+    Parameters
+    ----------
+    param : Tied
+        The parametrization of the node.
+    theta : numpy.ndarray
+        The 1-D values of block ``param.block``; object dtype (exact numbers) is kept exact.
+    shape : tuple of (int, int)
+        The weight's shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        Of shape ``shape``.
+
+    Raises
+    ------
+    NetworkError
+        When ``theta`` has the wrong size for the identity map, or the basis shape is not
+        ``(rows * cols, theta.size)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> materialize(Tied("b"), np.arange(4.0), (2, 2)).tolist()
+    [[0.0, 1.0], [2.0, 3.0]]
+    """
     size = shape[0] * shape[1]
     if param.basis is None:
         if theta.size != size:
@@ -152,7 +249,23 @@ def materialize(param: Tied, theta: np.ndarray, shape: tuple[int, int]) -> np.nd
 
 
 def check_params(params: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Validated, read-only parameter blocks."""
+    """Validated, read-only parameter blocks.
+
+    Parameters
+    ----------
+    params : Mapping
+        Block name -> values; names are converted with ``str``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Read-only 1-D arrays (see :func:`freeze_vector`).
+
+    Raises
+    ------
+    NetworkError
+        When ``params`` is not a mapping or a block is not numeric.
+    """
     if not isinstance(params, Mapping):
         raise NetworkError(f"params must be a mapping {{block name: values}}, got {type(params).__name__}.")
     return {str(k): freeze_vector(v, f"Parameter block {k!r}") for k, v in params.items()}

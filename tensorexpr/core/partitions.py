@@ -37,11 +37,33 @@ def _as_modes(values: Iterable[Any], what: str) -> frozenset:
 class Partition:
     """A partition ``(I, J)`` of modes ``0..n_modes-1``; ``J`` defaults to the complement of ``I``.
 
+    The matricization ``[A]_{I,J}`` puts ``sorted(I)`` on the rows and ``sorted(J)`` on the columns
+    (docs/conventions.md, "Partitions and matricization").
+
+    Parameters
+    ----------
+    I : iterable of int
+        The row modes; a repeated mode is an error.
+    n_modes : int
+        Number of modes ``N``.
+    J : iterable of int, optional
+        The column modes; default the complement of ``I``.
+    name : str, optional
+        A label (the family name); not part of equality.
+
+    Raises
+    ------
+    PartitionError
+        When ``n_modes`` is not a positive integer, ``I`` or ``J`` is not an iterable of integer modes, lists a
+        mode twice, holds a mode outside ``0..n_modes-1``, when ``I`` and ``J`` overlap, or do not cover every mode.
+
     Examples
     --------
     >>> p = Partition.odd_even(4)
     >>> sorted(p.I), sorted(p.J)
     ([0, 2], [1, 3])
+    >>> Partition([0, 3], 4).cols
+    (1, 2)
     """
 
     I: frozenset
@@ -75,33 +97,85 @@ class Partition:
     # -- helpers ------------------------------------------------------------------------------------------
     @property
     def rows(self) -> tuple[int, ...]:
+        """``sorted(I)``: the row modes of the matricization."""
         return tuple(sorted(self.I))
 
     @property
     def cols(self) -> tuple[int, ...]:
+        """``sorted(J)``: the column modes of the matricization."""
         return tuple(sorted(self.J))
 
     @property
     def balanced(self) -> bool:
+        """Whether ``||I| - |J|| <= 1``."""
         return abs(len(self.I) - len(self.J)) <= 1
 
     def side(self, node: frozenset) -> tuple[int, int]:
-        """``(|I n node|, |J n node|)``."""
+        """``(|I n node|, |J n node|)``.
+
+        Parameters
+        ----------
+        node : frozenset
+            A set of modes (a mode-tree node).
+
+        Returns
+        -------
+        tuple of (int, int)
+        """
         return len(self.I & node), len(self.J & node)
 
     def is_pure(self, node: frozenset) -> bool:
+        """Whether ``node`` lies inside ``I`` or inside ``J``.
+
+        Parameters
+        ----------
+        node : frozenset
+            A set of modes (a mode-tree node).
+
+        Returns
+        -------
+        bool
+            ``True`` when ``node`` meets at most one of ``I`` and ``J``.
+        """
         return not (self.I & node) or not (self.J & node)
 
     def swapped(self) -> "Partition":
+        """The partition ``(J, I)``, named ``swap(<name>)``.
+
+        Returns
+        -------
+        Partition
+        """
         return Partition(self.J, self.n_modes, self.I, name=f"swap({self.name})")
 
     def mask(self, shape: tuple[int, ...] | None = None) -> np.ndarray:
-        """Boolean mask, True on ``I``; reshaped to ``shape`` (e.g. ``(h, w)``) when given."""
+        """Boolean mask, True on ``I``; reshaped to ``shape`` (e.g. ``(h, w)``) when given.
+
+        Parameters
+        ----------
+        shape : tuple of int, optional
+            A shape with ``n_modes`` entries; mode ``row * w + col`` is entry ``(row, col)`` (C order).
+
+        Returns
+        -------
+        numpy.ndarray of bool
+
+        Raises
+        ------
+        ValueError
+            From numpy, when ``shape`` does not have ``n_modes`` entries.
+        """
         m = np.zeros(self.n_modes, dtype=bool)
         m[list(self.I)] = True
         return m.reshape(shape) if shape is not None else m
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict ``{"name", "n_modes", "I", "J"}`` with sorted mode lists.
+
+        Returns
+        -------
+        dict
+        """
         return {"name": self.name, "n_modes": self.n_modes, "I": list(self.rows), "J": list(self.cols)}
 
     def __repr__(self) -> str:
@@ -113,17 +187,83 @@ class Partition:
     # -- families ------------------------------------------------------------------------------------------
     @classmethod
     def odd_even(cls, n: int) -> "Partition":
-        """``I`` = even modes, ``J`` = odd modes (the depth-efficiency witness, COLT 2016 Thm. 1)."""
+        """``I`` = even modes, ``J`` = odd modes (the depth-efficiency witness).
+
+        Parameters
+        ----------
+        n : int
+            Number of modes.
+
+        Returns
+        -------
+        Partition
+
+        Raises
+        ------
+        PartitionError
+            When ``n`` is not a positive integer.
+
+        References
+        ----------
+        Cohen, Sharir & Shashua, "On the Expressive Power of Deep Learning: A Tensor Analysis", COLT 2016, Thm. 1.
+
+        Examples
+        --------
+        >>> Partition.odd_even(6).rows
+        (0, 2, 4)
+        """
         return cls(range(0, n, 2), n, name="odd_even")
 
     @classmethod
     def left_right(cls, n: int) -> "Partition":
-        """``I`` = first half of a line, ``J`` = second half."""
+        """``I`` = first half of a line (``n // 2`` modes), ``J`` = second half.
+
+        Parameters
+        ----------
+        n : int
+            Number of modes.
+
+        Returns
+        -------
+        Partition
+
+        Raises
+        ------
+        PartitionError
+            When ``n`` is not a positive integer.
+
+        Examples
+        --------
+        >>> Partition.left_right(4).rows
+        (0, 1)
+        """
         return cls(range(n // 2), n, name="left_right")
 
     @classmethod
     def from_mask(cls, mask: Any, name: str = "mask") -> "Partition":
-        """``I`` = positions where ``mask`` is true (flattened in C order, matching mode ``row*W+col``)."""
+        """``I`` = positions where ``mask`` is true (flattened in C order, matching mode ``row*W+col``).
+
+        Parameters
+        ----------
+        mask : array_like of bool or 0/1
+            One entry per mode, any shape.
+        name : str, optional
+            A label.
+
+        Returns
+        -------
+        Partition
+
+        Raises
+        ------
+        PartitionError
+            When ``mask`` holds values other than booleans or 0/1.
+
+        Examples
+        --------
+        >>> Partition.from_mask([[1, 0], [0, 1]]).rows
+        (0, 3)
+        """
         m = np.asarray(mask)
         if m.dtype != bool:
             if not np.isin(m, (0, 1)).all():
@@ -134,16 +274,67 @@ class Partition:
 
     @classmethod
     def random(cls, n: int, seed: int | None = None, balanced: bool = True) -> "Partition":
-        """A seeded random partition; balanced (``|I| = n//2``) by default."""
+        """A seeded random partition; balanced (``|I| = n//2``) by default.
+
+        Parameters
+        ----------
+        n : int
+            Number of modes.
+        seed : int, optional
+            Seed of ``numpy.random.default_rng``; ``None`` draws a fresh one.
+        balanced : bool, optional
+            ``|I| = n // 2`` when true, else ``|I|`` uniform in ``1..n-1``.
+
+        Returns
+        -------
+        Partition
+
+        Raises
+        ------
+        PartitionError
+            When ``n`` is not a positive integer.
+        ValueError
+            From numpy, when ``balanced=False`` and ``n < 2``.
+        """
         rng = np.random.default_rng(seed)
         size = n // 2 if balanced else int(rng.integers(1, n))
         return cls(rng.choice(n, size=size, replace=False).tolist(), n, name=f"random(seed={seed})")
 
     @classmethod
     def grid(cls, h: int, w: int, kind: str) -> "Partition":
-        """2-D families (mode ``row*w+col``): ``left_right``, ``top_bottom``, ``checkerboard``,
-        ``interleaved_rows``, ``interleaved_cols``, and ``mirror_left_right`` / ``mirror_top_bottom``, the
-        halves that are coarse for mirror pooling (each root child of the mirror tree on one side)."""
+        """A 2-D family on an ``h x w`` grid (mode ``row*w+col``).
+
+        ``left_right``, ``top_bottom``, ``checkerboard``, ``interleaved_rows``, ``interleaved_cols``, and
+        ``mirror_left_right`` / ``mirror_top_bottom``, the halves that are coarse for mirror pooling (each root
+        child of the mirror tree on one side).
+
+        Parameters
+        ----------
+        h, w : int
+            Grid height and width.
+        kind : str
+            A key of :data:`PARTITION_FAMILIES_2D`.
+
+        Returns
+        -------
+        Partition
+            Named ``kind``.
+
+        Raises
+        ------
+        PartitionError
+            On an unknown ``kind``, a non-positive side, or (mirror halves) a grid that mirror pooling cannot tile or
+            whose last pooling window is not 2x2.
+
+        References
+        ----------
+        Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017.
+
+        Examples
+        --------
+        >>> Partition.grid(2, 4, "checkerboard").rows
+        (0, 2, 5, 7)
+        """
         if kind not in PARTITION_FAMILIES_2D:
             raise PartitionError(f"Unknown 2-D partition {kind!r}; expected one of {sorted(PARTITION_FAMILIES_2D)}.")
         if h < 1 or w < 1:
@@ -172,7 +363,30 @@ class Partition:
 
     @classmethod
     def all_balanced(cls, n: int, max_n: int = 16) -> Iterator["Partition"]:
-        """Every balanced partition with mode 0 in ``I`` (each unordered split once); ``n <= max_n``."""
+        """Every balanced partition with mode 0 in ``I`` (each unordered split once); ``n <= max_n``.
+
+        Parameters
+        ----------
+        n : int
+            Number of modes (>= 2); ``|I| = n // 2``.
+        max_n : int, optional
+            Refuse larger ``n`` (the count grows like ``2^n``).
+
+        Yields
+        ------
+        Partition
+            Named ``balanced``.
+
+        Raises
+        ------
+        PartitionError
+            When ``n`` is not an integer >= 2 or exceeds ``max_n`` (raised on the first ``next``).
+
+        Examples
+        --------
+        >>> [p.rows for p in Partition.all_balanced(4)]
+        [(0, 1), (0, 2), (0, 3)]
+        """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
             raise PartitionError(f"all_balanced needs n >= 2 modes, got {n!r}.")
         if n > max_n:
@@ -185,7 +399,35 @@ class Partition:
 
     @classmethod
     def family(cls, name: str, n_modes: int, shape: tuple[int, int] | None = None, seed: int | None = None) -> "Partition":
-        """Look up a family by name: 1-D names always, 2-D names when ``shape=(h, w)`` is given."""
+        """Look up a family by name: 1-D names always, 2-D names when ``shape=(h, w)`` is given.
+
+        A name in both tables (``left_right``) is the 2-D family when ``shape`` is given.
+
+        Parameters
+        ----------
+        name : str
+            A key of :data:`PARTITION_FAMILIES_1D` or (with ``shape``) :data:`PARTITION_FAMILIES_2D`.
+        n_modes : int
+            Number of modes (used by the 1-D families).
+        shape : tuple of (int, int), optional
+            The grid ``(h, w)``.
+        seed : int, optional
+            Seed of the ``random`` family.
+
+        Returns
+        -------
+        Partition
+
+        Raises
+        ------
+        PartitionError
+            On an unknown name, or from the family itself.
+
+        Examples
+        --------
+        >>> Partition.family("left_right", 4, shape=(2, 2)).rows
+        (0, 2)
+        """
         if shape is not None and name in PARTITION_FAMILIES_2D:
             return cls.grid(shape[0], shape[1], name)
         if name in PARTITION_FAMILIES_1D:

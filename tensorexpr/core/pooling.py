@@ -25,7 +25,30 @@ def _check_positive(name: str, value: Any) -> int:
 def line_nested(n: int, window: int = 2) -> tuple:
     """Contiguous 1-D pooling: windows ``(0..w-1), (w..2w-1), ...`` at every level.
 
-    Raises :class:`GeometryError` when ``window`` does not divide the length at some level.
+    Parameters
+    ----------
+    n : int
+        Number of modes.
+    window : int, optional
+        Pooling window of every level (default 2).
+
+    Returns
+    -------
+    tuple
+        The root of a nested-tuple tree; ``(0,)`` for ``n = 1``.
+
+    Raises
+    ------
+    GeometryError
+        When ``n`` or ``window`` is not a positive integer, ``window < 2`` for ``n > 1``, or ``window`` does not
+        divide the length of some level.
+
+    Examples
+    --------
+    >>> line_nested(4)
+    ((0, 1), (2, 3))
+    >>> line_nested(9, 3)
+    ((0, 1, 2), (3, 4, 5), (6, 7, 8))
     """
     n = _check_positive("n", n)
     window = _check_positive("window", window)
@@ -47,8 +70,27 @@ def line_nested(n: int, window: int = 2) -> tuple:
 def mirror_source(h: int) -> np.ndarray:
     """Row permutation of mirror pooling: ``src(i) = i/2`` if ``i`` is even else ``h-1-i//2``.
 
-    Applied before a 2-wide contiguous pooling, window ``(2k, 2k+1)`` pools row ``k`` with its mirror
-    image ``h-1-k`` (Cohen & Shashua, ICLR 2017, Sec. 5).
+    Applied before a 2-wide contiguous pooling, window ``(2k, 2k+1)`` pools row ``k`` with its mirror image
+    ``h-1-k`` (the authors' QUAD2 permutation layer).
+
+    Parameters
+    ----------
+    h : int
+        Number of rows (or columns).
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer array of length ``h``: new row ``i`` is old row ``src(i)``.
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017, Sec. 5.
+
+    Examples
+    --------
+    >>> mirror_source(4).tolist()
+    [0, 3, 1, 2]
     """
     i = np.arange(h)
     return np.where(i % 2 == 0, i // 2, h - 1 - i // 2)
@@ -101,7 +143,38 @@ def grid_nested(h: int, w: int, window: tuple[int, int] | int = (2, 2), geometry
     ``geometry="square"`` pools contiguous blocks (a quad tree for 2x2). ``geometry="mirror"`` permutes
     rows and columns with :func:`mirror_source` before every pooling layer, so each window holds a
     position and its horizontal, vertical and diagonal mirror images. When one side reaches 1 the window
-    shrinks to 1 along it.
+    shrinks to 1 along it. Position ``(row, col)`` is mode ``row * w + col`` (docs/conventions.md).
+
+    Parameters
+    ----------
+    h, w : int
+        Grid height and width.
+    window : int, (int, int) or list, optional
+        The window of every level, or a list of per-level windows.
+    geometry : {"square", "mirror"}, optional
+        A key of :data:`GRID_GEOMETRIES`.
+
+    Returns
+    -------
+    tuple
+        The root of a nested-tuple tree (a bare mode for a 1x1 grid).
+
+    Raises
+    ------
+    GeometryError
+        On a non-positive side or window, an empty window list, an unknown geometry, mirror pooling with a
+        window other than 2x2, a window of one position, or a window that does not divide a level.
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017.
+
+    Examples
+    --------
+    >>> grid_nested(2, 4, (2, 2))
+    ((0, 1, 4, 5), (2, 3, 6, 7))
+    >>> grid_nested(6, 6, [3, 2])[0]
+    (0, 1, 2, 6, 7, 8, 12, 13, 14)
     """
     h = _check_positive("h", h)
     w = _check_positive("w", w)
@@ -134,7 +207,28 @@ def grid_nested(h: int, w: int, window: tuple[int, int] | int = (2, 2), geometry
 
 
 def shallow_nested(n: int) -> tuple:
-    """One global pooling node over all modes: the CP decomposition's tree."""
+    """One global pooling node over all modes: the CP decomposition's tree.
+
+    Parameters
+    ----------
+    n : int
+        Number of modes.
+
+    Returns
+    -------
+    tuple
+        ``(0, 1, ..., n-1)``.
+
+    Raises
+    ------
+    GeometryError
+        When ``n`` is not a positive integer.
+
+    Examples
+    --------
+    >>> shallow_nested(3)
+    (0, 1, 2)
+    """
     n = _check_positive("n", n)
     return tuple(range(n))
 
@@ -144,11 +238,33 @@ def dilated_nested(n: int, order: Any = "contiguous") -> tuple:
 
     Layer ``l`` pools the level-``(l-1)`` node containing mode ``i`` with the one containing ``i + d_l``
     (for ``i`` whose bit ``d_l`` is 0), lower modes first. Hence a level-``l`` node is the set of modes that
-    agree with one of its modes on every bit except ``d_1, ..., d_l``. ``order`` is ``"contiguous"``
-    (dilations ``1, 2, 4, ...``: ``line(n)``, neighbours pooled first), ``"reversed"`` (dilations
-    ``n/2, ..., 2, 1``: modes at distance ``n/2`` pooled first), or an explicit permutation of
-    ``(1, 2, 4, ..., n/2)``; ``"swapped"`` exchanges the dilations of layers ``2k-1`` and ``2k``
-(``2, 1, 8, 4, ...``; the paper's ``Tbar``, whose even-level nodes are those of ``line(n)``). Cohen, Tamari & Shashua, ICLR 2018.
+    agree with one of its modes on every bit except ``d_1, ..., d_l``.
+
+    Parameters
+    ----------
+    n : int
+        Number of modes, a power of 2 (>= 2).
+    order : str or sequence of int, optional
+        ``"contiguous"`` (dilations ``1, 2, 4, ...``: ``line(n)``, neighbours pooled first), ``"reversed"``
+        (dilations ``n/2, ..., 2, 1``: modes at distance ``n/2`` pooled first), ``"swapped"`` (the dilations
+        of layers ``2k-1`` and ``2k`` exchanged, ``2, 1, 8, 4, ...``; the paper's ``Tbar``, whose even-level
+        nodes are those of ``line(n)``), or an explicit permutation of ``(1, 2, 4, ..., n/2)``.
+
+    Returns
+    -------
+    tuple
+        The root of a nested-tuple tree.
+
+    Raises
+    ------
+    GeometryError
+        When ``n`` is not a power of 2 (>= 2), ``order`` is an unknown string, not a sequence of ints, or not a
+        permutation of the dilations.
+
+    References
+    ----------
+    Cohen, Tamari & Shashua, "Boosting Dilated Convolutional Networks with Mixed Tensor Decompositions",
+    ICLR 2018.
 
     Examples
     --------

@@ -31,7 +31,31 @@ __all__ = ["check_field_prime", "exact_entry", "exact_matrix", "is_integral", "h
 
 
 def exact_entry(x: Any, what: str = "An entry") -> int | Fraction:
-    """``x`` as an exact ``int`` or :class:`Fraction` (a finite float converts exactly, bit for bit)."""
+    """``x`` as an exact ``int`` or :class:`~fractions.Fraction` (a finite float converts exactly, bit for bit).
+
+    Booleans become ``0``/``1``; an integral Fraction or float becomes an ``int``.
+
+    Parameters
+    ----------
+    x : int, Fraction, float or bool (Python or numpy scalar)
+        The value.
+    what : str, optional
+        How an error names ``x``.
+
+    Returns
+    -------
+    int or Fraction
+
+    Raises
+    ------
+    NetworkError
+        When ``x`` is a NaN or infinite float, or of another type (e.g. complex, str).
+
+    Examples
+    --------
+    >>> exact_entry(0.5), exact_entry(2.0)
+    (Fraction(1, 2), 2)
+    """
     if isinstance(x, (bool, np.bool_)):
         return int(x)
     if isinstance(x, (int, np.integer)):
@@ -47,7 +71,24 @@ def exact_entry(x: Any, what: str = "An entry") -> int | Fraction:
 
 
 def exact_matrix(a: Any, what: str = "A matrix") -> np.ndarray:
-    """An object array of exact ``int``/``Fraction`` entries with the shape of ``a``."""
+    """An object array of exact ``int``/``Fraction`` entries with the shape of ``a``.
+
+    Parameters
+    ----------
+    a : array_like
+        Entries accepted by :func:`exact_entry`.
+    what : str, optional
+        How an error names ``a``.
+
+    Returns
+    -------
+    numpy.ndarray of object
+
+    Raises
+    ------
+    NetworkError
+        On an entry :func:`exact_entry` refuses.
+    """
     arr = np.asarray(a)
     flat = [exact_entry(x, what) for x in arr.ravel().tolist()] if arr.dtype.kind != "O" else \
         [exact_entry(x, what) for x in arr.ravel()]
@@ -57,7 +98,23 @@ def exact_matrix(a: Any, what: str = "A matrix") -> np.ndarray:
 
 
 def has_fractions(a: Any) -> bool:
-    """True when an object array holds a non-integral :class:`Fraction` (or a non-integral float)."""
+    """True when ``a`` holds a non-integral :class:`~fractions.Fraction` (or a non-integral float).
+
+    Parameters
+    ----------
+    a : array_like
+        Any numeric array; integer and boolean dtypes answer ``False`` at once.
+
+    Returns
+    -------
+    bool
+        For a float array, NaN and inf count as non-integral (``True``).
+
+    Raises
+    ------
+    NetworkError
+        For an object array with an entry :func:`exact_entry` refuses.
+    """
     arr = np.asarray(a)
     if arr.dtype.kind in "iub":
         return False
@@ -67,7 +124,24 @@ def has_fractions(a: Any) -> bool:
 
 
 def is_integral(a: Any) -> bool:
-    """Every entry is an integer value (any dtype; NaN and inf are not)."""
+    """Whether every entry is an integer value (any dtype; NaN and inf are not).
+
+    Parameters
+    ----------
+    a : array_like
+        Any array.
+
+    Returns
+    -------
+    bool
+        ``False`` also for an object array with an entry that is not a number.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> is_integral([1.0, 2.0]), is_integral([Fraction(1, 2)])
+    (True, False)
+    """
     arr = np.asarray(a)
     if arr.dtype.kind in "iub":
         return True
@@ -80,7 +154,28 @@ def is_integral(a: Any) -> bool:
 
 
 def denominator_lcm(a: Any) -> int:
-    """The least common multiple of the denominators of the exact entries of ``a`` (1 for integers)."""
+    """The least common multiple of the denominators of the exact entries of ``a`` (1 for integers).
+
+    Parameters
+    ----------
+    a : array_like
+        Entries accepted by :func:`exact_entry` (floats taken at their exact binary value).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    NetworkError
+        On an entry :func:`exact_entry` refuses.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> denominator_lcm([Fraction(1, 2), Fraction(1, 3), 4])
+    6
+    """
     arr = np.asarray(a)
     if arr.dtype.kind in "iub":
         return 1
@@ -89,8 +184,27 @@ def denominator_lcm(a: Any) -> int:
 
 
 def integer_entries(a: Any, what: str = "An array") -> np.ndarray:
-    """``a`` with integral entries as ``int64`` (or Python ints in an object array when they overflow);
-    raises :class:`NetworkError` naming the first non-integral entry."""
+    """``a`` with integral entries as ``int64`` (Python ints in an object array when they overflow).
+
+    Unsigned integer arrays narrower than 8 bytes become ``int64``; other integer arrays are returned as they are.
+
+    Parameters
+    ----------
+    a : array_like
+        Integral entries of any numeric dtype.
+    what : str, optional
+        How an error names ``a``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64``, or object dtype when a value reaches ``2^62`` in magnitude.
+
+    Raises
+    ------
+    NetworkError
+        Naming the first non-integral entry, or an entry :func:`exact_entry` refuses.
+    """
     arr = np.asarray(a)
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64) if arr.dtype.kind == "u" and arr.dtype.itemsize < 8 else arr
@@ -115,7 +229,32 @@ def integer_entries(a: Any, what: str = "An array") -> np.ndarray:
 
 
 def rank_over_Q(a: Any) -> int:
-    """Exact rank over Q of a 2-D matrix of ints, Fractions or floats (floats taken at their exact value)."""
+    """Exact rank over Q of a 2-D matrix of ints, Fractions or floats (floats taken at their exact value).
+
+    The entries are multiplied by the lcm of their denominators and the rank of the integer matrix is computed
+    with python-flint's ``fmpz_mat``.
+
+    Parameters
+    ----------
+    a : array_like
+        A 2-D matrix.
+
+    Returns
+    -------
+    int
+        0 for an empty matrix.
+
+    Raises
+    ------
+    NetworkError
+        When ``a`` is not 2-D, or holds an entry :func:`exact_entry` refuses.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> rank_over_Q([[Fraction(1, 3), 1], [1, 3]])
+    1
+    """
     import flint
 
     arr = np.asarray(a)
@@ -131,7 +270,17 @@ def rank_over_Q(a: Any) -> int:
 
 
 def network_is_rational(net: Any) -> bool:
-    """True when ``F``, a weight, a parameter block or a tie basis of ``net`` holds a non-integral entry."""
+    """True when ``F``, a weight, a parameter block or a tie basis of ``net`` holds a non-integral entry.
+
+    Parameters
+    ----------
+    net : Network
+        The network to inspect.
+
+    Returns
+    -------
+    bool
+    """
     arrays = [net.F] + [nd.weight for nd in net.nodes if nd.weight is not None]
     arrays += list(net.params.values())
     arrays += [nd.param.basis for nd in net.nodes if getattr(nd.param, "basis", None) is not None]
@@ -141,14 +290,26 @@ def network_is_rational(net: Any) -> bool:
 def clear_denominators(net: Any) -> Any:
     """An integer product network whose grid tensor is a positive integer multiple of ``net``'s.
 
-    Every matricization rank is unchanged (see the module docstring). ``net`` is returned unchanged when it
-    is already integer-valued. Only product (multilinear) networks: with ReLU pooling, scaling one child
-    of a pool is not a scaling of the output (exact paths evaluate those over Q directly).
+    Every matricization rank is unchanged (see the module docstring). ``net`` is returned unchanged when it is
+    already integer-valued. Only product (multilinear) networks: with ReLU pooling, scaling one child of a pool
+    is not a scaling of the output (exact paths evaluate those over Q directly). The scaled weights are
+    :data:`~tensorexpr.core.params.FIXED` in the result, whose ``meta["cleared_denominators"]`` is ``s_root``.
+
+    Parameters
+    ----------
+    net : Network
+        A product network with integer or Fraction entries.
+
+    Returns
+    -------
+    Network
+        Integer-valued, ``integer=True``.
 
     Raises
     ------
     NetworkError
-        For a non-product operator, or a non-integral float (only exact ``Fraction`` entries are cleared).
+        When ``net`` is not a :class:`~tensorexpr.core.network.Network`, uses a non-product operator, or holds a
+        non-integral float in ``F`` or a weight (only exact ``Fraction`` entries are cleared).
     """
     from tensorexpr.core.network import Network, Node
     from tensorexpr.core.params import FIXED
@@ -205,7 +366,30 @@ def clear_denominators(net: Any) -> Any:
 
 
 def check_field_prime(p: Any, max_bits: int = 63) -> int:
-    """``p`` is a prime below ``2^max_bits`` (flint ``nmod_mat`` needs a word-size prime modulus)."""
+    """``p`` is a prime below ``2^max_bits`` (flint ``nmod_mat`` needs a word-size prime modulus).
+
+    Parameters
+    ----------
+    p : int
+        The candidate modulus.
+    max_bits : int, optional
+        Upper bound on the bit size (default 63).
+
+    Returns
+    -------
+    int
+        ``p`` as a Python int.
+
+    Raises
+    ------
+    RankError
+        When ``p`` is not an integer in ``[2, 2^max_bits)`` or is not prime (checked with ``sympy.isprime``).
+
+    Examples
+    --------
+    >>> check_field_prime(7)
+    7
+    """
     import sympy
 
     if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not 2 <= int(p) < 2**max_bits:

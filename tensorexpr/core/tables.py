@@ -8,6 +8,27 @@ __all__ = ["format_table"]
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A left-aligned plain-text table: a header row, a dashed rule, then one line per row.
+
+    Parameters
+    ----------
+    headers : sequence of str
+        The column titles.
+    rows : sequence of sequence
+        The cells (converted with ``str``); a row shorter than ``headers`` raises ``IndexError``, extra cells
+        are dropped.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(format_table(["a", "rank"], [[1, 16]]))
+    a  rank
+    -  ----
+    1  16
+    """
     cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths)), "  ".join("-" * w for w in widths)]

@@ -17,8 +17,30 @@ def check_partition(P: Any, n_modes: int, who: str, what: str = "the network",
     """``P`` is a :class:`Partition` over exactly ``n_modes`` modes, else :class:`PartitionError` with a hint.
 
     One mistake, one error class: every entry point (rank, rank_many, certify, each bound, profile) raises
-    :class:`PartitionError` for a partition that does not fit. ``error`` is accepted for backward
-    compatibility and ignored.
+    :class:`PartitionError` for a partition that does not fit.
+
+    Parameters
+    ----------
+    P : Partition
+        The partition to check.
+    n_modes : int
+        The number of modes of the network or tree.
+    who : str
+        The entry point, named in the error.
+    what : str, optional
+        How the error names the object the partition must fit.
+    error : optional
+        Accepted for backward compatibility and ignored.
+
+    Returns
+    -------
+    Partition
+        ``P`` itself.
+
+    Raises
+    ------
+    PartitionError
+        When ``P`` is not a :class:`Partition` or has another number of modes.
     """
     if not isinstance(P, Partition):
         raise PartitionError(f"{who} needs a te.Partition, got {type(P).__name__}. Hint: te.Partition.odd_even(n).")
@@ -33,7 +55,26 @@ def check_partition(P: Any, n_modes: int, who: str, what: str = "the network",
 
 
 def check_output(output: Any, outputs: int, error: type[TensorExprError] = NetworkError) -> int:
-    """``output`` indexes one of ``outputs`` channels."""
+    """``output`` indexes one of ``outputs`` channels.
+
+    Parameters
+    ----------
+    output : int
+        The output channel.
+    outputs : int
+        The number of output channels.
+    error : type, optional
+        The error class to raise (default :class:`NetworkError`).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    NetworkError
+        (or ``error``) when ``output`` is not an integer in ``0..outputs-1``.
+    """
     if isinstance(output, bool) or not isinstance(output, (int, np.integer)) or not 0 <= output < outputs:
         raise error(f"output={output!r} is out of range for a network with {outputs} outputs (0..{outputs - 1}).")
     return int(output)

@@ -82,6 +82,21 @@ def render_blob(rs: np.random.RandomState) -> tuple[np.ndarray, tuple[int, int, 
 
     Consumes exactly the draws of one pass of the recipe from ``rs``; returns ``None`` for an empty image
     (the caller draws again, as the authors' loop does).
+
+    Parameters
+    ----------
+    rs : numpy.random.RandomState
+        The recipe's random stream (advanced in place).
+
+    Returns
+    -------
+    tuple or None
+        ``(image (32, 32) bool, (row, col, side), symmetric_mask)``, or ``None`` for an empty image.
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017
+    (the blob tasks, checked against the authors' code HUJI-Deep/inductive-pooling; docs/theory.md).
     """
     from scipy import ndimage
 
@@ -113,7 +128,20 @@ def render_blob(rs: np.random.RandomState) -> tuple[np.ndarray, tuple[int, int, 
 
 @dataclass(frozen=True, eq=False)
 class BlobSet:
-    """Generated images in generation order with their regions, mask types and both scores."""
+    """Generated images in generation order with their regions, mask types and both scores.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        ``(n, 32, 32)`` ``uint8``.
+    regions : numpy.ndarray
+        ``(n, 3)`` ``int64``: row, col, side.
+    symmetric_mask : numpy.ndarray
+        ``(n,)`` bool.
+    closedness, symmetry : numpy.ndarray
+        ``(n,)`` float64 scores.
+    meta : dict, optional
+    """
 
     images: np.ndarray  # (n, 32, 32) uint8
     regions: np.ndarray  # (n, 3) int64: row, col, side
@@ -126,6 +154,21 @@ class BlobSet:
         return len(self.images)
 
     def score(self, task: str) -> np.ndarray:
+        """The scores of ``task``.
+
+        Parameters
+        ----------
+        task : {"closedness", "symmetry"}
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Raises
+        ------
+        KeyError
+            On another task.
+        """
         return {"closedness": self.closedness, "symmetry": self.symmetry}[task]
 
     def __repr__(self) -> str:
@@ -137,6 +180,21 @@ def closedness_scores(images: np.ndarray) -> np.ndarray:
 
     One batched closing with the cross structuring element extended by a unit axis (equal, slice by
     slice, to scipy's default 2-D element with one iteration).
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        ``(n, H, W)`` binary images.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` float64 (NaN for an empty image).
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017
+    (the blob tasks, checked against the authors' code HUJI-Deep/inductive-pooling; docs/theory.md).
     """
     from scipy import ndimage
 
@@ -148,7 +206,25 @@ def closedness_scores(images: np.ndarray) -> np.ndarray:
 
 
 def symmetry_scores(images: np.ndarray, regions: np.ndarray) -> np.ndarray:
-    """``|R & fliplr(R)| / |R|`` per image, ``R`` the image's region ``(row, col, side)``."""
+    """``|R & fliplr(R)| / |R|`` per image, ``R`` the image's region ``(row, col, side)``.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        ``(n, H, W)`` binary images.
+    regions : numpy.ndarray
+        ``(n, 3)``: row, col, side.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` float64 (NaN for an empty region).
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017
+    (the blob tasks, checked against the authors' code HUJI-Deep/inductive-pooling; docs/theory.md).
+    """
     out = np.empty(len(images))
     for k, (im, (r0, c0, side)) in enumerate(zip(np.asarray(images, dtype=bool), np.asarray(regions))):
         R = im[r0 : r0 + side, c0 : c0 + side]
@@ -160,6 +236,22 @@ def extreme_labels(scores: np.ndarray, proportion: float = POS_NEG_PROPORTION) -
     """Labels ``0`` for the lowest and ``1`` for the highest ``int(n * proportion)`` scores, ``-1`` between.
 
     A stable sort, so ties keep generation order (as the authors' ``sorted``).
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+    proportion : float, optional
+        Fraction labelled at each end (default 0.4).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` labels in ``{-1, 0, 1}``.
+
+    Examples
+    --------
+    >>> extreme_labels([0.3, 0.1, 0.9, 0.5, 0.7], 0.4).tolist()
+    [0, 0, 1, -1, 1]
     """
     n = len(scores)
     k = int(n * proportion)
@@ -171,7 +263,26 @@ def extreme_labels(scores: np.ndarray, proportion: float = POS_NEG_PROPORTION) -
 
 
 def generate_blobs(n: int, rs: np.random.RandomState, progress: bool = False, desc: str = "blobs") -> BlobSet:
-    """``n`` non-empty images from ``rs`` in generation order (empty attempts are redrawn)."""
+    """``n`` non-empty images from ``rs`` in generation order (empty attempts are redrawn).
+
+    Parameters
+    ----------
+    n : int
+    rs : numpy.random.RandomState
+    progress : bool, optional
+        A tqdm bar.
+    desc : str, optional
+        The bar's label.
+
+    Returns
+    -------
+    BlobSet
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017
+    (the blob tasks, checked against the authors' code HUJI-Deep/inductive-pooling; docs/theory.md).
+    """
     from tqdm.auto import tqdm
 
     images = np.empty((n, _S, _S), dtype=np.uint8)
@@ -190,7 +301,14 @@ def generate_blobs(n: int, rs: np.random.RandomState, progress: bool = False, de
 
 
 def cache_dir() -> Path:
-    """The user cache directory of tensorexpr (not created here)."""
+    """The user cache directory of tensorexpr (not created here).
+
+    ``$TENSOREXPR_CACHE`` when set, else ``$XDG_CACHE_HOME/tensorexpr`` or ``~/.cache/tensorexpr``.
+
+    Returns
+    -------
+    Path
+    """
     if os.environ.get("TENSOREXPR_CACHE"):
         return Path(os.environ["TENSOREXPR_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -236,7 +354,27 @@ def authors_blobs(seed: int = 0, sizes: tuple[int, int] = AUTHOR_SIZES, cache: b
                   progress: bool = True) -> tuple[BlobSet, BlobSet]:
     """The generated ``(train, test)`` sets of the recipe: one ``RandomState(seed)`` stream, train first.
 
-    Scores are recomputed from the cached pixels (cheap), so a cache holds only images and regions.
+    Scores are recomputed from the cached pixels (cheap), so a cache holds only images and regions. A cache that
+    cannot be written or read is ignored.
+
+    Parameters
+    ----------
+    seed : int, optional
+    sizes : tuple of (int, int), optional
+        Images generated for the train and test sets.
+    cache : bool, optional
+        Read and write the cache under :func:`cache_dir`.
+    progress : bool, optional
+
+    Returns
+    -------
+    tuple of (BlobSet, BlobSet)
+        Each with ``meta`` naming the recipe, seed, cache path and set.
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017
+    (the blob tasks, checked against the authors' code HUJI-Deep/inductive-pooling; docs/theory.md).
     """
     sizes = (int(sizes[0]), int(sizes[1]))
     path = _cache_path(seed, sizes)

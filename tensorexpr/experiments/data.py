@@ -29,7 +29,26 @@ from tensorexpr.core.errors import DataError  # noqa: F401  (re-exported: define
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Train/test tensors. ``X`` is ``(n, H, W)`` (or ``(n, N)``) of symbols (long) or ``(n, C, H, W)`` floats."""
+    """Train/test tensors. ``X`` is ``(n, H, W)`` (or ``(n, N)``) of symbols (long) or ``(n, C, H, W)`` floats.
+
+    Parameters
+    ----------
+    name : str
+    X_train, y_train, X_test, y_test : torch.Tensor
+        Inputs and integer labels.
+    n_classes : int
+    M : int or None
+        Number of symbols of one-hot data; ``None`` for float data.
+    in_features : int, optional
+        Channels per position of float data.
+    meta : dict, optional
+        Provenance (recipe, seed, data fingerprint, ...).
+
+    Raises
+    ------
+    DataError
+        When ``X`` and ``y`` of a split have different lengths.
+    """
 
     name: str
     X_train: torch.Tensor
@@ -58,7 +77,31 @@ def _check_n(name: str, v: Any, lo: int = 1) -> int:
 
 # -- blobs: the "centred" variant (the authors' recipe is in blobs.py) -------------------------------------------------------------------------------------------------
 def blob_images(n: int, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``centred`` variant: ``(images, symmetric_mask)``, ``n`` binary ``size x size`` images and mask flags."""
+    """``centred`` variant: ``(images, symmetric_mask)``, ``n`` binary ``size x size`` images and mask flags.
+
+    A sine-warped ellipse per image, centred horizontally, with random pixel drops; for half of the images
+    the drop mask is mirror-symmetric. For an odd ``size`` the drop masks are left as drawn, so the flags do
+    not mean a symmetric mask there.
+
+    Parameters
+    ----------
+    n : int
+    size : int, optional
+        Image side (>= 4).
+    seed : int, optional
+
+    Returns
+    -------
+    images : numpy.ndarray
+        ``uint8``, shape ``(n, size, size)``, values 0/1.
+    symmetric_mask : numpy.ndarray
+        ``bool``, shape ``(n,)``.
+
+    Raises
+    ------
+    DataError
+        When ``n < 1`` or ``size < 4``.
+    """
     n, size = _check_n("n", n), _check_n("size", size, 4)
     rng = np.random.default_rng(seed)
     tile = rng.uniform(0.45, 1.0, n) * size  # side of the tile holding the blob
@@ -88,12 +131,49 @@ def blob_images(n: int, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.n
 
 
 def closedness_score(img: np.ndarray) -> float:
-    """The authors' closedness ``|I| / |binary_closing(pad(I, 1))|`` (1 for a closed shape; less with gaps)."""
+    """The authors' closedness ``|I| / |binary_closing(pad(I, 1))|`` (1 for a closed shape; less with gaps).
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        A binary image.
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017
+    (the blob tasks; the authors' code HUJI-Deep/inductive-pooling).
+    """
     return float(closedness_scores(np.asarray(img)[None])[0])
 
 
 def symmetry_score(img: np.ndarray, region: tuple[int, int, int] | None = None) -> float:
-    """The authors' symmetry ``|R & fliplr(R)| / |R|`` of the region ``(row, col, side)`` (default: the image)."""
+    """The authors' symmetry ``|R & fliplr(R)| / |R|`` of the region ``(row, col, side)`` (default: the image).
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        A binary image.
+    region : tuple of (int, int, int), optional
+        ``(row, col, side)`` of a square region; default the whole (square) image.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    DataError
+        For a non-square image without a region, or an empty image.
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017
+    (the blob tasks; the authors' code HUJI-Deep/inductive-pooling).
+    """
     img = np.asarray(img)
     if region is None:
         region = (0, 0, img.shape[0]) if img.shape[0] == img.shape[1] else None
@@ -105,7 +185,17 @@ def symmetry_score(img: np.ndarray, region: tuple[int, int, int] | None = None) 
 
 
 def centred_closedness_score(img: np.ndarray) -> float:
-    """``|I| / |binary_closing(I)|`` of the ``centred`` variant (3x3 square element, two iterations)."""
+    """``|I| / |binary_closing(I)|`` of the ``centred`` variant (3x3 square element, two iterations).
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        A binary image.
+
+    Returns
+    -------
+    float
+    """
     from scipy.ndimage import binary_closing
 
     closed = binary_closing(img.astype(bool), structure=np.ones((3, 3), bool), iterations=2, border_value=0)
@@ -114,7 +204,18 @@ def centred_closedness_score(img: np.ndarray) -> float:
 
 
 def centred_symmetry_score(img: np.ndarray) -> float:
-    """``|I_reg & fliplr(I_reg)| / |I_reg|`` (``centred`` variant), ``I_reg`` with its bounding box centred."""
+    """``|I_reg & fliplr(I_reg)| / |I_reg|`` (``centred`` variant), ``I_reg`` with its bounding box centred.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        A binary integer or boolean image.
+
+    Returns
+    -------
+    float
+        0 for an empty image.
+    """
     cols = np.flatnonzero(img.any(0))
     if cols.size == 0:
         return 0.0
@@ -180,6 +281,22 @@ def blobs(task: str, n_train: int | None = None, n_test: int | None = None, size
     progress, cache : bool
         Progress bar while generating; keep the generated sets in the user cache directory.
 
+    Returns
+    -------
+    Dataset
+        ``n_classes = 2``, ``M = 2``.
+
+    Raises
+    ------
+    DataError
+        On an unknown task or recipe, ``size != 32`` with the authors' recipe, a negative or non-integer seed,
+        malformed ``generated``, or more images asked for than were labelled.
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017
+    (the blob tasks; the authors' code HUJI-Deep/inductive-pooling).
+
     Examples
     --------
     >>> d = blobs("symmetry")  # doctest: +SKIP
@@ -226,6 +343,25 @@ def digits(n_test: int = 297, seed: int = 0, levels: int | None = 2) -> Dataset:
 
     ``levels=k`` quantizes pixels into symbols ``0..k-1`` (for ``one_hot``, ``M = k``); ``levels=None``
     keeps floats in [0, 1] with one channel (for ``gaussian`` / ``linear``).
+
+    Parameters
+    ----------
+    n_test : int, optional
+        Test images; the rest train.
+    seed : int, optional
+        Seed of the split.
+    levels : int or None, optional
+        Quantization levels (>= 2), or ``None`` for floats.
+
+    Returns
+    -------
+    Dataset
+        ``n_classes = 10``.
+
+    Raises
+    ------
+    DataError
+        When ``n_test`` is not a positive integer or leaves no training data, or ``levels < 2``.
     """
     from sklearn.datasets import load_digits
 
@@ -249,10 +385,36 @@ def digits(n_test: int = 297, seed: int = 0, levels: int | None = 2) -> Dataset:
 # -- teacher-student ---------------------------------------------------------------------------------------
 def teacher(tree: ModeTree, n_train: int = 2000, n_test: int = 500, M: int = 2, widths: Any = 4, n_classes: int = 2,
             seed: int = 0, scale: float = 3.0, shape: tuple[int, int] | None = None) -> Dataset:
-    """Random symbol inputs labelled by a random deep ConvAC (offsets ``U(-scale, scale)``).
+    """Random symbol inputs labelled by a random deep ConvAC (its weights multiplied by ``scale``).
 
     The label is ``argmax_y (log h_y(x) - median_x log h_y)``: centring each output by its median over the
     sample keeps the classes balanced (a raw argmax is almost always one class).
+
+    Parameters
+    ----------
+    tree : ModeTree
+        The teacher's mode tree.
+    n_train, n_test : int, optional
+    M : int, optional
+        Symbols per position.
+    widths : int or sequence, optional
+        The teacher's widths.
+    n_classes : int, optional
+    seed : int, optional
+        Seeds the inputs (and, offset by 7919, the teacher).
+    scale : float, optional
+    shape : tuple of (int, int), optional
+        Reshape the inputs to ``(n, H, W)``.
+
+    Returns
+    -------
+    Dataset
+        ``meta["class_balance"]`` counts the labels.
+
+    Raises
+    ------
+    DataError
+        When ``n_train`` or ``n_test`` is not a positive integer.
     """
     from tensorexpr.models import ConvAC
 

@@ -23,7 +23,27 @@ ROTATIONS = ("none", "90", "random")
 
 
 def digit_images32(size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """All 1797 digits as float32 images ``(n, size, size)`` in [0, 1], and their labels."""
+    """All 1797 digits as float32 images ``(n, size, size)`` in [0, 1], and their labels.
+
+    Each 8x8 digit is padded by one pixel and zoomed (linear interpolation) to ``size x size``.
+
+    Parameters
+    ----------
+    size : int, optional
+        Image side (>= 10).
+
+    Returns
+    -------
+    images : numpy.ndarray
+        ``float32``, shape ``(1797, size, size)``.
+    labels : numpy.ndarray
+        ``int64``.
+
+    Raises
+    ------
+    DataError
+        When ``size < 10``.
+    """
     from scipy.ndimage import zoom
     from sklearn.datasets import load_digits
 
@@ -35,7 +55,28 @@ def digit_images32(size: int = 32) -> tuple[np.ndarray, np.ndarray]:
 
 
 def rotate_images(X: np.ndarray, angles: Any) -> np.ndarray:
-    """Rotate each image ``X[i]`` (``(n, H, W)``) counter-clockwise by ``angles[i]`` degrees."""
+    """Rotate each image ``X[i]`` (``(n, H, W)``) counter-clockwise by ``angles[i]`` degrees.
+
+    Multiples of 90 degrees are exact (``np.rot90``); other angles use linear interpolation with zero fill.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Shape ``(n, H, W)``.
+    angles : float or array_like
+        Broadcast to ``(n,)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype, clipped to [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rotate_images(np.array([[[1.0, 0.0], [0.0, 0.0]]]), 90).tolist()
+    [[[0.0, 0.0], [1.0, 0.0]]]
+    """
     from scipy.ndimage import rotate
 
     X = np.asarray(X)
@@ -64,6 +105,19 @@ def digits32(n_test: int = 297, seed: int = 0, rotate_train: str = "none", rotat
         Rotate each image by a random multiple of 90 degrees, or by an angle drawn uniformly from [0, 360).
     n_train : int, optional
         Keep only the first ``n_train`` training images (small-data experiments).
+    size : int, optional
+        Image side (>= 10).
+
+    Returns
+    -------
+    Dataset
+        ``n_classes = 10``, ``M = None`` (float data).
+
+    Raises
+    ------
+    DataError
+        On an unknown rotation mode, an ``n_test`` that leaves no training data, an ``n_train`` above what is
+        left, or a bad size.
 
     Examples
     --------

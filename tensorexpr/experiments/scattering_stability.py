@@ -52,8 +52,20 @@ def _flat_norm(t: torch.Tensor) -> torch.Tensor:
 
 # -- transformations ----------------------------------------------------------------------------------------
 def deform(x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
-    """``L_tau x(u) = x(u - tau(u))`` for images ``(B, C, H, W)`` and displacements ``tau`` ``(B, 2, H, W)``
-    in pixels (``tau[:, 0]`` rows, ``tau[:, 1]`` columns), bilinear, zero outside the image."""
+    """``L_tau x(u) = x(u - tau(u))``, bilinear, zero outside the image.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Images ``(B, C, H, W)``.
+    tau : torch.Tensor
+        Displacements ``(B, 2, H, W)`` in pixels (``tau[:, 0]`` rows, ``tau[:, 1]`` columns).
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape as ``x``.
+    """
     B, C, H, W = x.shape
     rows = torch.arange(H, dtype=x.dtype, device=x.device).view(1, H, 1).expand(B, H, W)
     cols = torch.arange(W, dtype=x.dtype, device=x.device).view(1, 1, W).expand(B, H, W)
@@ -64,15 +76,49 @@ def deform(x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
 
 
 def translate(x: torch.Tensor, a: Sequence[float]) -> torch.Tensor:
-    """``L_a x(u) = x(u - a)`` (``a = (rows, cols)`` in pixels, possibly fractional)."""
+    """``L_a x(u) = x(u - a)`` (``a = (rows, cols)`` in pixels, possibly fractional; zero fill).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Images ``(B, C, H, W)``.
+    a : sequence of float
+        ``(rows, cols)``.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> translate(torch.eye(3).view(1, 1, 3, 3), (0.0, 1.0))[0, 0].tolist()
+    [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+    """
     tau = torch.zeros(x.shape[0], 2, *x.shape[2:], dtype=x.dtype, device=x.device)
     tau[:, 0], tau[:, 1] = float(a[0]), float(a[1])
     return deform(x, tau)
 
 
 def smooth_displacement(n: int, size: int, amplitude: float, smoothness: float = 6.0, seed: int = 0) -> torch.Tensor:
-    """``n`` smooth random displacement fields ``(n, 2, size, size)``: white noise blurred by a Gaussian of
-    width ``smoothness`` pixels, scaled so that ``max |tau| = amplitude`` pixels."""
+    """``n`` smooth random displacement fields: white noise blurred by a Gaussian, scaled to ``max |tau| = amplitude``.
+
+    Parameters
+    ----------
+    n : int
+    size : int
+        Grid side.
+    amplitude : float
+        Largest displacement in pixels (per field).
+    smoothness : float, optional
+        Gaussian width in pixels (periodic boundary).
+    seed : int, optional
+
+    Returns
+    -------
+    torch.Tensor
+        ``float32``, shape ``(n, 2, size, size)``.
+    """
     from scipy.ndimage import gaussian_filter
 
     rng = np.random.default_rng(seed)
@@ -83,7 +129,18 @@ def smooth_displacement(n: int, size: int, amplitude: float, smoothness: float =
 
 
 def gradient_norm(tau: torch.Tensor) -> torch.Tensor:
-    """``||grad tau||_inf``: the largest operator norm of the 2x2 Jacobian over the grid (central differences)."""
+    """``||grad tau||_inf``: the largest operator norm of the 2x2 Jacobian over the grid (central differences).
+
+    Parameters
+    ----------
+    tau : torch.Tensor
+        ``(B, 2, H, W)`` displacements.
+
+    Returns
+    -------
+    torch.Tensor
+        ``float64``, shape ``(B,)``.
+    """
     g0 = torch.gradient(tau.double(), dim=(2, 3))  # d/drow, d/dcol of both components
     J = torch.stack([torch.stack([g0[0][:, 0], g0[1][:, 0]], -1), torch.stack([g0[0][:, 1], g0[1][:, 1]], -1)], -2)
     return torch.linalg.matrix_norm(J, ord=2).reshape(tau.shape[0], -1).amax(1)
@@ -91,7 +148,30 @@ def gradient_norm(tau: torch.Tensor) -> torch.Tensor:
 
 # -- maps ------------------------------------------------------------------------------------------------------
 def scattering_map(spec: str = "scattering:J=2,L=8") -> ImageMap:
-    """``x -> 2^J S_J x``: kymatio's scattering with the norm factor of the module docstring."""
+    """``x -> 2^J S_J x``: kymatio's scattering with the norm factor of the module docstring.
+
+    Parameters
+    ----------
+    spec : str, optional
+        A scattering spec (see :func:`tensorexpr.models.scattering.parse_scattering`).
+
+    Returns
+    -------
+    callable
+        Images ``(B, C, H, W)`` -> scattering coefficients.
+
+    Raises
+    ------
+    ScatteringUnavailable
+        Without kymatio (the ``[scattering]`` extra).
+    TensorExprError
+        On a bad spec.
+
+    References
+    ----------
+    Mallat, "Group Invariant Scattering", Comm. Pure Appl. Math. 2012, Thm. 2.10; Bruna & Mallat, "Invariant
+    Scattering Convolution Networks", PAMI 2013.
+    """
     from tensorexpr.models.scattering import ScatteringTransform, parse_scattering
 
     sp = parse_scattering(spec)
@@ -100,7 +180,16 @@ def scattering_map(spec: str = "scattering:J=2,L=8") -> ImageMap:
 
 
 def model_map(model: Any) -> ImageMap:
-    """``x -> logits(x) - mean(logits(x))`` of a trained model (eval mode, no grad)."""
+    """``x -> logits(x) - mean(logits(x))`` of a trained model (eval mode, no grad, float64 on the CPU).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    callable
+    """
     def phi(x: torch.Tensor) -> torch.Tensor:
         model.eval()
         with torch.no_grad():
@@ -111,7 +200,27 @@ def model_map(model: Any) -> ImageMap:
 
 # -- measurements ------------------------------------------------------------------------------------------
 def nonexpansive_ratios(phi: ImageMap, x: torch.Tensor, y: torch.Tensor) -> dict[str, np.ndarray]:
-    """Per pair: ``||Phi x - Phi y|| / ||x - y||`` (absolute) and the relative version."""
+    """Per pair: ``||Phi x - Phi y|| / ||x - y||`` (absolute) and the relative version.
+
+    The relative version is ``(||Phi x - Phi y|| / ||Phi x||) / (||x - y|| / ||x||)``.
+
+    Parameters
+    ----------
+    phi : callable
+        An image map (:func:`scattering_map`, :func:`model_map`).
+    x, y : torch.Tensor
+        Paired image batches.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``{"ratio", "relative"}``, one value per pair.
+
+    References
+    ----------
+    Mallat, "Group Invariant Scattering", Comm. Pure Appl. Math. 2012, Thm. 2.10; Bruna & Mallat, "Invariant
+    Scattering Convolution Networks", PAMI 2013.
+    """
     px, py = phi(x), phi(y)
     d_out, d_in = _flat_norm(px - py), _flat_norm(x - y)
     rel = (d_out / _flat_norm(px)) / (d_in / _flat_norm(x))
@@ -119,8 +228,29 @@ def nonexpansive_ratios(phi: ImageMap, x: torch.Tensor, y: torch.Tensor) -> dict
 
 
 def deformation_ratios(phi: ImageMap, x: torch.Tensor, tau: torch.Tensor) -> dict[str, np.ndarray]:
-    """Per image: ``||grad tau||``, ``C = ||Phi L_tau x - Phi x|| / (||grad tau|| ||x||)``, the relative
-    change ``||Phi L_tau x - Phi x|| / ||Phi x||`` and the pixel change ``||L_tau x - x|| / ||x||``."""
+    """Per image: ``||grad tau||``, the constant ``C``, the relative change and the pixel change under ``L_tau``.
+
+    ``C = ||Phi L_tau x - Phi x|| / (||grad tau|| ||x||)``, relative ``||Phi L_tau x - Phi x|| / ||Phi x||``,
+    pixel ``||L_tau x - x|| / ||x||``.
+
+    Parameters
+    ----------
+    phi : callable
+    x : torch.Tensor
+        Images ``(B, C, H, W)``.
+    tau : torch.Tensor
+        Displacements ``(B, 2, H, W)``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``{"grad", "C", "relative", "pixel_relative"}``.
+
+    References
+    ----------
+    Mallat, "Group Invariant Scattering", Comm. Pure Appl. Math. 2012, Thm. 2.10; Bruna & Mallat, "Invariant
+    Scattering Convolution Networks", PAMI 2013.
+    """
     xd = deform(x, tau)
     px, pd = phi(x), phi(xd)
     g = gradient_norm(tau)
@@ -130,20 +260,60 @@ def deformation_ratios(phi: ImageMap, x: torch.Tensor, tau: torch.Tensor) -> dic
 
 
 def translation_curve(phi: ImageMap, x: torch.Tensor, shifts: Sequence[float]) -> np.ndarray:
-    """Mean relative change ``||Phi L_a x - Phi x|| / ||Phi x||`` for horizontal shifts ``a``."""
+    """Mean relative change ``||Phi L_a x - Phi x|| / ||Phi x||`` for horizontal shifts ``a``.
+
+    Parameters
+    ----------
+    phi : callable
+    x : torch.Tensor
+    shifts : sequence of float
+        Column shifts in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        One mean per shift.
+    """
     px = phi(x)
     n = _flat_norm(px)
     return np.array([float((_flat_norm(phi(translate(x, (0.0, a))) - px) / n).mean()) for a in shifts])
 
 
 def rotation_error(S_gx: torch.Tensor, gS_x: torch.Tensor) -> float:
-    """Largest relative error ``||S(g.x) - g.S x|| / ||S x||`` over a batch."""
+    """Largest relative error ``||S(g.x) - g.S x|| / ||S x||`` over a batch.
+
+    Parameters
+    ----------
+    S_gx : torch.Tensor
+        The map of the rotated inputs.
+    gS_x : torch.Tensor
+        The rotated map of the inputs (its norm is the denominator).
+
+    Returns
+    -------
+    float
+    """
     return float((_flat_norm(S_gx - gS_x) / _flat_norm(gS_x)).max())
 
 
 @dataclass(frozen=True)
 class StabilityReport:
-    """Summary numbers of one map (scattering or a model) on one image set."""
+    """Summary numbers of one map (scattering or a model) on one image set.
+
+    Parameters
+    ----------
+    name : str
+    nonexpansive_max, nonexpansive_relative_max : float
+        Largest absolute and relative ratios of :func:`nonexpansive_ratios`.
+    deformation_C_max : float
+    deformation_relative_mean, pixel_relative_mean : float
+    translation : tuple of float
+        :func:`translation_curve` at ``shifts``.
+    shifts : tuple of float
+    rotation90_relative : float
+        Mean ``||Phi(rot90 x) - Phi x|| / ||Phi x||`` (invariance error).
+    extra : dict, optional
+    """
 
     name: str
     nonexpansive_max: float
@@ -157,6 +327,12 @@ class StabilityReport:
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        """A JSON-ready dict of the fields (tuples as lists).
+
+        Returns
+        -------
+        dict
+        """
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
     def __repr__(self) -> str:
@@ -167,7 +343,29 @@ class StabilityReport:
 
 def measure_stability(name: str, phi: ImageMap, x: torch.Tensor, y: torch.Tensor, tau: torch.Tensor,
                       shifts: Sequence[float]) -> tuple[StabilityReport, dict[str, Any]]:
-    """All measurements of one map; returns the report and the raw per-sample arrays (for plots)."""
+    """All measurements of one map; returns the report and the raw per-sample arrays (for plots).
+
+    Parameters
+    ----------
+    name : str
+    phi : callable
+    x, y : torch.Tensor
+        Paired image batches.
+    tau : torch.Tensor
+        Displacements for ``x``.
+    shifts : sequence of float
+
+    Returns
+    -------
+    report : StabilityReport
+    raw : dict
+        ``{"nonexpansive", "deformation", "translation"}``.
+
+    References
+    ----------
+    Mallat, "Group Invariant Scattering", Comm. Pure Appl. Math. 2012, Thm. 2.10; Bruna & Mallat, "Invariant
+    Scattering Convolution Networks", PAMI 2013.
+    """
     ne = nonexpansive_ratios(phi, x, y)
     de = deformation_ratios(phi, x, tau)
     tr = translation_curve(phi, x, shifts)

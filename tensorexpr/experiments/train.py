@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -33,7 +33,23 @@ __all__ = ["train", "TrainResult", "make_dataset", "make_model", "model_spec", "
 
 
 def make_dataset(cfg: TrainConfig, data: Any = None) -> Dataset:
-    """The data set of the run: ``data`` (validated), else ``cfg.data`` (an ``.npz``), else ``cfg.task``'s."""
+    """The data set of the run: ``data`` (validated), else ``cfg.data`` (an ``.npz``), else ``cfg.task``'s.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    data : optional
+        Your own data (see :func:`tensorexpr.experiments.userdata.user_dataset`).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataError
+        For ``task="user"`` without data, or invalid data.
+    """
     if data is not None or cfg.data is not None:
         return user_dataset(data if data is not None else cfg.data, cfg.geometry, cfg.representation)
     if cfg.task == "user":
@@ -57,7 +73,17 @@ def make_dataset(cfg: TrainConfig, data: Any = None) -> Dataset:
 
 
 def model_spec(data: Dataset) -> dict[str, Any]:
-    """What a model needs from its data (stored in checkpoints for :func:`tensorexpr.experiments.load`)."""
+    """What a model needs from its data (stored in checkpoints for :func:`tensorexpr.experiments.load`).
+
+    Parameters
+    ----------
+    data : Dataset
+
+    Returns
+    -------
+    dict
+        ``{"M", "n_classes", "in_features", "image_shape"}``; ``M`` is 4 for float data.
+    """
     return {"M": data.M if data.M is not None else 4, "n_classes": data.n_classes, "in_features": data.in_features,
             "image_shape": [int(v) for v in data.X_train.shape[-2:]]}
 
@@ -85,7 +111,21 @@ def _warn_if_dead(model: nn.Module, ds: Dataset, cfg: TrainConfig, n: int = 256)
 
 
 def make_model(cfg: TrainConfig, data: Dataset | dict) -> nn.Module:
-    """The :class:`~tensorexpr.models.ConvAC` or :class:`~tensorexpr.models.ReLUNet` of ``cfg``."""
+    """The :class:`~tensorexpr.models.ConvAC`, :class:`~tensorexpr.models.ReLUNet` or structured model of ``cfg``.
+
+    A scattering representation fits its per-coefficient scale on the training images when ``data`` is a
+    :class:`Dataset`.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    data : Dataset or dict
+        The data, or a :func:`model_spec` dict (from a checkpoint).
+
+    Returns
+    -------
+    torch.nn.Module
+    """
     from tensorexpr.models import ConvAC, ReLUNet
 
     spec = data if isinstance(data, dict) else model_spec(data)
@@ -153,7 +193,21 @@ class _Batches:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch: int = 500) -> tuple[float, float]:
-    """``(mean cross-entropy, accuracy)`` on ``(X, y)``."""
+    """``(mean cross-entropy, accuracy)`` on ``(X, y)``.
+
+    The model is put in eval mode (and left there).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    X, y : torch.Tensor
+    batch : int, optional
+        Inputs per forward pass.
+
+    Returns
+    -------
+    tuple of (float, float)
+    """
     model.eval()
     loss, correct = 0.0, 0
     for i in range(0, len(X), batch):
@@ -166,7 +220,23 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch: int = 50
 
 @dataclass(frozen=True, eq=False)
 class TrainResult:
-    """Per-epoch history, parameter count, output files, and the trained model."""
+    """Per-epoch history, parameter count, output files, and the trained model.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    history : tuple of dict
+        One record per epoch (evaluation block): ``epoch``, ``lr``, train/test loss and accuracy, ``seconds``
+        (and ``iteration`` in iteration mode).
+    n_params : int
+    model : torch.nn.Module, optional
+    files : dict, optional
+        ``checkpoint``, ``metrics`` and ``curves`` paths when ``out_dir`` was set.
+    resumed_from : int, optional
+        Blocks loaded from a checkpoint.
+    nonfinite : bool, optional
+        Whether some training loss was not finite.
+    """
 
     config: TrainConfig
     history: tuple[dict, ...]
@@ -178,17 +248,30 @@ class TrainResult:
 
     @property
     def final(self) -> dict:
+        """The last history record (a copy), ``{}`` without history."""
         return dict(self.history[-1]) if self.history else {}
 
     @property
     def test_acc(self) -> float:
+        """Test accuracy of the last record (NaN without history)."""
         return float(self.final.get("test_acc", float("nan")))
 
     def metrics(self) -> list[dict]:
-        """History without wall-clock fields (what reproducibility compares)."""
+        """History without wall-clock fields (what reproducibility compares).
+
+        Returns
+        -------
+        list of dict
+        """
         return [{k: v for k, v in h.items() if k != "seconds"} for h in self.history]
 
     def to_dict(self) -> dict:
+        """A JSON-ready dict: config, history, parameter count, files, resume point, ``nonfinite`` and ``final``.
+
+        Returns
+        -------
+        dict
+        """
         return {"config": self.config.to_dict(), "history": list(self.history), "n_params": self.n_params,
                 "files": dict(self.files), "resumed_from": self.resumed_from, "nonfinite": self.nonfinite,
                 "final": self.final}
@@ -213,7 +296,19 @@ def _write_json(obj: Any, path: Path) -> None:
 
 
 def plot_curves(history: list[dict], path: str | Path, title: str = "") -> Path:
-    """Learning curves (loss and accuracy, train and test, per epoch) as a PNG."""
+    """Learning curves (loss and accuracy, train and test, per epoch or iteration) as a PNG.
+
+    Parameters
+    ----------
+    history : list of dict
+        :attr:`TrainResult.history` records.
+    path : str or Path
+    title : str, optional
+
+    Returns
+    -------
+    Path
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -236,12 +331,107 @@ def plot_curves(history: list[dict], path: str | Path, title: str = "") -> Path:
     return path
 
 
+def _resume(cfg: TrainConfig, model: nn.Module, opt: torch.optim.Optimizer, ckpt: Path, data_id: Any) -> list[dict]:
+    """Load ``ckpt`` into ``model`` and ``opt`` and return its history; refuse one of another config or data."""
+    state = torch.load(ckpt, map_location=model.device, weights_only=False)
+    if state["config"] != cfg.identity():
+        diff = sorted(k for k in cfg.identity() if state["config"].get(k) != cfg.identity()[k])
+        raise ConfigError(f"Checkpoint {ckpt} was written by a different config (fields {diff} differ); "
+                          f"use another out_dir or resume=False.")
+    if state.get("data_fingerprint") != data_id:
+        raise ConfigError(f"Checkpoint {ckpt} was trained on other data (fingerprint {state.get('data_fingerprint')} "
+                          f"vs {data_id}); use another out_dir or resume=False.")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optim"])
+    return list(state["history"])
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """The blocks of a run: ``n_blocks`` evaluation blocks, the steps of each, the learning rate of each step."""
+
+    n_blocks: int
+    steps_of: Callable[[int], range]
+    lr_of: Callable[[int], float]
+
+
+def _schedule(cfg: TrainConfig, n: int) -> _Schedule:
+    """Iteration mode: blocks of ``eval_every`` steps; epoch mode: one block per pass over the ``n`` inputs."""
+    if cfg.iterations:
+        block = cfg.eval_every or max(1, cfg.iterations // 10)
+        n_blocks = (cfg.iterations + block - 1) // block
+        return _Schedule(n_blocks, lambda b: range(b * block, min((b + 1) * block, cfg.iterations)),
+                         cfg.lr_at_iteration)
+    per = (n + cfg.batch_size - 1) // cfg.batch_size
+    return _Schedule(cfg.epochs, lambda b: range(b * per, (b + 1) * per), lambda t: cfg.lr_at(t // per))
+
+
+def _progress_bar(cfg: TrainConfig, sched: _Schedule, start: int) -> Any:
+    """A tqdm bar over all steps (``None`` without tqdm), disabled unless ``cfg.progress`` and a terminal."""
+    total = sum(len(sched.steps_of(b)) for b in range(sched.n_blocks))
+    show = cfg.progress and sys.stderr.isatty()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover
+        tqdm = None
+    done = sum(len(sched.steps_of(b)) for b in range(start))
+    return tqdm(total=total, initial=done, disable=not show, desc=f"{cfg.model}/{cfg.task}") if tqdm else None
+
+
+def _run_block(cfg: TrainConfig, model: nn.Module, opt: torch.optim.Optimizer, ds: Dataset, batches: _Batches,
+               sched: _Schedule, block_i: int, bar: Any) -> tuple[dict, bool]:
+    """Train one block, evaluate on train and test; return its history record and whether a loss was not finite."""
+    n = len(ds.X_train)
+    nonfinite = False
+    t0 = time.perf_counter()
+    model.train()
+    steps = sched.steps_of(block_i)
+    for t in steps:
+        _set_lr(opt, sched.lr_of(t))
+        if cfg.iterations:
+            idx = batches(t)
+        else:  # epoch mode: one seeded permutation per epoch, a short last batch (as before)
+            e, b = divmod(t, (n + cfg.batch_size - 1) // cfg.batch_size)
+            perm = batches._perm(e) if cfg.order == "shuffle" else torch.arange(n)
+            idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+        xb, yb = ds.X_train[idx], ds.y_train[idx].to(model.device)
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        if hasattr(model, "auxiliary_loss"):  # e.g. the learned-basis equivariance term
+            loss = loss + model.auxiliary_loss(xb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if not torch.isfinite(loss):
+            nonfinite = True
+        opt.step()
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(block=block_i + 1, loss=f"{loss.item():.4f}")
+    tr_loss, tr_acc = evaluate(model, ds.X_train, ds.y_train)
+    te_loss, te_acc = evaluate(model, ds.X_test, ds.y_test)
+    rec = {"epoch": block_i, "lr": sched.lr_of(steps[-1]), "train_loss": tr_loss, "train_acc": tr_acc,
+           "test_loss": te_loss, "test_acc": te_acc, "seconds": time.perf_counter() - t0}
+    if cfg.iterations:
+        rec["iteration"] = steps[-1] + 1
+    return rec, nonfinite
+
+
+def _save_block(cfg: TrainConfig, model: nn.Module, opt: torch.optim.Optimizer, ds: Dataset, history: list[dict],
+                out: Path, ckpt: Path, data_id: Any) -> None:
+    """Write ``checkpoint.pt`` and ``metrics.json`` atomically after a finished block."""
+    _atomic_save({"config": cfg.identity(), "model": model.state_dict(), "optim": opt.state_dict(),
+                  "history": history, "model_spec": model_spec(ds), "data_fingerprint": data_id,
+                  "full_config": cfg.to_dict()}, ckpt)
+    _write_json({"config": cfg.to_dict(), "history": history, "n_params": model.n_params,
+                 "model_spec": model_spec(ds)}, out / "metrics.json")
+
+
 def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | None = None, data: Any = None) -> TrainResult:
     """Train the model of ``config`` and return a :class:`TrainResult`.
 
     Parameters
     ----------
     config : TrainConfig or dict
+        The run (a dict goes through :meth:`TrainConfig.from_dict`).
     resume : bool
         Continue from ``config.out_dir/checkpoint.pt`` when it exists and matches the config (and data).
     stop_after : int, optional
@@ -250,6 +440,18 @@ def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | Non
         Your own data instead of the task's: a :class:`Dataset`, arrays ``(X_train, y_train, X_test, y_test)``,
         a mapping / ``.npz`` path with those keys, or ``(train, test)`` torch Datasets (validated; see
         :mod:`tensorexpr.experiments.userdata`).
+
+    Returns
+    -------
+    TrainResult
+        The history (all blocks, resumed ones included), the trained model and the files written.
+
+    Raises
+    ------
+    ConfigError
+        When ``config`` is invalid, or a checkpoint in ``out_dir`` was written by another config or on other data.
+    DataError
+        When the data are missing (``task="user"``) or invalid.
 
     Examples
     --------
@@ -272,80 +474,22 @@ def train(config: TrainConfig | dict, resume: bool = True, stop_after: int | Non
         out.mkdir(parents=True, exist_ok=True)
     data_id = ds.meta.get("fingerprint")
     if ckpt is not None and resume and ckpt.exists():
-        state = torch.load(ckpt, map_location=model.device, weights_only=False)
-        if state["config"] != cfg.identity():
-            diff = sorted(k for k in cfg.identity() if state["config"].get(k) != cfg.identity()[k])
-            raise ConfigError(f"Checkpoint {ckpt} was written by a different config (fields {diff} differ); "
-                              f"use another out_dir or resume=False.")
-        if state.get("data_fingerprint") != data_id:
-            raise ConfigError(f"Checkpoint {ckpt} was trained on other data (fingerprint {state.get('data_fingerprint')} "
-                              f"vs {data_id}); use another out_dir or resume=False.")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optim"])
-        history = list(state["history"])
+        history = _resume(cfg, model, opt, ckpt, data_id)
     start = len(history)
-    n = len(ds.X_train)
-    if cfg.iterations:
-        block = cfg.eval_every or max(1, cfg.iterations // 10)
-        n_blocks = (cfg.iterations + block - 1) // block
-        steps_of = lambda b: range(b * block, min((b + 1) * block, cfg.iterations))  # noqa: E731
-        lr_of = cfg.lr_at_iteration
-    else:
-        per = (n + cfg.batch_size - 1) // cfg.batch_size
-        n_blocks = cfg.epochs
-        steps_of = lambda b: range(b * per, (b + 1) * per)  # noqa: E731
-        lr_of = lambda t: cfg.lr_at(t // per)  # noqa: E731
-    batches = _Batches(n, cfg.batch_size, cfg.order, cfg.seed)
-    total = sum(len(steps_of(b)) for b in range(n_blocks))
-    show = cfg.progress and sys.stderr.isatty()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        tqdm = None
-    done = sum(len(steps_of(b)) for b in range(start))
-    bar = tqdm(total=total, initial=done, disable=not show, desc=f"{cfg.model}/{cfg.task}") if tqdm else None
+    sched = _schedule(cfg, len(ds.X_train))
+    batches = _Batches(len(ds.X_train), cfg.batch_size, cfg.order, cfg.seed)
+    bar = _progress_bar(cfg, sched, start)
     nonfinite = False
     ran = 0
-    for block_i in range(start, n_blocks):
+    for block_i in range(start, sched.n_blocks):
         if stop_after is not None and ran >= stop_after:
             break
-        t0 = time.perf_counter()
-        model.train()
-        steps = steps_of(block_i)
-        for t in steps:
-            _set_lr(opt, lr_of(t))
-            if cfg.iterations:
-                idx = batches(t)
-            else:  # epoch mode: one seeded permutation per epoch, a short last batch (as before)
-                e, b = divmod(t, (n + cfg.batch_size - 1) // cfg.batch_size)
-                perm = batches._perm(e) if cfg.order == "shuffle" else torch.arange(n)
-                idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-            xb, yb = ds.X_train[idx], ds.y_train[idx].to(model.device)
-            loss = nn.functional.cross_entropy(model(xb), yb)
-            if hasattr(model, "auxiliary_loss"):  # e.g. the learned-basis equivariance term
-                loss = loss + model.auxiliary_loss(xb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if not torch.isfinite(loss):
-                nonfinite = True
-            opt.step()
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(block=block_i + 1, loss=f"{loss.item():.4f}")
-        tr_loss, tr_acc = evaluate(model, ds.X_train, ds.y_train)
-        te_loss, te_acc = evaluate(model, ds.X_test, ds.y_test)
-        rec = {"epoch": block_i, "lr": lr_of(steps[-1]), "train_loss": tr_loss, "train_acc": tr_acc,
-               "test_loss": te_loss, "test_acc": te_acc, "seconds": time.perf_counter() - t0}
-        if cfg.iterations:
-            rec["iteration"] = steps[-1] + 1
+        rec, bad = _run_block(cfg, model, opt, ds, batches, sched, block_i, bar)
+        nonfinite = nonfinite or bad
         history.append(rec)
         ran += 1
         if out is not None:
-            _atomic_save({"config": cfg.identity(), "model": model.state_dict(), "optim": opt.state_dict(),
-                          "history": history, "model_spec": model_spec(ds), "data_fingerprint": data_id,
-                          "full_config": cfg.to_dict()}, ckpt)
-            _write_json({"config": cfg.to_dict(), "history": history, "n_params": model.n_params,
-                         "model_spec": model_spec(ds)}, out / "metrics.json")
+            _save_block(cfg, model, opt, ds, history, out, ckpt, data_id)
     if bar is not None:
         bar.close()
     files: dict[str, str] = {}

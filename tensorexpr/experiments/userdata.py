@@ -31,7 +31,21 @@ _KEYS = ("X_train", "y_train", "X_test", "y_test")
 
 
 def load_npz(path: str | Path) -> dict[str, np.ndarray]:
-    """The four arrays of an ``.npz`` data file."""
+    """The four arrays of an ``.npz`` data file (keys ``X_train``, ``y_train``, ``X_test``, ``y_test``).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+
+    Raises
+    ------
+    DataError
+        When the file does not exist, cannot be read as an ``.npz`` (pickles are refused), or lacks a key.
+    """
     p = Path(path)
     if not p.exists():
         raise DataError(f"Data file {str(p)!r} does not exist; expected an .npz with keys {list(_KEYS)}.")
@@ -121,7 +135,31 @@ def _check_labels(y: torch.Tensor, name: str, n: int) -> torch.Tensor:
 
 
 def user_dataset(data: Any, geometry: str, representation: str = "one_hot") -> Dataset:
-    """Validate user data against ``geometry`` and ``representation`` and return a :class:`Dataset`."""
+    """Validate user data against ``geometry`` and ``representation`` and return a :class:`Dataset`.
+
+    Parameters
+    ----------
+    data : Dataset, sequence, mapping or path
+        A :class:`Dataset`, arrays ``(X_train, y_train, X_test, y_test)``, a mapping / ``.npz`` path with those
+        keys, or ``(train, test)`` torch Datasets.
+    geometry : str
+        A geometry spec (``"line:16"``, ``"grid:8x8"``, ...); the inputs must have one position per mode.
+    representation : str, optional
+        ``"one_hot"`` needs integer symbols ``0..M-1`` (``M <= 256``); other representations take floats.
+
+    Returns
+    -------
+    Dataset
+        ``meta["fingerprint"]`` is :func:`fingerprint` of the validated tensors.
+
+    Raises
+    ------
+    DataError
+        On missing arrays, inputs that do not fit the geometry, train and test shapes that differ, bad labels,
+        a single class, non-integral or negative symbols for ``one_hot``, or more than 256 symbols.
+    GeometryError
+        On a bad geometry spec.
+    """
     tree = parse_geometry(geometry)
     hw = grid_shape(geometry)
     if isinstance(data, Dataset):
@@ -160,7 +198,17 @@ def user_dataset(data: Any, geometry: str, representation: str = "one_hot") -> D
 
 
 def fingerprint(arrays: list[torch.Tensor]) -> str:
-    """A short content hash of the data (a checkpoint resumes only on the same data)."""
+    """A short content hash of the data (a checkpoint resumes only on the same data).
+
+    Parameters
+    ----------
+    arrays : list of torch.Tensor
+
+    Returns
+    -------
+    str
+        16 hex digits of a SHA-1 over shapes, dtypes and bytes.
+    """
     h = hashlib.sha1()
     for a in arrays:
         t = a.detach().cpu().contiguous()

@@ -34,6 +34,16 @@ class AttributeConvAC(TiedTreeModel):
         Attributes kept per level (3 in the seed).
     representation, in_features, seed, device : as in :class:`tensorexpr.models.ConvAC`.
 
+    Raises
+    ------
+    NetworkError
+        When ``tree`` is not a :class:`ModeTree` or is unbalanced, or on bad ``widths``, ``keep``, ``support`` or
+        ``padding`` (see :func:`tensorexpr.build.attribute.attribute_maps`).
+
+    References
+    ----------
+    Jacobsen, Oyallon, Mallat & Smeulders, "Hierarchical Attribute CNNs", ICML 2017 workshop.
+
     Examples
     --------
     >>> import tensorexpr as te, torch
@@ -60,7 +70,23 @@ class AttributeConvAC(TiedTreeModel):
 
 
 class AttributeReLUNet(AttributeConvAC):
-    """The ReLU counterpart of :class:`AttributeConvAC` (ReLU then max/avg pooling, same tying)."""
+    """The ReLU counterpart of :class:`AttributeConvAC` (ReLU then max/avg pooling, same tying).
+
+    Parameters
+    ----------
+    tree, M, widths, outputs, support, padding, keep, representation, in_features, seed, device
+        As for :class:`AttributeConvAC`.
+    pooling : {"max", "avg"}, optional
+
+    Raises
+    ------
+    NetworkError
+        On an unknown ``pooling``, or as :class:`AttributeConvAC`.
+
+    References
+    ----------
+    Jacobsen, Oyallon, Mallat & Smeulders, "Hierarchical Attribute CNNs", ICML 2017 workshop.
+    """
 
     log_space = False
 

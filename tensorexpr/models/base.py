@@ -27,6 +27,36 @@ class TreeModel(nn.Module):
     Trees that :func:`~tensorexpr.models.gridpath.grid_plan` recognizes (``2^k x 2^k`` grids pooled 2x2
     after a fixed permutation per level: square, mirror) run the reshape fast path; every other tree
     runs the general index-gather path. ``fast=False`` forces the general path (tests compare the two).
+
+    Parameters
+    ----------
+    tree : ModeTree
+        The pooling geometry.
+    M : int
+        Representation functions per position.
+    widths : int, sequence or dict
+        As in :func:`tensorexpr.convac` (``r_0 .. r_{L-1}``).
+    outputs : int, optional
+        Output channels ``Y``.
+    representation : str or Representation, optional
+        ``"one_hot"``, ``"gaussian"``, ``"linear"`` or a scattering spec.
+    shared : bool, optional
+        Convolution (weights tied per level) or locally connected layers.
+    in_features : int, optional
+        Raw features per position (channels ``C``).
+    seed : int, optional
+        Seed of the weight initialization (``None`` is 0).
+    device : str or torch.device, optional
+        Default CUDA when available, else CPU.
+    bias : bool, optional
+        A learned bias after every conv.
+    fast : bool, optional
+        Allow the grid fast path.
+
+    Raises
+    ------
+    NetworkError
+        When ``M`` is not a positive integer, or ``widths`` / ``outputs`` do not fit the tree.
     """
 
     _pad_value: float = 0.0
@@ -97,6 +127,7 @@ class TreeModel(nn.Module):
     # -- public -------------------------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:
+        """The device of the weights."""
         return self.weights[0].device
 
     @property
@@ -106,22 +137,68 @@ class TreeModel(nn.Module):
 
     @property
     def dtype(self) -> torch.dtype:
+        """The dtype of the weights."""
         return self.weights[0].dtype
 
     def node_weight(self, stage: int, row: int) -> torch.Tensor:
-        """The ``(r_in, r_out)`` weight of node ``row`` of stage ``stage`` (tied across the stage when shared)."""
+        """The ``(r_in, r_out)`` weight of node ``row`` of stage ``stage`` (tied across the stage when shared).
+
+        Parameters
+        ----------
+        stage : int
+            Index into :attr:`stages` (leaves first).
+        row : int
+            The node's row within the stage (ignored when shared).
+
+        Returns
+        -------
+        torch.Tensor
+            The parameter itself (log-space offsets for a :class:`ConvAC`).
+        """
         W = self.weights[stage]
         return W if self.shared else W[row]
 
     def forward(self, x: Any) -> torch.Tensor:
-        """``(B, outputs)`` scores for a batch of images ``(B, H, W)`` / ``(B, C, H, W)`` or sequences ``(B, N, C)``."""
+        """``(B, outputs)`` scores for a batch of images ``(B, H, W)`` / ``(B, C, H, W)`` or sequences ``(B, N, C)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor or array_like
+            Symbols (``one_hot``) or features, one position per mode (``(row, col)`` is mode ``row * W + col``).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, outputs)``: ``log h`` for a :class:`ConvAC`, logits for a :class:`ReLUNet`.
+
+        Raises
+        ------
+        ModelInputError
+            When ``x`` does not fit the tree or the representation.
+        """
         pos = positions(x, self.tree, self.representation, self.device, self.dtype)
         if self.plan is not None:
             return self._fast_forward(pos)
         return self._stage_outputs(pos)[-1][:, 0, :]
 
     def stage_outputs(self, x: Any) -> list[torch.Tensor]:
-        """Every stage's output ``(B, n_nodes, r_out)`` (general path; for inspection and data-dependent init)."""
+        """Every stage's output ``(B, n_nodes, r_out)`` (general path; for inspection and data-dependent init).
+
+        Parameters
+        ----------
+        x : torch.Tensor or array_like
+            As for :meth:`forward`.
+
+        Returns
+        -------
+        list of torch.Tensor
+            One per stage, leaves first; biases included.
+
+        Raises
+        ------
+        ModelInputError
+            When ``x`` does not fit the tree or the representation.
+        """
         return self._stage_outputs(positions(x, self.tree, self.representation, self.device, self.dtype))
 
     def _stage_outputs(self, pos: torch.Tensor) -> list[torch.Tensor]:
@@ -170,19 +247,58 @@ class TreeModel(nn.Module):
     multilinear: bool = False
 
     def forward_entries(self, templates: Any = None, output: int = 0, batch: int = 4096) -> Any:
-        """The sampled-entry evaluator of :func:`tensorexpr.spectrum` (``evaluator="forward"``); see
-        :func:`tensorexpr.models.extract.forward_entries`."""
+        """The sampled-entry evaluator of :func:`tensorexpr.spectrum` (``evaluator="forward"``).
+
+        See :func:`tensorexpr.models.extract.forward_entries`.
+
+        Parameters
+        ----------
+        templates : array_like, optional
+        output : int, optional
+        batch : int, optional
+
+        Returns
+        -------
+        callable
+            ``evaluate(X) -> (h, log_scale, error_bound)``.
+
+        Raises
+        ------
+        NetworkError
+            For a model that is not a :class:`ConvAC`, or bad templates.
+        """
         from tensorexpr.models.extract import forward_entries
 
         return forward_entries(self, templates, output, batch)
 
     def to_network(self, templates: Any = None, name: str | None = None) -> Any:
-        """The trained model as a :class:`tensorexpr.Network` (see :func:`tensorexpr.models.from_model`)."""
+        """The trained model as a :class:`tensorexpr.Network` (see :func:`tensorexpr.models.from_model`).
+
+        Parameters
+        ----------
+        templates : array_like, optional
+        name : str, optional
+
+        Returns
+        -------
+        Network
+
+        Raises
+        ------
+        NetworkError
+            For a model with biases, or bad templates.
+        """
         from tensorexpr.models.extract import from_model
 
         return from_model(self, templates=templates, name=name)
 
     def extra_repr(self) -> str:
+        """The summary line ``torch`` prints inside the module's repr.
+
+        Returns
+        -------
+        str
+        """
         return (f"tree={self.tree.name}, N={self.tree.n_modes}, M={self.M}, widths={self.widths_spec}, "
                 f"outputs={self.outputs}, shared={self.shared}, stages={len(self.stages)}, params={self.n_params}"
                 + (", bias=True" if self.bias else "") + (f", fast path ({'/'.join(sorted(set(self.plan.geometries)))})" if self.plan else ""))

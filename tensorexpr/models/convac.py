@@ -37,7 +37,27 @@ __all__ = ["ConvAC", "log_mex"]
 
 
 def log_mex(l: torch.Tensor, O: torch.Tensor) -> torch.Tensor:
-    """``log(exp(l) @ exp(O))`` computed stably; ``l`` is ``(B, n, r_in)``, ``O`` ``(r_in, r_out)`` or ``(n, r_in, r_out)``."""
+    """``log(exp(l) @ exp(O))`` computed stably (max-shifted on both factors).
+
+    Parameters
+    ----------
+    l : torch.Tensor
+        ``(B, n, r_in)`` log values.
+    O : torch.Tensor
+        ``(r_in, r_out)`` (shared) or ``(n, r_in, r_out)`` (per node) log weights.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B, n, r_out)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> l, O = torch.log(torch.tensor([[[1.0, 2.0]]])), torch.log(torch.tensor([[3.0], [4.0]]))
+    >>> log_mex(l, O).exp().round().tolist()
+    [[[11.0]]]
+    """
     m = l.detach().amax(-1, keepdim=True)
     m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
     e = torch.exp(l - m)
@@ -74,6 +94,17 @@ class ConvAC(TreeModel):
         CUDA when available, else CPU.
     fast : bool
         Use the reshape fast path when the tree is a square / mirror grid (:mod:`tensorexpr.models.gridpath`).
+
+    Raises
+    ------
+    NetworkError
+        When ``tree`` is not a :class:`ModeTree`, ``M`` is not a positive integer, the representation is
+        unknown or does not match ``M``, or ``widths`` / ``outputs`` do not fit the tree.
+
+    References
+    ----------
+    Cohen, Sharir & Shashua, "On the Expressive Power of Deep Learning: A Tensor Analysis", COLT 2016;
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017.
 
     Examples
     --------

@@ -46,7 +46,26 @@ def _templates(model: Any, templates: Any) -> torch.Tensor:
 
 
 def template_inputs(model: Any, templates: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(templates, X)``: ``X[k]`` is the input ``(N, C)`` of grid entry ``k`` in C order (tiny N only)."""
+    """``(templates, X)``: ``X[k]`` is the input ``(N, C)`` of grid entry ``k`` in C order (tiny N only).
+
+    Parameters
+    ----------
+    model : TreeModel
+    templates : array_like, optional
+        As for :func:`from_model`.
+
+    Returns
+    -------
+    templates : torch.Tensor
+        ``(T, C)``.
+    X : torch.Tensor
+        ``(T^N, N, C)``.
+
+    Raises
+    ------
+    NetworkError
+        When ``T^N > 2^20``, or the templates are malformed (shape, non-integer or out-of-range symbols).
+    """
     t = _templates(model, templates)
     T, N = t.shape[0], model.tree.n_modes
     if T**N > 2**20:
@@ -58,12 +77,26 @@ def template_inputs(model: Any, templates: Any = None) -> tuple[torch.Tensor, to
 def from_model(model: Any, templates: Any = None, name: str | None = None) -> Network:
     """The :class:`~tensorexpr.Network` of a trained :class:`ConvAC` or :class:`ReLUNet`.
 
+    A ConvAC's log-space weights are exponentiated; the template matrix is ``F[i, d] = f_d(x^(i))``
+    (docs/conventions.md, "Representation and templates").
+
     Parameters
     ----------
     model : ConvAC or ReLUNet
     templates : array (T, in_features), optional
         Template points ``x^(1..T)``. Default: the representation's natural templates (symbols ``0..M-1``
         for ``one_hot``, giving ``F = I``; the learned means for ``gaussian``). ``linear`` needs them.
+    name : str, optional
+
+    Returns
+    -------
+    Network
+        Float (``integer=False``); weights tied per level when the model is shared.
+
+    Raises
+    ------
+    NetworkError
+        For another model type, a model with conv biases, or malformed templates.
 
     Examples
     --------
@@ -112,14 +145,32 @@ def from_model(model: Any, templates: Any = None, name: str | None = None) -> Ne
 
 
 def forward_entries(model: Any, templates: Any = None, output: int = 0, batch: int = 4096) -> Callable[[np.ndarray], tuple[np.ndarray, float, np.ndarray]]:
-    """An entry evaluator running a trained :class:`~tensorexpr.models.ConvAC`'s own forward on the template
-    inputs: batched, in float64 (on a double copy of the model), on the model's device (CUDA when it lives there).
+    """An entry evaluator running a trained :class:`~tensorexpr.models.ConvAC`'s own forward on the template inputs.
 
+    Batched, in float64 (on a double copy of the model), on the model's device (CUDA when it lives there).
     A ConvAC returns ``l = log h``; entries ``h = exp(l - c)`` carry ``c = max l`` as the log scale. The log-space
     forward adds the children's logs and takes a stable log-sum-exp per node, each with absolute rounding error
     ``<= ~eps * |l|`` that adds up over the nodes, so ``|l_computed - l| <= 8 eps * n_nodes * max(1, max |l|)``
     and the entry's relative error is at most that (first order); ``error_bound`` is it times ``h``. ReLU nets
     (signed sums, no such bound from outputs alone) go through :func:`network_entries` instead.
+
+    Parameters
+    ----------
+    model : ConvAC
+    templates : array_like, optional
+    output : int, optional
+    batch : int, optional
+        Inputs per forward pass.
+
+    Returns
+    -------
+    callable
+        ``evaluate(X) -> (h, c, error_bound)`` for an ``(n, N)`` integer array of template indices.
+
+    Raises
+    ------
+    NetworkError
+        For a model that is not a ConvAC, or malformed templates.
     """
     import copy
 

@@ -40,6 +40,14 @@ class GridPlan:
     ``geometries[k]`` names the permutation applied before pooling level ``k + 1``; ``perms[k]`` is it as a
     flat index (``None`` for the identity); ``rows[k]`` maps each position of level ``k`` (row-major) to its
     row in stage ``k`` (used to lay out unshared weights).
+
+    Parameters
+    ----------
+    side : int
+    geometries : tuple of str
+        Keys of :data:`tensorexpr.core.pooling.GRID_GEOMETRIES`.
+    perms : tuple of (numpy.ndarray or None)
+    rows : tuple of numpy.ndarray
     """
 
     side: int
@@ -63,7 +71,19 @@ def _try_level(cur: np.ndarray, nodes: set, kids: dict, geometry: str) -> np.nda
 
 
 def grid_plan(tree: ModeTree, stages: list[Stage]) -> GridPlan | None:
-    """The fast-path plan of ``tree`` compiled into ``stages``, or ``None`` when the tree is not such a grid."""
+    """The fast-path plan of ``tree`` compiled into ``stages``, or ``None`` when the tree is not such a grid.
+
+    Parameters
+    ----------
+    tree : ModeTree
+    stages : list of Stage
+        From :func:`tensorexpr.models.layers.compile_tree`.
+
+    Returns
+    -------
+    GridPlan or None
+        ``None`` unless ``tree`` is a ``2^k x 2^k`` grid pooled 2x2 after a square or mirror permutation per level.
+    """
     N = tree.n_modes
     side = int(round(np.sqrt(N)))
     if side * side != N or side < 2 or side & (side - 1):
@@ -117,7 +137,19 @@ class _Permute(torch.autograd.Function):
 
 
 def permute_positions(x: torch.Tensor, perm: torch.Tensor, inv: torch.Tensor) -> torch.Tensor:
-    """Positions of ``x`` (``(B, n, r)``) reordered by the permutation ``perm`` (``inv`` its inverse)."""
+    """Positions of ``x`` (``(B, n, r)``) reordered by the permutation ``perm`` (``inv`` its inverse).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+    perm, inv : torch.Tensor
+        A permutation of ``0..n-1`` and its inverse.
+
+    Returns
+    -------
+    torch.Tensor
+        ``x[:, perm]``; its backward is a gather by ``inv``.
+    """
     return _Permute.apply(x, perm, inv)
 
 
@@ -144,7 +176,24 @@ class _WindowSum(torch.autograd.Function):
 
 
 def window_sum(x: torch.Tensor, h: int) -> torch.Tensor:
-    """``(B, h*h, r) -> (B, h*h/4, r)``: the sum over each 2x2 window of the row-major ``h x h`` grid."""
+    """``(B, h*h, r) -> (B, h*h/4, r)``: the sum over each 2x2 window of the row-major ``h x h`` grid.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+    h : int
+        Grid side (even).
+
+    Returns
+    -------
+    torch.Tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> window_sum(torch.arange(16.0).view(1, 16, 1), 4).ravel().tolist()
+    [10.0, 18.0, 42.0, 50.0]
+    """
     return _WindowSum.apply(x, h)
 
 
@@ -152,6 +201,22 @@ def window_max(x: torch.Tensor, h: int) -> torch.Tensor:
     """``(B, h*h, r) -> (B, h*h/4, r)``: the max over each 2x2 window (``max_pool2d`` on the channels-last view).
 
     At ties the gradient goes to one maximum, as in ``MaxPool2d`` and Caffe (the general path splits it).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+    h : int
+        Grid side (even).
+
+    Returns
+    -------
+    torch.Tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> window_max(torch.arange(16.0).view(1, 16, 1), 4).ravel().tolist()
+    [5.0, 7.0, 13.0, 15.0]
     """
     B, _, r = x.shape
     y = torch.nn.functional.max_pool2d(x.contiguous().view(B, h, h, r).permute(0, 3, 1, 2), 2)

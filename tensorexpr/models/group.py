@@ -62,6 +62,18 @@ class P4ConvAC(TiedTreeModel):
     representation, in_features, seed, device : as in :class:`tensorexpr.models.ConvAC`. A scattering
         representation (``kernel=1``) lifts the coefficients with their orientation permutation (module doc).
 
+    Raises
+    ------
+    NetworkError
+        When ``tree`` is not a rotation-closed grid tree, a scattering representation has ``kernel != 1``, or
+        ``widths`` is malformed.
+    GeometryError
+        When the tree is not over a square grid or is not balanced.
+
+    References
+    ----------
+    Diaconu & Worrall, "Learning to Convolve: A Generalized Weight-Tying Approach", ICML 2019.
+
     Examples
     --------
     >>> import tensorexpr as te, torch
@@ -97,6 +109,23 @@ class P4ReLUNet(P4ConvAC):
 
     Pixel features are background-centered (``f(x) - f(0)``) and the initial filters zero-sum
     (:meth:`TiedTreeModel._center`): without both, the model collapsed to a constant output on digits.
+
+    Parameters
+    ----------
+    tree, M, widths, outputs, kernel, representation, in_features, seed, device
+        As for :class:`P4ConvAC`.
+    pooling : {"max", "avg"}, optional
+
+    Raises
+    ------
+    NetworkError
+        On an unknown ``pooling``, or as :class:`P4ConvAC`.
+    GeometryError
+        As :class:`P4ConvAC`.
+
+    References
+    ----------
+    Diaconu & Worrall, "Learning to Convolve: A Generalized Weight-Tying Approach", ICML 2019.
     """
 
     log_space = False
@@ -122,8 +151,23 @@ def _dense_maps(tree: ModeTree, M: int, widths: Any, outputs: int, kernel: int, 
 
 
 class PatchConvAC(TiedTreeModel):
-    """The untied baseline of :class:`P4ConvAC`: same patches, tree and channel counts (``4 * widths[l]``),
-    dense free 1x1 convs shared across positions (a plain ConvAC on ``k x k`` patch features)."""
+    """The untied baseline of :class:`P4ConvAC`: same patches, tree and channel counts, dense free 1x1 convs.
+
+    Channel counts are ``channel_factor * widths[l]``; the convs are shared across positions (a plain ConvAC on
+    ``k x k`` patch features).
+
+    Parameters
+    ----------
+    tree, M, widths, outputs, kernel, representation, in_features, seed, device
+        As for :class:`P4ConvAC`.
+    channel_factor : int, optional
+        Channels per width (4 matches the p4 model).
+
+    Raises
+    ------
+    NetworkError
+        On malformed ``widths`` or arguments :class:`TiedTreeModel` refuses.
+    """
 
     log_space = True
 
@@ -136,7 +180,19 @@ class PatchConvAC(TiedTreeModel):
 
 
 class PatchReLUNet(PatchConvAC):
-    """The untied ReLU baseline of :class:`P4ReLUNet` (same patches, tree and channel counts, same centering)."""
+    """The untied ReLU baseline of :class:`P4ReLUNet` (same patches, tree and channel counts, same centering).
+
+    Parameters
+    ----------
+    tree, M, widths, outputs, kernel, representation, in_features, seed, device, channel_factor
+        As for :class:`PatchConvAC`.
+    pooling : {"max", "avg"}, optional
+
+    Raises
+    ------
+    NetworkError
+        On an unknown ``pooling``, or as :class:`PatchConvAC`.
+    """
 
     log_space = False
     centered = True

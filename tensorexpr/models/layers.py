@@ -49,13 +49,31 @@ from tensorexpr.core.errors import ModelInputError  # noqa: F401  (re-exported: 
 
 
 def default_device() -> torch.device:
-    """CUDA when torch sees a GPU, CPU otherwise."""
+    """CUDA when torch sees a GPU, CPU otherwise.
+
+    Returns
+    -------
+    torch.device
+    """
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 # -- representation layers ------------------------------------------------------------------------------
 class Representation(nn.Module):
-    """Base class: ``(B, N, C)`` raw positions -> ``(B, N, M)`` representation values."""
+    """Base class: ``(B, N, C)`` raw positions -> ``(B, N, M)`` representation values.
+
+    Parameters
+    ----------
+    M : int
+        Representation functions.
+    in_features : int, optional
+        Raw features per position.
+
+    Raises
+    ------
+    NetworkError
+        When ``M`` or ``in_features`` is not a positive integer.
+    """
 
     name: str = "base"
     discrete: bool = False
@@ -70,23 +88,83 @@ class Representation(nn.Module):
         self.in_features = int(in_features)
 
     def log_forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """``log f_d(x)`` per position (subclasses implement it).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, N, C)`` raw positions.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, N, M)``.
+
+        Raises
+        ------
+        NotImplementedError
+            In the base class.
+        """
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``f_d(x) = exp(log_forward(x))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, N, C)`` raw positions.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, N, M)``.
+        """
         return torch.exp(self.log_forward(x))
 
     def default_templates(self) -> torch.Tensor:
+        """The natural template points (``F = I`` for one-hot); the base class has none.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(T, in_features)`` template points.
+
+        Raises
+        ------
+        NetworkError
+            For a representation without natural templates (the base class and :class:`Linear`).
+        """
         raise NetworkError(
             f"The {self.name!r} representation has no natural templates; pass templates=(T, {self.in_features}) "
             f"points to to_network()."
         )
 
     def extra_repr(self) -> str:
+        """The summary line ``torch`` prints inside the module's repr.
+
+        Returns
+        -------
+        str
+        """
         return f"M={self.M}, in_features={self.in_features}"
 
 
 class OneHot(Representation):
-    """Discrete inputs ``x in {0..M-1}``: ``f_d(x) = [x == d]`` (the authors' binary-image setting, M = 2)."""
+    """Discrete inputs ``x in {0..M-1}``: ``f_d(x) = [x == d]`` (the authors' binary-image setting, M = 2).
+
+    Parameters
+    ----------
+    M : int
+        Number of symbols.
+    in_features : int, optional
+        Must be 1.
+
+    Raises
+    ------
+    NetworkError
+        When ``in_features != 1`` or ``M`` is not a positive integer.
+    """
 
     name = "one_hot"
     discrete = True
@@ -97,17 +175,61 @@ class OneHot(Representation):
             raise NetworkError(f"one_hot takes one discrete value per position, got in_features={in_features}.")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The one-hot vectors of the symbols ``x[..., 0]`` (default dtype).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, N, C)`` raw positions.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, N, M)``.
+        """
         return nn.functional.one_hot(x[..., 0].long(), self.M).to(torch.get_default_dtype())
 
     def log_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``log`` of :meth:`forward` (0 or ``-inf``).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, N, C)`` raw positions.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, N, M)``.
+        """
         return torch.log(self.forward(x))
 
     def default_templates(self) -> torch.Tensor:
+        """The symbols ``0..M-1`` as ``(M, 1)`` (so ``F = I``).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(T, in_features)`` template points.
+        """
         return torch.arange(self.M).reshape(self.M, 1)
 
 
 class Gaussian(Representation):
-    """SimNets-style similarity ``log f_d(x) = -1/2 ||(x - mu_d) / sigma_d||^2`` to learned templates."""
+    """SimNets-style similarity ``log f_d(x) = -1/2 ||(x - mu_d) / sigma_d||^2`` to learned templates.
+
+    Parameters
+    ----------
+    M : int
+    in_features : int, optional
+    seed : int, optional
+        Seeds ``mu`` (uniform in [0, 1)); ``sigma`` starts at 0.5.
+
+    Raises
+    ------
+    NetworkError
+        When ``M`` or ``in_features`` is not a positive integer.
+    """
 
     name = "gaussian"
 
@@ -118,15 +240,47 @@ class Gaussian(Representation):
         self.log_sigma = nn.Parameter(torch.full((self.M, self.in_features), math.log(0.5)))
 
     def log_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``-1/2 ||(x - mu_d) / sigma_d||^2`` for every ``d``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, N, C)`` raw positions.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, N, M)``.
+        """
         z = (x.unsqueeze(-2) - self.mu) * torch.exp(-self.log_sigma)  # (B, N, M, C)
         return -0.5 * (z * z).sum(-1)
 
     def default_templates(self) -> torch.Tensor:
+        """The learned means ``mu`` (a detached copy).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(T, in_features)`` template points.
+        """
         return self.mu.detach().clone()
 
 
 class Linear(Representation):
-    """A learned 1x1 projection ``p_d . x + b_d``: ``f`` for the ReLU net, ``log f`` for the log-space ConvAC."""
+    """A learned 1x1 projection ``p_d . x + b_d``: ``f`` for the ReLU net, ``log f`` for the log-space ConvAC.
+
+    Parameters
+    ----------
+    M : int
+    in_features : int, optional
+    seed : int, optional
+        Seeds the weights (uniform in ``+-1/sqrt(in_features)``).
+
+    Raises
+    ------
+    NetworkError
+        When ``M`` or ``in_features`` is not a positive integer.
+    """
 
     name = "linear"
 
@@ -138,9 +292,33 @@ class Linear(Representation):
         self.bias = nn.Parameter((torch.rand(self.M, generator=g) * 2 - 1) * bound)
 
     def log_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x @ weight + bias`` (read as ``log f`` by a ConvAC).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, N, C)`` raw positions.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, N, M)``.
+        """
         return x @ self.weight + self.bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x @ weight + bias`` (read as ``f`` by a ReLU net).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, N, C)`` raw positions.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, N, M)``.
+        """
         return x @ self.weight + self.bias
 
 
@@ -153,7 +331,32 @@ REPRESENTATIONS: dict[str, Callable[..., Representation]] = {
 
 
 def make_representation(rep: str | Representation, M: int, in_features: int = 1, seed: int | None = None) -> Representation:
-    """A representation layer from a registry name, or a checked ready-made instance."""
+    """A representation layer from a registry name, or a checked ready-made instance.
+
+    Parameters
+    ----------
+    rep : str or Representation
+        A key of :data:`REPRESENTATIONS`, a scattering spec (``"scattering:J=2,L=8"``), or an instance.
+    M : int
+    in_features : int, optional
+    seed : int, optional
+
+    Returns
+    -------
+    Representation
+
+    Raises
+    ------
+    NetworkError
+        On an unknown name, an instance whose ``M`` differs, or bad ``M`` / ``in_features``.
+    ScatteringUnavailable
+        For a scattering spec without kymatio.
+
+    Examples
+    --------
+    >>> make_representation("one_hot", 3).default_templates().ravel().tolist()
+    [0, 1, 2]
+    """
     if isinstance(rep, Representation):
         if rep.M != M:
             raise NetworkError(
@@ -182,6 +385,21 @@ class Stage:
     ``index`` addresses the concatenation of the outputs of ``sources`` (earlier stages, in that order),
     followed by one padding row (position ``pad``) used where a node has fewer children than ``fan``.
     For leaf stages ``index[:, 0]`` holds the modes.
+
+    Parameters
+    ----------
+    level : int
+    nodes : tuple of frozenset
+    r_in, r_out : int
+        Weight shape.
+    sources : tuple of int
+        Earlier stages whose outputs the children come from.
+    index : numpy.ndarray
+        ``(n_nodes, fan)``.
+    counts : numpy.ndarray
+        Children per node.
+    pad : int
+        Position of the padding row.
     """
 
     level: int
@@ -195,10 +413,12 @@ class Stage:
 
     @property
     def is_leaf(self) -> bool:
+        """Whether this is a leaf stage (level 0)."""
         return self.level == 0
 
     @property
     def padded(self) -> bool:
+        """Whether some node has fewer children than the stage's fan-in."""
         return bool((self.counts < self.index.shape[1]).any())
 
 
@@ -207,6 +427,25 @@ def compile_tree(tree: ModeTree, M: int, widths: Any, outputs: int) -> tuple[lis
 
     Weight tying for ``shared=True`` follows :func:`tensorexpr.convac`: one weight per ``(level, shape)``,
     which is one weight per stage.
+
+    Parameters
+    ----------
+    tree : ModeTree
+    M : int
+    widths : int, sequence or dict
+    outputs : int
+
+    Returns
+    -------
+    stages : list of Stage
+    widths : dict of frozenset to int
+        Output width of every node.
+
+    Raises
+    ------
+    NetworkError
+        When ``tree`` is not a :class:`ModeTree`, has fewer than 2 modes or no pooling node, or ``widths`` /
+        ``outputs`` do not fit it.
     """
     if not isinstance(tree, ModeTree):
         raise NetworkError(f"Models are built from a te.ModeTree, got {type(tree).__name__}. Hint: te.ModeTree.grid(8, 8).")
@@ -255,7 +494,28 @@ def compile_tree(tree: ModeTree, M: int, widths: Any, outputs: int) -> tuple[lis
 def positions(x: Any, tree: ModeTree, rep: Representation, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """Reshape a batch to ``(B, N, C)`` with position ``(row, col)`` at mode ``row * W + col``.
 
-    Accepts images ``(B, H, W)`` or ``(B, C, H, W)`` and sequences ``(B, N)`` or ``(B, N, C)``.
+    Accepts images ``(B, H, W)`` or ``(B, C, H, W)`` and sequences ``(B, N)`` or ``(B, N, C)``; a spatial
+    representation (scattering) makes the positions itself.
+
+    Parameters
+    ----------
+    x : torch.Tensor or array_like
+    tree : ModeTree
+    rep : Representation
+    device : torch.device
+    dtype : torch.dtype
+        The dtype of float inputs (one-hot symbols stay ``long``).
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B, N, C)`` on ``device``.
+
+    Raises
+    ------
+    ModelInputError
+        When the shape does not fit the tree (or its grid), the feature count differs from
+        ``rep.in_features``, or one-hot inputs are not integers in ``0..M-1``.
     """
     if getattr(rep, "spatial", False):  # whole-image layers (scattering) make the positions themselves
         return rep.lift(x, tree, device, dtype)
@@ -302,7 +562,21 @@ def positions(x: Any, tree: ModeTree, rep: Representation, device: torch.device,
 
 
 def gather_children(outs: Sequence[torch.Tensor], st: Stage, pad_value: float, idx: torch.Tensor) -> torch.Tensor:
-    """``(B, n_nodes, fan, r_in)``: the children of every node of ``st``, padded with ``pad_value``."""
+    """``(B, n_nodes, fan, r_in)``: the children of every node of ``st``, padded with ``pad_value``.
+
+    Parameters
+    ----------
+    outs : sequence of torch.Tensor
+        The outputs of the earlier stages.
+    st : Stage
+    pad_value : float
+    idx : torch.Tensor
+        ``st.index`` as a tensor on the outputs' device.
+
+    Returns
+    -------
+    torch.Tensor
+    """
     src = outs[st.sources[0]] if len(st.sources) == 1 else torch.cat([outs[s] for s in st.sources], dim=1)
     if st.padded:
         pad = src.new_full((src.shape[0], 1, src.shape[2]), pad_value)
@@ -311,5 +585,14 @@ def gather_children(outs: Sequence[torch.Tensor], st: Stage, pad_value: float, i
 
 
 def n_parameters(module: nn.Module) -> int:
-    """Trainable parameter count."""
+    """Trainable parameter count.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    int
+    """
     return sum(p.numel() for p in module.parameters() if p.requires_grad)

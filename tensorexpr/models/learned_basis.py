@@ -42,6 +42,10 @@ __all__ = ["LearnedBasisConvAC", "LearnedBasisReLUNet"]
 class LearnedBasisConvAC(P4ConvAC):
     """The p4 ConvAC whose lifting basis and its rotated copies are learned (log space, positive weights).
 
+    The lift is ``W_0[:, (r, b)] = sum_i c[b, i] Psi_r[i, :]`` with coefficients ``c`` shared across the
+    orientations and one learned basis ``Psi_r`` per orientation; :meth:`equivariance_loss` pulls
+    ``Psi_{r+1}`` towards ``rot Psi_r``.
+
     Parameters
     ----------
     n_basis : int
@@ -49,6 +53,17 @@ class LearnedBasisConvAC(P4ConvAC):
     equivariance_weight : float
         Weight of :meth:`equivariance_loss` in :meth:`auxiliary_loss` (added to the training loss).
     Other parameters as in :class:`~tensorexpr.models.P4ConvAC`.
+
+    Raises
+    ------
+    NetworkError
+        When ``n_basis < 1``, or as :class:`~tensorexpr.models.P4ConvAC`.
+    GeometryError
+        As :class:`~tensorexpr.models.P4ConvAC`.
+
+    References
+    ----------
+    Diaconu & Worrall, "Learning to Convolve: A Generalized Weight-Tying Approach", ICML 2019.
 
     Examples
     --------
@@ -92,20 +107,25 @@ class LearnedBasisConvAC(P4ConvAC):
         return w.reshape(-1, w.shape[-1]).T.contiguous()  # (F, r * B + b)
 
     def basis_matrix(self) -> torch.Tensor:
-        """``Psi`` as positive values (ConvAC) or signed (ReLU), shape ``(4, K, k^2 M)``."""
+        """``Psi`` as positive values (ConvAC) or signed (ReLU), shape ``(4, K, k^2 M)``.
+
+        Returns
+        -------
+        torch.Tensor
+        """
         return self.bases.exp() if self.log_space else self.bases
 
     def equivariance_loss(self, x: Any) -> torch.Tensor:
-        """Equivariance error of the bases, relative to the spread of their non-constant (non-DC) responses.
+        r"""Equivariance error of the bases, relative to the spread of their non-constant (non-DC) responses.
 
         With ``s_{r,k}(p) = <Psi_r[k], p>`` over the patches ``p`` of ``x`` (positive atoms for the ConvAC),
         ``Psi^{ac} = Psi - Psi^{dc}`` where ``Psi^{dc}`` is the atom's mean over the patch pixels (per
         representation function), and ``Var_p`` the variance over the patches:
 
         .. math::
-            L = \\frac{\\sum_{r,k,p} (\\langle \\Psi_{r+1}[k], \\mathrm{rot}\\, p\\rangle
-                         - \\langle \\Psi_r[k], p\\rangle)^2}
-                     {\\sum_{r,k} |p| \\, \\mathrm{Var}_p \\langle \\Psi^{ac}_r[k], p\\rangle}
+            L = \frac{\sum_{r,k,p} (\langle \Psi_{r+1}[k], \mathrm{rot}\, p\rangle
+                         - \langle \Psi_r[k], p\rangle)^2}
+                     {\sum_{r,k} |p| \, \mathrm{Var}_p \langle \Psi^{ac}_r[k], p\rangle}
 
         The numerator is zero exactly when ``Psi_{r+1} = rot Psi_r`` on the span of the patches, so ``L = 0``
         for ``Psi_r = rot^r Psi_0`` (the p4 model). Why the denominator drops the DC part: rotation only
@@ -115,6 +135,21 @@ class LearnedBasisConvAC(P4ConvAC):
         homogeneous of degree 0 in the non-DC parts: shrinking them towards a constant atom does not lower
         it (it raises it while the DC parts of ``Psi_r`` and ``Psi_{r+1}`` differ), so only equivariant shapes
         do. Centering the responses over the patches drops what is constant over the data as well.
+
+        Parameters
+        ----------
+        x : torch.Tensor or array_like
+            A batch of inputs, as for :meth:`forward`.
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar (the denominator is clamped at ``1e-12``).
+
+        Raises
+        ------
+        ModelInputError
+            When ``x`` does not fit the model.
         """
         f = self.features(x)
         f = f.exp() if self.log_space else f  # (B, N, F) patch features
@@ -133,11 +168,33 @@ class LearnedBasisConvAC(P4ConvAC):
         return diff.pow(2).sum() / spread.clamp_min(1e-12)
 
     def auxiliary_loss(self, x: Any) -> torch.Tensor:
-        """The term the training loop adds to the cross-entropy: ``equivariance_weight * equivariance_loss``."""
+        """The term the training loop adds to the cross-entropy: ``equivariance_weight * equivariance_loss``.
+
+        Parameters
+        ----------
+        x : torch.Tensor or array_like
+            The training batch.
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
         return self.equivariance_weight * self.equivariance_loss(x)
 
     def to_network(self, templates: Any = None, name: str | None = None) -> Any:
-        """The network with the learned lift as a constant (``FIXED``) and the p4 ties above it."""
+        """The network with the learned lift as a constant (``FIXED``) and the p4 ties above it.
+
+        Parameters
+        ----------
+        templates : array_like, optional
+        name : str, optional
+
+        Returns
+        -------
+        Network
+            Block ``level0`` is dropped; the leaf weights are fixed.
+        """
         net = super().to_network(templates, name)
         with torch.no_grad():
             W0 = self._leaf_weight().double().cpu()
@@ -149,12 +206,30 @@ class LearnedBasisConvAC(P4ConvAC):
 
     @property
     def n_params(self) -> int:
+        """Trainable parameters (the unused lift block, frozen, excluded)."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
 
 class LearnedBasisReLUNet(LearnedBasisConvAC):
-    """The ReLU counterpart of :class:`LearnedBasisConvAC` (ReLU then max/avg pooling; centered as
-    :class:`~tensorexpr.models.P4ReLUNet`)."""
+    """The ReLU counterpart of :class:`LearnedBasisConvAC` (ReLU then max/avg pooling).
+
+    Centered as :class:`~tensorexpr.models.P4ReLUNet`.
+
+    Parameters
+    ----------
+    tree, M, widths, outputs, kernel, n_basis, equivariance_weight, representation, in_features, seed, device
+        As for :class:`LearnedBasisConvAC`.
+    pooling : {"max", "avg"}, optional
+
+    Raises
+    ------
+    NetworkError
+        On an unknown ``pooling``, or as :class:`LearnedBasisConvAC`.
+
+    References
+    ----------
+    Diaconu & Worrall, "Learning to Convolve: A Generalized Weight-Tying Approach", ICML 2019.
+    """
 
     log_space = False
     centered = True

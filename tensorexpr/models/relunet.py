@@ -33,8 +33,27 @@ INITS = ("he", "xavier")
 class ReLUNet(TreeModel):
     """A ReLU ConvNet with the same geometry, widths and representation options as :class:`ConvAC`.
 
-    Parameters are those of :class:`ConvAC` plus ``pooling`` in ``{"max", "avg"}``, ``bias`` (a learned
-    bias after every conv) and ``init`` in :data:`INITS`. ``forward`` returns the raw outputs (logits).
+    Pooling is ``relu`` then max or average over a node's children (``g = relu-max`` / ``relu-avg``,
+    docs/conventions.md, "Operators"); ``forward`` returns the raw outputs (logits).
+
+    Parameters
+    ----------
+    tree, M, widths, outputs, representation, shared, in_features, seed, device, fast
+        As for :class:`ConvAC`.
+    pooling : {"max", "avg"}, optional
+    bias : bool, optional
+        A learned bias after every conv.
+    init : {"he", "xavier"}, optional
+        See :data:`INITS`.
+
+    Raises
+    ------
+    NetworkError
+        On an unknown ``pooling`` or ``init``, or arguments :class:`TreeModel` refuses.
+
+    References
+    ----------
+    Cohen & Shashua, "Convolutional Rectifier Networks as Generalized Tensor Decompositions", ICML 2016.
 
     Examples
     --------
@@ -61,6 +80,7 @@ class ReLUNet(TreeModel):
 
     @property
     def op_name(self) -> str:
+        """The operator of the extracted network: ``relu-max`` or ``relu-avg``."""
         return f"relu-{self.pooling}"
 
     def _init_weight(self, shape: tuple[int, ...], st: Stage, gen: torch.Generator) -> torch.Tensor:
@@ -90,4 +110,10 @@ class ReLUNet(TreeModel):
         return window_sum(torch.relu(x), h) * 0.25
 
     def extra_repr(self) -> str:
+        """The summary line ``torch`` prints inside the module's repr.
+
+        Returns
+        -------
+        str
+        """
         return super().extra_repr() + f", pooling={self.pooling}" + (f", init={self.init}" if self.init != "he" else "")

@@ -97,7 +97,17 @@ def _grid_hw(tree: Any) -> tuple[int, int] | None:
 
 
 def scattering2d_class() -> type:
-    """kymatio's ``ScatteringTorch2D`` class, imported without ``kymatio.torch`` (scipy >= 1.17 safe)."""
+    """kymatio's ``ScatteringTorch2D`` class, imported without ``kymatio.torch`` (scipy >= 1.17 safe).
+
+    Returns
+    -------
+    type
+
+    Raises
+    ------
+    ScatteringUnavailable
+        When kymatio's 2-D torch frontend cannot be imported (the ``[scattering]`` extra).
+    """
     try:
         mod = importlib.import_module(KYMATIO_2D_MODULE)
     except ImportError as exc:
@@ -112,7 +122,25 @@ def scattering2d_class() -> type:
 # -- spec --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ScatteringSpec:
-    """Parameters of ``S_J``: scale ``J``, orientations ``L``, ``max_order`` (1 or 2), ``rotinv``, ``eps``."""
+    """Parameters of ``S_J``: scale ``J``, orientations ``L``, ``max_order`` (1 or 2), ``rotinv``, ``eps``.
+
+    Parameters
+    ----------
+    J : int, optional
+        Scale (>= 1); the grid is subsampled by ``2^J``.
+    L : int, optional
+        Orientations (>= 1).
+    max_order : {1, 2}, optional
+    rotinv : bool, optional
+        Average over orientations (module docstring, "Rotation-invariant option").
+    eps : float, optional
+        The shift of ``log f = log(S / sigma + eps)`` (> 0).
+
+    Raises
+    ------
+    NetworkError
+        When ``J``, ``L`` or ``max_order`` is not a positive integer, ``max_order > 2``, or ``eps <= 0``.
+    """
 
     J: int = 2
     L: int = 8
@@ -131,7 +159,22 @@ class ScatteringSpec:
             raise NetworkError(f"scattering eps must be > 0 (log f = log(S + eps)), got {self.eps!r}.")
 
     def n_coefficients(self, channels: int = 1) -> int:
-        """``M`` per position: ``C (1 + J L + L^2 J (J-1) / 2)``, or ``C (1 + J + L J (J-1) / 2)`` with rotinv."""
+        """``M`` per position: ``C (1 + J L + L^2 J (J-1) / 2)``, or ``C (1 + J + L J (J-1) / 2)`` with rotinv.
+
+        Parameters
+        ----------
+        channels : int, optional
+            Image channels ``C``.
+
+        Returns
+        -------
+        int
+
+        Examples
+        --------
+        >>> ScatteringSpec().n_coefficients(), ScatteringSpec(rotinv=True).n_coefficients()
+        (81, 11)
+        """
         return n_coefficients(self.J, self.L, self.max_order, self.rotinv, channels)
 
     def __str__(self) -> str:
@@ -146,12 +189,38 @@ class ScatteringSpec:
 
 
 def is_scattering_spec(rep: Any) -> bool:
+    """Whether ``rep`` is a scattering spec string (``"scattering"`` or ``"scattering:..."``).
+
+    Parameters
+    ----------
+    rep : object
+
+    Returns
+    -------
+    bool
+    """
     return isinstance(rep, str) and (rep == "scattering" or rep.startswith("scattering:"))
 
 
 def parse_scattering(text: str) -> ScatteringSpec:
     """``"scattering:J=2,L=8[,order=2][,rotinv=1][,eps=1e-3]"`` -> :class:`ScatteringSpec`.
 
+    Parameters
+    ----------
+    text : str
+        ``"scattering"`` alone gives the defaults.
+
+    Returns
+    -------
+    ScatteringSpec
+
+    Raises
+    ------
+    NetworkError
+        When ``text`` is not a scattering spec, an option is unknown or not a number, or the values are invalid.
+
+    Examples
+    --------
     >>> parse_scattering("scattering:J=2,L=8,rotinv=1")
     ScatteringSpec(J=2, L=8, max_order=2, rotinv=True, eps=0.001)
     """
@@ -176,7 +245,24 @@ def parse_scattering(text: str) -> ScatteringSpec:
 
 # -- coefficient bookkeeping -----------------------------------------------------------------------------
 def n_coefficients(J: int, L: int, max_order: int = 2, rotinv: bool = False, channels: int = 1) -> int:
-    """Scattering coefficients per position (kymatio's count; orientation-averaged with ``rotinv``)."""
+    """Scattering coefficients per position (kymatio's count; orientation-averaged with ``rotinv``).
+
+    Parameters
+    ----------
+    J, L : int
+    max_order : int, optional
+    rotinv : bool, optional
+    channels : int, optional
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> n_coefficients(2, 8), n_coefficients(2, 8, rotinv=True), n_coefficients(3, 8, max_order=1)
+    (81, 11, 25)
+    """
     o2 = J * (J - 1) // 2 if max_order >= 2 else 0
     per = 1 + J + L * o2 if rotinv else 1 + J * L + L * L * o2
     return channels * per
@@ -187,6 +273,20 @@ def coefficient_meta(J: int, L: int, max_order: int = 2) -> list[tuple[int, tupl
 
     Order 0; then order 1 for ``(j_1, theta_1)`` j-major; then order 2 for ``(j_1, theta_1)`` then
     ``(j_2 > j_1, theta_2)`` (kymatio ``scattering2d``; checked against its ``out_type='list'`` in the tests).
+
+    Parameters
+    ----------
+    J, L : int
+    max_order : int, optional
+
+    Returns
+    -------
+    list of (int, tuple of int, tuple of int)
+
+    Examples
+    --------
+    >>> coefficient_meta(1, 2)
+    [(0, (), ()), (1, (0,), (0,)), (1, (0,), (1,))]
     """
     psi = [(j, t) for j in range(J) for t in range(L)]
     out: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = [(0, (), ())]
@@ -198,15 +298,38 @@ def coefficient_meta(J: int, L: int, max_order: int = 2) -> list[tuple[int, tupl
 
 
 def rotate_coefficients(S: torch.Tensor, k: int, L: int, J: int, max_order: int = 2) -> torch.Tensor:
-    """``g.S``: rotate a scattering field ``(..., C*K, h, w)`` by ``k`` quarter turns, space and orientations.
+    r"""``g.S``: rotate a scattering field ``(..., C*K, h, w)`` by ``k`` quarter turns, space and orientations.
 
-    .. math:: (g.S)(u, \\lambda) = S(g^{-1}u, g^{-1}\\lambda)
+    .. math:: (g.S)(u, \lambda) = S(g^{-1}u, g^{-1}\lambda)
 
     The grid turns with ``torch.rot90`` (counter-clockwise, as ``np.rot90`` on images) and every
     orientation index moves by ``k L / 2`` (mod ``L``): kymatio's ``L`` angles ``theta_l = (L/2 - 1 - l) pi / L``
     cover ``[0, pi)``, and the modulus of a real signal's Morlet coefficients is ``pi``-periodic in ``theta``
     (``psi_{theta + pi} = conj(psi_theta)``). So an even ``L`` suffices here; the seeds' "L a multiple of 4"
     counts orientations over ``[0, 2 pi)``.
+
+    Parameters
+    ----------
+    S : torch.Tensor
+        ``(..., C*K, h, w)``, ``K`` coefficients per channel in kymatio's order (not orientation-averaged).
+    k : int
+        Quarter turns.
+    L, J : int
+    max_order : int, optional
+
+    Returns
+    -------
+    torch.Tensor
+
+    Raises
+    ------
+    NetworkError
+        When ``L`` is odd, or the channel count is not a multiple of ``K``.
+
+    References
+    ----------
+    Mallat, "Group Invariant Scattering", Comm. Pure Appl. Math. 2012; Bruna & Mallat, "Invariant Scattering
+    Convolution Networks", PAMI 2013.
     """
     if L % 2:
         raise NetworkError(f"Quarter-turn covariance needs an even L (a quarter turn is L/2 orientation steps "
@@ -232,6 +355,23 @@ def coefficient_rotation(spec: "ScatteringSpec", channels: int = 1, k: int = 1) 
     Every ``theta`` shifts by ``k L / 2 (mod L)``, so ``q`` has order 2 (a half turn fixes every coefficient:
     the modulus is ``pi``-periodic in ``theta``). With ``rotinv`` the orbit averages are invariant and ``q`` is
     the identity. Layout: channel-major, ``c * K + i`` as in the transform's output.
+
+    Parameters
+    ----------
+    spec : ScatteringSpec
+    channels : int, optional
+    k : int, optional
+        Quarter turns.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` permutation of ``0..M-1``.
+
+    Raises
+    ------
+    NetworkError
+        When ``spec.L`` is odd (and not ``rotinv``).
     """
     if spec.rotinv:
         return np.arange(spec.n_coefficients(channels), dtype=np.int64)
@@ -249,8 +389,24 @@ def coefficient_rotation(spec: "ScatteringSpec", channels: int = 1, k: int = 1) 
 
 
 def orientation_average(S: torch.Tensor, J: int, L: int, max_order: int = 2) -> torch.Tensor:
-    """``(..., C*K, h, w) -> (..., C*K_rot, h, w)``: average order 1 over ``theta_1`` and order 2 over
-    ``theta_1`` at fixed ``theta_2 - theta_1 (mod L)``."""
+    """``(..., C*K, h, w) -> (..., C*K_rot, h, w)``: orientation averages of the coefficients.
+
+    Order 1 is averaged over ``theta_1``, order 2 over ``theta_1`` at fixed ``theta_2 - theta_1 (mod L)``.
+
+    Parameters
+    ----------
+    S : torch.Tensor
+    J, L : int
+    max_order : int, optional
+
+    Returns
+    -------
+    torch.Tensor
+
+    References
+    ----------
+    Sifre & Mallat, CVPR 2013; Oyallon & Mallat, CVPR 2015 (roto-translation orbit averages).
+    """
     meta = coefficient_meta(J, L, max_order)
     K = len(meta)
     C = S.shape[-3] // K
@@ -276,7 +432,23 @@ class ScatteringTransform(nn.Module):
 
     kymatio's filter banks are kept outside the module's state (one per ``(J, L, order)``, image shape and
     device, built on first use and shared), so checkpoints hold no filter buffers and a model moves between
-    devices freely.
+    devices freely. Images the module has seen are memoized by their bytes (up to ``cache_size``).
+
+    Parameters
+    ----------
+    spec : ScatteringSpec
+    cache_size : int, optional
+        Images memoized; 0 turns the memo off.
+
+    Raises
+    ------
+    ScatteringUnavailable
+        Without kymatio.
+
+    References
+    ----------
+    Mallat, "Group Invariant Scattering", Comm. Pure Appl. Math. 2012; Bruna & Mallat, "Invariant Scattering
+    Convolution Networks", PAMI 2013.
     """
 
     def __init__(self, spec: ScatteringSpec, cache_size: int = 20000):
@@ -297,6 +469,24 @@ class ScatteringTransform(nn.Module):
         return _BANKS[key]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The scattering field of float images (computed in float32, returned in ``x``'s dtype).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, C, H, W)`` or ``(B, H, W)`` float images; ``H`` and ``W`` multiples of ``2^J``, at least
+            ``2^{J+1}``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, C*K, H/2^J, W/2^J)`` (orientation-averaged with ``rotinv``).
+
+        Raises
+        ------
+        ModelInputError
+            On non-float input, a wrong number of dims, or sides that do not fit ``J``.
+        """
         if x.dim() == 3:
             x = x.unsqueeze(1)
         if x.dim() != 4 or not x.dtype.is_floating_point:
@@ -336,6 +526,12 @@ class ScatteringTransform(nn.Module):
         return torch.stack([self._cache[k] for k in keys])
 
     def extra_repr(self) -> str:
+        """The summary line ``torch`` prints inside the module's repr.
+
+        Returns
+        -------
+        str
+        """
         return str(self.spec)
 
 
@@ -345,6 +541,25 @@ class Scattering(Representation):
     ``spatial = True`` tells the models to call :meth:`lift` on the whole image (the coefficients at a
     position depend on a ``~2^J``-wide neighbourhood, not on one pixel). After lifting, ``in_features``
     is ``M`` (the per-position features), and ``channels`` the image channels ``C``.
+
+    Parameters
+    ----------
+    M : int
+        Must equal ``spec.n_coefficients(channels)``.
+    channels : int, optional
+        Image channels.
+    spec : ScatteringSpec or str, optional
+
+    Raises
+    ------
+    NetworkError
+        When ``M`` does not match the spec, or the spec is invalid.
+    ScatteringUnavailable
+        Without kymatio.
+
+    References
+    ----------
+    Oyallon, Belilovsky & Zagoruyko, "Scaling the Scattering Transform: Deep Hybrid Networks", ICCV 2017.
     """
 
     name = "scattering"
@@ -370,15 +585,68 @@ class Scattering(Representation):
 
     @classmethod
     def from_spec(cls, text: str, M: int, in_features: int = 1, seed: int | None = None) -> "Scattering":
+        """The layer of a spec string (the registry's constructor; ``seed`` is unused).
+
+        Parameters
+        ----------
+        text : str
+        M : int
+        in_features : int, optional
+            Image channels.
+        seed : int, optional
+
+        Returns
+        -------
+        Scattering
+
+        Raises
+        ------
+        NetworkError
+            On a bad spec or a mismatched ``M``.
+        """
         return cls(M, in_features, parse_scattering(text))
 
     # -- images -> positions -----------------------------------------------------------------------------
     def field(self, x: Any) -> torch.Tensor:
-        """``(B, M, h, w)``: the scattering field of images ``x``."""
+        """``(B, M, h, w)``: the scattering field of images ``x`` (not divided by the scale).
+
+        Parameters
+        ----------
+        x : array_like or torch.Tensor
+            Float images.
+
+        Returns
+        -------
+        torch.Tensor
+
+        Raises
+        ------
+        ModelInputError
+            As :meth:`ScatteringTransform.forward`.
+        """
         return self.transform(torch.as_tensor(x))
 
     def lift(self, x: Any, tree: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-        """``(B, N, M)``: the coefficients at each position of the reduced grid, mode ``row * w + col``."""
+        """``(B, N, M)``: the coefficients at each position of the reduced grid, mode ``row * w + col``, over ``sigma``.
+
+        Parameters
+        ----------
+        x : array_like or torch.Tensor
+            Float images ``(B, C, H, W)`` or ``(B, H, W)``.
+        tree : ModeTree
+            Over the ``(H/2^J) x (W/2^J)`` grid.
+        device : torch.device
+        dtype : torch.dtype
+
+        Returns
+        -------
+        torch.Tensor
+
+        Raises
+        ------
+        ModelInputError
+            When the channel count is wrong or the scattering grid does not match the tree.
+        """
         x = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
         if x.dim() == 3:
             x = x.unsqueeze(1)
@@ -401,6 +669,17 @@ class Scattering(Representation):
 
         The layer then outputs ``S_d / sigma_d``: orders 0, 1, 2 differ by decades in size, and a positive
         diagonal rescaling changes neither the model class (the leaf conv absorbs it) nor ``rank(F)``.
+
+        Parameters
+        ----------
+        images : array_like or torch.Tensor
+            Float images.
+        batch : int, optional
+
+        Returns
+        -------
+        torch.Tensor
+            ``sigma`` (``float64``, clamped at ``1e-6``).
         """
         X = torch.as_tensor(np.asarray(images.detach().cpu() if hasattr(images, "detach") else images)).float()
         if X.dim() == 3:
@@ -418,13 +697,46 @@ class Scattering(Representation):
 
     # -- per-position maps -------------------------------------------------------------------------------
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        """The per-position features as they are (``f_d = S_d / sigma_d``, for the ReLU net).
+
+        Parameters
+        ----------
+        feats : torch.Tensor
+            ``(B, N, M)`` from :meth:`lift`.
+
+        Returns
+        -------
+        torch.Tensor
+        """
         return feats
 
     def log_forward(self, feats: torch.Tensor) -> torch.Tensor:
+        """``log(max(f, 0) + eps)`` (for the log-space ConvAC).
+
+        Parameters
+        ----------
+        feats : torch.Tensor
+            ``(B, N, M)`` from :meth:`lift`.
+
+        Returns
+        -------
+        torch.Tensor
+        """
         return torch.log(feats.clamp_min(0) + self.spec.eps)
 
     # -- templates ----------------------------------------------------------------------------------------
     def default_templates(self) -> torch.Tensor:
+        """The fitted coefficient templates ``(T, M)`` (see :func:`fit_templates`).
+
+        Returns
+        -------
+        torch.Tensor
+
+        Raises
+        ------
+        NetworkError
+            When no template set has been fitted.
+        """
         if self.templates.shape[0] == 0:
             raise NetworkError(
                 "This scattering representation has no template set yet. Hint: "
@@ -434,7 +746,22 @@ class Scattering(Representation):
         return self.templates.detach().clone()
 
     def points_from_templates(self, templates: Any) -> torch.Tensor:
-        """Template patches ``(T, C, p, p)`` -> their coefficient vectors ``(T, M)``; ``(T, M)`` passes through."""
+        """Template patches ``(T, C, p, p)`` -> their coefficient vectors ``(T, M)``; ``(T, M)`` passes through.
+
+        Parameters
+        ----------
+        templates : array_like or torch.Tensor
+
+        Returns
+        -------
+        torch.Tensor
+            ``float64`` (patch coefficients divided by the scale).
+
+        Raises
+        ------
+        NetworkError
+            When ``templates`` is neither patches nor coefficient vectors.
+        """
         t = torch.as_tensor(np.asarray(templates.detach().cpu() if hasattr(templates, "detach") else templates))
         if t.dim() == 2 and t.shape[1] == self.M:
             return t.double()
@@ -446,12 +773,38 @@ class Scattering(Representation):
         return (patch_coefficients(self, t.float()) / self.scale.cpu()).double()
 
     def extra_repr(self) -> str:
+        """The summary line ``torch`` prints inside the module's repr.
+
+        Returns
+        -------
+        str
+        """
         return f"{self.spec}, M={self.M}, channels={self.channels}, templates={self.templates.shape[0]}"
 
 
 def patch_coefficients(rep: Scattering, patches: torch.Tensor, canvas: int | None = None) -> torch.Tensor:
-    """Scattering coefficients ``(T, M)`` of patches, each centred on a blank ``canvas x canvas`` image and
-    read at the central grid position (the position whose receptive field the patch covers)."""
+    """Scattering coefficients ``(T, M)`` of patches, each centred on a blank ``canvas x canvas`` image.
+
+    Read at the central grid position (the position whose receptive field the patch covers); not divided by
+    the scale.
+
+    Parameters
+    ----------
+    rep : Scattering
+    patches : torch.Tensor
+        ``(T, C, p, p)``.
+    canvas : int, optional
+        Canvas side (a multiple of ``2^J``, at least ``p``); default at least ``4 * 2^J``.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Raises
+    ------
+    NetworkError
+        On a bad ``canvas``.
+    """
     s = 2 ** rep.spec.J
     p = patches.shape[-1]
     canvas = canvas or max(4 * s, ((p + 2 * s + s - 1) // s) * s)
@@ -475,7 +828,33 @@ def fit_templates(model: Any, images: Any, T: int = 96, patch: int | None = None
     grid position of ``images`` (``(n, C, H, W)``); scikit-learn's k-means (seeded) gives ``T``
     centroids; their scattering coefficients (:func:`patch_coefficients`) become the templates, so the
     extracted network's ``F[i, d] = S(centroid_i)(d) + eps`` (ConvAC) or ``S(centroid_i)(d)`` (ReLU net).
-    Returns the ``(T, M)`` coefficient templates.
+
+    Parameters
+    ----------
+    model : TreeModel or Scattering
+        A model with a scattering representation, or the layer itself.
+    images : array_like or torch.Tensor
+    T : int, optional
+        Number of templates.
+    patch : int, optional
+        Patch side.
+    seed : int, optional
+    max_patches : int, optional
+        Patches sampled (seeded) before k-means.
+
+    Returns
+    -------
+    torch.Tensor
+        The ``(T, M)`` coefficient templates (divided by the scale).
+
+    Raises
+    ------
+    NetworkError
+        When the representation is not scattering, or ``T`` is not in ``1..#patches``.
+
+    References
+    ----------
+    Oyallon, Belilovsky & Zagoruyko, "Scaling the Scattering Transform: Deep Hybrid Networks", ICCV 2017.
     """
     from sklearn.cluster import KMeans
 
@@ -508,7 +887,22 @@ def fit_templates(model: Any, images: Any, T: int = 96, patch: int | None = None
 def exact_rank(F: Any) -> int:
     """The exact rank over Q of a float (or integer) matrix: every float64 is a dyadic rational.
 
-    Floats are scaled by a common power of two into integers (exactly) and ranked with python-flint.
+    Floats are scaled by a common power of two into integers (exactly) and ranked with python-flint. Integer
+    and object arrays go through ``int()`` entry by entry, which truncates any Fraction or float they hold.
+
+    Parameters
+    ----------
+    F : array_like
+        A 2-D matrix.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> exact_rank([[0.5, 1.0], [1.0, 2.0]]), exact_rank([[1, 0], [0, 1]])
+    (1, 2)
     """
     import flint
     from fractions import Fraction
@@ -529,13 +923,36 @@ def exact_rank(F: Any) -> int:
 
 
 def integer_template_matrix(F: Any, bits: int = 24) -> np.ndarray:
-    """An integer matrix ``round(2^bits F / max|F|)`` **checked** to have the exact rank of ``F``.
+    """An integer matrix ``round(2^b F / max|F|)`` **checked** to have the exact rank of ``F``.
 
     For a product (ConvAC) network the generic separation ranks depend on ``F`` only through its rank
     (``F = U V`` with ``U`` of full column rank and ``V`` of full row rank: ``V`` folds into the free leaf
     weights and ``U`` is injective on every Kronecker power), so an integer matrix of the same rank gives
-    the same certificate, and integer ``F`` is what certify's exact instance ranks need.
-    Raises :class:`NetworkError` when rounding changes the rank even at 52 bits.
+    the same certificate, and integer ``F`` is what certify's exact instance ranks need. ``b`` runs over
+    ``bits, bits + 8, ...`` below 53.
+
+    Parameters
+    ----------
+    F : array_like
+        A float matrix.
+    bits : int, optional
+        The first precision tried.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64``.
+
+    Raises
+    ------
+    NetworkError
+        When no precision tried keeps the rank (the message says 52 bits; the last one tried is 48 for the
+        default ``bits=24``).
+
+    Examples
+    --------
+    >>> integer_template_matrix([[0.5, 1.0], [0.25, 0.5]], bits=2).tolist()
+    [[2, 4], [1, 2]]
     """
     A = np.asarray(F, dtype=np.float64)
     scale = float(np.abs(A).max()) or 1.0
@@ -554,6 +971,30 @@ class ScatteringLinear(nn.Module):
     With ``encoder=None`` the classifier is linear on all ``M h w`` coefficients (Oyallon's
     "scattering + linear"); with ``encoder=r`` a shared 1x1 conv ``M -> r`` (the "shared local encoder")
     precedes the linear read-out (no non-linearity in between: a rank-``r`` factorization of the linear map).
+    A non-affine batch norm sits before the read-out.
+
+    Parameters
+    ----------
+    image_shape : tuple of (int, int)
+        ``(H, W)`` of the images.
+    outputs : int
+    representation : str, optional
+        A scattering spec.
+    channels : int, optional
+    encoder : int, optional
+    seed : int, optional
+    device : str or torch.device, optional
+
+    Raises
+    ------
+    NetworkError
+        On a bad spec.
+    ScatteringUnavailable
+        Without kymatio.
+
+    References
+    ----------
+    Oyallon, Belilovsky & Zagoruyko, "Scaling the Scattering Transform: Deep Hybrid Networks", ICCV 2017.
     """
 
     def __init__(self, image_shape: tuple[int, int], outputs: int, representation: str = "scattering:J=2,L=8",
@@ -584,13 +1025,31 @@ class ScatteringLinear(nn.Module):
 
     @property
     def device(self) -> torch.device:
+        """The device of the read-out."""
         return self.head.weight.device
 
     @property
     def n_params(self) -> int:
+        """Trainable parameters."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
     def forward(self, x: Any) -> torch.Tensor:
+        """Logits ``(B, outputs)`` of float images.
+
+        Parameters
+        ----------
+        x : array_like or torch.Tensor
+            ``(B, C, H, W)`` or ``(B, H, W)`` images of the constructor's shape.
+
+        Returns
+        -------
+        torch.Tensor
+
+        Raises
+        ------
+        ModelInputError
+            As :meth:`ScatteringTransform.forward`.
+        """
         x = torch.as_tensor(x).to(self.device, torch.float32)
         S = self.transform(x)  # (B, M, h, w)
         if self.encoder is not None:

@@ -65,9 +65,27 @@ def _disk(n: int) -> np.ndarray:
 
 def rotation_sensitivity(model: Any, X: torch.Tensor, angles: Sequence[float] = (90.0, 45.0),
                          stages: Sequence[int] | None = None) -> dict[str, dict[str, float]]:
-    """``{angle: {"output": S_out, "stage{i}": S_feat, ...}}`` for images ``X (B, C, H, W)``.
+    """``{angle: {"output": S_out, "stage{i}": S_feat, ...}}`` for images ``X (B, C, H, W)`` (see the module docstring).
 
-    ``stages`` defaults to the leaf stage and the last stage below the root.
+    Parameters
+    ----------
+    model : TiedTreeModel
+        A patch tree model with ``hidden`` (p4, patch, attribute or learned-basis models); put in eval mode.
+    X : torch.Tensor
+        Square images ``(B, C, H, W)``; zeroed outside the inscribed disk first.
+    angles : sequence of float, optional
+        Degrees; keys of the result are ``f"{angle:g}"``.
+    stages : sequence of int, optional
+        Stages whose feature maps are compared; default the leaf stage and the last stage below the root.
+
+    Returns
+    -------
+    dict of str to dict of str to float
+        ``S_feat`` is NaN where the orientation sum cancels to float noise.
+
+    References
+    ----------
+    Diaconu & Worrall, "Learning to Convolve: A Generalized Weight-Tying Approach", ICML 2019.
     """
     model.eval()
     Xn = X.detach().cpu().numpy() * _disk(X.shape[-1])  # rotations then lose no content

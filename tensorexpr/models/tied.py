@@ -29,7 +29,30 @@ __all__ = ["TiedTreeModel", "patchify"]
 
 
 def patchify(x: Any, side: int, kernel: int, rep: Representation) -> torch.Tensor:
-    """``(B, N, k*k, C)`` patches of images ``(B, H, W)`` (symbols) or ``(B, C, H, W)`` with ``H = W = side * k``."""
+    """``(B, N, k*k, C)`` patches of images ``(B, H, W)`` (symbols) or ``(B, C, H, W)`` with ``H = W = side * k``.
+
+    Patch ``n = row * side + col``; the pixels of a patch in row-major order.
+
+    Parameters
+    ----------
+    x : torch.Tensor or array_like
+    side : int
+        Patches per side.
+    kernel : int
+        Patch side ``k``.
+    rep : Representation
+        Checked: channel count, and integer symbols in ``0..M-1`` for one-hot.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Raises
+    ------
+    ModelInputError
+        When the shape does not fit, the channel count differs from ``rep.in_features``, or one-hot inputs are not
+        integer symbols in range.
+    """
     if not isinstance(x, torch.Tensor):
         x = torch.as_tensor(np.asarray(x))
     if x.dim() == 3:
@@ -55,7 +78,29 @@ def patchify(x: Any, side: int, kernel: int, rep: Representation) -> torch.Tenso
 class TiedTreeModel(nn.Module):
     """Shared skeleton: patches -> per-pixel representation -> tied leaf map -> (pool -> tied 1x1 conv) per level.
 
-    Subclasses give ``_maps()`` (one :class:`LevelMap` per level) and the arithmetic flag ``log_space``.
+    Subclasses pass one :class:`LevelMap` per level and set the arithmetic flag ``log_space``.
+
+    Parameters
+    ----------
+    tree : ModeTree
+        Over the patch positions (a square grid unless ``kernel == 1``).
+    M : int
+        Representation functions per pixel.
+    maps : mapping of int to LevelMap
+        The fixed map of every level ``0..depth``.
+    outputs : int
+    kernel : int
+        Patch side.
+    representation : str or Representation
+    in_features : int
+    seed : int or None
+    device : str, torch.device or None
+
+    Raises
+    ------
+    NetworkError
+        When ``tree`` is not a :class:`ModeTree`, a patch model's tree is not over a square grid, or the maps and
+        widths do not fit the tree.
     """
 
     log_space: bool = True
@@ -138,18 +183,32 @@ class TiedTreeModel(nn.Module):
 
     @property
     def device(self) -> torch.device:
+        """The device of the parameters."""
         return self.thetas[0].device
 
     @property
     def dtype(self) -> torch.dtype:
+        """The dtype of the parameters."""
         return self.thetas[0].dtype
 
     @property
     def n_params(self) -> int:
+        """Trainable parameters (representation included)."""
         return n_parameters(self)
 
     def level_weight(self, l: int) -> torch.Tensor:
-        """The ``(rows, cols)`` weight of level ``l``: ``log W`` for the ConvAC (offsets), ``W`` for the ReLU net."""
+        """The ``(rows, cols)`` weight of level ``l``: ``log W`` for the ConvAC (offsets), ``W`` for the ReLU net.
+
+        Parameters
+        ----------
+        l : int
+            The level (0 is the leaf lift).
+
+        Returns
+        -------
+        torch.Tensor
+            Entries no parameter reaches are ``-inf`` (log space) or 0.
+        """
         m, theta = self.maps[l], self.thetas[l]
         if getattr(self, f"_is_sel{l}"):
             w = theta[getattr(self, f"_sel{l}")]
@@ -164,7 +223,22 @@ class TiedTreeModel(nn.Module):
         return w.reshape(m.rows, m.cols)
 
     def features(self, x: Any) -> torch.Tensor:
-        """``(B, N, k^2 M)`` patch features: ``log f`` (ConvAC) or ``f`` (ReLU net)."""
+        """``(B, N, k^2 M)`` patch features: ``log f`` (ConvAC) or ``f`` (ReLU net), ordered ``(pixel, function)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor or array_like
+            Images (patch models) or inputs as for :func:`tensorexpr.models.layers.positions` (``kernel == 1``).
+
+        Returns
+        -------
+        torch.Tensor
+
+        Raises
+        ------
+        ModelInputError
+            When ``x`` does not fit the model.
+        """
         if self.kernel == 1:  # one position per pixel / sequence element, any tree
             p = positions(x, self.tree, self.representation, self.device, self.dtype).unsqueeze(2)
         else:
@@ -196,7 +270,22 @@ class TiedTreeModel(nn.Module):
         return r.sum(2) / counts.to(r.dtype).unsqueeze(-1)
 
     def hidden(self, x: Any) -> list[torch.Tensor]:
-        """The output of every stage, ``(B, nodes, channels)`` (feature maps for sensitivity measurements)."""
+        """The output of every stage, ``(B, nodes, channels)`` (feature maps for sensitivity measurements).
+
+        Parameters
+        ----------
+        x : torch.Tensor or array_like
+
+        Returns
+        -------
+        list of torch.Tensor
+            Leaves first, the root last.
+
+        Raises
+        ------
+        ModelInputError
+            When ``x`` does not fit the model.
+        """
         feats = self.features(x)
         outs: list[torch.Tensor] = []
         for i, st in enumerate(self.stages):
@@ -209,12 +298,37 @@ class TiedTreeModel(nn.Module):
         return outs
 
     def forward(self, x: Any) -> torch.Tensor:
-        """``(B, outputs)``: ``log h(x)`` for the ConvAC, logits for the ReLU net."""
+        """``(B, outputs)``: ``log h(x)`` for the ConvAC, logits for the ReLU net.
+
+        Parameters
+        ----------
+        x : torch.Tensor or array_like
+
+        Returns
+        -------
+        torch.Tensor
+
+        Raises
+        ------
+        ModelInputError
+            When ``x`` does not fit the model.
+        """
         return self.hidden(x)[-1][:, 0, :]
 
     # -- extraction ------------------------------------------------------------------------------------------
     def default_templates(self) -> torch.Tensor:
-        """Every patch of symbols (one_hot, ``M^(k^2)`` of them) or the learned means placed on every pixel."""
+        """Every patch of symbols (one_hot, ``M^(k^2)`` of them) or the learned means placed on every pixel.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(T, k*k, C)``.
+
+        Raises
+        ------
+        NetworkError
+            When there are more than 4096 symbol patches, or the representation has no natural templates.
+        """
         rep = self.representation
         n = self.kernel * self.kernel
         if rep.discrete:
@@ -225,7 +339,23 @@ class TiedTreeModel(nn.Module):
         return mu.unsqueeze(1).expand(-1, n, -1).clone()
 
     def template_matrix(self, templates: Any = None) -> np.ndarray:
-        """``F (T, k^2 M)`` of templates ``(T, k*k, C)`` (patches)."""
+        """``F (T, k^2 M)`` of templates ``(T, k*k, C)`` (patches).
+
+        Parameters
+        ----------
+        templates : array_like, optional
+            Default :meth:`default_templates`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``int64`` for one-hot, else ``float64`` (``f``, centred for centred ReLU models).
+
+        Raises
+        ------
+        NetworkError
+            When ``templates`` does not have shape ``(T, k*k, C)``.
+        """
         t = self.default_templates() if templates is None else torch.as_tensor(np.asarray(templates))
         if t.dim() != 3 or t.shape[1] != self.kernel ** 2:
             raise NetworkError(f"templates must have shape (T, {self.kernel ** 2}, C), got {tuple(t.shape)}.")
@@ -237,6 +367,13 @@ class TiedTreeModel(nn.Module):
             return f.reshape(t.shape[0], -1).double().cpu().numpy()
 
     def network_blocks(self) -> dict[int, np.ndarray]:
+        """The parameter block of every level as the network sees it: ``exp(theta)`` (ConvAC) or ``theta``.
+
+        Returns
+        -------
+        dict of int to numpy.ndarray
+            ``float64``.
+        """
         with torch.no_grad():
             out = {}
             for l, th in enumerate(self.thetas):
@@ -249,15 +386,52 @@ class TiedTreeModel(nn.Module):
     multilinear: bool = False
 
     def forward_entries(self, templates: Any = None, output: int = 0, batch: int = 4096) -> Any:
-        """The sampled-entry evaluator of :func:`tensorexpr.spectrum` (``evaluator="forward"``); see
-        :func:`tensorexpr.models.extract.forward_entries`."""
+        """The sampled-entry evaluator of :func:`tensorexpr.spectrum` (``evaluator="forward"``).
+
+        Delegates to :func:`tensorexpr.models.extract.forward_entries`, which accepts only
+        :class:`~tensorexpr.models.ConvAC` models, so for every tied model this raises.
+
+        Parameters
+        ----------
+        templates : array_like, optional
+        output : int, optional
+        batch : int, optional
+
+        Returns
+        -------
+        callable
+
+        Raises
+        ------
+        NetworkError
+            Always for a tied model (it is not a ``ConvAC``); use ``evaluator="network"``.
+        """
         from tensorexpr.models.extract import forward_entries
 
         return forward_entries(self, templates, output, batch)
 
     def to_network(self, templates: Any = None, name: str | None = None) -> Any:
-        """The tied :class:`~tensorexpr.Network`: its grid tensor at ``[d_1..d_N]`` is ``exp(model(x))``
-        (ConvAC) or ``model(x)`` (ReLU) on the image whose position ``m`` holds template patch ``d_m``."""
+        """The tied :class:`~tensorexpr.Network` of the model.
+
+        Its grid tensor at ``[d_1..d_N]`` is ``exp(model(x))`` (ConvAC) or ``model(x)`` (ReLU) on the image whose
+        position ``m`` holds template patch ``d_m``.
+
+        Parameters
+        ----------
+        templates : array_like, optional
+            ``(T, k*k, C)`` patches; default :meth:`default_templates`.
+        name : str, optional
+
+        Returns
+        -------
+        Network
+            Float, ``Tied(block, basis)`` weights per level.
+
+        Raises
+        ------
+        NetworkError
+            On malformed templates.
+        """
         op = "product" if self.log_space else f"relu-{self.pooling}"
         return tied_tree_network(self.tree, self.M_net, self.maps, self.network_blocks(), op,
                                  self.template_matrix(templates), False,
@@ -265,7 +439,23 @@ class TiedTreeModel(nn.Module):
                                  meta={"model": type(self).__name__, "kernel": self.kernel})
 
     def template_images(self, templates: Any = None) -> torch.Tensor:
-        """All ``T^N`` images built from template patches, in grid-tensor C order (tiny trees only)."""
+        """All ``T^N`` images built from template patches, in grid-tensor C order (tiny trees only).
+
+        Parameters
+        ----------
+        templates : array_like, optional
+            ``(T, k*k, C)`` patches; default :meth:`default_templates`.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(T^N, C, S k, S k)`` images, or ``(T^N, N, C)`` sequences for a non-grid tree with ``kernel == 1``.
+
+        Raises
+        ------
+        NetworkError
+            When ``T^N > 2^20``.
+        """
         t = self.default_templates() if templates is None else torch.as_tensor(np.asarray(templates))
         T, N, k, S = t.shape[0], self.tree.n_modes, self.kernel, self.side
         if T ** N > 2 ** 20:
@@ -279,5 +469,11 @@ class TiedTreeModel(nn.Module):
         return img
 
     def extra_repr(self) -> str:
+        """The summary line ``torch`` prints inside the module's repr.
+
+        Returns
+        -------
+        str
+        """
         return (f"tree={self.tree.name}, M={self.M}, kernel={self.kernel}, outputs={self.outputs}, "
                 f"channels={[self.maps[l].cols for l in range(self.tree.depth)]}, params={self.n_params}")

@@ -23,7 +23,20 @@ RANK_METHODS: dict[str, RankMethod] = {}
 
 
 def register_rank_method(name: str) -> Callable[[RankMethod], RankMethod]:
-    """Decorator adding ``fn(x, P, **kwargs) -> RankResult`` under ``name``."""
+    """Decorator adding ``fn(x, P, **kwargs) -> RankResult`` to :data:`RANK_METHODS` under ``name``.
+
+    A second registration under the same name replaces the first (no check).
+
+    Parameters
+    ----------
+    name : str
+        The ``method=`` name :func:`rank` will accept.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns ``fn`` unchanged.
+    """
 
     def deco(fn: RankMethod) -> RankMethod:
         RANK_METHODS[name] = fn
@@ -97,24 +110,51 @@ def _with_time(res: RankResult, t0: float) -> RankResult:
 def rank(x: Any, P: Partition, method: str = "numeric", **kwargs: Any) -> RankResult:
     """Rank of the matricization ``[A]_{I,J}`` of a network's grid tensor (or of a given tensor).
 
-    Parameters
-    ----------
-    x : Network or array
-        A network (its grid tensor is evaluated) or a tensor with one axis per mode.
-    P : Partition
-    method : str
-        ``"numeric"`` (float64 SVD, ``tol=``/``rtol=``), ``"exact"`` (integer networks: GF(p) or Q,
-        ``field=``, ``prime=``), or any method added with :func:`register_rank_method` (``"structured"``).
-
     For any network and any templates, ``rank [A]_{I,J} <= sep(h; I, J)``; for a ConvAC whose representation
     functions are linearly independent and whose templates make ``F`` invertible, the rank equals the
-    separation rank (Cohen & Shashua, ICLR 2017). A singular ``F`` can only lower it.
+    separation rank. A singular ``F`` can only lower it (docs/conventions.md, "Separation rank"). An exact
+    rational product network is first brought to integers
+    (:func:`~tensorexpr.core.rational.clear_denominators`, ranks unchanged) unless ``method="numeric"``.
+
+    Parameters
+    ----------
+    x : Network or array_like
+        A network (its grid tensor is evaluated) or a tensor with one axis per mode.
+    P : Partition
+        Over ``x``'s modes.
+    method : str, optional
+        ``"numeric"`` (float64 SVD, ``tol=``/``rtol=``, ``backend=``, ``device=``), ``"exact"`` (integer
+        networks or tensors: GF(p) or Q, ``field=``, ``prime=``), ``"structured"`` (never forms the dense
+        tensor), or any method added with :func:`register_rank_method`.
+    **kwargs
+        Passed to the method (``output=``, ``memory_budget=`` for networks, ...).
+
+    Returns
+    -------
+    RankResult
+        ``field`` and ``certifies`` say what the number proves (a GF(p) or Q rank of an integer instance is a
+        lower bound on the generic rank; a float SVD rank is numeric evidence only).
+
+    Raises
+    ------
+    RankError
+        On an unknown method, an ``x`` that is neither a network nor a tensor, an option the method does not
+        take, ``method="exact"`` on a float network or tensor, an unknown ``field`` or a bad ``prime``.
+    PartitionError
+        When ``P`` is not a partition over ``x``'s modes.
+    BudgetError
+        When a dense exact matricization is over the size limit, or the grid tensor over ``memory_budget``.
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017.
 
     Examples
     --------
     >>> import tensorexpr as te
+    >>> from tensorexpr.rank import rank
     >>> net = te.convac(te.ModeTree.line(8), M=3, widths=2, seed=0, integer=True)
-    >>> te.rank(net, te.Partition.odd_even(8), method="exact").rank
+    >>> rank(net, te.Partition.odd_even(8), method="exact").rank
     16
     """
     if method not in RANK_METHODS:
@@ -143,9 +183,39 @@ def _structured(x: Any, P: Partition, prime: int | None = None, output: int = 0,
 def rank_many(x: Any, partitions: Any, method: str = "numeric", output: int = 0, **kwargs: Any) -> list[RankResult]:
     """:func:`rank` over several partitions, evaluating a network's dense grid tensor once.
 
-    ``numeric`` evaluates the float grid tensor once; ``exact`` evaluates the exact integer tensor once
-    when it is small (ranks over Q or GF(p) per partition, as ``field=`` says), else the tensor mod p once
-    (ranks over GF(p)). Other methods (``structured``) never form the tensor and run per partition.
+    ``numeric`` evaluates the float grid tensor once; ``exact`` evaluates the exact integer tensor once when it
+    is small (ranks over Q or GF(p) per partition, as ``field=`` says), else the tensor mod p once (ranks over
+    GF(p)). Other methods (``structured``), and tensors given directly, run :func:`rank` per partition.
+
+    Parameters
+    ----------
+    x : Network or array_like
+        As for :func:`rank`.
+    partitions : iterable of Partition
+        All are checked before any work.
+    method : str, optional
+        As for :func:`rank`.
+    output : int, optional
+        The output channel of a network.
+    **kwargs
+        As for :func:`rank`.
+
+    Returns
+    -------
+    list of RankResult
+        In the order of ``partitions``.
+
+    Raises
+    ------
+    RankError, PartitionError, BudgetError
+        As :func:`rank`; ``RankError`` also for a ``prime`` that is not a prime below ``2^31``.
+
+    Examples
+    --------
+    >>> import tensorexpr as te
+    >>> net = te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0, integer=True)
+    >>> [r.rank for r in te.rank_many(net, te.Partition.all_balanced(4), method="exact")]
+    [2, 4, 4]
     """
     from tensorexpr.evaluate.grid import DEFAULT_PRIME, grid_tensor_mod
     from tensorexpr.rank.exact import RATIONAL_MAX_ENTRIES

@@ -32,7 +32,32 @@ def _check_entries(m: int, n: int) -> None:
 
 
 def rank_mod_p(mat: Any, p: int) -> int:
-    """Rank over GF(p) of an integer matrix (numpy int / object array, entries reduced mod ``p``)."""
+    """Rank over GF(p) of an integer matrix (numpy int / object array, entries reduced mod ``p``).
+
+    Parameters
+    ----------
+    mat : array_like
+        A 2-D integer matrix (int64 or Python ints in an object array). Float entries are truncated by the
+        ``int64`` cast, not refused: check exactness first (:func:`exact_rank_of_tensor` does).
+    p : int
+        A prime; not checked here (see :func:`~tensorexpr.core.rational.check_field_prime`).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    BudgetError
+        When the matrix has more than :data:`EXACT_MAX_ENTRIES` entries.
+    ValueError
+        When ``mat`` is not 2-D.
+
+    Examples
+    --------
+    >>> rank_mod_p([[1, 2], [2, 4]], 7), rank_mod_p([[1, 2], [3, 4]], 2)
+    (1, 1)
+    """
     a = np.asarray(mat)
     m, n = a.shape
     _check_entries(m, n)
@@ -54,7 +79,30 @@ def rank_mod_p(mat: Any, p: int) -> int:
 
 
 def rank_rational(mat: Any) -> int:
-    """Exact rank over Q of a matrix of Python ints or Fractions (flint ``fmpq_mat``/``fmpz_mat``)."""
+    """Exact rank over Q of a matrix of Python ints or Fractions (flint ``fmpz_mat`` after clearing denominators).
+
+    Parameters
+    ----------
+    mat : array_like
+        A 2-D matrix of ints or Fractions; other entries go through ``int()`` (a float is truncated).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    BudgetError
+        When the matrix has more than :data:`EXACT_MAX_ENTRIES` entries.
+    ValueError
+        When ``mat`` is not 2-D.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> rank_rational([[Fraction(1, 2), 1], [1, 2]])
+    1
+    """
     import flint
 
     a = np.asarray(mat, dtype=object)
@@ -85,9 +133,41 @@ def _is_exact_array(A: Any) -> bool:
 def exact_rank_of_tensor(A: Any, P: Partition, field: str = "auto", prime: int | None = None) -> RankResult:
     """Exact rank of ``[A]_{I,J}`` for an integer (or Fraction) tensor.
 
-    ``field="prime"`` gives the rank over GF(p), ``field="rational"`` over Q, ``"auto"`` Q for small matrices
-    and GF(p) otherwise. Rank over GF(p) <= rank over Q, so both are lower bounds on the generic rank of the
-    network family the tensor was drawn from.
+    ``field="prime"`` gives the rank over GF(p), ``field="rational"`` over Q, ``"auto"`` Q for matricizations
+    of at most :data:`RATIONAL_MAX_ENTRIES` entries and GF(p) otherwise. Rank over GF(p) <= rank over Q, so both
+    are lower bounds on the generic rank of the network family the tensor was drawn from.
+
+    Parameters
+    ----------
+    A : array_like
+        An integer array, or an object array of ints / Fractions.
+    P : Partition
+        Over ``A``'s axes.
+    field : {"auto", "prime", "rational"}, optional
+    prime : int, optional
+        The modulus of ``field="prime"``; default :data:`tensorexpr.evaluate.grid.DEFAULT_PRIME`.
+
+    Returns
+    -------
+    RankResult
+        ``method="exact"``, ``field`` ``"Q"`` or ``"GF(p)"``.
+
+    Raises
+    ------
+    RankError
+        When ``A`` is not an exact array (float dtype, torch tensor), on an unknown ``field``, or a ``prime`` that
+        is not a prime below ``2^63``.
+    PartitionError
+        When ``P`` does not fit ``A`` (from :func:`~tensorexpr.evaluate.matricize.matricize`).
+    BudgetError
+        When the matricization has more than :data:`EXACT_MAX_ENTRIES` entries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tensorexpr.core.partitions import Partition
+    >>> exact_rank_of_tensor(np.eye(2, dtype=int), Partition([0], 2)).rank
+    2
     """
     from tensorexpr.evaluate.grid import DEFAULT_PRIME
 

@@ -34,11 +34,42 @@ _LETTERS = string.ascii_letters
 
 def face_split(X: np.ndarray, mx: tuple[int, ...], Y: np.ndarray, my: tuple[int, ...], T: int,
                p: int) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Face-splitting product of two explicit bases over (possibly overlapping) mode tuples.
+    r"""Face-splitting product of two explicit bases over (possibly overlapping) mode tuples.
 
     ``X`` has ``T^len(mx)`` rows (C order over the modes ``mx``, ``T`` values each) and ``a`` columns; ``Y``
-    likewise over ``my`` with ``b`` columns. Returns ``(Z, modes)``: ``modes`` the sorted union and ``Z``
-    of shape ``(T^len(modes), a * b)``, column ``i * b + k`` (the order of ``np.kron``).
+    likewise over ``my`` with ``b`` columns.
+
+    .. math:: Z[u, (i, k)] = X[u|_{m_x}, i] \, Y[u|_{m_y}, k] \bmod p
+
+    Parameters
+    ----------
+    X, Y : numpy.ndarray
+        The two bases (integer entries, reduced mod ``p``).
+    mx, my : tuple of int
+        The modes of the rows of ``X`` and ``Y``.
+    T : int
+        Values per mode (the number of templates).
+    p : int
+        A prime below ``2^31``.
+
+    Returns
+    -------
+    Z : numpy.ndarray
+        Shape ``(T^len(modes), a * b)``, column ``i * b + k`` (the order of ``np.kron``).
+    modes : tuple of int
+        The sorted union of ``mx`` and ``my``.
+
+    Raises
+    ------
+    BudgetError
+        When the union has more modes than one einsum can index (50).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z, m = face_split(np.eye(2, dtype=np.int64), (0,), np.eye(2, dtype=np.int64), (0,), 2, 7)
+    >>> Z.tolist(), m
+    ([[1, 0, 0, 0], [0, 0, 0, 1]], (0,))
     """
     modes = tuple(sorted(set(mx) | set(my)))
     if len(modes) + 2 > len(_LETTERS):
@@ -61,7 +92,26 @@ def fmatmul(A: np.ndarray, B: np.ndarray, p: int) -> np.ndarray:
 
     ``B = B_1 2^13 + B_0`` with ``B_0 < 2^13``: every product is below ``2^39`` and the sums of at most
     ``2^53 / (p 2^13)`` of them (a chunk of the inner dimension) stay below ``2^53``, so every partial sum,
-    in whatever order BLAS adds, is an exact float64 integer.
+    in whatever order BLAS adds, is an exact float64 integer. Larger primes go to
+    :func:`~tensorexpr.rank.modp.matmul_mod_p`.
+
+    Parameters
+    ----------
+    A, B : numpy.ndarray
+        2-D ``int64`` matrices of residues in ``[0, p)`` (the float path does not reduce them first).
+    p : int
+        A modulus below ``2^31``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64``, entries in ``[0, p)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fmatmul(np.array([[3, 4]]), np.array([[5], [6]]), 7).tolist()
+    [[4]]
     """
     if p >= 2**26 or A.shape[1] == 0:
         return matmul_mod_p(A, B, p)
@@ -85,6 +135,22 @@ def tall_colspace(X: np.ndarray, p: int, chunk: int = _NUMPY_RANK_MAX_SIDE) -> t
     numpy elimination (chunks of at most 96 rows). Costs ``O(m n rank)`` BLAS flops and never moves the
     ``m x n`` entries through python-flint's lists; the result is the same as ``colspace_factor`` (the rref
     of a row space is unique). Used for tall bases and, on DAG networks, for the re-compressions.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        A 2-D integer matrix.
+    p : int
+        A prime below ``2^31``.
+    chunk : int, optional
+        Rows per chunk.
+
+    Returns
+    -------
+    U : numpy.ndarray
+        ``X[:, pivots] mod p``.
+    R : numpy.ndarray
+        The nonzero rows of the rref of ``X``.
     """
     X = np.mod(np.asarray(X, dtype=np.int64), p)
     m, n = X.shape
@@ -110,13 +176,42 @@ def tall_colspace(X: np.ndarray, p: int, chunk: int = _NUMPY_RANK_MAX_SIDE) -> t
 
 
 def chunked_rowspace(X: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`~tensorexpr.rank.modp.rowspace_factor` by :func:`tall_colspace` on the transpose."""
+    """:func:`~tensorexpr.rank.modp.rowspace_factor` by :func:`tall_colspace` on the transpose.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        A 2-D integer matrix (wide).
+    p : int
+        A prime below ``2^31``.
+
+    Returns
+    -------
+    C : numpy.ndarray
+        Shape ``(m, rank)``.
+    V : numpy.ndarray
+        ``X[pivots, :] mod p``, shape ``(rank, n)``.
+    """
     U, C = tall_colspace(np.ascontiguousarray(X.T), p)
     return C.T, U.T
 
 
 def reduce_basis(B: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """``B = U C`` over GF(p) with ``U = B[:, pivots]`` of full column rank; ``C`` is None when ``U = B``."""
+    """``B = U C`` over GF(p) with ``U = B[:, pivots]`` of full column rank; ``C`` is None when ``U = B``.
+
+    Parameters
+    ----------
+    B : numpy.ndarray
+        A 2-D integer basis; tall ones (more than twice as many rows as columns) go through :func:`tall_colspace`.
+    p : int
+        A prime below ``2^31``.
+
+    Returns
+    -------
+    U : numpy.ndarray
+    C : numpy.ndarray or None
+        ``None`` when ``B`` already has full column rank.
+    """
     U, C = tall_colspace(B, p) if B.shape[0] > 2 * B.shape[1] else colspace_factor(B, p)
     return U, (None if U.shape[1] == B.shape[1] else C)
 
@@ -140,7 +235,28 @@ def _left(C: np.ndarray, X: np.ndarray, Y: np.ndarray, p: int) -> np.ndarray:
 
 
 def kron_core(X: np.ndarray, Y: np.ndarray, CP: np.ndarray | None, CQ: np.ndarray | None, p: int) -> np.ndarray:
-    """``CP (X[g] (x) Y[g]) CQ^T`` for every channel, ``None`` standing for the identity: ``(r, kp, kq)``."""
+    """``CP (X[g] (x) Y[g]) CQ^T`` for every channel ``g``, ``None`` standing for the identity.
+
+    The Kronecker product of the cores is formed only when both factors are ``None``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Shape ``(r, a1, b1)``, residues mod ``p``.
+    Y : numpy.ndarray
+        Shape ``(r, a2, b2)``.
+    CP : numpy.ndarray or None
+        Shape ``(kp, a1 a2)``.
+    CQ : numpy.ndarray or None
+        Shape ``(kq, b1 b2)``.
+    p : int
+        A prime below ``2^31``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(r, kp, kq)`` (``kp = a1 a2`` without ``CP``, ``kq = b1 b2`` without ``CQ``).
+    """
     if CP is not None:
         K = _left(CP, X, Y, p)
         if CQ is not None:
@@ -207,8 +323,32 @@ def overlap_step(x: tuple, y: tuple, want: tuple[bool, bool], T: int, p: int,
     Per side: a face-splitting product (shared modes) or a Kronecker product (disjoint, when the basis is
     wanted) of the bases, re-factored to full column rank, the factors applied to the core by
     :func:`kron_core`. A shared side whose face-splitting product would have at least as many columns as
-    rows (``T^|union|``) is absorbed instead (:func:`_absorbed_core`): its basis is the identity and no
-    elimination runs. Returns the product in the same tuple form (``P``/``Q`` None when not wanted).
+    rows (``T^|union|``) is absorbed instead: its basis is the identity and no elimination runs.
+
+    Parameters
+    ----------
+    x, y : tuple
+        ``(K, P, Q, rmodes, cmodes)``: cores ``(r, a, b)``, row and column bases (or ``None``) and their modes.
+    want : tuple of (bool, bool)
+        Whether the row and the column basis of the product are needed explicitly.
+    T : int
+        Values per mode.
+    p : int
+        A prime below ``2^31``.
+    check_basis : callable
+        ``check_basis(rows, cols)``, the caller's budget check, called before each basis or block is formed.
+
+    Returns
+    -------
+    tuple
+        The product in the same form (``P``/``Q`` None when not wanted).
+
+    Raises
+    ------
+    RuntimeError
+        When a side shares modes but a basis is missing (an internal error of the caller).
+    BudgetError
+        From :func:`face_split` or ``check_basis``.
     """
     Kx, Px, Qx, rx, cx = x
     Ky, Py, Qy, ry, cy = y
@@ -260,7 +400,25 @@ def overlap_step(x: tuple, y: tuple, want: tuple[bool, bool], T: int, p: int,
 
 
 def overlap(modes: list[frozenset], side: frozenset) -> bool:
-    """True when two of the receptive fields share a mode of ``side``."""
+    """True when two of the receptive fields share a mode of ``side``.
+
+    Parameters
+    ----------
+    modes : list of frozenset
+        The receptive fields.
+    side : frozenset
+        ``I`` or ``J``.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> fields = [frozenset({0, 1}), frozenset({1, 2})]
+    >>> overlap(fields, frozenset({1})), overlap(fields, frozenset({0, 2}))
+    (True, False)
+    """
     seen: set[int] = set()
     for m in modes:
         s = m & side
@@ -275,6 +433,16 @@ def explicit_sides(net: Network, P: Partition) -> tuple[set[str], set[str]]:
 
     The children of a sum node need both; the children of a pool node that share a row (column) mode need
     their row (column) basis for the face-splitting product; and an explicit basis needs its children's.
+
+    Parameters
+    ----------
+    net : Network
+    P : Partition
+
+    Returns
+    -------
+    need_p, need_q : set of str
+        Node ids.
     """
     I, J = frozenset(P.I), frozenset(P.J)
     need_p: set[str] = set()

@@ -22,7 +22,27 @@ _PY_RREF_MAX_ENTRIES = 40
 
 
 def check_prime(p: int) -> int:
-    """Validate a modulus for int64 arithmetic: a prime in ``[3, 2^31)``."""
+    """Validate a modulus for int64 arithmetic: a prime in ``(2, 2^31)``.
+
+    Parameters
+    ----------
+    p : int
+        The candidate modulus (trial division is complete below ``2^31``).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    RankError
+        When ``p`` is not an integer in ``(2, 2^31)`` or is not prime.
+
+    Examples
+    --------
+    >>> check_prime(2_147_483_647)
+    2147483647
+    """
     if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not 2 < p < 2**31:
         raise RankError(f"prime must be an integer prime in (2, 2^31) so int64 products stay exact, got {p!r}.")
     p = int(p)
@@ -44,6 +64,27 @@ def rref_mod_p(X: np.ndarray, p: int) -> tuple[np.ndarray, list[int]]:
       one shape go faster still through :func:`rref_mod_p_batch`;
     * thin matrices: a per-column loop of vectorized int64 numpy row operations, cost ``O(rank * m * n)``;
     * both sides over ``_NUMPY_RANK_MAX_SIDE``: python-flint's ``nmod_mat.rref``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        A 2-D integer matrix (any integer values; reduced mod ``p``).
+    p : int
+        A prime below ``2^31`` (not checked; see :func:`check_prime`).
+
+    Returns
+    -------
+    R : numpy.ndarray
+        ``int64``, shape ``(rank, n)``, entries in ``[0, p)``.
+    pivots : list of int
+        The pivot columns, increasing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> R, piv = rref_mod_p(np.array([[2, 4], [1, 2]]), 7)
+    >>> R.tolist(), piv
+    ([[1, 2]], [0])
     """
     A = np.asarray(X)
     m, n = A.shape
@@ -131,19 +172,72 @@ def _rref_flint(A: np.ndarray, p: int) -> tuple[np.ndarray, list[int]]:
 
 
 def colspace_factor(X: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
-    """``X = U @ C`` over GF(p) with ``U = X[:, pivots]`` of full column rank: returns ``(U, C)``."""
+    """``X = U @ C`` over GF(p) with ``U = X[:, pivots]`` of full column rank: returns ``(U, C)``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        A 2-D integer matrix.
+    p : int
+        A prime below ``2^31``.
+
+    Returns
+    -------
+    U : numpy.ndarray
+        ``X[:, pivots] mod p``, shape ``(m, rank)``.
+    C : numpy.ndarray
+        The nonzero rows of the rref of ``X``, shape ``(rank, n)``.
+    """
     R, piv = rref_mod_p(X, p)
     return np.mod(X[:, piv], p), R
 
 
 def rowspace_factor(X: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
-    """``X = C @ V`` over GF(p) with ``V = X[pivots, :]`` of full row rank: returns ``(C, V)``."""
+    """``X = C @ V`` over GF(p) with ``V = X[pivots, :]`` of full row rank: returns ``(C, V)``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        A 2-D integer matrix.
+    p : int
+        A prime below ``2^31``.
+
+    Returns
+    -------
+    C : numpy.ndarray
+        Shape ``(m, rank)``.
+    V : numpy.ndarray
+        ``X[pivots, :] mod p``, shape ``(rank, n)``.
+    """
     U, C = colspace_factor(np.ascontiguousarray(X.T), p)
     return C.T, U.T
 
 
 def matmul_mod_p(A: np.ndarray, B: np.ndarray, p: int) -> np.ndarray:
-    """``A @ B mod p`` exactly in int64, summing at most ``2^62 / (p-1)^2`` products between reductions."""
+    """``A @ B mod p`` exactly in int64, summing at most ``2^62 / (p-1)^2`` products between reductions.
+
+    Parameters
+    ----------
+    A, B : array_like
+        2-D integer matrices with ``A.shape[1] == B.shape[0]``.
+    p : int
+        A modulus below ``2^31``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64``, entries in ``[0, p)``.
+
+    Raises
+    ------
+    ValueError
+        From numpy, when the inner dimensions differ.
+
+    Examples
+    --------
+    >>> matmul_mod_p([[3, 4]], [[5], [6]], 7).tolist()
+    [[4]]
+    """
     A = np.mod(np.asarray(A, dtype=np.int64), p)
     B = np.mod(np.asarray(B, dtype=np.int64), p)
     k = A.shape[1]
@@ -165,6 +259,27 @@ def rref_mod_p_batch(X: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
     (residues below ``p < 2^31``, so every product is below ``2^62``): ``O(n)`` numpy calls for the whole
     stack instead of ``O(B * rank)`` for ``B`` separate calls, which is what pays for the tens of thousands of
     equal-shaped tiny blocks of one level of a network. The modular inverses are Python's exact ``pow(a, -1, p)``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Shape ``(B, m, n)``, integer entries.
+    p : int
+        A prime below ``2^31`` (not checked).
+
+    Returns
+    -------
+    R : numpy.ndarray
+        ``int64``, shape ``(B, m, n)``.
+    ranks : numpy.ndarray
+        ``int64``, shape ``(B,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> R, r = rref_mod_p_batch(np.array([[[1, 2], [2, 4]], [[0, 1], [1, 0]]]), 7)
+    >>> r.tolist(), R[1].tolist()
+    ([1, 2], [[1, 0], [0, 1]])
     """
     A = np.mod(np.asarray(X, dtype=np.int64), p)
     B, m, n = A.shape
@@ -204,7 +319,20 @@ def rref_mod_p_batch(X: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def matmul_mod_p_batch(A: np.ndarray, B: np.ndarray, p: int) -> np.ndarray:
-    """``A @ B mod p`` on stacks (numpy broadcasting of the leading axes), exact in int64 like :func:`matmul_mod_p`."""
+    """``A @ B mod p`` on stacks (numpy broadcasting of the leading axes), exact in int64 like :func:`matmul_mod_p`.
+
+    Parameters
+    ----------
+    A, B : array_like
+        Stacks of integer matrices, ``A.shape[-1] == B.shape[-2]``.
+    p : int
+        A modulus below ``2^31``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64``, entries in ``[0, p)``, shape ``broadcast(A, B)[:-2] + (A.shape[-2], B.shape[-1])``.
+    """
     A = np.mod(np.asarray(A, dtype=np.int64), p)
     B = np.mod(np.asarray(B, dtype=np.int64), p)
     k = A.shape[-1]
@@ -219,7 +347,30 @@ def matmul_mod_p_batch(A: np.ndarray, B: np.ndarray, p: int) -> np.ndarray:
 
 
 def dense_rank_mod_p(X: np.ndarray, p: int) -> int:
-    """Rank over GF(p) of a dense integer matrix: numpy elimination when thin, python-flint otherwise."""
+    """Rank over GF(p) of a dense integer matrix: numpy elimination when thin, python-flint otherwise.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        A 2-D integer matrix.
+    p : int
+        A prime below ``2^31`` (not checked).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    BudgetError
+        On the flint path, when ``X`` has more than :data:`tensorexpr.rank.exact.EXACT_MAX_ENTRIES` entries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dense_rank_mod_p(np.array([[1, 1], [1, 1]]), 7)
+    1
+    """
     m, n = X.shape
     if m == 0 or n == 0:
         return 0

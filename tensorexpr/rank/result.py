@@ -53,9 +53,16 @@ class RankResult:
 
     @property
     def max_rank(self) -> int:
+        """``min(shape)``: the largest rank the matricization can have."""
         return min(self.shape)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field, ``shape`` as a list, plus ``max_rank``.
+
+        Returns
+        -------
+        dict
+        """
         d = asdict(self)
         d["shape"] = list(self.shape)
         d["max_rank"] = self.max_rank

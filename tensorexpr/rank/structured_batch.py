@@ -42,7 +42,20 @@ _STACK_ENTRIES = 2**22
 
 
 def batchable(net: Network, need_p: set[str], need_q: set[str], dag: bool) -> bool:
-    """Whether the level-batched path applies: a tree of leaf / pool / linear nodes needing no explicit basis."""
+    """Whether the level-batched path applies: a tree of leaf / pool / linear nodes needing no explicit basis.
+
+    Parameters
+    ----------
+    net : Network
+    need_p, need_q : set of str
+        From :func:`tensorexpr.rank.facesplit.explicit_sides`; both must be empty.
+    dag : bool
+        Whether some node feeds several parents.
+
+    Returns
+    -------
+    bool
+    """
     return not dag and not need_p and not need_q and all(nd.kind in ("leaf", "pool", "linear") for nd in net.live_nodes)
 
 
@@ -72,7 +85,20 @@ def _apply(items: list[tuple[np.ndarray, ...]], fn: Callable[..., list[np.ndarra
 
 
 def compress_stack(K: np.ndarray, p: int) -> list[np.ndarray]:
-    """:func:`tensorexpr.rank.structured._compress` (no explicit bases) of each core of a ``(B, r, a, b)`` stack."""
+    """:func:`tensorexpr.rank.structured._compress` (no explicit bases) of each core of a ``(B, r, a, b)`` stack.
+
+    Parameters
+    ----------
+    K : numpy.ndarray
+        ``B`` cores of ``r`` channels of ``a x b`` blocks, residues mod ``p``.
+    p : int
+        A prime below ``2^31``.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``B`` compressed cores ``(r, k, k2)``; their shapes may differ.
+    """
     B, r, a, b = K.shape
     if r == 0:
         return list(K)
@@ -109,8 +135,31 @@ def batched_cores(net: Network, P: Partition, p: int, Fm: np.ndarray, skip: set[
                   ) -> dict[str, np.ndarray]:
     """Compressed cores ``K`` (channels, a, b) of the live nodes outside ``skip`` that a ``skip`` node uses.
 
-    ``check(node, a, b, channels)`` is the caller's budget check, called once per stacked block shape (it
-    depends on the shape only); ``progress(k)`` is told when ``k`` more nodes are done.
+    Parameters
+    ----------
+    net : Network
+        A tree for which :func:`batchable` holds.
+    P : Partition
+    p : int
+        A prime below ``2^31``.
+    Fm : numpy.ndarray
+        The template matrix reduced mod ``p``.
+    skip : set of str
+        The nodes the caller handles (the output and the linear chain below it).
+    check : callable
+        ``check(node, a, b, channels)``, the caller's budget check, called once per stacked block shape.
+    progress : callable, optional
+        ``progress(k)`` is told when ``k`` more nodes are done.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Node id -> core, for the children of ``skip`` nodes.
+
+    Raises
+    ------
+    BudgetError
+        From ``check``.
     """
     T = net.n_templates
     uses = {nd.id: 0 for nd in net.live_nodes}

@@ -8,8 +8,21 @@ import numpy as np
 
 
 def forward_on_templates(model: Any) -> np.ndarray:
-    """The model's output on every template input ``(T^N, outputs)``, ``exp`` for a ConvAC (log-space) model,
-    computed from the per-position coefficient vectors (the representation's spatial path switched off)."""
+    """The model's output on every template input, ``exp`` of it for a ConvAC (log-space) model.
+
+    Computed from the per-position coefficient vectors: the representation's spatial path is switched off for
+    the call (``rep.spatial = False``) and restored after.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A scattering-hybrid :class:`~tensorexpr.models.ConvAC` or :class:`~tensorexpr.models.ReLUNet`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64``, shape ``(T^N, outputs)``, rows in the order of :func:`tensorexpr.models.template_inputs`.
+    """
     import torch
 
     from tensorexpr.models import ConvAC, template_inputs

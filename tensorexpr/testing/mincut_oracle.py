@@ -25,7 +25,41 @@ __all__ = ["local_mincut_bound"]
 
 
 def local_mincut_bound(net: te.Network, P: te.Partition, hyperedges: str = "lawler") -> int:
-    """Product of the bond dimensions of a minimum cut separating ``I``'s legs from ``J``'s."""
+    """Product of the bond dimensions of a minimum cut separating ``I``'s legs from ``J``'s.
+
+    Capacities are ``log dim``, so the cut of least capacity is the one of least product (see the module
+    docstring for the two hyper-edge models).
+
+    Parameters
+    ----------
+    net : Network
+        A product network (read through :func:`tensorexpr.einsum_network`).
+    P : Partition
+    hyperedges : {"lawler", "star"}, optional
+        Lawler's reduction of a copy hyper-edge (tight), or a star of spokes (looser, still valid).
+
+    Returns
+    -------
+    int
+        An upper bound on ``rank [A]_{I,J}``; 1 when no path joins the two sides.
+
+    Raises
+    ------
+    TensorExprError
+        On an unknown ``hyperedges``.
+
+    References
+    ----------
+    Levine, Yakira, Cohen & Shashua, "Deep Learning and Quantum Entanglement: Fundamental Connections with
+    Implications to Network Design", ICLR 2018.
+
+    Examples
+    --------
+    >>> import tensorexpr as te
+    >>> net = te.convac(te.ModeTree.line(4), M=3, widths=2, seed=0)
+    >>> local_mincut_bound(net, te.Partition.odd_even(4))
+    4
+    """
     if hyperedges not in ("lawler", "star"):
         raise te.TensorExprError(f"hyperedges must be 'lawler' or 'star', got {hyperedges!r}.")
     eq, ops = te.einsum_network(net)

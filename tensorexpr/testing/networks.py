@@ -9,7 +9,41 @@ from tensorexpr.core.network import Network, Node
 
 def overlap_net(n: int, M: int, r0: int, r1: int, seed: int, window: int = 2, integer: bool = True,
                 int_range: int = 10**6) -> Network:
-    """Stride-1 windows of ``window`` leaves (each leaf feeds several windows), then one global pool."""
+    """Stride-1 windows of ``window`` leaves (each leaf feeds several windows), then one global pool.
+
+    Parameters
+    ----------
+    n : int
+        Number of modes.
+    M : int
+        Representation functions.
+    r0 : int
+        Leaf width.
+    r1 : int
+        Window width.
+    seed : int
+        Seed of the weights.
+    window : int, optional
+        Leaves per window.
+    integer : bool, optional
+        Integer weights in ``[-int_range, int_range]`` (default), else standard normals.
+    int_range : int, optional
+
+    Returns
+    -------
+    Network
+        A DAG with ``n - window + 1`` window nodes and one output.
+
+    Raises
+    ------
+    NetworkError
+        When the network is invalid (e.g. ``window > n``).
+
+    Examples
+    --------
+    >>> overlap_net(4, 2, 2, 2, seed=0).n_modes
+    4
+    """
     rng = np.random.default_rng(seed)
 
     def draw(shape: tuple[int, int]) -> np.ndarray:

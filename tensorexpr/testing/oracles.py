@@ -32,7 +32,24 @@ def _q(x: Any) -> Fraction:
 
 
 def fraction_rank(rows: Sequence[Sequence[Any]]) -> int:
-    """Rank over Q of a matrix of ints / Fractions (floats taken at their exact value)."""
+    """Rank over Q of a matrix of ints / Fractions (floats taken at their exact value).
+
+    Gaussian elimination with :class:`fractions.Fraction`; no flint, no GF(p).
+
+    Parameters
+    ----------
+    rows : sequence of sequence
+        The matrix, row by row.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> fraction_rank([[1, 2], [2, 4]]), fraction_rank([[1, 0], [0, 0.5]])
+    (1, 2)
+    """
     m = [[_q(x) for x in row] for row in rows]
     rank, ncols = 0, len(m[0]) if m else 0
     for c in range(ncols):
@@ -50,7 +67,26 @@ def fraction_rank(rows: Sequence[Sequence[Any]]) -> int:
 
 
 def brute_matricization(net: Network, P: Partition, output: int = 0, max_entries: int = 20_000) -> list[list[Any]]:
-    """``[A]_{I,J}`` with rows over the ``I`` template tuples and columns over ``J``'s, one entry at a time."""
+    """``[A]_{I,J}`` with rows over the ``I`` template tuples and columns over ``J``'s, one entry at a time.
+
+    Parameters
+    ----------
+    net : Network
+    P : Partition
+    output : int, optional
+    max_entries : int, optional
+        Refuse larger matrices.
+
+    Returns
+    -------
+    list of list
+        Python scalars (ints or Fractions for exact networks).
+
+    Raises
+    ------
+    ValueError
+        When the matrix has more than ``max_entries`` entries.
+    """
     T = net.n_templates
     rows_i, cols_j = sorted(P.I), sorted(P.J)
     if T ** len(rows_i) * T ** len(cols_j) > max_entries:
@@ -71,9 +107,37 @@ def brute_matricization(net: Network, P: Partition, output: int = 0, max_entries
 
 def brute_generic_rank(net: Network, P: Partition, output: int = 0, draws: int = 3, seed: int = 0,
                        int_range: int = 1000) -> int:
-    """The largest exact rank over Q of ``[A]_{I,J}`` over ``draws`` random integer values of the parameter
-    blocks (fixed weights, identities and ``F`` kept): a lower bound on the generic rank, and equal to it
-    unless every draw hit the rank-deficient algebraic set."""
+    """The largest exact rank over Q of ``[A]_{I,J}`` over ``draws`` random integer values of the parameter blocks.
+
+    Fixed weights, identities and ``F`` are kept. A lower bound on the generic rank, and equal to it unless every
+    draw hit the rank-deficient algebraic set.
+
+    Parameters
+    ----------
+    net : Network
+    P : Partition
+    output : int, optional
+    draws : int, optional
+    seed : int, optional
+    int_range : int, optional
+        Block values are drawn in ``[-int_range, int_range]``.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        From :func:`brute_matricization` on a large network.
+
+    Examples
+    --------
+    >>> import tensorexpr as te
+    >>> net = te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0, integer=True)
+    >>> brute_generic_rank(net, te.Partition.odd_even(4), draws=1)
+    4
+    """
     rng = np.random.default_rng(seed)
     best = 0
     for _ in range(draws):

@@ -14,7 +14,22 @@ __all__ = ["reference_grid_tensor", "random_tree", "random_network_output"]
 
 
 def random_network_output(net: Network, templates: tuple[int, ...], output: int = 0) -> Any:
-    """The network's output when position ``m`` holds template ``templates[m]``, one scalar at a time."""
+    """The network's output when position ``m`` holds template ``templates[m]``, one scalar at a time.
+
+    Python scalars throughout: exact ints stay ints, and ``relu-avg`` divides into Fractions.
+
+    Parameters
+    ----------
+    net : Network
+    templates : tuple of int
+        One template index per mode.
+    output : int, optional
+
+    Returns
+    -------
+    scalar
+        An int, Fraction or float.
+    """
     vals: dict[str, list[Any]] = {}
     F = net.F.tolist()  # Python scalars: exact ints stay ints, and relu-avg divides into Fractions
     W = {nd.id: nd.weight.tolist() for nd in net.live_nodes if nd.weight is not None}
@@ -43,7 +58,30 @@ def random_network_output(net: Network, templates: tuple[int, ...], output: int 
 
 
 def reference_grid_tensor(net: Network, output: int = 0) -> np.ndarray:
-    """Grid tensor by evaluating every entry separately (exponential; tiny networks only)."""
+    """Grid tensor by evaluating every entry separately (exponential; tiny networks only).
+
+    Parameters
+    ----------
+    net : Network
+    output : int, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(T,) * N``; object dtype for integer networks, else ``float64``.
+
+    Raises
+    ------
+    ValueError
+        When ``T^N > 100000``.
+
+    Examples
+    --------
+    >>> import tensorexpr as te
+    >>> net = te.convac(te.ModeTree.line(2), M=2, widths=1, seed=0, integer=True)
+    >>> reference_grid_tensor(net).shape
+    (2, 2)
+    """
     T, N = net.n_templates, net.n_modes
     if T**N > 100_000:
         raise ValueError(f"reference_grid_tensor is for tiny networks; T^N = {T}^{N} entries is too many.")
@@ -54,7 +92,22 @@ def reference_grid_tensor(net: Network, output: int = 0) -> np.ndarray:
 
 
 def random_tree(n: int, rng: np.random.Generator, max_fan: int = 3) -> ModeTree:
-    """A random mode tree over ``n`` modes: random leaf order, random groupings of 2..max_fan children."""
+    """A random mode tree over ``n`` modes: random leaf order, random groupings of up to ``max_fan`` children.
+
+    Each level groups consecutive nodes in runs of ``1..max_fan`` (a run of one passes up unchanged); a level
+    that groups nothing pools its first two nodes.
+
+    Parameters
+    ----------
+    n : int
+    rng : numpy.random.Generator
+    max_fan : int, optional
+
+    Returns
+    -------
+    ModeTree
+        Named ``random(<n>)``.
+    """
     level: list[Any] = [int(m) for m in rng.permutation(n)]
     while len(level) > 1:
         nxt: list[Any] = []

@@ -31,6 +31,28 @@ CLAIMS: dict[str, str] = {
 
 
 def get_claim(name: str) -> ModuleType:
+    """The module of claim ``name`` (imported on first use).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`CLAIMS`.
+
+    Returns
+    -------
+    module
+        With ``STATEMENT``, ``CITATION``, ``STATUS``, ``FORMULA`` and ``check``.
+
+    Raises
+    ------
+    TensorExprError
+        On an unknown claim.
+
+    Examples
+    --------
+    >>> get_claim("mixed").STATUS
+    'checked'
+    """
     if name not in CLAIMS:
         from tensorexpr.core.errors import TensorExprError
 
@@ -39,7 +61,26 @@ def get_claim(name: str) -> ModuleType:
 
 
 def run_claim(name: str, scale: str = "quick", out_dir: str | None = None) -> Report:
-    """Run one claim's check and time it."""
+    """Run one claim's check and time it.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`CLAIMS`.
+    scale : {"test", "quick", "full"}, optional
+    out_dir : str, optional
+        Where plots are written.
+
+    Returns
+    -------
+    Report
+        With ``seconds`` set.
+
+    Raises
+    ------
+    TensorExprError
+        On an unknown claim or scale.
+    """
     t0 = time.perf_counter()
     rep = get_claim(name).check(scale=scale, out_dir=out_dir)
     rep.seconds = time.perf_counter() - t0

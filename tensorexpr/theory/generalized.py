@@ -26,6 +26,33 @@ GRIDS = {"test": dict(n=[4], M=3, r=3, seeds=4), "quick": dict(n=[4, 8], M=3, r=
 
 
 def check(scale: str = "quick", out_dir: str | None = None) -> Report:
+    """Run the checks of the generalized-decomposition claim.
+
+    ReLU networks with max pooling are universal, with average pooling not; the shallow ReLU-sum / ReLU-avg
+    rank is at most 2.
+
+    Parameters
+    ----------
+    scale : {"test", "quick", "full"}, optional
+        The grid of sizes: ``test`` is the tiny one the test suite runs, ``quick`` the default of
+        ``tensorexpr verify``.
+    out_dir : str, optional
+        Where plots are written (``<out_dir>/<name>.png``); no plots without it.
+
+    Returns
+    -------
+    Report
+        Every check with its expected relation and observed numbers; ``Report.passed`` when all pass.
+
+    Raises
+    ------
+    TensorExprError
+        On an unknown ``scale``.
+
+    References
+    ----------
+    Cohen & Shashua, "Convolutional Rectifier Networks as Generalized Tensor Decompositions", ICML 2016.
+    """
     rep = Report("generalized", STATEMENT, CITATION, STATUS, FORMULA, check_scale(scale))
     g = GRIDS[scale]
     m, r = g["M"], g["r"]

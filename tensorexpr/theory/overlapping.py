@@ -34,6 +34,32 @@ def _net(layers, r, m, seed=0):
 
 
 def check(scale: str = "quick", out_dir: str | None = None) -> Report:
+    """Run the checks of the overlapping-architectures claim.
+
+    Exact rank <= min-cut <= ``M^min(|I|,|J|)`` for overlapping networks.
+
+    Parameters
+    ----------
+    scale : {"test", "quick", "full"}, optional
+        The grid of sizes: ``test`` is the tiny one the test suite runs, ``quick`` the default of
+        ``tensorexpr verify``.
+    out_dir : str, optional
+        Where plots are written (``<out_dir>/<name>.png``); no plots without it.
+
+    Returns
+    -------
+    Report
+        Every check with its expected relation and observed numbers; ``Report.passed`` when all pass.
+
+    Raises
+    ------
+    TensorExprError
+        On an unknown ``scale``.
+
+    References
+    ----------
+    Sharir & Shashua, "On the Expressive Power of Overlapping Architectures of Deep Learning", ICLR 2018.
+    """
     rep = Report("overlapping", STATEMENT, CITATION, STATUS, FORMULA, check_scale(scale))
     g = GRIDS[scale]
     m = g["M"]

@@ -26,6 +26,32 @@ GRIDS = {"test": [(4, 4, 2, 2)], "quick": [(4, 4, 2, 2), (4, 4, 2, 3)], "full": 
 
 
 def check(scale: str = "quick", out_dir: str | None = None) -> Report:
+    """Run the checks of the pooling-geometry claim.
+
+    The pooling geometry decides which partitions get exponential ranks.
+
+    Parameters
+    ----------
+    scale : {"test", "quick", "full"}, optional
+        The grid of sizes: ``test`` is the tiny one the test suite runs, ``quick`` the default of
+        ``tensorexpr verify``.
+    out_dir : str, optional
+        Where plots are written (``<out_dir>/<name>.png``); no plots without it.
+
+    Returns
+    -------
+    Report
+        Every check with its expected relation and observed numbers; ``Report.passed`` when all pass.
+
+    Raises
+    ------
+    TensorExprError
+        On an unknown ``scale``.
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017.
+    """
     rep = Report("pooling_geometry", STATEMENT, CITATION, STATUS, FORMULA, check_scale(scale))
     bars = {}
     for h, w, m, width in GRIDS[scale]:

@@ -12,6 +12,21 @@ SCALES = ("test", "quick", "full")
 
 
 def check_scale(scale: str) -> str:
+    """``scale`` itself, when it is one of :data:`SCALES`.
+
+    Parameters
+    ----------
+    scale : str
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    TensorExprError
+        On an unknown scale.
+    """
     if scale not in SCALES:
         from tensorexpr.core.errors import TensorExprError
 
@@ -21,7 +36,15 @@ def check_scale(scale: str) -> str:
 
 @dataclass(frozen=True)
 class Check:
-    """One verified relation: ``expected`` says the relation, ``observed`` the numbers, ``passed`` the verdict."""
+    """One verified relation: ``expected`` says the relation, ``observed`` the numbers, ``passed`` the verdict.
+
+    Parameters
+    ----------
+    name : str
+    expected : str
+    observed : str
+    passed : bool
+    """
 
     name: str
     expected: str
@@ -30,16 +53,40 @@ class Check:
 
     @property
     def verdict(self) -> str:
+        """``'PASS'`` or ``'FAIL'``."""
         return "PASS" if self.passed else "FAIL"
 
 
 @dataclass(frozen=True)
 class Table:
+    """A titled table of a report.
+
+    Parameters
+    ----------
+    title : str
+    headers : tuple of str
+    rows : tuple of tuple
+    """
     title: str
     headers: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
 
     def to_markdown(self) -> str:
+        """The table as Markdown: the bold title, a blank line, then a pipe table.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> print(Table("t", ("a",), ((1,),)).to_markdown())
+        **t**
+        <BLANKLINE>
+        | a |
+        |---|
+        | 1 |
+        """
         head = "| " + " | ".join(map(str, self.headers)) + " |"
         sep = "|" + "|".join("---" for _ in self.headers) + "|"
         body = ["| " + " | ".join(str(c) for c in r) + " |" for r in self.rows]
@@ -78,21 +125,56 @@ class Report:
     seconds: float = 0.0
 
     def check(self, name: str, passed: bool, expected: str, observed: str) -> bool:
+        """Record one check and return its verdict.
+
+        Parameters
+        ----------
+        name : str
+        passed : bool
+        expected : str
+            The relation checked (with its docs/theory.md label).
+        observed : str
+            The measured numbers.
+
+        Returns
+        -------
+        bool
+        """
         self.checks.append(Check(name, expected, observed, bool(passed)))
         return bool(passed)
 
     def table(self, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Add a table.
+
+        Parameters
+        ----------
+        title : str
+        headers : sequence of str
+        rows : sequence of sequence
+
+        Returns
+        -------
+        None
+        """
         self.tables.append(Table(title, tuple(headers), tuple(tuple(r) for r in rows)))
 
     @property
     def passed(self) -> bool:
+        """Whether every check passed (``True`` for a report without checks)."""
         return all(c.passed for c in self.checks)
 
     @property
     def n_failed(self) -> int:
+        """Number of failed checks."""
         return sum(not c.passed for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field, plus ``passed`` and a ``verdict`` per check.
+
+        Returns
+        -------
+        dict
+        """
         d = asdict(self)
         d["passed"] = self.passed
         for c in d["checks"]:
@@ -100,6 +182,19 @@ class Report:
         return d
 
     def to_markdown(self, plot_root: str | None = None) -> str:
+        """The report as a Markdown section.
+
+        Verdict, citation, statement, closed form, checks, tables, observations and plots, in that order.
+
+        Parameters
+        ----------
+        plot_root : str, optional
+            Plot links are relative to it when given.
+
+        Returns
+        -------
+        str
+        """
         import os
 
         lines = [f"## {self.claim}: {'PASS' if self.passed else 'FAIL'}", "", f"*{self.citation}* — status **[{self.status}]**",

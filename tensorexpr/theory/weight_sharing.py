@@ -42,6 +42,31 @@ def _best(net: te.Network, P: te.Partition, seeds: int = 2) -> int:
 
 
 def check(scale: str = "quick", out_dir: str | None = None) -> Report:
+    """Run the checks of which separation-rank statements survive tying the weights (a convolution).
+
+    Parameters
+    ----------
+    scale : {"test", "quick", "full"}, optional
+        The grid of sizes: ``test`` is the tiny one the test suite runs, ``quick`` the default of
+        ``tensorexpr verify``.
+    out_dir : str, optional
+        Where plots are written (``<out_dir>/<name>.png``); no plots without it.
+
+    Returns
+    -------
+    Report
+        Every check with its expected relation and observed numbers; ``Report.passed`` when all pass.
+
+    Raises
+    ------
+    TensorExprError
+        On an unknown ``scale``.
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017
+    (weight sharing).
+    """
     rep = Report("weight_sharing", STATEMENT, CITATION, STATUS, FORMULA, check_scale(scale))
     rows = []
     for n, m, r in LINES[scale]:
