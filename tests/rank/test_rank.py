@@ -170,3 +170,11 @@ def test_rank_many_equals_rank_per_partition(method):
     many = te.rank_many(net, parts, method=method)
     assert [r.rank for r in many] == [te.rank(net, P, method=method).rank for P in parts]
     assert [r.partition for r in many] == [P.name for P in parts]
+
+
+def test_lists_are_accepted_as_tensors():
+    A = [[[[1, 0], [0, 0]], [[0, 0], [0, 1]]], [[[0, 0], [0, 0]], [[0, 0], [0, 0]]]]
+    P = te.Partition([0, 1], 4)
+    assert te.matricize(A, P).shape == (4, 4)
+    assert te.rank(A, P, method="exact").rank == 2  # two distinct nonzero entries in distinct rows and columns
+    assert te.geometry_bound(te.ModeTree.line(4), P, M=np.int64(2), widths=2).value >= 1
