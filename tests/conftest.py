@@ -1,5 +1,6 @@
 import os
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,3 +24,18 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str,
         return rc, out.out, out.err
 
     return run
+
+
+@pytest.fixture
+def border_images() -> Callable[..., Any]:
+    """Seeded random 32x32 images, zero outside pixels 6..26: rotations about (16, 16) and small shifts keep them
+    on the grid. The callable takes ``(n, seed=0)`` and returns a ``(n, 1, 32, 32)`` torch tensor."""
+    import torch
+
+    def make(n: int, seed: int = 0) -> Any:
+        g = torch.Generator().manual_seed(seed)
+        x = torch.zeros(n, 1, 32, 32)
+        x[:, :, 6:27, 6:27] = torch.rand(n, 1, 21, 21, generator=g)
+        return x
+
+    return make

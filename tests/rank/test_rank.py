@@ -18,8 +18,8 @@ def test_ht_odd_even_rank_is_min_r0_M_pow_half(N, M, r0):
 
     3^16 entries make a 6561x6561 matricization: there the structured rank does the work, with top width 1
     so that the last step is a Kronecker product of two exactly ranked halves (seconds, not a minute). The
-    full-width case runs in tests/test_structured_rank.py under -m slow, and te.certify proves it
-    in tests/test_certificate.py.
+    full-width case runs in tests/rank/test_structured.py under -m slow, and te.certify proves it
+    in tests/bounds/test_certificate.py.
     """
     big = M**N > 50_000
     widths = [r0] + [3] * (int(math.log2(N)) - 2) + [1] if big else r0
