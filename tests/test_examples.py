@@ -3,6 +3,9 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
+import tensorexpr as te
 
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -29,3 +32,42 @@ def test_train_and_extract_runs():
     for name, (r, cert) in out.items():
         assert r.rank <= cert.upper  # the trained weights never beat the architecture's upper bound
     assert out["left_right"][1].upper <= 4  # coarse partition: <= r_{L-1} = widths = 4 [derived]
+
+
+@pytest.mark.slow
+def test_spectra_example_respects_mincut_bounds(tmp_path):
+    spec = importlib.util.spec_from_file_location("spectra_ex", EXAMPLES / "spectra_square_vs_mirror.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = mod.main(8, 4, 1, 200, 100, rows=32, cols=32, out=tmp_path)
+    assert (tmp_path / "spectra.md").exists() and (tmp_path / "spectra.png").exists()
+    for (task, geo), v in out.items():
+        tree = te.ModeTree.grid(8, 8, geometry=geo)
+        net = te.convac(tree, 2, 4, outputs=2, shared=True, seed=0)
+        for name, sp in v["spectra"].items():
+            D = te.mincut_bound(net, te.Partition.grid(8, 8, name)).bound
+            assert sp.rank <= D  # trained weights never exceed the architecture's min-cut bound
+            if sp.kind == "exact":
+                assert D <= 4096
+
+
+def test_inductive_bias_example_smoke(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "inductive_bias.py"
+    spec = importlib.util.spec_from_file_location("inductive_bias", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rep = mod.main(["--quick", "--out", str(tmp_path), "--no-progress", "--seeds", "2"])
+    assert (tmp_path / "inductive_bias.png").exists() and (tmp_path / "results.md").exists()
+    ranks = {(r["task"], r["geometry"], r["partition"]): r for r in rep["ranks"]}
+    assert len(ranks) == 2 * 2 * len(mod.PARTITIONS)
+    for task in ("closedness", "symmetry"):
+        # [derived] oracles (docs/theory.md), quick run = 8x8 grid, M=2, widths 4, tied weights: a coarse partition of
+        # the pooling tree has rank <= r_{L-1} = 4; with tied leaves each mixed first-level window contributes
+        # min(r_0, M) = 2 to the specialization lower bound, over 16 windows: 2^16.
+        assert ranks[(task, "square", "left_right")]["upper"] <= 4
+        assert ranks[(task, "mirror", "mirror_left_right")]["upper"] <= 4
+        assert ranks[(task, "square", "checkerboard")]["lower"] >= 2**16
+        assert ranks[(task, "mirror", "left_right")]["lower"] >= 2**16

@@ -1,14 +1,13 @@
-"""Attribute-convolution ConvACs: the tying maps (equivariance along attributes), counts, extraction, certify."""
+"""Attribute-convolution ConvACs (``tensorexpr/build/attribute.py``): the tying maps (equivariance along attributes),
+counts, certify."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import tensorexpr as te
 from tensorexpr.bounds.certificate import integer_twin
-from tensorexpr.experiments import TrainConfig
 from tensorexpr.build.attribute import attribute_layer, attribute_maps, plain_param_count
 
 
@@ -83,26 +82,6 @@ def test_parameter_counts_against_plain_nets():
     assert {net.weight_kind(nd.id) for nd in net.live_nodes} == {"tied", "free"}  # the root is dense and free
 
 
-@pytest.mark.parametrize("cls,kw,tree,padding", [
-    ("AttributeConvAC", {}, te.ModeTree.line(8), "zero"),
-    ("AttributeReLUNet", {"pooling": "max"}, te.ModeTree.line(8), "zero"),
-    ("AttributeReLUNet", {"pooling": "avg"}, te.ModeTree.line(8), "periodic"),
-    pytest.param("AttributeConvAC", {}, te.ModeTree.grid(4, 4, geometry="mirror"), "periodic", marks=pytest.mark.slow),
-])
-def test_to_network_grid_tensor_equals_model_on_template_inputs(cls, kw, tree, padding):
-    m = getattr(te.models, cls)(tree, M=2, widths=2, outputs=2, support=2, padding=padding, device="cpu", seed=1, **kw)
-    net = m.to_network()
-    assert net.is_tied and net.n_params == m.n_params
-    X = m.template_images()
-    with torch.no_grad():
-        out = m(X).double()
-    if cls == "AttributeConvAC":
-        out = out.exp()
-    for y in range(2):
-        A = net.grid_tensor(output=y).reshape(-1)
-        np.testing.assert_allclose(A, out[:, y].numpy(), rtol=2e-5, atol=1e-6 * np.abs(A).max())
-
-
 @pytest.mark.parametrize("tree,kind", [(te.ModeTree.line(4), "odd_even"), (te.ModeTree.line(8), "odd_even"),
                                         (te.ModeTree.line(8), "left_right"), (te.ModeTree.grid(2, 2), "left_right")])
 @pytest.mark.parametrize("support,keep", [(1, 3), (None, 1)])
@@ -123,72 +102,3 @@ def test_bad_arguments_are_refused():
         te.attribute_convac(te.ModeTree.line(4), 2, 2, keep=0)
     with pytest.raises(te.NetworkError, match="widths"):
         te.attribute_convac(te.ModeTree.line(4), 2, [2, 2, 2])
-
-
-@pytest.mark.slow
-def test_structured_kinds_train_through_the_shared_loop_and_cli():
-    from tensorexpr.cli import main
-    from tensorexpr.experiments import TrainConfig, train
-
-    with pytest.raises(te.TensorExprError, match="kernel=1"):
-        TrainConfig(model="p4-relu", geometry="grid:4x4:square", task="symmetry", kernel=2)
-    r = train(TrainConfig(model="p4-relu", geometry="grid:4x4:square", task="symmetry", kernel=1, widths=2, epochs=1,
-                          n_train=32, n_test=16, progress=False, device="cpu", blob_recipe="centred"))
-    assert r.n_params == r.model.n_params and isinstance(r.model, te.models.P4ReLUNet)
-    with pytest.raises(te.TensorExprError, match="32x32"):
-        TrainConfig(model="p4", geometry="grid:8x8:square", task="digits32", kernel=2, representation="gaussian")
-    assert main(["rank", "--family", "attribute", "--geometry", "line:8", "--M", "2", "--widths", "2",
-                 "--support", "1", "--json"]) == 0
-
-
-@pytest.mark.parametrize("kind", ["convac", "relu", "attribute", "attribute-relu"])
-def test_shared_models_are_blind_to_the_tree_automorphisms(kind):
-    """Why shared nets plateau on 8x8 digits (issue 10's "stall"): a convolution with symmetric pooling is
-    exactly invariant to every tie automorphism of the tree (the group of the symmetry bound), e.g. swapping
-    two pixels of one 2x2 window, or two sibling 2x2 windows, so it cannot see the layout inside a window.
-    The unshared net is not invariant."""
-    from tensorexpr.experiments.data import digits
-    from tensorexpr.experiments.train import make_model
-
-    d = digits()
-    X = torch.randint(0, d.M, (32, 8, 8), generator=torch.Generator().manual_seed(0))
-    widths = 3 if kind.startswith("attribute") else 4
-    # live initializations (at some seeds a ReLU net starts with a dead level and answers a constant, which
-    # says nothing about invariance; see test_training_warns_when_the_initial_model_is_constant)
-    seed = 2 if kind == "attribute-relu" else 0
-    m = make_model(TrainConfig(model=kind, geometry="grid:8x8:square", task="digits", widths=widths, shared=True,
-                               epochs=1, progress=False, device="cpu", seed=seed), d).eval()
-    pix = X.clone()
-    pix[:, 0, 0], pix[:, 1, 1] = X[:, 1, 1], X[:, 0, 0]  # inside the window {0,1}x{0,1}
-    win = X.clone()
-    win[:, 0:2, 0:2], win[:, 0:2, 2:4] = X[:, 0:2, 2:4], X[:, 0:2, 0:2]  # two sibling windows of one 4x4 node
-    far = X.clone()
-    far[:, 0, 0], far[:, 0, 2] = X[:, 0, 2], X[:, 0, 0]  # one pixel each of two windows: not an automorphism
-    with torch.no_grad():
-        o, a, b, c = m(X), m(pix), m(win), m(far)
-    scale = float(o.abs().max())
-    assert float(o.std(0).max()) > 1e-3 * scale  # the output does depend on the input
-    assert float((o - a).abs().max()) <= 1e-5 * scale and float((o - b).abs().max()) <= 1e-5 * scale
-    assert float((o - c).abs().max()) > 1e-3 * scale
-    if kind == "convac":
-        u = make_model(TrainConfig(model="convac", geometry="grid:8x8:square", task="digits", widths=4, shared=False,
-                                   epochs=1, progress=False, device="cpu"), d).eval()
-        with torch.no_grad():
-            assert float((u(X) - u(pix)).abs().max()) > 1e-3 * float(u(X).abs().max())
-
-
-def test_training_warns_when_the_initial_model_is_constant():
-    """The other half of the shared ReLU nets' plateau: at some seeds a level of ReLU units starts all off (the
-    shared 8x8 ReLU net at seed 2 answers exactly 0), so nothing below it can learn; train() says so."""
-    from tensorexpr.core.errors import TrainingWarning
-    from tensorexpr.experiments import train
-
-    kw = dict(model="relu", geometry="grid:8x8:square", task="digits", widths=4, shared=True, epochs=1,
-              progress=False, device="cpu")
-    with pytest.warns(TrainingWarning, match="same output"):
-        train(TrainConfig(seed=2, **kw))
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", TrainingWarning)
-        train(TrainConfig(seed=0, **kw))  # a live draw: no warning

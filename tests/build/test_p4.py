@@ -1,4 +1,5 @@
-"""p4 group-equivariant ConvACs: rotation closure of trees, invariance oracles, tying, extraction, sound certify."""
+"""p4 group-equivariant ConvACs (``tensorexpr/build/p4.py``): rotation closure of trees, invariance oracles, tying,
+sound certify."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import torch
 
 import tensorexpr as te
 from tensorexpr.bounds.certificate import integer_twin
-from tensorexpr.build import p4
 from tensorexpr.build.p4 import (
     feature_rotation,
     group_convac,
@@ -20,6 +20,7 @@ from tensorexpr.build.p4 import (
     template_rotation,
     tree_rotation_closed,
 )
+
 
 PARTS_2x2 = ("left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols")
 
@@ -150,132 +151,3 @@ def test_specialization_refuses_structured_ties():
     net = group_convac(te.ModeTree.grid(2, 2), M=2, widths=[2], kernel=1, seed=0)
     with pytest.raises(te.TensorExprError, match="fixed"):
         te.specialization_bound(net, te.Partition.grid(2, 2, "left_right"))
-
-
-# -- the trainable models -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("cls,kw", [("P4ConvAC", {}),
-                                    ("P4ReLUNet", {"pooling": "max"}), ("P4ReLUNet", {"pooling": "avg"})])
-@pytest.mark.parametrize("geometry", ["square", "mirror"])
-def test_model_is_invariant_to_rot90_symbols(cls, kw, geometry):
-    cls = getattr(te.models, cls) if isinstance(cls, str) else cls
-    m = cls(te.ModeTree.grid(4, 4, geometry=geometry), M=3, widths=[2, 3], outputs=4, kernel=2, device="cpu", **kw)
-    x = torch.randint(0, 3, (6, 8, 8), generator=torch.Generator().manual_seed(0))
-    y = m(x)
-    for s in (1, 2, 3):
-        torch.testing.assert_close(m(torch.rot90(x, s, (-2, -1))), y, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("name", ["P4ConvAC", "P4ReLUNet"])
-def test_model_is_invariant_to_rot90_float_images(name):
-    m = getattr(te.models, name)(te.ModeTree.grid(4, 4), M=4, widths=2, outputs=3, kernel=3,
-                                 representation="gaussian", in_features=2, device="cpu")
-    x = torch.rand(5, 2, 12, 12, generator=torch.Generator().manual_seed(0))
-    y = m(x)
-    yr = m(torch.rot90(x, 1, (-2, -1)))
-    torch.testing.assert_close(yr, y, rtol=1e-5, atol=1e-5)
-    rounding = max((yr - y).abs().max().item(), 1e-6)
-    flipped = (m(torch.flip(x, (-1,))) - y).abs().max().item()
-    assert flipped > 50 * rounding  # p4 has no mirror symmetry: the change is far above the rotation's rounding
-
-
-@pytest.mark.parametrize("name,kw", [("P4ConvAC", {}), ("P4ReLUNet", {"pooling": "avg"}), ("P4ReLUNet", {"pooling": "max"})])
-def test_to_network_grid_tensor_equals_model_on_template_images(name, kw):
-    m = getattr(te.models, name)(te.ModeTree.grid(2, 2), M=2, widths=2, outputs=2, kernel=2, device="cpu", seed=3, **kw)
-    net = m.to_network()
-    assert net.is_tied and net.M == 8 and net.n_params == m.n_params
-    imgs = m.template_images()  # all 2^16 binary 4x4 images
-    with torch.no_grad():
-        out = m(imgs).double()
-    if name == "P4ConvAC":
-        out = out.exp()
-    for y in range(2):
-        A = net.grid_tensor(output=y).reshape(-1)
-        np.testing.assert_allclose(A, out[:, y].numpy(), rtol=2e-5, atol=1e-6 * np.abs(A).max())
-
-
-def test_model_rejects_bad_inputs():
-    m = te.models.P4ConvAC(te.ModeTree.grid(2, 2), M=2, widths=1, kernel=2, device="cpu")
-    with pytest.raises(te.models.ModelInputError):
-        m(torch.zeros(2, 5, 5, dtype=torch.long))
-    with pytest.raises(te.models.ModelInputError):
-        m(torch.full((2, 4, 4), 2))
-
-
-# -- learned rotated bases and rotation sensitivity -------------------------------------------------------------
-def _make_bases_exact_rotations(m):
-    with torch.no_grad():
-        for r in range(1, 4):
-            m.bases[r][:, m._frot] = m.bases[r - 1]
-
-
-@pytest.mark.parametrize("name", ["LearnedBasisConvAC", "LearnedBasisReLUNet"])
-def test_learned_basis_equivariance_loss_vanishes_exactly_on_rotated_bases(name):
-    m = getattr(te.models, name)(te.ModeTree.grid(4, 4), M=2, widths=2, outputs=3, kernel=2, device="cpu")
-    x = torch.randint(0, 2, (6, 8, 8), generator=torch.Generator().manual_seed(0))
-    xr = torch.rot90(x, 1, (-2, -1))
-    assert float(m.equivariance_loss(x).detach()) > 1e-3  # independent random bases: not equivariant
-    assert not torch.allclose(m(xr), m(x), atol=1e-3)
-    _make_bases_exact_rotations(m)
-    assert float(m.equivariance_loss(x).detach()) < 1e-10
-    torch.testing.assert_close(m(xr), m(x), rtol=1e-5, atol=1e-5)
-
-
-def test_learned_basis_filters_switch_basis_under_rotation():
-    """Coefficients are shared: channel (r, b) is c_b on basis Psi_r (the lift has rank <= K per orientation)."""
-    m = te.models.LearnedBasisReLUNet(te.ModeTree.grid(2, 2), M=2, widths=3, kernel=2, n_basis=2, device="cpu")
-    W = m._leaf_weight().detach()  # (F, 4 * 3)
-    for r in range(4):
-        block = W[:, 3 * r: 3 * r + 3]
-        torch.testing.assert_close(block, (m.coeffs @ m.bases[r]).T.detach())
-        assert torch.linalg.matrix_rank(block) <= 2
-
-
-@pytest.mark.slow
-def test_learned_basis_network_fixes_the_lift_and_certify_stays_sound():
-    m = te.models.LearnedBasisConvAC(te.ModeTree.grid(2, 2), M=2, widths=2, outputs=1, kernel=2, device="cpu", seed=4)
-    net = m.to_network()
-    assert {net.weight_kind(nd.id) for nd in net.live_nodes if nd.kind == "leaf"} == {"fixed"}
-    imgs = m.template_images()
-    with torch.no_grad():
-        out = m(imgs).double().exp().numpy()
-    A = net.grid_tensor().reshape(-1)
-    np.testing.assert_allclose(A, out[:, 0], rtol=2e-5, atol=1e-6 * np.abs(A).max())
-    P = te.Partition.grid(2, 2, "left_right")
-    c = te.certify(net, P)
-    point = te.rank(net, P, method="numeric").rank  # a rank the architecture attains
-    assert c.upper >= point and not (c.certified and c.lower != point)
-
-
-@pytest.mark.slow
-def test_rotation_sensitivity_is_zero_at_90_degrees_for_p4_only():
-    X = torch.rand(6, 1, 16, 16, generator=torch.Generator().manual_seed(0))
-    kw = dict(M=3, widths=2, outputs=3, kernel=2, representation="gaussian", device="cpu")
-    for cls in (te.models.P4ConvAC, te.models.P4ReLUNet):
-        m = cls(te.ModeTree.grid(8, 8), **kw)
-        s = te.models.rotation_sensitivity(m, X, angles=(90, 180, 30))
-        for angle in ("90", "180"):
-            assert s[angle]["output"] < 1e-4
-            for k, v in s[angle].items():  # NaN: the orientation-summed map cancels (zero-sum lift, checked below)
-                assert v < 1e-4 or (np.isnan(v) and k == "stage0" and cls is te.models.P4ReLUNet), (cls, angle, k, v)
-        assert s["30"]["output"] > 1e-3  # interpolated rotations are not symmetries of the pixel grid
-    with torch.no_grad():  # why stage0 is NaN for the ReLU net: its lifted channels sum to ~0 over orientations
-        h0 = m.hidden(X)[0].double()
-    summed = h0.reshape(h0.shape[0], h0.shape[1], 4, -1).sum(2)
-    assert float(summed.abs().max()) < 1e-6 * float(h0.abs().max())
-    s = te.models.rotation_sensitivity(te.models.PatchReLUNet(te.ModeTree.grid(8, 8), **kw), X, angles=(90,))
-    assert s["90"]["output"] > 1e-2 and s["90"]["stage0"] > 1e-2
-
-
-def test_p4_models_are_also_invariant_to_rotating_every_patch_in_place():
-    """Derived: an in-place rotation of all patches shifts every lifted orientation index by one, group convs
-    commute with the shift, pooling is symmetric and the root sums over orientations; so the model cannot
-    tell the orientation of patch content (only relative orientations across patches). Plain patch nets can."""
-    x = torch.randint(0, 2, (4, 16, 16), generator=torch.Generator().manual_seed(0))
-    p = x.reshape(4, 4, 4, 4, 4).permute(0, 1, 3, 2, 4)
-    xr = torch.rot90(p, 1, (-2, -1)).permute(0, 1, 3, 2, 4).reshape(4, 16, 16)
-    kw = dict(M=2, widths=2, outputs=3, kernel=4, device="cpu")
-    for cls in (te.models.P4ConvAC, te.models.P4ReLUNet):
-        m = cls(te.ModeTree.grid(4, 4), **kw)
-        torch.testing.assert_close(m(xr), m(x), rtol=1e-5, atol=1e-5)
-    plain = te.models.PatchReLUNet(te.ModeTree.grid(4, 4), **kw)
-    assert not torch.allclose(plain(xr), plain(x), atol=1e-3)

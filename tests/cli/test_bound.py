@@ -1,4 +1,4 @@
-"""CLI smoke tests for ``bound``, ``profile`` and ``report`` through tensorexpr.cli.main."""
+"""The ``bound`` command (``tensorexpr/cli/bound.py``) through tensorexpr.cli.main: JSON, text and bad inputs."""
 
 from __future__ import annotations
 
@@ -22,24 +22,6 @@ def test_bound_text(capsys):
                  "left_right"]) == 0
     out = capsys.readouterr().out
     assert "certificate" in out and "min-cut" in out and "formula" in out
-
-
-def test_profile_json_and_plot(tmp_path, capsys):
-    png = tmp_path / "prof.png"
-    rc = main(["profile", "--geometry", "grid:4x4:square", "--M", "2", "--widths", "2", "--plot", str(png),
-               "--json", "--no-progress"])
-    assert rc == 0
-    d = json.loads(capsys.readouterr().out)
-    from tensorexpr.cli.common import KINDS
-
-    assert [r["name"] for r in d["rows"]] == KINDS and d["plot"] == str(png) and png.stat().st_size > 1000
-
-
-def test_report_small_grid(capsys):
-    assert main(["report", "--grid", "8x8", "--widths", "4", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
-    rows = {r["name"]: r for r in d["square"]["rows"]}
-    assert rows["left_right"]["certified"] and rows["left_right"]["lower"] == 4  # r_{L-1} = 4
 
 
 def test_bad_inputs_exit_2(capsys):

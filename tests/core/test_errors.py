@@ -97,3 +97,34 @@ def test_non_integral_float_in_integer_network_is_refused_with_the_value():
     tree = te.ModeTree.line(2)
     with pytest.raises(te.NetworkError, match=r"non-integral entry 0\.5.*integer=True"):
         te.hierarchical(tree, {n: W if len(n) == 1 else np.ones((2, 1)) for n in tree.nodes}, 2, integer=True)
+
+
+@pytest.mark.parametrize(
+    "call, err, msg",
+    [
+        (lambda: te.convac(te.ModeTree.line(4), 2, 2, F=[["a", "b"], ["c", "d"]]), te.NetworkError, "numeric"),
+        (lambda: te.convac(te.ModeTree.line(4), 2, 2, F=np.full((2, 2), np.nan)), te.NetworkError, "NaN"),
+        (lambda: te.convac(te.ModeTree.line(4), 2, 2, F=np.zeros((0, 2))), te.NetworkError, "T >= 1"),
+        (lambda: te.convac(te.ModeTree.line(4), 2, 2, seed=-1), te.NetworkError, "seed"),
+        (lambda: te.convac(te.ModeTree.line(4), 2, 2, integer=True, int_range=0), te.NetworkError, "int_range"),
+        (lambda: list(te.Partition.all_balanced(1)), te.PartitionError, "n >= 2"),
+        (lambda: te.cp(1, 2, 2), te.NetworkError, "n >= 2"),
+        (lambda: te.rank(np.eye(4).reshape(2, 2, 2, 2), te.Partition.odd_even(4), tol="a"), te.RankError, "tol"),
+        (lambda: te.rank(np.eye(4).reshape(2, 2, 2, 2), te.Partition.odd_even(4), tol=-1), te.RankError, "tol"),
+        (lambda: te.rank(np.eye(4).reshape(2, 2, 2, 2), te.Partition.odd_even(4), bogus=1), te.RankError, "bogus"),
+        (lambda: te.rank(None, te.Partition.odd_even(4)), te.RankError, "NoneType"),
+        (lambda: te.convac(te.ModeTree.line(4), 2, 2).grid_tensor(memory_budget=-1), te.BudgetError, "memory_budget"),
+    ],
+)
+def test_bad_inputs_get_clear_errors(call, err, msg):
+    with pytest.raises(err, match=msg):
+        call()
+
+
+def test_integer_network_refuses_non_integral_floats():
+    with pytest.raises(te.NetworkError, match="non-integral"):
+        te.convac(te.ModeTree.line(4), 2, 2, seed=0, integer=True, F=np.array([[0.5, 1.0], [1.0, 2.0]]))
+    with pytest.raises(te.NetworkError, match="non-integral"):
+        te.convac(te.ModeTree.line(4), 2, 2, seed=0, integer=True, F=np.array([[0.5, 1], [1, 2]], dtype=object))
+    net = te.convac(te.ModeTree.line(4), 2, 2, seed=0, integer=True, F=np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert net.F.dtype.kind == "i"  # integral floats become exact integers

@@ -1,9 +1,17 @@
+"""Grid tensors (``tensorexpr/evaluate/grid.py``) against the slow reference and across backends; contiguous outputs,
+memory estimates checked against the peak that tracemalloc measures, budgets, and the einsum plan cache."""
+
+import tracemalloc
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import torch
 
 import tensorexpr as te
+from tensorexpr.evaluate.grid import _expression
 from tensorexpr.testing import random_tree, reference_grid_tensor
+
 
 OPS = sorted(te.OPERATORS)
 
@@ -89,3 +97,102 @@ def test_cuda_matches_cpu():
     g = net.grid_tensor(backend="torch")
     assert g.device.type == "cuda"
     np.testing.assert_allclose(g.cpu().numpy(), net.grid_tensor(), rtol=1e-10)
+
+
+def _nets():
+    rng = np.random.default_rng(3)
+    t = random_tree(6, rng)
+    return {
+        "line8": te.convac(te.ModeTree.line(8), M=2, widths=[2, 3, 2], seed=1),
+        "grid4x4": te.convac(te.ModeTree.grid(4, 4), M=2, widths=2, seed=2),
+        "mirror4x4": te.convac(te.ModeTree.grid(4, 4, geometry="mirror"), M=2, widths=3, seed=3),
+        "random_tree": te.convac(t, M=2, widths=[2] * t.depth, seed=4, F=rng.standard_normal((3, 2))),
+    }
+
+
+@pytest.mark.parametrize("name", list(_nets()))
+def test_outputs_are_contiguous_and_match_the_oracle(name):
+    net = _nets()[name]
+    # the slow reference evaluator where it is quick, else the bottom-up evaluator (another order and code)
+    small = net.n_templates**net.n_modes <= 1000
+    ref = reference_grid_tensor(net) if small else net.grid_tensor(method="bottom-up")
+    a = net.grid_tensor()
+    b = net.grid_tensor(backend="torch", device="cpu")
+    assert a.flags["C_CONTIGUOUS"] and b.is_contiguous()
+    assert a.shape == ref.shape == tuple(b.shape)
+    np.testing.assert_allclose(a, ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b.numpy(), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_all_outputs_contiguous_and_equal_to_the_exact_integer_tensor():
+    net = te.convac(te.ModeTree.grid(4, 4), M=2, widths=2, outputs=2, seed=5, integer=True, int_range=5)
+    exact = net.grid_tensor(backend="exact", output=None)
+    a = net.grid_tensor(output=None)
+    b = net.grid_tensor(backend="torch", device="cpu", output=None)
+    assert a.flags["C_CONTIGUOUS"] and b.is_contiguous()
+    # integers below 2^53 are exact in float64: equality, not closeness
+    assert np.abs(exact.astype(float)).max() < 2**53
+    assert (a == exact.astype(float)).all() and (b.numpy() == exact.astype(float)).all()
+
+
+def _measured_peak(fn):
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        res = fn()
+        return res, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+MEMORY_CASES = {
+    "line8_M5": (lambda: te.convac(te.ModeTree.line(8), M=5, widths=4, seed=0), 0),
+    "grid4x4_M2": (lambda: te.convac(te.ModeTree.grid(4, 4), M=2, widths=2, seed=0), 0),
+    "mirror4x4_M2": (lambda: te.convac(te.ModeTree.grid(4, 4, geometry="mirror"), M=2, widths=3, seed=0), 0),
+    "three_children_all_outputs": (lambda: te.convac(te.ModeTree.from_nested(
+        [[[0, 1], [2, 3]], [[4, 5], [6, 7]], [[8, 9], [10, 11]]]), M=3, widths=3, outputs=2, seed=0), None),
+    # wide weights: the operands and their float64 copies (integer weights) are a third of the peak
+    "wide_integer_weights": (lambda: te.convac(te.ModeTree.line(4), M=24, widths=200, seed=0, integer=True), 0),
+    "wide_float_weights": (lambda: te.convac(te.ModeTree.line(4), M=24, widths=200, seed=0), 0),
+}
+
+
+@pytest.mark.parametrize("name", list(MEMORY_CASES))
+def test_memory_estimate_is_safe_and_tight(name):
+    make, output = MEMORY_CASES[name]
+    net = make()
+    net.grid_tensor(output=output)  # plan once: the measured call is the steady state
+    est = te.estimate_bytes(net, output=output)
+    A, peak = _measured_peak(lambda: net.grid_tensor(output=output))
+    assert A.nbytes <= peak  # tracemalloc saw the output
+    assert peak <= est <= 1.3 * peak, (est, peak)
+
+
+def test_budget_between_output_and_estimate_refuses_before_allocating():
+    net = te.convac(te.ModeTree.line(8), M=5, widths=4, seed=0)
+    est = te.estimate_bytes(net)
+    n_out = 8 * 5**8
+    assert n_out < est
+    with pytest.raises(te.BudgetError, match="budget"):
+        _measured_peak(lambda: net.grid_tensor(memory_budget=int(est) - 1))
+    _, peak = _measured_peak(lambda: pytest.raises(te.BudgetError, net.grid_tensor, memory_budget=n_out // 2))
+    assert peak < n_out // 10  # refused from the output size alone, nothing dense allocated
+    A = net.grid_tensor(memory_budget=int(est))  # the estimate itself is enough
+    assert A.shape == (5,) * 8
+
+
+def test_einsum_cache_is_keyed_by_shapes_not_values():
+    a = te.convac(te.ModeTree.line(8), M=3, widths=2, seed=0)
+    a.grid_tensor()
+    misses = _expression.cache_info().misses
+    te.convac(te.ModeTree.line(8), M=3, widths=2, seed=9).grid_tensor(backend="torch", device="cpu")
+    assert _expression.cache_info().misses == misses
+
+
+def test_grid_tensor_mod_refuses_fractions_instead_of_truncating():
+    F = np.array([[Fraction(1, 2), 1], [1, 2]], dtype=object)
+    net = te.convac(te.ModeTree.line(2), 2, 2, seed=0, integer=True, F=F)
+    with pytest.raises(te.NetworkError, match="clear_denominators"):
+        te.grid_tensor_mod(net, te.DEFAULT_PRIME)
+    A = te.grid_tensor_mod(te.clear_denominators(net), te.DEFAULT_PRIME)
+    assert A.shape == (2, 2)

@@ -1,17 +1,17 @@
-"""The authors' training settings, iteration schedules, user data, checkpoints and `certify --checkpoint`."""
+"""The authors' training settings (``tensorexpr/experiments/config.py``), iteration schedules, checkpoints and
+`certify --checkpoint`."""
 
 from __future__ import annotations
 
 import json
 import math
 
-import numpy as np
 import pytest
 import torch
 
 import tensorexpr as te
 from tensorexpr.cli import main as cli_main
-from tensorexpr.experiments import ConfigError, DataError, TrainConfig, train
+from tensorexpr.experiments import ConfigError, TrainConfig, train
 from tensorexpr.experiments.train import _Batches, _optimizer, _set_lr
 
 TINY = dict(geometry="line:16", task="teacher", widths=4, n_train=96, n_test=32, batch_size=32, progress=False,
@@ -75,55 +75,6 @@ def test_iteration_run_resumes_bit_for_bit(tmp_path):
     assert len(part.history) == 1
     rest = train(TrainConfig(model="convac", out_dir=str(tmp_path), **kw))
     assert rest.resumed_from == 1 and rest.metrics() == full.metrics()
-
-
-def _arrays(n=64, m=32, seed=0):
-    g = np.random.default_rng(seed)
-    Xtr, Xte = g.integers(0, 3, (n, 16)), g.integers(0, 3, (m, 16))
-    return Xtr, (Xtr[:, 0] > 0).astype(np.int64), Xte, (Xte[:, 0] > 0).astype(np.int64)
-
-
-def test_user_data_arrays_npz_and_torch_datasets(tmp_path):
-    arrs = _arrays()
-    cfg = TrainConfig(model="convac", task="user", geometry="line:16", widths=4, epochs=2, progress=False, device="cpu",
-                      lr=0.03)
-    r1 = train(cfg, data=arrs)
-    assert r1.model.M == 3 and r1.model.outputs == 2  # symbols 0..2 -> M = 3; labels 0/1 -> 2 classes
-    path = tmp_path / "mine.npz"
-    np.savez(path, X_train=arrs[0], y_train=arrs[1], X_test=arrs[2], y_test=arrs[3])
-    r2 = train(cfg.replace(data=str(path)))
-    tds = [torch.utils.data.TensorDataset(torch.as_tensor(arrs[i]), torch.as_tensor(arrs[i + 1])) for i in (0, 2)]
-    r3 = train(cfg, data=tuple(tds))
-    assert r1.metrics() == r2.metrics() == r3.metrics()  # the same data through three doors
-
-
-@pytest.mark.parametrize("bad, match", [
-    (lambda a: (a[0][:, :15], *a[1:]), "16 positions"),
-    (lambda a: (a[0], -a[1], *a[2:]), "negative label"),
-    (lambda a: (a[0], a[1][:10], *a[2:]), r"expected \(64,\)"),
-    (lambda a: (a[0], np.zeros_like(a[1]), *a[2:]), "single class"),
-    (lambda a: (a[0] + 0.5, *a[1:]), "gaussian"),
-    (lambda a: (a[0] - 1, *a[1:]), "negative symbol"),
-    (lambda a: (a[0], a[1] + 0.5, *a[2:]), "non-integer"),
-])
-def test_user_data_errors_name_the_problem(bad, match):
-    cfg = TrainConfig(model="convac", task="user", geometry="line:16", widths=4, epochs=1, progress=False, device="cpu")
-    with pytest.raises(DataError, match=match):
-        train(cfg, data=bad(_arrays()))
-
-
-def test_user_data_file_errors(tmp_path):
-    np.savez(tmp_path / "x.npz", X=np.zeros(3))
-    cfg = TrainConfig(model="convac", task="user", geometry="line:16", widths=4, epochs=1, progress=False, device="cpu")
-    with pytest.raises(DataError, match="lacks"):
-        train(cfg.replace(data=str(tmp_path / "x.npz")))
-    with pytest.raises(DataError, match="does not exist"):
-        train(cfg.replace(data=str(tmp_path / "nope.npz")))
-    rc = cli_main(["train", "--task", "user", "--geometry", "line:16", "--widths", "4", "--data", str(tmp_path / "x.npz"),
-                   "--no-progress"])
-    assert rc == 2  # a clean error, no traceback
-    with pytest.raises(DataError, match="needs your data"):
-        train(cfg)
 
 
 def test_load_restores_the_trained_model_and_certify_checkpoint(tmp_path, capsys):

@@ -1,10 +1,12 @@
-"""rank_mod_p hands flint one list built in C (ndarray.tolist); python-flint 0.9 has no buffer constructor."""
+"""Exact ranks (``tensorexpr/rank/exact.py``): rank_mod_p hands flint one list built in C (ndarray.tolist), since
+python-flint 0.9 has no buffer constructor; more than 64 modes is refused before numpy fails."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+import tensorexpr as te
 from tensorexpr.rank.exact import rank_mod_p
 from tensorexpr.rank.modp import rref_mod_p
 
@@ -25,3 +27,12 @@ def test_rank_mod_p_matches_numpy_elimination(shape):
     C = rng.integers(-(10**6), 10**6, size=shape)
     for X in (B % p, C, C.astype(object)):
         assert rank_mod_p(X, p) == len(rref_mod_p(np.asarray(X, dtype=np.int64) % p, p)[1])
+
+
+def test_more_than_64_modes_is_refused_before_numpy_fails():
+    net = te.convac(te.ModeTree.line(128), M=1, widths=2, seed=0, integer=True)
+    with pytest.raises(te.BudgetError, match="64"):
+        te.rank(net, te.Partition.odd_even(128), method="exact")
+    with pytest.raises(te.BudgetError, match="structured"):
+        net.grid_tensor()
+    assert te.rank(net, te.Partition.odd_even(128), method="structured").rank == 1  # M=1: one template

@@ -127,3 +127,15 @@ def test_batched_structured_rank_at_64x64_left_right():
     net = te.integer_twin(te.convac(te.ModeTree.grid(64, 64), 2, 4, seed=0), 0)
     P = te.Partition.grid(64, 64, "top_bottom")
     assert te.rank(net, P, method="structured").rank == te.rank(net, P, method="structured", batch=False).rank
+
+
+def test_composite_modulus_is_refused_not_fatal():
+    net = te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0, integer=True)
+    P = te.Partition.odd_even(4)
+    for p in (4, 1009 * 1013):
+        with pytest.raises(te.RankError, match="not prime"):
+            te.rank(net, P, method="exact", field="prime", prime=p)
+        with pytest.raises(te.RankError, match="not prime"):
+            te.rank(net.grid_tensor(backend="exact"), P, method="exact", field="prime", prime=p)
+    with pytest.raises(te.RankError, match="Unknown field"):
+        te.rank(net, P, method="exact", field="foo")

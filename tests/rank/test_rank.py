@@ -18,8 +18,8 @@ def test_ht_odd_even_rank_is_min_r0_M_pow_half(N, M, r0):
 
     3^16 entries make a 6561x6561 matricization: there the structured rank does the work, with top width 1
     so that the last step is a Kronecker product of two exactly ranked halves (seconds, not a minute). The
-    full-width case runs in tests/test_structured_rank.py under -m slow, and te.certify proves it
-    in tests/test_certificate.py.
+    full-width case runs in tests/rank/test_structured.py under -m slow, and te.certify proves it
+    in tests/bounds/test_certificate.py.
     """
     big = M**N > 50_000
     widths = [r0] + [3] * (int(math.log2(N)) - 2) + [1] if big else r0
@@ -170,3 +170,11 @@ def test_rank_many_equals_rank_per_partition(method):
     many = te.rank_many(net, parts, method=method)
     assert [r.rank for r in many] == [te.rank(net, P, method=method).rank for P in parts]
     assert [r.partition for r in many] == [P.name for P in parts]
+
+
+def test_lists_are_accepted_as_tensors():
+    A = [[[[1, 0], [0, 0]], [[0, 0], [0, 1]]], [[[0, 0], [0, 0]], [[0, 0], [0, 0]]]]
+    P = te.Partition([0, 1], 4)
+    assert te.matricize(A, P).shape == (4, 4)
+    assert te.rank(A, P, method="exact").rank == 2  # two distinct nonzero entries in distinct rows and columns
+    assert te.geometry_bound(te.ModeTree.line(4), P, M=np.int64(2), widths=2).value >= 1

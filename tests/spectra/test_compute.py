@@ -1,4 +1,5 @@
-"""te.spectrum: exact tree spectra against a dense SVD; sampled lower bounds never above the dense values."""
+"""te.spectrum (``tensorexpr/spectra/compute.py``): exact tree spectra against a dense SVD; sampled lower bounds never
+above the dense values; and the ``spectrum`` command against the same dense oracle."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every claim's check passes at the test scale; the report and the CLI behave."""
+"""Every claim's check passes at the test scale (``tensorexpr/theory``); the report behaves."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 
 import tensorexpr as te
 from tensorexpr import theory
-from tensorexpr.cli import main
 from tensorexpr.theory.report import Report
 
 
@@ -38,19 +37,6 @@ def test_fail_is_reported():
     rep.check("one", True, "=1", "1")
     rep.check("two", False, "=2", "3")
     assert not rep.passed and rep.n_failed == 1 and "FAIL" in rep.to_markdown()
-
-
-def test_cli_verify_writes_report(tmp_path, capsys):
-    rc = main(["verify", "--claim", "mixed", "--scale", "test", "--out", str(tmp_path), "--no-progress"])
-    assert rc == 0
-    text = (tmp_path / "report.md").read_text()
-    assert "mixed: PASS" in text and "mixed.png" in text
-    assert "PASS" in capsys.readouterr().out
-
-
-def test_cli_verify_bad_claim(capsys):
-    assert main(["verify", "--claim", "nope"]) == 2
-    assert "Unknown claim 'nope'" in capsys.readouterr().err
 
 
 def test_bad_scale():

@@ -1,4 +1,5 @@
-"""Trainable tree models: forward == extracted network's grid tensor, gradients, stability, errors."""
+"""Trainable tree models and their extraction (``tensorexpr/models/extract.py``): forward == extracted network's
+grid tensor, gradients, input layouts, errors."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tensorexpr as te
-from tensorexpr.models import ConvAC, ModelInputError, ReLUNet, from_model, log_mex, template_inputs
+from tensorexpr.models import ConvAC, ModelInputError, ReLUNet, from_model, template_inputs
 from tensorexpr.testing import random_tree, reference_grid_tensor
+
 
 GEOMETRIES = {
     "square": lambda: te.ModeTree.grid(4, 4, geometry="square"),
@@ -96,33 +98,6 @@ def test_gradients_reach_every_parameter(kind, rep):
         assert p.grad is not None, name
         assert torch.isfinite(p.grad).all(), name
         assert p.grad.abs().sum() > 0, name
-
-
-def test_log_mex_matches_linear_space():
-    g = torch.Generator().manual_seed(0)
-    l = torch.randn(4, 5, 3, generator=g, dtype=torch.float64)
-    for O in (torch.randn(3, 6, generator=g, dtype=torch.float64), torch.randn(5, 3, 6, generator=g, dtype=torch.float64)):
-        naive = torch.log(torch.exp(l) @ torch.exp(O)) if O.dim() == 2 else torch.log(torch.einsum("bnr,nrs->bns", l.exp(), O.exp()))
-        torch.testing.assert_close(log_mex(l, O), naive, rtol=1e-12, atol=1e-12)
-    big = l * 500  # exp overflows float64 here, the stabilized form does not
-    assert not torch.isfinite(torch.log(torch.exp(big) @ torch.exp(O[0]))).all()
-    assert torch.isfinite(log_mex(big, O[0])).all()
-
-
-def test_log_space_stays_finite_at_n1024_depth5():
-    tree = te.ModeTree.grid(32, 32, geometry="mirror")
-    assert tree.n_modes == 1024 and tree.depth == 5
-    torch.manual_seed(0)
-    for shared in (True, False):
-        model = ConvAC(tree, 2, 8, outputs=2, shared=shared, seed=0, device="cpu")  # float32, as trained
-        with torch.no_grad():
-            for p in model.weights:
-                p.mul_(8.0)  # offsets in [-8, 8]: linear-space products reach e^(8*1024), far past float64
-        x = torch.randint(0, 2, (4, 32, 32))
-        y = model(x)
-        assert torch.isfinite(y).all() and y.abs().max() > 1000  # log-values beyond any float's exp range
-        y.sum().backward()
-        assert all(torch.isfinite(p.grad).all() for p in model.parameters())
 
 
 def test_n_params_and_repr():
