@@ -885,10 +885,10 @@ def fit_templates(model: Any, images: Any, T: int = 96, patch: int | None = None
 
 # -- exact ranks of the template matrix ------------------------------------------------------------------
 def exact_rank(F: Any) -> int:
-    """The exact rank over Q of a float (or integer) matrix: every float64 is a dyadic rational.
+    """The exact rank over Q of a matrix of floats, ints or Fractions (every float64 is a dyadic rational).
 
-    Floats are scaled by a common power of two into integers (exactly) and ranked with python-flint. Integer
-    and object arrays go through ``int()`` entry by entry, which truncates any Fraction or float they hold.
+    The one exact-rank routine of the package, :func:`tensorexpr.core.rational.rank_over_Q`: entries are taken
+    at their exact values (no truncation) and ranked with python-flint.
 
     Parameters
     ----------
@@ -901,25 +901,13 @@ def exact_rank(F: Any) -> int:
 
     Examples
     --------
-    >>> exact_rank([[0.5, 1.0], [1.0, 2.0]]), exact_rank([[1, 0], [0, 1]])
-    (1, 2)
+    >>> from fractions import Fraction as Fr
+    >>> exact_rank([[0.5, 1.0], [1.0, 2.0]]), exact_rank([[1, 0], [0, 1]]), exact_rank([[Fr(1, 2), 0], [0, Fr(1, 3)]])
+    (1, 2, 2)
     """
-    import flint
-    from fractions import Fraction
+    from tensorexpr.core.rational import rank_over_Q
 
-    A = np.asarray(F)
-    if A.dtype.kind in "iuO":
-        ints = [[int(v) for v in row] for row in A]
-    else:
-        fr = [[Fraction(float(v)) for v in row] for row in A.astype(np.float64)]
-        den = 1
-        for row in fr:
-            for v in row:
-                den = max(den, v.denominator)  # denominators are powers of two: the max is their lcm
-        ints = [[int(v * den) for v in row] for row in fr]
-    if not ints or not ints[0]:
-        return 0
-    return int(flint.fmpz_mat(ints).rank())
+    return rank_over_Q(np.asarray(F))
 
 
 def integer_template_matrix(F: Any, bits: int = 24) -> np.ndarray:

@@ -212,3 +212,12 @@ def test_hybrid_on_cuda_matches_cpu():
     gpu = te.models.ReLUNet(tree, 81, 4, outputs=3, representation=SPEC, device="cuda")
     assert gpu.device.type == "cuda"
     assert torch.allclose(gpu(x.cuda()).cpu(), cpu(x), rtol=1e-4, atol=1e-4)
+
+
+def test_exact_rank_keeps_fractions():
+    """Fractions are exact (oracle: a diagonal matrix of nonzero entries has full rank)."""
+    from fractions import Fraction
+
+    from tensorexpr.models.scattering import exact_rank
+
+    assert exact_rank(np.array([[Fraction(1, 2), 0], [0, Fraction(1, 3)]], dtype=object)) == 2

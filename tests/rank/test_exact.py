@@ -36,3 +36,16 @@ def test_more_than_64_modes_is_refused_before_numpy_fails():
     with pytest.raises(te.BudgetError, match="structured"):
         net.grid_tensor()
     assert te.rank(net, te.Partition.odd_even(128), method="structured").rank == 1  # M=1: one template
+
+
+def test_object_tensor_with_floats_past_the_first_entries_is_refused():
+    """A float anywhere in an object tensor would be truncated by int(): method='exact' must refuse, not
+    report rank 0 (the oracle: the true rank over Q of this matrix is 1)."""
+    import numpy as np
+    import pytest
+
+    import tensorexpr as te
+
+    A = np.array([0] * 64 + [0.5] * 64, dtype=object).reshape((2,) * 7)
+    with pytest.raises(te.RankError, match="integer tensor"):
+        te.rank(A, te.Partition.odd_even(7), method="exact")
