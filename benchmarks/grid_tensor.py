@@ -5,7 +5,7 @@ Run: python benchmarks/grid_tensor.py [--repeats 3] [--threads 2]
 Every column is the minimum over ``--repeats`` warm runs, taken in interleaved rounds (numpy backend, BLAS
 limited to ``--threads``):
 
-* ``ours``: ``net.grid_tensor()`` (plan cached; the first call's planning time is printed apart);
+* ``ours``: ``te.grid_tensor(net)`` (plan cached; the first call's planning time is printed apart);
 * ``opt_einsum``: one ``opt_einsum.contract(eq, *ops)`` call on the same einsum (it plans on every call);
 * ``cotengra``: ``cotengra.einsum(eq, *ops)`` (its expression cache on, so warm runs do not re-plan);
 * ``hand``: the per-level loop a user writes (children's Khatri-Rao product, then the weight);
@@ -39,6 +39,7 @@ import time
 import numpy as np
 
 import tensorexpr as te
+from tensorexpr.evaluate.grid import einsum_network, estimate_bytes
 from tensorexpr.core.network import node_id
 
 
@@ -106,17 +107,17 @@ def _memory_child(case: str) -> None:
     from tensorexpr.evaluate.grid import _expression
 
     net = CASES[case]()
-    eq, ops = te.einsum_network(net)
+    eq, ops = einsum_network(net)
     t0 = time.perf_counter()
     plan = _expression(eq, tuple(o.shape for o in ops))  # plan first: its Python objects are not the peak
     t_cold = time.perf_counter() - t0  # a fresh process: includes importing cotengra
-    est = te.estimate_bytes(net)
+    est = estimate_bytes(net)
     rss0 = _high_water_rss()
-    A = net.grid_tensor()
+    A = te.grid_tensor(net)
     rss1 = _high_water_rss()
     del A
     tracemalloc.start()
-    A = net.grid_tensor()
+    A = te.grid_tensor(net)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(json.dumps({"estimate": est, "tracemalloc": peak, "rss_growth": rss1 - rss0, "output": A.nbytes,
@@ -143,7 +144,7 @@ def main() -> None:
     rows = []
     for case, make in CASES.items():
         net = make()
-        eq, ops = te.einsum_network(net)
+        eq, ops = einsum_network(net)
         shapes = tuple(o.shape for o in ops)
         _expression.cache_clear()
         t0 = time.perf_counter()
@@ -151,7 +152,7 @@ def main() -> None:
         t_plan = time.perf_counter() - t0
         shape = (net.n_templates,) * net.n_modes
         r = best_of_interleaved({
-            "ours": lambda: net.grid_tensor(),
+            "ours": lambda: te.grid_tensor(net),
             "oe": lambda: oe.contract(eq, *ops),
             "ctg": lambda: ctg.einsum(eq, *ops),
             "hand": lambda: hand_written(net),

@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 import tensorexpr as te
+from tensorexpr.evaluate.grid import DEFAULT_PRIME
 
 modp = sys.modules["tensorexpr.rank.modp"]
 
@@ -62,7 +63,7 @@ def _best(fn, reps: int = 3) -> float:
 
 
 def micro() -> None:
-    p = te.DEFAULT_PRIME
+    p = DEFAULT_PRIME
     rng = np.random.default_rng(0)
     B = 4096
     print(f"per-call rref over GF({p}), {B} blocks of one shape (min of 3):")

@@ -32,7 +32,7 @@ def ht_line(quick: bool) -> None:
     print(f"  ours   te.rank(structured, GF(p))        rank={res.rank:>6}  {t_s:9.2f} s  (the integer point's own rank)")
     if quick:
         return
-    A, t_g = _timed(lambda: te.convac(te.ModeTree.line(16), M=3, widths=3, seed=0).grid_tensor(backend="numpy"))
+    A, t_g = _timed(lambda: te.grid_tensor(te.convac(te.ModeTree.line(16), M=3, widths=3, seed=0), backend="numpy"))
     mat = te.matricize(A, P)
     r_np, t_np = _timed(lambda: int(np.linalg.matrix_rank(mat)))
     d_np = t_g + t_np

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import tensorexpr as te
 from tensorexpr.experiments import TrainConfig, train
-from tensorexpr.spectra import plot_spectra
+from tensorexpr.plot import plot_spectra
 
 PARTITIONS = ("left_right", "top_bottom", "mirror_left_right", "mirror_top_bottom", "checkerboard",
               "interleaved_rows", "interleaved_cols")

@@ -1,146 +1,62 @@
 """tensorexpr: the expressiveness of convolutional networks through hierarchical tensor decompositions.
 
-The data flows one way: geometry (:class:`ModeTree`) -> network (:class:`Network`, built by :func:`convac`,
-:func:`cp`, ...) -> measures (:meth:`Network.grid_tensor`, :func:`matricize`, :func:`rank`) -> reports.
+The data flows one way (docs/design.md): a geometry (:class:`ModeTree`) -> a network (:class:`Network`, built
+by :func:`convac`, :func:`cp`, ...) -> measures (:func:`grid_tensor`, :func:`matricize`, :func:`rank`) ->
+certified bounds (:func:`certify`, :func:`profile`) and spectra (:func:`spectrum`); the data side is
+:func:`data_entanglement` / :func:`geometry_fit`. This namespace holds what a user calls; everything else is
+importable from its module. ``te.models`` and ``te.experiments`` (the ``[torch]`` extra) load on first use.
 """
 
 from __future__ import annotations
 
-from tensorexpr.evaluate import grid as _grid  # noqa: F401  (attaches Network.grid_tensor)
-from tensorexpr.core.errors import (BudgetError, GeometryError, NetworkError, NotApplicable, PartitionError, RankError,
-                     TensorExprError)
-from tensorexpr.evaluate.grid import DEFAULT_PRIME, default_memory_budget, einsum_network, estimate_bytes, grid_tensor, grid_tensor_mod
-from tensorexpr.evaluate.matricize import matricize
+import importlib
+from typing import Any
+
+from tensorexpr.bounds import (Bound, Certificate, Profile, certify, closed_form, geometry_bound, integer_twin,
+                               mincut_bound, profile, specialization_bound, symmetry_bound)
+from tensorexpr.build import (attribute_convac, convac, cp, dilated, group_convac, hierarchical, mixed,
+                              overlapping, tree_decomposition)
+from tensorexpr.core.errors import (BudgetError, GeometryError, NetworkError, NotApplicable, PartitionError,
+                                    RankError, TensorExprError)
 from tensorexpr.core.modetree import ModeTree
 from tensorexpr.core.network import Network, Node
-from tensorexpr.build.convac import convac, cp, hierarchical
-from tensorexpr.core.operators import OPERATORS, Operator, get_operator, register_operator
 from tensorexpr.core.partitions import Partition
-from tensorexpr.rank import RANK_METHODS, RankResult, RankWarning, rank, rank_many, register_rank_method
-from tensorexpr.build.overlapping import overlapping
-from tensorexpr.build.mixed import common_nodes, mixed
-from tensorexpr.core.rational import clear_denominators
-from tensorexpr.build.dilated import dilated, tree_decomposition
+from tensorexpr.data import data_entanglement, geometry_fit, rearrange
+from tensorexpr.evaluate.grid import grid_tensor
+from tensorexpr.evaluate.matricize import matricize
+from tensorexpr.plot import plot_profiles
+from tensorexpr.rank import RankResult, rank
+from tensorexpr.spectra import Spectrum, spectrum
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ModeTree",
-    "Partition",
-    "Network",
-    "Node",
-    "convac",
-    "cp",
-    "hierarchical",
-    "grid_tensor",
-    "grid_tensor_mod",
-    "einsum_network",
-    "estimate_bytes",
-    "default_memory_budget",
-    "DEFAULT_PRIME",
-    "matricize",
-    "rank",
-    "rank_many",
-    "RankResult",
-    "RankWarning",
-    "RANK_METHODS",
-    "register_rank_method",
-    "OPERATORS",
-    "Operator",
-    "get_operator",
-    "register_operator",
-    "TensorExprError",
-    "GeometryError",
-    "PartitionError",
-    "NetworkError",
-    "BudgetError",
-    "RankError",
+    # geometry and the network form
+    "ModeTree", "Partition", "Network", "Node",
+    # constructors
+    "convac", "cp", "hierarchical", "overlapping", "mixed", "tree_decomposition", "dilated", "group_convac",
+    "attribute_convac",
+    # measures
+    "grid_tensor", "matricize", "rank", "RankResult",
+    # certified bounds
+    "certify", "Certificate", "Bound", "profile", "Profile", "mincut_bound", "geometry_bound", "symmetry_bound",
+    "specialization_bound", "closed_form", "integer_twin",
+    # spectra, data, plots
+    "spectrum", "Spectrum", "data_entanglement", "geometry_fit", "rearrange", "plot_profiles",
+    # errors
+    "TensorExprError", "GeometryError", "PartitionError", "NetworkError", "BudgetError", "RankError",
     "NotApplicable",
-    "clear_denominators",
-    "overlapping",
-    "mixed",
-    "common_nodes",
-    "tree_decomposition",
-    "dilated",
+    # torch-backed subpackages, loaded on first use
+    "models", "experiments",
 ]
 
-from tensorexpr.bounds import (  # noqa: E402
-    BOUND_PROVIDERS,
-    Bound,
-    BoundProvider,
-    SpecializationBound,
-    register_bound_provider,
-    specialization_bound,
-)
-
-__all__ += ["specialization_bound", "SpecializationBound", "Bound", "BoundProvider", "BOUND_PROVIDERS",
-            "register_bound_provider"]
-
-from tensorexpr.bounds.tiling import tiling, tiling_bounds  # noqa: E402
-from tensorexpr.build.hybrid import hybrid_tree, hybrid_choices, embed_hybrid  # noqa: E402
-
-__all__ += ["tiling", "tiling_bounds", "hybrid_tree", "hybrid_choices", "embed_hybrid"]
-
-from tensorexpr.build import attribute_convac, group_convac  # noqa: E402
-
-__all__ += ["group_convac", "attribute_convac"]
-
-# -- bounds, certificates and profiles (tensorexpr.bounds) ---------------------------------------------------
-from tensorexpr.bounds import (  # noqa: E402
-    Certificate,
-    ClosedForm,
-    GeometryBound,
-    MinCutResult,
-    Profile,
-    certify,
-    closed_form,
-    geometry_bound,
-    integer_twin,
-    mincut_bound,
-    plot_profiles,
-    profile,
-    symmetry_bound,
-    flow_bound,
-)
-
-__all__ += [
-    "mincut_bound",
-    "MinCutResult",
-    "geometry_bound",
-    "GeometryBound",
-    "closed_form",
-    "ClosedForm",
-    "certify",
-    "Certificate",
-    "integer_twin",
-    "profile",
-    "Profile",
-    "plot_profiles",
-    "symmetry_bound",
-    "flow_bound",
-]
-
-
-from tensorexpr.spectra import Spectrum, spectrum  # noqa: E402  (te.spectrum is the function; the package is tensorexpr.spectra)
-
-__all__ += ["spectrum", "Spectrum"]
-
-# -- torch-backed subpackages, imported lazily so that ``import tensorexpr`` stays light -------------------
 _LAZY_SUBPACKAGES = ("models", "experiments")
 
 
-def __getattr__(name: str):  # PEP 562
+def __getattr__(name: str) -> Any:  # PEP 562: torch loads only when a model is asked for
     if name in _LAZY_SUBPACKAGES:
-        import importlib
-
         mod = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = mod
         return mod
-    if name == "from_model":
-        from tensorexpr.models import from_model
-
-        return from_model
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ += ["models", "experiments", "from_model"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}. Hint: everything not in "
+                         f"tensorexpr.__all__ is importable from its module (docs/api.md).")

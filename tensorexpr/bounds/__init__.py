@@ -17,7 +17,7 @@ from tensorexpr.bounds import providers as _providers  # noqa: F401  (registers 
 from tensorexpr.bounds.certificate import Certificate, certify, integer_twin
 from tensorexpr.bounds.geometry import ClosedForm, GeometryBound, closed_form, geometry_bound
 from tensorexpr.bounds.mincut import MinCutResult, mincut_bound
-from tensorexpr.bounds.profile import Profile, plot_profiles, profile
+from tensorexpr.bounds.profile import Profile, profile
 from tensorexpr.bounds.specialization import SpecializationBound, specialization_bound
 
 for _mod in pkgutil.iter_modules(__path__):
@@ -47,7 +47,6 @@ __all__ = [
     "integer_twin",
     "profile",
     "Profile",
-    "plot_profiles",
     "symmetry_bound",
     "SymmetryBound",
     "gram_bound",

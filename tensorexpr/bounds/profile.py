@@ -3,7 +3,7 @@
 A profile answers "which partitions can this geometry correlate strongly?": for each partition it holds the
 certificate interval and ``log2`` of the rank relative to the largest possible, ``log2 min(T^|I|, T^|J|)``.
 :meth:`Profile.plot` draws it; for 2-D geometries each partition's mask is drawn beside its bar, so square
-vs mirror pooling is visible at a glance (:func:`plot_profiles`).
+vs mirror pooling is visible at a glance (:func:`tensorexpr.plot.plot_profiles`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tensorexpr.core.partitions import Partition
 from tensorexpr.core.validation import check_partition
 from tensorexpr.bounds.certificate import Certificate, certify
 
-__all__ = ["profile", "Profile", "plot_profiles", "tree_grid_shape"]
+__all__ = ["profile", "Profile", "tree_grid_shape"]
 
 def tree_grid_shape(net: Network) -> tuple[int, int] | None:
     """``(h, w)`` when the network's mode tree is a 2x2 grid pooling geometry, recognised from the tree's
@@ -101,10 +101,6 @@ class Profile:
                           f"{P.name}: 2^{_log2(c.upper):.0f}" for P, c in zip(self.partitions, self.certificates))
         return f"Profile({self.network}, {cells})"
 
-    def plot(self, path: str, title: str | None = None) -> str:
-        """Draw the profile to a PNG at ``path`` (masks beside bars for 2-D geometries); returns ``path``."""
-        return plot_profiles([self], path, titles=[title or self.network])
-
 
 def _resolve(net: Network, partitions: Sequence[Partition | str], shape: tuple[int, int] | None) -> list[Partition]:
     out: list[Partition] = []
@@ -173,84 +169,3 @@ def profile(
     mx = tuple(min(len(P.I), len(P.J)) * math.log2(T) for P in parts)
     meta = {"tied": net.is_tied, "weights": net.parametrization()["nodes_by_kind"]}  # convolution vs locally connected
     return Profile(net.name, tuple(parts), tuple(certs), mx, shape, time.perf_counter() - t0, meta)
-
-
-def _pow2_ticks(xmax: float) -> list[float]:
-    """log2 positions for ticks: 0, 4 (rank 16), then a power-of-2 step of the exponent up to ``xmax``."""
-    step = 4.0
-    while xmax / step > 6:
-        step *= 2
-    ticks = ([0.0] if xmax <= 24 else []) + [4.0] + [k * step for k in range(1, int(xmax // step) + 1)]
-    return sorted({t for t in ticks if t <= max(xmax, 4.0)})
-
-
-def _tick_label(t: float) -> str:
-    return "1" if t == 0 else str(2 ** int(t)) if t <= 4 else f"2^{int(t)}"
-
-
-def plot_profiles(profiles: Sequence[Profile], path: str, titles: Sequence[str] | None = None) -> str:
-    """Draw profiles side by side (e.g. square vs mirror pooling) into one PNG; returns ``path``.
-
-    Each profile is a column of rows, one per partition: the partition mask (2-D geometries) and a bar of
-    ``log2`` rank (certified value, or the interval as a solid lower and hatched upper part) against the
-    maximum ``log2 min(T^|I|, T^|J|)`` drawn as a tick.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not profiles:
-        raise PartitionError("plot_profiles needs at least one profile.")
-    titles = list(titles) if titles is not None else [p.network for p in profiles]
-    n_rows = max(len(p.partitions) for p in profiles)
-    has_mask = any(p.shape is not None for p in profiles)
-    n_cols = len(profiles) * (2 if has_mask else 1)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.2 * len(profiles) + (1.4 * len(profiles) if has_mask else 0),
-                                                      0.9 * n_rows + 1.0), squeeze=False,
-                             gridspec_kw={"width_ratios": ([1, 4] if has_mask else [1]) * len(profiles)})
-    xmax = max(max(p.max_log2) for p in profiles) or 1.0
-    for j, prof in enumerate(profiles):
-        bounds = prof.log2_bounds()
-        for i in range(n_rows):
-            ax_bar = axes[i, 2 * j + 1] if has_mask else axes[i, j]
-            ax_mask = axes[i, 2 * j] if has_mask else None
-            if i >= len(prof.partitions):
-                ax_bar.axis("off")
-                if ax_mask is not None:
-                    ax_mask.axis("off")
-                continue
-            P, c = prof.partitions[i], prof.certificates[i]
-            lo, up = bounds[i]
-            if ax_mask is not None:
-                if prof.shape is not None:
-                    ax_mask.imshow(P.mask(prof.shape), cmap="gray_r", interpolation="nearest")
-                ax_mask.set_xticks([])
-                ax_mask.set_yticks([])
-            ax_bar.barh([0], [max(lo, 0)], color="tab:blue" if c.certified else "tab:gray")
-            if not c.certified:
-                ax_bar.barh([0], [up - max(lo, 0)], left=[max(lo, 0)], color="none", edgecolor="tab:gray", hatch="//")
-            ax_bar.axvline(prof.max_log2[i], color="tab:red", lw=1)
-            ax_bar.set_xlim(0, xmax * 1.05)
-            ax_bar.set_yticks([])
-            from tensorexpr.core.numbers import format_count
-
-            label = f"{P.name}: " + (format_count(c.lower) if c.certified
-                                     else f"[{format_count(c.lower)}, {format_count(c.upper)}]")
-            ax_bar.text(0.01 * xmax, 0, label, va="center", fontsize=7)
-            ticks = _pow2_ticks(xmax)
-            ax_bar.set_xticks(ticks)
-            ax_bar.set_xticklabels([] if i < n_rows - 1 else [_tick_label(t) for t in ticks], fontsize=7)
-            if i == n_rows - 1:
-                ax_bar.set_xlabel("rank (log scale; red line: largest possible)")
-        (axes[0, 2 * j + 1] if has_mask else axes[0, j]).set_title(titles[j], fontsize=9)
-    from matplotlib.patches import Patch
-
-    fig.legend(handles=[Patch(color="tab:blue", label="certified rank"),
-                        Patch(color="tab:gray", label="proved lower bound (interval open)"),
-                        Patch(facecolor="none", edgecolor="tab:gray", hatch="//", label="interval up to the upper bound")],
-               loc="lower center", ncol=3, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

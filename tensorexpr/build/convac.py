@@ -175,7 +175,7 @@ def convac(
     Examples
     --------
     >>> net = convac(ModeTree.line(4), M=2, widths=2, seed=0)
-    >>> net.grid_tensor().shape
+    >>> te.grid_tensor(net).shape
     (2, 2, 2, 2)
     """
     if not isinstance(tree, ModeTree):

@@ -150,7 +150,7 @@ def tree_decomposition(
     Examples
     --------
     >>> net = tree_decomposition(ModeTree.dilated(8), r=2, seed=0)
-    >>> net.M, net.n_templates, net.grid_tensor().shape
+    >>> net.M, net.n_templates, te.grid_tensor(net).shape
     (2, 2, (2, 2, 2, 2, 2, 2, 2, 2))
     """
     if not isinstance(tree, ModeTree):

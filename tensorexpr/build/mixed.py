@@ -150,7 +150,7 @@ def mixed(
     --------
     >>> a, b = ModeTree.dilated(8), ModeTree.dilated(8, "swapped")
     >>> net = mixed(a, b, [{0, 1, 2, 3}, {4, 5, 6, 7}], widths=2, seed=0)
-    >>> net.M, net.grid_tensor().shape
+    >>> net.M, te.grid_tensor(net).shape
     (2, (2, 2, 2, 2, 2, 2, 2, 2))
     """
     for name, t in (("tree_a", tree_a), ("tree_b", tree_b)):
@@ -279,7 +279,7 @@ def _mixed_sum(
     --------
     >>> a, b = ModeTree.dilated(8, [1, 2, 4]), ModeTree.dilated(8, [2, 1, 4])
     >>> net = mixed(a, b, [{0, 1, 2, 3}], M=2, widths=2, seed=0, convention="sum")
-    >>> net.grid_tensor().shape
+    >>> te.grid_tensor(net).shape
     (2, 2, 2, 2, 2, 2, 2, 2)
     """
     mix = _mixture_nodes(tree_a, tree_b, mixture_nodes, leaves_ok=True)

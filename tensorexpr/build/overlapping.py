@@ -147,7 +147,7 @@ def overlapping(
     Examples
     --------
     >>> net = overlapping(4, [(2, 1, 2), (3, 1, 2)], M=2, seed=0)
-    >>> net.is_tree, net.grid_tensor().shape
+    >>> net.is_tree, te.grid_tensor(net).shape
     (False, (2, 2, 2, 2))
     """
     if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 1:

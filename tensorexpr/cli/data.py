@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
               f"partitions; lower fits better")
         print(format_table(["geometry", "mean entropy", "worst", "partitions", "method", "seconds"], rows))
     if args.plot:
-        from tensorexpr.plot.data import plot_geometry_fits
+        from tensorexpr.plot import plot_geometry_fits
 
         plot_geometry_fits(fits, shape or (1, X.shape[1]), args.plot)
         if not args.json:

@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     prof = profile(net, parts, budget_seconds=args.budget_seconds, progress=None if not args.no_progress else False,
                    shape=shape)
     if args.plot:
-        prof.plot(args.plot)
+        from tensorexpr.plot import plot_profiles
+
+        plot_profiles([prof], args.plot, titles=[prof.network])
     if args.json:
         d = prof.to_dict()
         d["plot"] = args.plot

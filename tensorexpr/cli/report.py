@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         tables[kind] = [profile(net, parts, shape=(h, w)) for net in nets[kind]]
     profs = tables[weights[0]]
     if args.plot:
-        from tensorexpr.bounds import plot_profiles
+        from tensorexpr.plot import plot_profiles
 
         tag = "convolution" if weights[0] == "tied" else "locally connected"
         plot_profiles(profs, args.plot, titles=[f"{g} pooling ({tag}), M={args.M}, widths={args.widths}"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from tensorexpr.spectra import DEFAULT_RTOL, SPECTRUM_METHODS, plot_spectra, spectrum
+from tensorexpr.plot import plot_spectra
+from tensorexpr.spectra import DEFAULT_RTOL, SPECTRUM_METHODS, spectrum
 from tensorexpr.cli.common import add_network_args, build_network, dump_json, partitions_from_args, print_table
 
 

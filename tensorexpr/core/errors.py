@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ScatteringUnavailable",
+    "MissingExtraError",
     "CheckpointError",
     "SweepError",
     "TensorExprError",
@@ -78,5 +79,9 @@ class CheckpointError(NetworkError):
     """A run directory or checkpoint file is missing, unreadable or from an incompatible version."""
 
 
-class ScatteringUnavailable(TensorExprError, ImportError):
+class MissingExtraError(TensorExprError, ImportError):
+    """An optional extra (``[torch]``, ``[plot]``, ``[sweep]``, ``[scattering]``) is needed but not installed."""
+
+
+class ScatteringUnavailable(MissingExtraError):
     """kymatio (the scattering library) is not installed or its 2-D frontend cannot be imported."""

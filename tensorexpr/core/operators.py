@@ -13,6 +13,7 @@ from fractions import Fraction
 from functools import reduce
 from typing import Any, Callable, Sequence
 
+from tensorexpr.core.backends import is_torch_tensor, torch_module
 from tensorexpr.core.errors import NetworkError
 
 __all__ = ["Operator", "OPERATORS", "get_operator", "register_operator"]
@@ -29,9 +30,8 @@ def _relu(x: Any) -> Any:
 
 
 def _maximum(a: Any, b: Any) -> Any:
-    if hasattr(a, "clamp") or hasattr(b, "clamp"):
-        import torch
-
+    if is_torch_tensor(a) or is_torch_tensor(b):
+        torch = torch_module("a torch tensor")
         return torch.maximum(torch.as_tensor(a), torch.as_tensor(b))
     import numpy as np
 

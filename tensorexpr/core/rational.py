@@ -393,7 +393,7 @@ def check_field_prime(p: Any, max_bits: int = 63) -> int:
     import sympy
 
     if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not 2 <= int(p) < 2**max_bits:
-        raise RankError(f"prime must be an integer prime in [2, 2^{max_bits}), got {p!r}. Hint: te.DEFAULT_PRIME.")
+        raise RankError(f"prime must be an integer prime in [2, 2^{max_bits}), got {p!r}. Hint: tensorexpr.evaluate.grid.DEFAULT_PRIME.")
     if not sympy.isprime(int(p)):
-        raise RankError(f"prime={int(p)} is not prime, so GF(prime) is not a field. Hint: te.DEFAULT_PRIME.")
+        raise RankError(f"prime={int(p)} is not prime, so GF(prime) is not a field. Hint: tensorexpr.evaluate.grid.DEFAULT_PRIME.")
     return int(p)

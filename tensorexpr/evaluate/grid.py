@@ -25,6 +25,7 @@ import numpy as np
 import opt_einsum as oe
 
 from tensorexpr.evaluate.plan import Plan, _as_float, execute, plan_contraction
+from tensorexpr.core.backends import torch_device, torch_module
 from tensorexpr.core.errors import BudgetError, NetworkError
 from tensorexpr.core.network import Network, Node
 from tensorexpr.core.validation import check_output
@@ -184,9 +185,7 @@ class _Arith:
 
     def asarray(self, a: np.ndarray) -> Any:
         if self.kind == "torch":
-            import torch
-
-            return torch.tensor(np.asarray(a, dtype=np.float64), device=self.device)
+            return torch_module().tensor(np.asarray(a, dtype=np.float64), device=self.device)
         if self.kind == "float":
             return np.asarray(a, dtype=np.float64)
         if self.kind == "exact":
@@ -196,9 +195,7 @@ class _Arith:
     def tensordot0(self, W: Any, X: Any) -> Any:
         """``out[g, ...] = sum_a W[a, g] X[a, ...]``."""
         if self.kind == "torch":
-            import torch
-
-            return torch.tensordot(W, X, dims=([0], [0]))
+            return torch_module().tensordot(W, X, dims=([0], [0]))
         if self.kind == "modp":
             r_in = W.shape[0]
             step = max(1, (2**62) // (self.p - 1) ** 2)
@@ -304,14 +301,6 @@ def _pick_method(net: Network) -> str:
     return "bottom-up"
 
 
-def _torch_device(device: Any) -> Any:
-    import torch
-
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def grid_tensor(
     net: Network,
     backend: str = "numpy",
@@ -367,15 +356,13 @@ def grid_tensor(
         plan = _expression(eq, shapes)
         _check_budget(_plan_bytes(plan, ops, 8, backend), memory_budget, what)
         if backend == "torch":
-            import torch
-
-            dev = _torch_device(device)
+            torch, dev = torch_module(), torch_device(device)
             tops = [torch.tensor(np.asarray(o, dtype=np.float64), device=dev) for o in ops]
             return execute(plan, tops, backend="torch")
         return execute(plan, [np.ascontiguousarray(o, dtype=np.float64) for o in ops])
     sub = net if output is None else net.output_slice(output)
     _check_budget(_bottom_up_bytes(sub, 8), memory_budget, f"Grid tensor of {net.name}")
-    arith = _Arith("torch", torch_device=_torch_device(device)) if backend == "torch" else _Arith("float")
+    arith = _Arith("torch", torch_device=torch_device(device)) if backend == "torch" else _Arith("float")
     out = bottom_up(sub, arith)
     return out if output is None else out[0]
 
@@ -392,18 +379,9 @@ def grid_tensor_mod(net: Network, prime: int = DEFAULT_PRIME, output: int = 0, m
     if network_is_rational(net):  # int64 casts would truncate 1/2 to 0: refuse instead of a wrong tensor
         raise NetworkError(
             f"{net.name} has fractions.Fraction entries; its tensor mod p needs integers. Hint: "
-            f"te.clear_denominators(net) is an integer network whose tensor is a positive multiple (same ranks)."
+            f"tensorexpr.core.rational.clear_denominators(net) is an integer network whose tensor is a positive multiple (same ranks)."
         )
     _check_dense_modes(net)
     sub = net.output_slice(output)
     _check_budget(_bottom_up_bytes(sub, 8), memory_budget, f"Grid tensor mod p of {net.name}")
     return bottom_up(sub, _Arith("modp", prime=prime))[0]
-
-
-def _grid_tensor_method(self: Network, backend: str = "numpy", device: Any = None, output: int | None = 0,
-                        method: str = "auto", memory_budget: int | None = None) -> Any:
-    return grid_tensor(self, backend, device, output, method, memory_budget)
-
-
-_grid_tensor_method.__doc__ = grid_tensor.__doc__
-Network.grid_tensor = _grid_tensor_method  # type: ignore[attr-defined]

@@ -37,6 +37,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from tensorexpr.core.backends import torch_module
+
 __all__ = ["Plan", "Step", "plan_contraction", "execute", "WRITE_COST"]
 
 #: Flops charged per element written (results, permuted copies): memory traffic is what bounds a grid tensor.
@@ -376,8 +378,7 @@ def _blocked_matmul(x: Any, y: Any, torch_: bool) -> Any:
         return x @ y
     rows = max(1, _BLOCK_ELEMENTS // J)
     if torch_:
-        import torch
-
+        torch = torch_module()
         z = torch.empty((I, J), dtype=x.dtype, device=x.device)
         for s in range(0, I, rows):
             torch.matmul(x[s : s + rows], y, out=z[s : s + rows])

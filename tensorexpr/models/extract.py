@@ -3,7 +3,7 @@
 The network gets the model's tree, one weight per node (the same frozen array on every node of a stage
 when the model is shared, so ties survive), the operator (``product`` for :class:`ConvAC`, ``relu-max`` /
 ``relu-avg`` for :class:`ReLUNet`) and the template matrix ``F[i, d] = f_d(x^(i))`` read from the
-representation layer at the chosen templates (docs/conventions.md). Then ``net.grid_tensor()[d_1..d_N]``
+representation layer at the chosen templates (docs/conventions.md). Then ``te.grid_tensor(net)[d_1..d_N]``
 is the model's output on the input whose position ``m`` holds template ``x^(d_m)``:
 ``exp(model(x))`` for the log-space ConvAC, ``model(x)`` for the ReLU net. ``te.rank``, ``te.certify``
 and ``te.profile`` then apply to trained models. Weights are float64 copies; a ConvAC's are positive

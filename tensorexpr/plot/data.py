@@ -6,6 +6,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from tensorexpr.core.backends import require
+
 __all__ = ["plot_geometry_fits", "level_maps"]
 
 
@@ -37,16 +39,10 @@ def plot_geometry_fits(fits: Sequence[Any], shape: tuple[int, int], path: str) -
     MissingExtraError
         If matplotlib is not installed (the ``[plot]`` extra).
     """
-    try:
-        import matplotlib
+    matplotlib = require("matplotlib", "plot", "plot_geometry_fits")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        from tensorexpr.core import errors
-
-        cls = getattr(errors, "MissingExtraError", ImportError)
-        raise cls("Plots need matplotlib: pip install 'tensorexpr[plot]'.") from exc
     rows = [level_maps(f, shape) for f in fits]
     n_cols = max(len(r) for r in rows)
     vmax = max(max(f.per_node.values()) for f in fits)

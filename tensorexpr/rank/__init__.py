@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from tensorexpr.evaluate.grid import grid_tensor
 from tensorexpr.core.errors import RankError
 from tensorexpr.core.network import Network
 from tensorexpr.core.partitions import Partition
@@ -62,7 +63,7 @@ def _check_partition(x: Any, P: Partition) -> None:
 def _numeric(x: Any, P: Partition, tol: float | None = None, rtol: float | None = None, backend: str = "numpy",
              device: Any = None, output: int = 0, memory_budget: int | None = None, **kw: Any) -> RankResult:
     t0 = time.perf_counter()
-    A = x.grid_tensor(backend=backend, device=device, output=output, memory_budget=memory_budget) if isinstance(x, Network) else x
+    A = grid_tensor(x, backend=backend, device=device, output=output, memory_budget=memory_budget) if isinstance(x, Network) else x
     if not hasattr(A, "detach"):
         A = np.asarray(A)
         if A.dtype == object:
@@ -93,7 +94,7 @@ def _exact(x: Any, P: Partition, field: str = "auto", prime: int | None = None, 
     cols = x.n_templates ** len(P.J)
     use_q = field == "rational" or (field == "auto" and rows * cols <= RATIONAL_MAX_ENTRIES)
     if use_q or not x.op.multilinear:
-        A = x.grid_tensor(backend="exact", output=output, memory_budget=memory_budget)
+        A = grid_tensor(x, backend="exact", output=output, memory_budget=memory_budget)
         return _with_time(exact_rank_of_tensor(A, P, field="rational" if use_q else "prime", prime=prime), t0)
     p = prime or DEFAULT_PRIME
     A = grid_tensor_mod(x, p, output=output, memory_budget=memory_budget)
@@ -214,7 +215,7 @@ def rank_many(x: Any, partitions: Any, method: str = "numeric", output: int = 0,
     --------
     >>> import tensorexpr as te
     >>> net = te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0, integer=True)
-    >>> [r.rank for r in te.rank_many(net, te.Partition.all_balanced(4), method="exact")]
+    >>> [r.rank for r in rank_many(net, te.Partition.all_balanced(4), method="exact")]
     [2, 4, 4]
     """
     from tensorexpr.evaluate.grid import DEFAULT_PRIME, grid_tensor_mod
@@ -229,7 +230,7 @@ def rank_many(x: Any, partitions: Any, method: str = "numeric", output: int = 0,
                 for P in parts]
     budget = kwargs.pop("memory_budget", None)
     if method == "numeric":
-        A = x.grid_tensor(backend=kwargs.pop("backend", "numpy"), device=kwargs.pop("device", None), output=output,
+        A = grid_tensor(x, backend=kwargs.pop("backend", "numpy"), device=kwargs.pop("device", None), output=output,
                           memory_budget=budget)
         return [rank(A, P, "numeric", **kwargs) for P in parts]
     if not x.integer:
@@ -237,7 +238,7 @@ def rank_many(x: Any, partitions: Any, method: str = "numeric", output: int = 0,
     field = kwargs.pop("field", "auto")
     prime = check_field_prime(kwargs.pop("prime", None) or DEFAULT_PRIME, max_bits=31)
     if x.n_templates ** x.n_modes <= RATIONAL_MAX_ENTRIES or not x.op.multilinear or field == "rational":
-        A = x.grid_tensor(backend="exact", output=output, memory_budget=budget)
+        A = grid_tensor(x, backend="exact", output=output, memory_budget=budget)
         return [rank(A, P, "exact", field=field, prime=prime, **kwargs) for P in parts]
     A = grid_tensor_mod(x, prime, output=output, memory_budget=budget)
     return [rank(A, P, "exact", field="prime", prime=prime, **kwargs) for P in parts]

@@ -47,7 +47,7 @@ def check_prime(p: int) -> int:
         raise RankError(f"prime must be an integer prime in (2, 2^31) so int64 products stay exact, got {p!r}.")
     p = int(p)
     if any(p % d == 0 for d in range(2, min(int(p**0.5) + 1, 50_000))):
-        raise RankError(f"prime={p} is not prime. Hint: use te.DEFAULT_PRIME.")
+        raise RankError(f"prime={p} is not prime. Hint: use tensorexpr.evaluate.grid.DEFAULT_PRIME.")
     return p
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from tensorexpr.core.backends import is_torch_tensor, torch_module
 from tensorexpr.core.errors import RankError
 from tensorexpr.evaluate.matricize import matricize
 from tensorexpr.core.partitions import Partition
@@ -21,9 +22,8 @@ DEFAULT_GAP_WARN = 1e4
 
 def singular_values(mat: Any) -> np.ndarray:
     """Singular values in float64, descending (torch on its device when ``mat`` is a tensor)."""
-    if hasattr(mat, "detach"):
-        import torch
-
+    if is_torch_tensor(mat):
+        torch = torch_module("a torch tensor")
         return torch.linalg.svdvals(mat.to(torch.float64)).cpu().numpy()
     return np.linalg.svd(np.asarray(mat, dtype=np.float64), compute_uv=False)
 

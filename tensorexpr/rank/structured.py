@@ -267,7 +267,7 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
         Integer weights (``integer=True``), product operator; trees, DAGs (overlapping windows) and sum nodes.
     P : Partition
     prime : int, optional
-        Modulus below ``2^31``; ``te.DEFAULT_PRIME`` by default.
+        Modulus below ``2^31``; ``DEFAULT_PRIME`` by default.
     output : int
         Output channel.
     max_rank, max_entries : int

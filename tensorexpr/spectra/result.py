@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Spectrum", "entanglement_entropy", "plot_spectra", "KINDS"]
+__all__ = ["Spectrum", "entanglement_entropy", "KINDS"]
 
 #: ``exact``: the singular values of ``[A]_{I,J}``; ``lower-bound``: ``sigma_k(sub) <= sigma_k(A)``.
 KINDS = ("exact", "lower-bound")
@@ -105,40 +104,3 @@ class Spectrum:
         ent = f", entropy={self.entropy:.4g}" if self.entropy is not None else ""
         return (f"Spectrum({self.partition}: {self.statement}{ent}, sigma/sigma_1=[{head}], "
                 f"log sigma_1={self.log_sigma1:.4g}, {self.seconds:.2f}s)")
-
-    def plot(self, path: str | Path | None = None, ax: Any = None) -> Any:
-        """Plot ``sigma_k / sigma_1`` on a log scale (one curve); returns the path when given, else the axes."""
-        return plot_spectra([self], path=path, ax=ax)
-
-
-def plot_spectra(spectra: Sequence[Spectrum], labels: Sequence[str] | None = None, path: str | Path | None = None,
-                 ax: Any = None, title: str = "") -> Any:
-    """Several spectra on one log-scale axis (dashed: lower bounds), with the tolerance lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    own = ax is None
-    if own:
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for i, sp in enumerate(spectra):
-        lab = labels[i] if labels else f"{sp.partition} ({sp.kind})"
-        ls = "--" if sp.kind == "lower-bound" else "-"
-        y = sp.normalized if sp.normalized.size else np.array([np.nan])
-        ax.semilogy(np.arange(1, y.size + 1), np.maximum(y, 1e-300), ls, marker=".", label=lab)
-    tols = sorted({sp.rtol for sp in spectra})
-    for t in tols:
-        ax.axhline(t, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("k")
-    ax.set_ylabel(r"$\sigma_k / \sigma_1$")
-    ax.set_title(title or "singular spectra of $[A]_{I,J}$ (dashed: certified lower bounds)")
-    ax.legend(fontsize=7)
-    if not own:
-        return ax
-    fig.tight_layout()
-    if path is None:
-        return ax
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)

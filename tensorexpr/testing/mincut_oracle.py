@@ -20,6 +20,7 @@ from collections import defaultdict
 import networkx as nx
 
 import tensorexpr as te
+from tensorexpr.evaluate.grid import einsum_network
 
 __all__ = ["local_mincut_bound"]
 
@@ -62,7 +63,7 @@ def local_mincut_bound(net: te.Network, P: te.Partition, hyperedges: str = "lawl
     """
     if hyperedges not in ("lawler", "star"):
         raise te.TensorExprError(f"hyperedges must be 'lawler' or 'star', got {hyperedges!r}.")
-    eq, ops = te.einsum_network(net)
+    eq, ops = einsum_network(net)
     lhs, out = eq.split("->")
     terms = lhs.split(",")
     dims: dict[str, int] = {}

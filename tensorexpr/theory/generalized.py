@@ -10,6 +10,7 @@ import warnings
 import sympy as sp
 
 import tensorexpr as te
+from tensorexpr.rank import RankWarning
 
 from tensorexpr.theory._common import RANGE, exact_rank, save_plot
 from tensorexpr.theory.report import Report, check_scale
@@ -79,7 +80,7 @@ def check(scale: str = "quick", out_dir: str | None = None) -> Report:
                 else:
                     net = te.convac(te.ModeTree.line(n), m, r, op=op, seed=s)
                     with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", te.RankWarning)
+                        warnings.simplefilter("ignore", RankWarning)
                         res = te.rank(net, P, "numeric")
                     rk = res.rank
                     gaps.append(res.gap)

@@ -8,16 +8,17 @@ from __future__ import annotations
 import numpy as np
 
 import tensorexpr as te
+from tensorexpr.bounds import flow_bound
 from tensorexpr.testing import random_tree
 
 from tensorexpr.theory._common import RANGE, exact_rank, max_rank, save_plot
 from tensorexpr.theory.report import Report, check_scale
 
-STATUS = "checked"  # the abstract; tightness for powers of one integer: [derived] here (te.flow_bound's proof)
+STATUS = "checked"  # the abstract; tightness for powers of one integer: [derived] here (flow_bound's proof)
 CITATION = "Levine, Yakira, Cohen & Shashua, ICLR 2018 (abstract)"
 STATEMENT = ("rank [A]_{I,J} <= min over cuts separating I's legs from J's of the product of the cut bond dimensions "
              "(copy tensors as hyper-edges); on untied trees with every dimension a power of one integer it is the generic "
-             "rank ([derived]: a maximum flow routes identity wires, te.flow_bound).")
+             "rank ([derived]: a maximum flow routes identity wires, flow_bound).")
 FORMULA = "rank <= min_cut prod(dim)"
 
 GRIDS = {"test": dict(nets=6, n=[4, 5]), "quick": dict(nets=30, n=[4, 5, 6]), "full": dict(nets=120, n=[4, 5, 6, 7])}
@@ -81,7 +82,7 @@ def check(scale: str = "quick", out_dir: str | None = None) -> Report:
         tight = r == min(cut, max_rank(net, P))
         if pow2:
             flow_n += 1
-            flow_eq += te.flow_bound(net, P).value == cut == r
+            flow_eq += flow_bound(net, P).value == cut == r
         stats[pow2][0] += tight
         stats[pow2][1] += 1
         pts.append((min(cut, max_rank(net, P)), r))

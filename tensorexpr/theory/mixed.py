@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 import tensorexpr as te
+from tensorexpr.bounds.tiling import tiling_bounds
+from tensorexpr.build import common_nodes, embed_hybrid, hybrid_choices, hybrid_tree
 from tensorexpr.build.dilated import random_binary_tree
 from tensorexpr.bounds.tiling import node_depths
 
@@ -56,7 +58,7 @@ def _theorem7(rep: Report, g: dict) -> list[tuple]:
             for _ in range(g["thm_sets"]):
                 k = int(rng.integers(1, n))
                 P = te.Partition(sorted(rng.choice(n, size=k, replace=False).tolist()), n)
-                lo, up = te.tiling_bounds(tree, P, r)
+                lo, up = tiling_bounds(tree, P, r)
                 M = r + int(rng.integers(0, 2))  # M = r or r + 1 discretizers, spanning R^r either way
 
                 def build(s: int, tree=tree, r=r, M=M, t=t):
@@ -84,15 +86,15 @@ def _worked_example(rep: Report, g: dict) -> dict:
     N, L, r = 16, 4, 2
     T, Tb = te.ModeTree.dilated(N), te.ModeTree.dilated(N, "swapped")
     depth = node_depths(T)
-    mix = [m for m in te.common_nodes(T, Tb) if depth[m] == L - 2]
+    mix = [m for m in common_nodes(T, Tb) if depth[m] == L - 2]
     I1 = [2 * k - 1 for k in range(1, N // 4 + 1)] + [N // 2 + 4 * k - kk for k in range(1, N // 8 + 1) for kk in (2, 3)]
     P = te.Partition([i - 1 for i in I1], N, name="worked example")
     choice = {m: ("a" if max(m) < N // 2 else "b") for m in mix}
     choice[T.root] = "a"
-    H = te.hybrid_tree(T, Tb, mix, choice)
+    H = hybrid_tree(T, Tb, mix, choice)
     ranks: dict[str, int] = {}
     for tag, tree, want in (("T", T, N // 4 + N // 8), ("Tbar", Tb, N // 4 + N // 8), ("H", H, N // 2)):
-        lo, up = te.tiling_bounds(tree, P, r)
+        lo, up = tiling_bounds(tree, P, r)
         x = exact_rank(te.tree_decomposition(tree, r, seed=3, integer=True, int_range=RANGE), P)
         ranks[tag] = x
         rep.check(f"worked example N=16: {tag}, r={r}", lo.value == up.value == x == r ** want,
@@ -124,13 +126,13 @@ def _claim5(rep: Report, g: dict) -> list[tuple]:
     while round(abs(np.linalg.det(F))) == 0:
         F = rng.integers(-9, 10, size=(r, r)).astype(np.int64)
     hybrids, same_all = [], True
-    for k, ch in enumerate(te.hybrid_choices(T, mix)):
-        H = te.hybrid_tree(T, Tb, mix, ch)
+    for k, ch in enumerate(hybrid_choices(T, mix)):
+        H = hybrid_tree(T, Tb, mix, ch)
         hn = te.tree_decomposition(H, h, F=F[:, :h], seed=50 + k, integer=True, int_range=RANGE)
-        wa, wb = te.embed_hybrid(T, Tb, mix, ch, hn.meta["weights"], r)
+        wa, wb = embed_hybrid(T, Tb, mix, ch, hn.meta["weights"], r)
         mn = te.mixed(T, Tb, mix, widths=r, F=F, weights=(wa, wb), integer=True)
-        gh = hn.grid_tensor(backend="exact")
-        same_all &= bool(np.array_equal(mn.grid_tensor(backend="exact"), gh) and np.any(gh != 0))
+        gh = te.grid_tensor(hn, backend="exact")
+        same_all &= bool(np.array_equal(te.grid_tensor(mn, backend="exact"), gh) and np.any(gh != 0))
         hybrids.append((H, hn))
     rep.check("Claim 5: mixed (r=4) reproduces every hybrid (r=2)", same_all,
               "grid tensor of the embedded mixed weights == the hybrid's, exactly, for all 8 hybrids of "

@@ -107,12 +107,12 @@ def check(scale: str = "quick", out_dir: str | None = None) -> Report:
               grid_rows)
     # invariance behind the drop: a tied tensor is unchanged by swapping two leaves of one window
     net = te.convac(te.ModeTree.grid(4, 4), 2, [3, 2], shared=True, seed=3, integer=True)
-    A = net.grid_tensor(backend="exact")  # exact: entries reach 1e60, where float64 rounding depends on the order
+    A = te.grid_tensor(net, backend="exact")  # exact: entries reach 1e60, where float64 rounding depends on the order
     swapped = np.swapaxes(A, 0, 5)  # modes 0 and 5 = (0,0) and (1,1) of the first 2x2 window
     rep.check("tied grid tensor is window-symmetric", bool(np.array_equal(A, swapped)),
               "A unchanged by swapping two positions of one window (the automorphism tying creates)", "equal"
               if np.array_equal(A, swapped) else "differs")
-    A_u = np.asarray(te.convac(te.ModeTree.grid(4, 4), 2, [3, 2], seed=3, integer=True).grid_tensor(backend="exact"))
+    A_u = np.asarray(te.grid_tensor(te.convac(te.ModeTree.grid(4, 4), 2, [3, 2], seed=3, integer=True), backend="exact"))
     rep.check("untied grid tensor is not", not np.array_equal(A_u, np.swapaxes(A_u, 0, 5)),
               "untied (locally connected) weights break the symmetry", "differs"
               if not np.array_equal(A_u, np.swapaxes(A_u, 0, 5)) else "equal")

@@ -19,7 +19,7 @@ def test_profile_grid_names_and_values(tmp_path):
     assert "left_right" in str(prof) and "certified" in prof.table()
     d = prof.to_dict()
     assert d["shape"] == [4, 4] and len(d["rows"]) == 3 and "log2_upper" in d["rows"][0]
-    out = prof.plot(str(tmp_path / "p.png"))
+    out = te.plot_profiles([prof], str(tmp_path / "p.png"))
     assert (tmp_path / "p.png").stat().st_size > 1000 and out.endswith("p.png")
 
 

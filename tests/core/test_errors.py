@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 import tensorexpr as te
+from tensorexpr.bounds import BOUND_PROVIDERS
+from tensorexpr.rank import rank_many
 import tensorexpr.core.errors as errors
 
 
@@ -18,14 +20,14 @@ def _entry_points(net, P):
         "rank": lambda: te.rank(net, P),
         "rank exact": lambda: te.rank(net, P, method="exact"),
         "rank structured": lambda: te.rank(net, P, method="structured"),
-        "rank_many": lambda: te.rank_many(net, [P]),
+        "rank_many": lambda: rank_many(net, [P]),
         "certify": lambda: te.certify(net, P),
         "specialization_bound": lambda: te.specialization_bound(net, P),
         "geometry_bound": lambda: te.geometry_bound(net, P),
         "mincut_bound": lambda: te.mincut_bound(net, P),
         "closed_form": lambda: te.closed_form(net, P),
         "profile": lambda: te.profile(net, [P]),
-        **{f"provider {name}": (lambda p=p: p.compute(net, P, 0)) for name, p in te.BOUND_PROVIDERS.items()},
+        **{f"provider {name}": (lambda p=p: p.compute(net, P, 0)) for name, p in BOUND_PROVIDERS.items()},
     }
 
 
@@ -113,7 +115,7 @@ def test_non_integral_float_in_integer_network_is_refused_with_the_value():
         (lambda: te.rank(np.eye(4).reshape(2, 2, 2, 2), te.Partition.odd_even(4), tol=-1), te.RankError, "tol"),
         (lambda: te.rank(np.eye(4).reshape(2, 2, 2, 2), te.Partition.odd_even(4), bogus=1), te.RankError, "bogus"),
         (lambda: te.rank(None, te.Partition.odd_even(4)), te.RankError, "NoneType"),
-        (lambda: te.convac(te.ModeTree.line(4), 2, 2).grid_tensor(memory_budget=-1), te.BudgetError, "memory_budget"),
+        (lambda: te.grid_tensor(te.convac(te.ModeTree.line(4), 2, 2), memory_budget=-1), te.BudgetError, "memory_budget"),
     ],
 )
 def test_bad_inputs_get_clear_errors(call, err, msg):

@@ -9,11 +9,14 @@ import pytest
 import torch
 
 import tensorexpr as te
+from tensorexpr.core.operators import OPERATORS
+from tensorexpr.core.rational import clear_denominators
+from tensorexpr.evaluate.grid import DEFAULT_PRIME, estimate_bytes, grid_tensor_mod
 from tensorexpr.evaluate.grid import _expression
 from tensorexpr.testing import random_tree, reference_grid_tensor
 
 
-OPS = sorted(te.OPERATORS)
+OPS = sorted(OPERATORS)
 
 
 @pytest.mark.parametrize("op", OPS)
@@ -24,16 +27,16 @@ def test_grid_tensor_matches_reference(op, k):
     F = rng.standard_normal((3, 2)) if k % 2 else None
     net = te.convac(t, M=2, widths=[2] * t.depth, outputs=2, seed=k, op=op, F=F)
     for out in range(2):
-        np.testing.assert_allclose(net.grid_tensor(output=out), reference_grid_tensor(net, out), rtol=1e-10, atol=1e-12)
-    both = net.grid_tensor(output=None)
+        np.testing.assert_allclose(te.grid_tensor(net, output=out), reference_grid_tensor(net, out), rtol=1e-10, atol=1e-12)
+    both = te.grid_tensor(net, output=None)
     assert both.shape == (2,) + (net.n_templates,) * 6
 
 
 @pytest.mark.parametrize("op", OPS)
 def test_numpy_and_torch_agree(op):
     net = te.convac(te.ModeTree.line(8), M=3, widths=[2, 3, 2], seed=7, op=op)
-    a = net.grid_tensor(backend="numpy")
-    b = net.grid_tensor(backend="torch", device="cpu")
+    a = te.grid_tensor(net, backend="numpy")
+    b = te.grid_tensor(net, backend="torch", device="cpu")
     assert isinstance(b, torch.Tensor) and b.dtype == torch.float64
     np.testing.assert_allclose(a, b.numpy(), rtol=1e-12, atol=1e-12)
 
@@ -43,21 +46,21 @@ def test_exact_matches_reference(op):
     rng = np.random.default_rng(5)
     t = random_tree(5, rng)
     net = te.convac(t, M=2, widths=[2] * t.depth, seed=3, op=op, integer=True)
-    E = net.grid_tensor(backend="exact")
+    E = te.grid_tensor(net, backend="exact")
     assert E.dtype == object
     assert (E == reference_grid_tensor(net)).all()
 
 
 def test_einsum_and_bottom_up_agree():
     net = te.convac(te.ModeTree.grid(4, 4, geometry="mirror"), M=2, widths=2, seed=1)
-    np.testing.assert_allclose(net.grid_tensor(method="einsum"), net.grid_tensor(method="bottom-up"), rtol=1e-10)
+    np.testing.assert_allclose(te.grid_tensor(net, method="einsum"), te.grid_tensor(net, method="bottom-up"), rtol=1e-10)
 
 
 def test_mod_p_matches_exact():
     net = te.convac(te.ModeTree.line(8), M=2, widths=3, seed=2, integer=True, int_range=50)
-    E = net.grid_tensor(backend="exact")
+    E = te.grid_tensor(net, backend="exact")
     p = 1_000_003
-    R = te.grid_tensor_mod(net, p)
+    R = grid_tensor_mod(net, p)
     assert (np.vectorize(lambda v: int(v) % p)(E) == R).all()
 
 
@@ -65,38 +68,38 @@ def test_einsum_expression_is_cached():
     from tensorexpr.evaluate.grid import _expression
 
     net = te.convac(te.ModeTree.line(8), M=3, widths=2, seed=0)
-    net.grid_tensor()
+    te.grid_tensor(net)
     before = _expression.cache_info().hits
-    te.convac(te.ModeTree.line(8), M=3, widths=2, seed=1).grid_tensor()
+    te.grid_tensor(te.convac(te.ModeTree.line(8), M=3, widths=2, seed=1))
     assert _expression.cache_info().hits == before + 1
 
 
 def test_memory_guard_refuses_before_allocating():
     net = te.convac(te.ModeTree.line(64), M=2, widths=2, seed=0)
     with pytest.raises(te.BudgetError, match="structured"):
-        net.grid_tensor()
+        te.grid_tensor(net)
     small = te.convac(te.ModeTree.line(8), M=3, widths=2, seed=0)
     with pytest.raises(te.BudgetError, match="budget"):
-        small.grid_tensor(memory_budget=1000)
-    assert te.estimate_bytes(small) >= 3**8 * 8
+        te.grid_tensor(small, memory_budget=1000)
+    assert estimate_bytes(small) >= 3**8 * 8
 
 
 def test_bad_grid_arguments():
     net = te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0)
     with pytest.raises(te.NetworkError, match="backend"):
-        net.grid_tensor(backend="jax")
+        te.grid_tensor(net, backend="jax")
     with pytest.raises(te.NetworkError, match="integer"):
-        net.grid_tensor(backend="exact")
+        te.grid_tensor(net, backend="exact")
     with pytest.raises(te.NetworkError, match="out of range"):
-        net.grid_tensor(output=3)
+        te.grid_tensor(net, output=3)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_cuda_matches_cpu():
     net = te.convac(te.ModeTree.line(8), M=3, widths=3, seed=0)
-    g = net.grid_tensor(backend="torch")
+    g = te.grid_tensor(net, backend="torch")
     assert g.device.type == "cuda"
-    np.testing.assert_allclose(g.cpu().numpy(), net.grid_tensor(), rtol=1e-10)
+    np.testing.assert_allclose(g.cpu().numpy(), te.grid_tensor(net), rtol=1e-10)
 
 
 def _nets():
@@ -115,9 +118,9 @@ def test_outputs_are_contiguous_and_match_the_oracle(name):
     net = _nets()[name]
     # the slow reference evaluator where it is quick, else the bottom-up evaluator (another order and code)
     small = net.n_templates**net.n_modes <= 1000
-    ref = reference_grid_tensor(net) if small else net.grid_tensor(method="bottom-up")
-    a = net.grid_tensor()
-    b = net.grid_tensor(backend="torch", device="cpu")
+    ref = reference_grid_tensor(net) if small else te.grid_tensor(net, method="bottom-up")
+    a = te.grid_tensor(net)
+    b = te.grid_tensor(net, backend="torch", device="cpu")
     assert a.flags["C_CONTIGUOUS"] and b.is_contiguous()
     assert a.shape == ref.shape == tuple(b.shape)
     np.testing.assert_allclose(a, ref, rtol=1e-10, atol=1e-12)
@@ -126,9 +129,9 @@ def test_outputs_are_contiguous_and_match_the_oracle(name):
 
 def test_all_outputs_contiguous_and_equal_to_the_exact_integer_tensor():
     net = te.convac(te.ModeTree.grid(4, 4), M=2, widths=2, outputs=2, seed=5, integer=True, int_range=5)
-    exact = net.grid_tensor(backend="exact", output=None)
-    a = net.grid_tensor(output=None)
-    b = net.grid_tensor(backend="torch", device="cpu", output=None)
+    exact = te.grid_tensor(net, backend="exact", output=None)
+    a = te.grid_tensor(net, output=None)
+    b = te.grid_tensor(net, backend="torch", device="cpu", output=None)
     assert a.flags["C_CONTIGUOUS"] and b.is_contiguous()
     # integers below 2^53 are exact in float64: equality, not closeness
     assert np.abs(exact.astype(float)).max() < 2**53
@@ -161,31 +164,31 @@ MEMORY_CASES = {
 def test_memory_estimate_is_safe_and_tight(name):
     make, output = MEMORY_CASES[name]
     net = make()
-    net.grid_tensor(output=output)  # plan once: the measured call is the steady state
-    est = te.estimate_bytes(net, output=output)
-    A, peak = _measured_peak(lambda: net.grid_tensor(output=output))
+    te.grid_tensor(net, output=output)  # plan once: the measured call is the steady state
+    est = estimate_bytes(net, output=output)
+    A, peak = _measured_peak(lambda: te.grid_tensor(net, output=output))
     assert A.nbytes <= peak  # tracemalloc saw the output
     assert peak <= est <= 1.3 * peak, (est, peak)
 
 
 def test_budget_between_output_and_estimate_refuses_before_allocating():
     net = te.convac(te.ModeTree.line(8), M=5, widths=4, seed=0)
-    est = te.estimate_bytes(net)
+    est = estimate_bytes(net)
     n_out = 8 * 5**8
     assert n_out < est
     with pytest.raises(te.BudgetError, match="budget"):
-        _measured_peak(lambda: net.grid_tensor(memory_budget=int(est) - 1))
-    _, peak = _measured_peak(lambda: pytest.raises(te.BudgetError, net.grid_tensor, memory_budget=n_out // 2))
+        _measured_peak(lambda: te.grid_tensor(net, memory_budget=int(est) - 1))
+    _, peak = _measured_peak(lambda: pytest.raises(te.BudgetError, te.grid_tensor, net, memory_budget=n_out // 2))
     assert peak < n_out // 10  # refused from the output size alone, nothing dense allocated
-    A = net.grid_tensor(memory_budget=int(est))  # the estimate itself is enough
+    A = te.grid_tensor(net, memory_budget=int(est))  # the estimate itself is enough
     assert A.shape == (5,) * 8
 
 
 def test_einsum_cache_is_keyed_by_shapes_not_values():
     a = te.convac(te.ModeTree.line(8), M=3, widths=2, seed=0)
-    a.grid_tensor()
+    te.grid_tensor(a)
     misses = _expression.cache_info().misses
-    te.convac(te.ModeTree.line(8), M=3, widths=2, seed=9).grid_tensor(backend="torch", device="cpu")
+    te.grid_tensor(te.convac(te.ModeTree.line(8), M=3, widths=2, seed=9), backend="torch", device="cpu")
     assert _expression.cache_info().misses == misses
 
 
@@ -193,6 +196,6 @@ def test_grid_tensor_mod_refuses_fractions_instead_of_truncating():
     F = np.array([[Fraction(1, 2), 1], [1, 2]], dtype=object)
     net = te.convac(te.ModeTree.line(2), 2, 2, seed=0, integer=True, F=F)
     with pytest.raises(te.NetworkError, match="clear_denominators"):
-        te.grid_tensor_mod(net, te.DEFAULT_PRIME)
-    A = te.grid_tensor_mod(te.clear_denominators(net), te.DEFAULT_PRIME)
+        grid_tensor_mod(net, DEFAULT_PRIME)
+    A = grid_tensor_mod(clear_denominators(net), DEFAULT_PRIME)
     assert A.shape == (2, 2)

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 import tensorexpr as te
+from tensorexpr.evaluate.grid import einsum_network
 from tensorexpr.evaluate.plan import _hypertree, _min_bond, plan_contraction
 
 
 def test_split_min_bond_matches_brute_force():
     """The hypertree DP finds the same smallest bond as trying every side assignment."""
     net = te.convac(te.ModeTree.line(4), M=2, widths=[3, 2], seed=0)
-    eq, ops = te.einsum_network(net)
+    eq, ops = einsum_network(net)
     inputs, output = eq.split("->")[0].split(","), eq.split("->")[1]
     sizes = {c: s for t, o in zip(inputs, ops) for c, s in zip(t, o.shape)}
     tree = _hypertree(inputs)
@@ -35,7 +36,7 @@ def test_split_min_bond_matches_brute_force():
 
 def test_plans_are_reproducible_and_write_nothing_of_output_size_but_the_output():
     net = te.convac(te.ModeTree.grid(4, 4), M=3, widths=3, seed=0)  # the benchmark case, planned only
-    eq, ops = te.einsum_network(net)
+    eq, ops = einsum_network(net)
     shapes = tuple(o.shape for o in ops)
     p1, p2 = plan_contraction(eq, shapes), plan_contraction(eq, shapes)
     assert p1.steps == p2.steps and p1.tool == p2.tool
@@ -47,7 +48,7 @@ def test_plans_are_reproducible_and_write_nothing_of_output_size_but_the_output(
 
 
 def _grid_in_child(net, q):
-    q.put(net.grid_tensor())
+    q.put(te.grid_tensor(net))
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
@@ -57,7 +58,7 @@ def test_threaded_product_works_in_a_forked_child():
     import multiprocessing as mp
 
     net = te.convac(te.ModeTree.line(8), M=6, widths=2, seed=0)  # 6^8 > 2^20 entries: the blocked product
-    A = net.grid_tensor()
+    A = te.grid_tensor(net)
     ctx = mp.get_context("fork")
     q = ctx.Queue()
     p = ctx.Process(target=_grid_in_child, args=(net, q))

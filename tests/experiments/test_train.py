@@ -57,7 +57,7 @@ def test_trained_model_extracts_to_its_network():
     X = torch.cartesian_prod(*[torch.arange(2)] * 8)
     with torch.no_grad():
         y = model(X).exp().numpy()
-    np.testing.assert_allclose(y[:, 0].reshape((2,) * 8), net.grid_tensor(), rtol=1e-10)
+    np.testing.assert_allclose(y[:, 0].reshape((2,) * 8), te.grid_tensor(net), rtol=1e-10)
 
 
 def test_bad_configs():

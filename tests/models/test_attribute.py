@@ -25,5 +25,5 @@ def test_to_network_grid_tensor_equals_model_on_template_inputs(cls, kw, tree, p
     if cls == "AttributeConvAC":
         out = out.exp()
     for y in range(2):
-        A = net.grid_tensor(output=y).reshape(-1)
+        A = te.grid_tensor(net, output=y).reshape(-1)
         np.testing.assert_allclose(A, out[:, y].numpy(), rtol=2e-5, atol=1e-6 * np.abs(A).max())

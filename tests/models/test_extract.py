@@ -55,7 +55,7 @@ def test_forward_equals_extracted_grid_tensor(geometry, rep, kind):
     templates = torch.randn(2, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) if rep == "linear" else None
     net = model.to_network(templates=templates)
     assert net.op.name == ("product" if kind == "convac" else kind)
-    A = net.grid_tensor(output=None)
+    A = te.grid_tensor(net, output=None)
     np.testing.assert_allclose(_model_grid(model, templates), A, rtol=1e-10, atol=1e-12)
 
 
@@ -83,7 +83,7 @@ def test_shared_weights_stay_tied_in_the_network():
 def test_random_trees_match(seed, n, kind, shared):
     tree = random_tree(n, np.random.default_rng(seed))
     model = _build(kind, tree, "one_hot", shared, seed=seed)
-    np.testing.assert_allclose(_model_grid(model), model.to_network().grid_tensor(output=None), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(_model_grid(model), te.grid_tensor(model.to_network(), output=None), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("kind", sorted(MODELS))
@@ -147,4 +147,4 @@ def test_cuda_default_device_and_extraction():
     y = model(torch.randint(0, 2, (3, 4, 4)))
     assert y.device.type == "cuda"
     net = model.to_network()
-    assert net.grid_tensor().shape == (2,) * 16
+    assert te.grid_tensor(net).shape == (2,) * 16

@@ -65,7 +65,7 @@ def test_fast_path_keeps_to_network_exact():
     _, X = te.models.template_inputs(model)
     with torch.no_grad():
         out = torch.exp(model(X[:, :, 0].reshape(-1, 4, 4)))[:, 0].numpy()
-    np.testing.assert_allclose(out, np.asarray(net.grid_tensor(), dtype=float).ravel(), rtol=1e-10)
+    np.testing.assert_allclose(out, np.asarray(te.grid_tensor(net), dtype=float).ravel(), rtol=1e-10)
 
 
 def test_plan_recognizes_structure_not_names():

@@ -142,7 +142,7 @@ def test_scattering_p4_extracts_to_a_network_equal_to_the_model(cls):
     sc.fit_templates(m, imgs, T=3, patch=8, seed=0)
     net = m.to_network()
     assert net.is_tied and net.F.shape == (3, 81)
-    A = np.asarray(net.grid_tensor(output=None), dtype=np.float64)  # (outputs, T, T, T, T)
+    A = np.asarray(te.grid_tensor(net, output=None), dtype=np.float64)  # (outputs, T, T, T, T)
     got = forward_on_templates(m)
     ref = np.moveaxis(A, 0, -1).reshape(-1, A.shape[0])
     np.testing.assert_allclose(got, ref, rtol=2e-5, atol=1e-6 * np.abs(ref).max())
@@ -217,7 +217,7 @@ def test_to_network_equals_centered_model_on_float_templates(cls, kw):
     with torch.no_grad():
         out = m(imgs).double().numpy()
     for y in range(2):
-        A = net.grid_tensor(output=y).reshape(-1)
+        A = te.grid_tensor(net, output=y).reshape(-1)
         assert A.std() > 1e-3 * np.abs(A).max() > 0  # a live, non-constant function (else the check is empty)
         np.testing.assert_allclose(A, out[:, y], rtol=1e-5, atol=1e-6 * np.abs(A).max())
 
@@ -259,7 +259,7 @@ def test_to_network_grid_tensor_equals_model_on_template_images(name, kw):
     if name == "P4ConvAC":
         out = out.exp()
     for y in range(2):
-        A = net.grid_tensor(output=y).reshape(-1)
+        A = te.grid_tensor(net, output=y).reshape(-1)
         np.testing.assert_allclose(A, out[:, y].numpy(), rtol=2e-5, atol=1e-6 * np.abs(A).max())
 
 

@@ -80,7 +80,7 @@ def test_learned_basis_network_fixes_the_lift_and_certify_stays_sound():
     imgs = m.template_images()
     with torch.no_grad():
         out = m(imgs).double().exp().numpy()
-    A = net.grid_tensor().reshape(-1)
+    A = te.grid_tensor(net).reshape(-1)
     np.testing.assert_allclose(A, out[:, 0], rtol=2e-5, atol=1e-6 * np.abs(A).max())
     P = te.Partition.grid(2, 2, "left_right")
     c = te.certify(net, P)

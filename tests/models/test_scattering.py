@@ -140,7 +140,7 @@ def test_hybrid_forward_equals_extracted_grid_tensor(kind):
     m, imgs = _small_hybrid(cls)
     net = m.to_network()
     assert net.F.shape == (3, 81)
-    A = np.asarray(net.grid_tensor(), dtype=np.float64)  # (T,)*4 + outputs, or (T,)*4
+    A = np.asarray(te.grid_tensor(net), dtype=np.float64)  # (T,)*4 + outputs, or (T,)*4
     got = forward_on_templates(m)
     rep = m.representation
     ref = A.reshape(-1, A.shape[-1]) if A.ndim == 5 else A.reshape(-1, 1)

@@ -32,6 +32,10 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import tensorexpr as te  # noqa: E402
+from tensorexpr.build import common_nodes  # noqa: E402
+from tensorexpr.core.operators import OPERATORS  # noqa: E402
+from tensorexpr.core.rational import clear_denominators  # noqa: E402
+from tensorexpr.rank import rank_many  # noqa: E402
 from tensorexpr.core.params import FIXED, Tied  # noqa: E402
 from tensorexpr.testing import brute_generic_rank, brute_matricization, fraction_rank, random_tree  # noqa: E402
 
@@ -254,7 +258,7 @@ def tree_networks(draw: Callable) -> tuple[te.Network, te.Partition]:
     widths: Any = [draw(st.integers(1, 3)) for _ in range(tree.depth)]
     if draw(st.booleans()):  # per-node widths: siblings share one (they pool one channel index)
         widths = {c: w for t in tree.internal_nodes for w in [draw(st.integers(1, 3))] for c in tree.children(t)}
-    op = draw(st.sampled_from(sorted(te.OPERATORS)))
+    op = draw(st.sampled_from(sorted(OPERATORS)))
     shared = draw(st.booleans())
     net = te.convac(tree, M, widths, shared=shared, op=op, seed=draw(st.integers(0, 10**6)), integer=True, F=F,
                     int_range=20)
@@ -329,7 +333,7 @@ def dag_networks(draw: Callable) -> tuple[te.Network, te.Partition]:
         if convention == "swap":  # M discretizers in R^r (docs/theory.md, eq. 4); mixture nodes common to both
             M = draw(st.integers(r, 3))
             F = None if draw(st.booleans()) else draw(_discretizers(M, r))
-            common = [m for m in te.common_nodes(ta, tb) if 1 < len(m) < n] if n == 4 else []
+            common = [m for m in common_nodes(ta, tb) if 1 < len(m) < n] if n == 4 else []
             mix = [common[0]] if common and draw(st.booleans()) else []
             net = te.mixed(ta, tb, mix, M, widths=r, seed=seed, integer=True, F=F, int_range=20, convention="swap")
             return net, draw(partitions(n))
@@ -358,7 +362,7 @@ def tree_decompositions(draw: Callable) -> tuple[te.Network, te.Partition]:
     if M ** n > 729:
         n = 4
     tree = random_tree(n, np.random.default_rng(draw(st.integers(0, 10**6))), max_fan=2)
-    op = draw(st.sampled_from(sorted(te.OPERATORS)))
+    op = draw(st.sampled_from(sorted(OPERATORS)))
     net = te.tree_decomposition(tree, r, M=M, op=op, seed=draw(st.integers(0, 10**6)), integer=True,
                                 F=draw(_discretizers(M, r)), int_range=20)
     return net, draw(partitions(n))
@@ -554,7 +558,7 @@ def test_fractions_are_exact_never_truncated():
         assert te.rank(net, P, method=method).rank == 1, method
     assert te.rank(net, P, method="exact", field="prime").rank == 1
     assert te.rank(net, P, method="exact", field="rational").rank == 1
-    assert [r.rank for r in te.rank_many(net, [P, te.Partition.left_right(4)], method="exact")][0] == 1
+    assert [r.rank for r in rank_many(net, [P, te.Partition.left_right(4)], method="exact")][0] == 1
     cert = _check_sound(net, P, brute_generic_rank(net, P, draws=3))
     assert cert.certified and cert.value == 1
 
@@ -566,7 +570,7 @@ def test_fraction_weights_cleared_keep_every_rank():
     W = {n: np.array([[Fraction(int(rng.integers(-5, 6)), int(rng.integers(1, 4))) for _ in range(2 if n != tree.root else 1)]
                       for _ in range(2)], dtype=object) for n in tree.nodes}
     net = te.hierarchical(tree, W, 2, integer=True)
-    cleared = te.clear_denominators(net)
+    cleared = clear_denominators(net)
     assert cleared.integer and all(np.asarray(nd.weight).dtype.kind in "iu" for nd in cleared.nodes if nd.weight is not None)
     A, B = brute_matricization(net, te.Partition.odd_even(4)), brute_matricization(cleared, te.Partition.odd_even(4))
     ratio = {Fraction(b) / Fraction(a) for ra, rb in zip(A, B) for a, b in zip(ra, rb) if a != 0}
@@ -605,7 +609,7 @@ def test_clearing_denominators_through_sum_nodes_keeps_ranks():
         Node("out", "linear", ("s",), q(1, Fraction(1, 3))),
     ]
     net = Network(tuple(nodes), "out", 2, integer=True, F=np.array([[1, 0], [0, 1], [1, Fraction(1, 2)]], dtype=object))
-    cleared = te.clear_denominators(net)
+    cleared = clear_denominators(net)
     assert any(nd.kind == "linear" and nd.id != "out" for nd in cleared.nodes)
     for P in (te.Partition([0], 3), te.Partition([1], 3), te.Partition([0, 2], 3)):
         want = fraction_rank(brute_matricization(net, P))

@@ -34,7 +34,7 @@ def test_more_than_64_modes_is_refused_before_numpy_fails():
     with pytest.raises(te.BudgetError, match="64"):
         te.rank(net, te.Partition.odd_even(128), method="exact")
     with pytest.raises(te.BudgetError, match="structured"):
-        net.grid_tensor()
+        te.grid_tensor(net)
     assert te.rank(net, te.Partition.odd_even(128), method="structured").rank == 1  # M=1: one template
 
 

@@ -136,6 +136,6 @@ def test_composite_modulus_is_refused_not_fatal():
         with pytest.raises(te.RankError, match="not prime"):
             te.rank(net, P, method="exact", field="prime", prime=p)
         with pytest.raises(te.RankError, match="not prime"):
-            te.rank(net.grid_tensor(backend="exact"), P, method="exact", field="prime", prime=p)
+            te.rank(te.grid_tensor(net, backend="exact"), P, method="exact", field="prime", prime=p)
     with pytest.raises(te.RankError, match="Unknown field"):
         te.rank(net, P, method="exact", field="foo")

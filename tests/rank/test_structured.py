@@ -141,7 +141,7 @@ def test_sum_nodes_match_dense(seed: int) -> None:
     for P in [te.Partition.odd_even(6), te.Partition.left_right(6), te.Partition.random(6, seed=seed, balanced=False)]:
         for out in range(2):
             # oracle: the dense bottom-up exact grid tensor (the core's output_slice needs a weighted output)
-            A = net.grid_tensor(backend="exact", output=None)[out]
+            A = te.grid_tensor(net, backend="exact", output=None)[out]
             assert te.rank(net, P, "structured", output=out).rank == te.rank(A, P, "exact", field="prime").rank
 
 
