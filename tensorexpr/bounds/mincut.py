@@ -39,7 +39,6 @@ Solvers (``solver=``), all on the hypergraph built once from the network's own g
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -47,6 +46,7 @@ from tensorexpr.core.errors import NetworkError
 from tensorexpr.core.network import Network, Node
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.validation import check_output, check_partition
+from tensorexpr.bounds.analysis import Analysis, analysis_of
 from tensorexpr.bounds.result import Bound, Side
 
 __all__ = ["mincut_bound", "MinCutResult", "HyperEdge", "tensor_hypergraph", "network_hypergraph", "HYPEREDGE_MODELS"]
@@ -224,7 +224,7 @@ class MinCutResult(Bound):
 
 
 def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = "lawler",
-                 solver: str = "auto") -> MinCutResult:
+                 solver: str = "auto", analysis: Analysis | None = None) -> MinCutResult:
     """Min-cut upper bound on ``rank [A]_{I,J}`` (Levine et al., ICLR 2018, the "min-cut" claim).
 
     .. math::
@@ -245,6 +245,22 @@ def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = 
     solver : {"auto", "dp", "maxflow", "networkx"}
         ``"auto"``: exact tree DP when the hypergraph is a tree, else scipy max-flow (module docstring).
         ``"networkx"`` (and ``hyperedges="star"``) use the previous einsum-based path.
+    analysis : Analysis, optional
+        The network's analysis plan (:func:`~tensorexpr.analyze`): its hypergraph is built once and reused.
+
+    Returns
+    -------
+    MinCutResult
+        ``.bound`` (also ``.value``), the cut and the two sides.
+
+    Raises
+    ------
+    NetworkError
+        Sum nodes, an unknown ``hyperedges`` or ``solver``, a bad partition or output.
+
+    References
+    ----------
+    Levine, Yakira, Cohen & Shashua, "Deep Learning and Quantum Entanglement", ICLR 2018.
 
     Examples
     --------
@@ -261,7 +277,7 @@ def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = 
     if solver not in ("auto", "dp", "maxflow", "networkx"):
         raise NetworkError(f"solver={solver!r} is unknown; expected 'auto', 'dp', 'maxflow' or 'networkx'.")
     if hyperedges == "lawler" and solver != "networkx":
-        return fast_mincut(net, P, output, solver)
+        return fast_mincut(net, P, output, solver, analysis)
     import networkx as nx  # the reference solver only: imported on use (it costs 0.1 s at import)
 
     labels, edges = tensor_hypergraph(net, output)
@@ -379,15 +395,10 @@ def network_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[H
     return labels, edges
 
 
-_HYPERGRAPHS: "weakref.WeakKeyDictionary[Network, dict[int, tuple]]" = weakref.WeakKeyDictionary()
-
-
-def cached_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[HyperEdge]]:
-    """:func:`network_hypergraph`, built once per (network, output): it does not depend on the partition."""
-    per = _HYPERGRAPHS.setdefault(net, {})
-    if output not in per:
-        per[output] = network_hypergraph(net, output)
-    return per[output]
+def cached_hypergraph(net: Network, output: int = 0, analysis: Analysis | None = None
+                      ) -> tuple[list[str], list[HyperEdge]]:
+    """:func:`network_hypergraph`, built once per (analysis, output): it does not depend on the partition."""
+    return analysis_of(net, analysis).derived(("mincut.hypergraph", output), lambda: network_hypergraph(net, output))
 
 
 @dataclass(frozen=True)
@@ -450,16 +461,15 @@ def _hypertree(n_ops: int, edges: Sequence[HyperEdge]) -> _Hypertree | None:
                       tuple(roots))
 
 
-_HYPERTREES: "weakref.WeakKeyDictionary[Network, dict[int, _Hypertree | None]]" = weakref.WeakKeyDictionary()
+def cached_hypertree(net: Network, output: int = 0, analysis: Analysis | None = None) -> _Hypertree | None:
+    """:func:`_hypertree` of :func:`cached_hypergraph`, once per (analysis, output)."""
+    analysis = analysis_of(net, analysis)
 
+    def build() -> _Hypertree | None:
+        labels, edges = cached_hypergraph(net, output, analysis)
+        return _hypertree(len(labels), edges)
 
-def cached_hypertree(net: Network, output: int = 0) -> _Hypertree | None:
-    """:func:`_hypertree` of :func:`cached_hypergraph`, once per (network, output)."""
-    per = _HYPERTREES.setdefault(net, {})
-    if output not in per:
-        labels, edges = cached_hypergraph(net, output)
-        per[output] = _hypertree(len(labels), edges)
-    return per[output]
+    return analysis.derived(("mincut.hypertree", output), build)
 
 
 def _tree_dp(n_ops: int, edges: Sequence[HyperEdge], P: Partition, dims: Sequence[int] | None = None,
@@ -627,16 +637,18 @@ def _maxflow_exact(n_ops: int, edges: list[HyperEdge], P: Partition) -> tuple[li
     return cut, side, False
 
 
-def fast_mincut(net: Network, P: Partition, output: int = 0, solver: str = "auto") -> MinCutResult:
+def fast_mincut(net: Network, P: Partition, output: int = 0, solver: str = "auto",
+                analysis: Analysis | None = None) -> MinCutResult:
     """Min-cut bound on the network's own hypergraph: exact tree DP, or scipy max-flow on DAGs."""
     import time
 
     t0 = time.perf_counter()
     check_partition(P, net.n_modes, "mincut_bound", net.name, NetworkError)
-    labels, edges = cached_hypergraph(net, output)
+    analysis = analysis_of(net, analysis)
+    labels, edges = cached_hypergraph(net, output, analysis)
     res = None
     if solver in ("auto", "dp"):
-        tree = cached_hypertree(net, output)
+        tree = cached_hypertree(net, output, analysis)
         res = None if tree is None else _tree_dp(len(labels), edges, P, tree=tree)
         if res is None and solver == "dp":
             raise NetworkError(f"solver='dp' needs a tree network; {net.name} has shared modes or reused nodes. "

@@ -374,12 +374,12 @@ def grid_tensor_mod(net: Network, prime: int = DEFAULT_PRIME, output: int = 0, m
     from tensorexpr.core.rational import check_field_prime
 
     prime = check_field_prime(prime, max_bits=31)  # residues < 2^31: int64 products stay exact
-    from tensorexpr.core.rational import network_is_rational
+    from tensorexpr.core.denominators import network_is_rational
 
     if network_is_rational(net):  # int64 casts would truncate 1/2 to 0: refuse instead of a wrong tensor
         raise NetworkError(
             f"{net.name} has fractions.Fraction entries; its tensor mod p needs integers. Hint: "
-            f"tensorexpr.core.rational.clear_denominators(net) is an integer network whose tensor is a positive multiple (same ranks)."
+            f"tensorexpr.core.denominators.clear_denominators(net) is an integer network whose tensor is a positive multiple (same ranks)."
         )
     _check_dense_modes(net)
     sub = net.output_slice(output)

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tensorexpr.core.backends import progress_bar
 from tensorexpr.core.errors import BudgetError, RankError
 from tensorexpr.core.network import Network, Node
 from tensorexpr.core.partitions import Partition
@@ -307,11 +308,12 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
     if net.tree is not None and net.op.multilinear:
         # cheap pre-pass: when the certified generic lower bound already exceeds the budget, refuse now
         # instead of after seconds of eliminations that must end over budget
-        from tensorexpr.bounds.specialization import specialization_bound
         from tensorexpr.core.errors import NotApplicable
+        from tensorexpr.rank.specialization import specialization_value, specialization_witness
 
         try:
-            lb = specialization_bound(net, P).value
+            w = specialization_witness(net)
+            lb = specialization_value(w.tree, w.widths, w.M_eff, w.symmetric, P)[0]
         except NotApplicable:  # fixed/identity or basis-tied weights the proof cannot set
             lb = 0
         if lb > max_rank:
@@ -338,9 +340,7 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
         top = net.node(top.children[0])
         tail.add(top.id)
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(net.live_nodes), desc="structured rank", disable=not show, leave=False)
+    bar = progress_bar(len(net.live_nodes), "structured rank", show, leave=False)
     batched = batch and batchable(net, need_p, need_q, dag)
     if batched:
         # trees: every node below the output's linear chain, level by level with equal shapes stacked

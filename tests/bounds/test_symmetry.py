@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 import tensorexpr as te
-from tensorexpr.bounds.result import BOUND_PROVIDERS
+from tensorexpr.bounds import DEFAULT_PROVIDERS, BoundContext
 from tensorexpr.bounds.symmetry import M_SYMBOL, multichoose, symmetry_bound
 from tensorexpr.core.errors import NotApplicable
 from tensorexpr.core.params import FIXED
@@ -243,10 +243,10 @@ def test_not_applicable_and_registry():
 
 
 def test_provider_registered_and_to_dict():
-    prov = BOUND_PROVIDERS["symmetry"]
+    prov = DEFAULT_PROVIDERS["symmetry"]
     assert prov.side == "upper" and set(prov.needs) == {"product", "tree", "mode-tree"}
     net = te.convac(te.ModeTree.grid(4, 4), 2, [4, 9], shared=True, seed=0)
-    b = prov.compute(net, te.Partition.grid(4, 4, "checkerboard"), 0)
+    b = prov.compute(net, te.Partition.grid(4, 4, "checkerboard"), BoundContext(te.analyze(net)))
     d = b.to_dict()
     assert d["value"] == 81 and d["side"] == "upper" and d["method"] == "symmetry"
     assert d["root_groups"] == ["S2^4", "S2^4"]
