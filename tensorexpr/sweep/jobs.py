@@ -63,21 +63,21 @@ def _run_train(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 # -- spectrum / certify on a random (or given) network ---------------------------------------------------------
-_NET_FIELDS = {"geometry", "M", "widths", "shared", "op", "seed", "outputs", "partition", "output"}
+_SPEC_FIELDS = ("geometry", "M", "widths", "shared", "op", "seed", "outputs")  # NetworkSpec fields a job may set
+_NET_FIELDS = {*_SPEC_FIELDS, "partition", "output"}
 _SPECTRUM_FIELDS = _NET_FIELDS | {"method", "rows", "cols", "rtol", "integer"}
 _CERTIFY_FIELDS = _NET_FIELDS | {"methods", "budget_seconds"}
 
 
 def _network(cfg: dict[str, Any], integer: bool) -> tuple[Any, Any]:
-    from tensorexpr.build.convac import convac
-    from tensorexpr.core.specs import grid_shape, parse_geometry, parse_partition
+    """The network and partition of a job, through the one spec parser (:class:`~tensorexpr.build.spec.NetworkSpec`):
+    the same bad field gives the same error, recorded in the job's row, as the CLI prints."""
+    from tensorexpr.build.spec import NetworkSpec
+    from tensorexpr.core.specs import parse_partition
 
-    tree = parse_geometry(cfg["geometry"])
-    net = convac(tree, int(cfg.get("M", 2)), cfg.get("widths", 2), outputs=int(cfg.get("outputs", 1)),
-                 shared=bool(cfg.get("shared", False)), op=cfg.get("op", "product"), seed=int(cfg.get("seed", 0)),
-                 integer=integer)
-    P = parse_partition(str(cfg.get("partition", "odd_even")), tree.n_modes, grid_shape(cfg["geometry"]))
-    return net, P
+    spec = NetworkSpec.from_mapping({**{k: cfg[k] for k in _SPEC_FIELDS if k in cfg}, "integer": integer})
+    net = spec.build()
+    return net, parse_partition(str(cfg.get("partition", "odd_even")), net.n_modes, spec.shape)
 
 
 def _check_fields(cfg: dict[str, Any], allowed: set, kind: str) -> None:
