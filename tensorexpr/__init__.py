@@ -14,7 +14,7 @@ from typing import Any
 
 from tensorexpr.bounds import (Bound, Certificate, Profile, analyze, certify, closed_form, geometry_bound, integer_twin,
                                mincut_bound, profile, specialization_bound, symmetry_bound)
-from tensorexpr.build import (attribute_convac, convac, cp, dilated, group_convac, hierarchical, mixed,
+from tensorexpr.build import (NetworkSpec, attribute_convac, convac, cp, dilated, group_convac, hierarchical, mixed,
                               overlapping, tree_decomposition)
 from tensorexpr.core.errors import (BudgetError, GeometryError, NetworkError, NotApplicable, PartitionError,
                                     RankError, TensorExprError)
@@ -35,7 +35,7 @@ __all__ = [
     "ModeTree", "Partition", "Network", "Node",
     # constructors
     "convac", "cp", "hierarchical", "overlapping", "mixed", "tree_decomposition", "dilated", "group_convac",
-    "attribute_convac",
+    "attribute_convac", "NetworkSpec",
     # measures
     "grid_tensor", "matricize", "rank", "RankResult",
     # certified bounds
