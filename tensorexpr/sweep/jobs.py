@@ -83,7 +83,7 @@ def _network(cfg: dict[str, Any], integer: bool) -> tuple[Any, Any]:
 
 
 def _check_fields(cfg: dict[str, Any], allowed: set, kind: str) -> None:
-    from tensorexpr.sweep.spec import SweepError
+    from tensorexpr.core.errors import SweepError
 
     unknown = sorted(set(cfg) - allowed)
     if unknown:
