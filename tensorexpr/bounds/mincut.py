@@ -43,13 +43,17 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from tensorexpr.core.errors import NetworkError
-from tensorexpr.core.network import Network, Node
+from tensorexpr.core.network import Network
+from tensorexpr.core.tensornet import tensor_network
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.validation import check_output, check_partition
 from tensorexpr.bounds.analysis import Analysis, analysis_of
 from tensorexpr.bounds.result import Bound, Side
 
-__all__ = ["mincut_bound", "MinCutResult", "HyperEdge", "tensor_hypergraph", "network_hypergraph", "HYPEREDGE_MODELS"]
+#: Unrolled operands the min-cut hypergraph may hold (a DAG reused k ways unrolls k-fold per level).
+_MAX_OPERANDS = 1 << 22
+
+__all__ = ["mincut_bound", "MinCutResult", "HyperEdge", "network_hypergraph", "HYPEREDGE_MODELS"]
 
 HYPEREDGE_MODELS = ("lawler", "star")
 _SRC, _SNK = "__source__", "__sink__"
@@ -71,35 +75,6 @@ class HyperEdge:
                 "label": self.label, "kind": self.kind}
 
 
-def _operand_labels(net: Network) -> list[str]:
-    """Network node id of every operand of :func:`einsum_network`, in its order (``F@x3`` for templates).
-
-    Mirrors the traversal of :func:`tensorexpr.evaluate.grid.einsum_network`; DAG nodes unrolled k times get
-    ``#k`` suffixes.
-    """
-    labels: list[str] = []
-    seen: dict[str, int] = {}
-
-    def tag(base: str) -> str:
-        k = seen.get(base, 0)
-        seen[base] = k + 1
-        return base if k == 0 else f"{base}#{k}"
-
-    def build(nd: Node) -> None:
-        if nd.kind == "leaf":
-            labels.append(tag(f"F@{nd.id}"))
-            if nd.weight is not None:
-                labels.append(tag(nd.id))
-            return
-        if nd.weight is not None:
-            labels.append(tag(nd.id))
-        for c in nd.children:
-            build(net.node(c))
-
-    build(net.node(net.output))
-    return labels
-
-
 def _check_net(net: Network) -> None:
     if not isinstance(net, Network):
         raise NetworkError(f"mincut_bound needs a te.Network, got {type(net).__name__}. Hint: te.convac(tree, M, widths).")
@@ -113,40 +88,6 @@ def _check_net(net: Network) -> None:
             f"mincut_bound: {net.name} has sum nodes (a mixed decomposition), which are not tensor networks. "
             f"Hint: bound each summand separately; rank is subadditive, rank(A + B) <= rank A + rank B."
         )
-
-
-def tensor_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[HyperEdge]]:
-    """The tensor network of ``net`` as ``(operand labels, hyper-edges)`` (letters of dimension 1 dropped)."""
-    from tensorexpr.evaluate.grid import einsum_network
-
-    _check_net(net)
-    eq, ops = einsum_network(net, output)
-    terms = eq.split("->")[0].split(",")
-    labels = _operand_labels(net)
-    if len(labels) != len(terms):  # pragma: no cover - guards the mirrored traversal
-        raise NetworkError(f"internal: {len(labels)} operand labels for {len(terms)} einsum terms.")
-    import opt_einsum as oe
-
-    mode_of = {oe.get_symbol(m): m for m in range(net.n_modes)}
-    members: dict[str, list[int]] = {}
-    dims: dict[str, int] = {}
-    for k, (term, op) in enumerate(zip(terms, ops)):
-        for ch, d in zip(term, op.shape):
-            members.setdefault(ch, []).append(k)
-            dims[ch] = int(d)
-    edges = []
-    for ch, mem in members.items():
-        mode = mode_of.get(ch)
-        if mode is None and (dims[ch] == 1 or len(mem) < 2):
-            continue  # a summed dangling letter or a size-1 bond never separates anything
-        if mode is not None:
-            lab = f"mode {mode}"
-        elif labels[mem[0]].startswith("F@"):
-            lab = f"rep({labels[mem[0]][2:]})"  # leaf 1x1 conv input: the M representation channels
-        else:
-            lab = f"in({labels[mem[0]]})"  # input channel of a pooling node (shared by its children)
-        edges.append(HyperEdge(ch, dims[ch], tuple(mem), mode, lab))
-    return labels, edges
 
 
 def _power_exponent(d: int, b: int) -> int | None:
@@ -280,7 +221,7 @@ def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = 
         return fast_mincut(net, P, output, solver, analysis)
     import networkx as nx  # the reference solver only: imported on use (it costs 0.1 s at import)
 
-    labels, edges = tensor_hypergraph(net, output)
+    labels, edges = network_hypergraph(net, output)
     cap = _capacities([e.dim for e in edges])
     g = nx.DiGraph()
     g.add_node(_SRC)
@@ -325,73 +266,45 @@ def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = 
 
 # -- hypergraph from the network's own graph (no einsum) ------------------------------------------------
 def network_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[HyperEdge]]:
-    """Operands and hyper-edges of the tensor network of ``net`` (same model as :func:`tensor_hypergraph`).
+    """Operands and hyper-edges of the tensor network of ``net``, read from the one tensor-network form
+    (:func:`tensorexpr.core.tensornet.tensor_network`).
 
-    Operands: ``F@<leaf>`` and each weighted node (DAG nodes are unrolled per use, ``#k`` suffixes, as in
-    the einsum). Hyper-edges: each mode (dim ``T``), each leaf's representation channel (dim ``M``), each
-    weighted node's input channel (``in(<node>)``); the root's output channel is sliced away. Letters are
-    synthetic names (``e<k>``). Linear in the size of the unrolled network.
+    Operands: ``F@<leaf>`` and each weighted node (DAG nodes are unrolled per use, ``#k`` suffixes).
+    Hyper-edges: each mode (dim ``T``), each leaf's representation channel (``rep(<leaf>)``, dim ``M``), each
+    weighted node's input channel (``in(<node>)``); the root's output channel is sliced to one column, and
+    an index of dimension 1 or with a single member (other than a mode) never separates anything, so it is
+    dropped. Linear in the size of the unrolled network.
+
+    Parameters
+    ----------
+    net : Network
+        A product network without sum nodes.
+    output : int
+        The output channel.
+
+    Returns
+    -------
+    labels : list of str
+    edges : list of HyperEdge
+        In order of first appearance; ``letter`` is the index of the tensor-network form.
+
+    Raises
+    ------
+    NetworkError
+        For a non-product operator, sum nodes or a bad output.
     """
     _check_net(net)
     check_output(output, net.outputs)
-    labels: list[str] = []
-    seen: dict[str, int] = {}
-    edges_mem: list[list[int]] = []
-    edges_meta: list[tuple[int, int | None, str, str]] = []  # dim, mode, label, kind
-    mode_edge: dict[int, int] = {}
-    T = net.n_templates
-
-    def tag(base: str) -> str:
-        k = seen.get(base, 0)
-        seen[base] = k + 1
-        return base if k == 0 else f"{base}#{k}"
-
-    def new_edge(dim: int, mode: int | None, label: str, kind: str = "channel") -> int:
-        edges_mem.append([])
-        edges_meta.append((dim, mode, label, kind))
-        return len(edges_mem) - 1
-
-    root = net.node(net.output)
-    # iterative unrolling: (node, index of the hyper-edge its output channel joins; -1 = sliced root output)
-    stack: list[tuple[Node, int]] = [(root, -1)]
-    while stack:
-        nd, out = stack.pop()
-        if nd.kind == "leaf":
-            k = len(labels)
-            labels.append(tag(f"F@{nd.id}"))
-            m = nd.mode
-            if m not in mode_edge:
-                mode_edge[m] = new_edge(T, m, f"mode {m}", "mode")
-            edges_mem[mode_edge[m]].append(k)
-            if nd.weight is None:
-                if out >= 0:
-                    edges_mem[out].append(k)
-            else:
-                mu = new_edge(net.M, None, f"rep({nd.id})", "rep")
-                edges_mem[mu].append(k)
-                kw = len(labels)
-                labels.append(tag(nd.id))
-                edges_mem[mu].append(kw)
-                if out >= 0:
-                    edges_mem[out].append(kw)
-            continue
-        if nd.weight is None:
-            for c in reversed(nd.children):
-                stack.append((net.node(c), out))
-            continue
-        k = len(labels)
-        labels.append(tag(nd.id))
-        a = new_edge(int(nd.weight.shape[0]), None, f"in({nd.id})")
-        edges_mem[a].append(k)
-        if out >= 0:
-            edges_mem[out].append(k)
-        for c in reversed(nd.children):
-            stack.append((net.node(c), a))
+    tn = tensor_network(net, output, max_operands=_MAX_OPERANDS)
+    labels = [op.label for op in tn.operands]
     edges = []
-    for idx, (mem, (dim, mode, lab, kind)) in enumerate(zip(edges_mem, edges_meta)):
-        if mode is None and (dim == 1 or len(mem) < 2):
+    for c, mem in tn.members().items():
+        ix = tn.indices[c]
+        dim = tn.size_dict[c]
+        if ix.mode is None and (dim == 1 or len(mem) < 2):
             continue
-        edges.append(HyperEdge(f"e{idx}", dim, tuple(mem), mode, lab, kind))
+        kind = ix.kind if ix.kind in ("mode", "rep") else "channel"
+        edges.append(HyperEdge(c, dim, tuple(mem), ix.mode, ix.label, kind))
     return labels, edges
 
 

@@ -22,12 +22,12 @@ from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
-import opt_einsum as oe
 
 from tensorexpr.evaluate.plan import Plan, _as_float, execute, plan_contraction
 from tensorexpr.core.backends import torch_device, torch_module
 from tensorexpr.core.errors import BudgetError, NetworkError
-from tensorexpr.core.network import Network, Node
+from tensorexpr.core.tensornet import tensor_network
+from tensorexpr.core.network import Network
 from tensorexpr.core.validation import check_output
 
 __all__ = [
@@ -92,60 +92,15 @@ def einsum_network(net: Network, output: int | None = 0) -> tuple[str, list[np.n
     Output letters are the modes ``0..N-1`` (then nothing else when ``output`` is an int, or a leading
     output-channel letter when ``output=None``). Each pool node's input channel is one letter shared by its
     weight row and every child's weight column (a hyper-edge); a mode read by several leaves is one
-    letter shared by their ``F`` operands (a copy hyper-edge). DAG nodes are unrolled per use.
+    letter shared by their ``F`` operands (a copy hyper-edge). DAG nodes are unrolled per use. It is the
+    equation of the one tensor-network form, :func:`tensorexpr.core.tensornet.tensor_network`.
     """
     if not net.op.multilinear:
         raise NetworkError(f"einsum_network needs the product operator, got {net.op.name!r}.")
     if any(nd.kind == "sum" for nd in net.live_nodes):
         raise NetworkError("einsum_network cannot express sum nodes (mixed networks); use the bottom-up evaluator.")
-    if output is not None:
-        net = net.output_slice(output)
-    N = net.n_modes
-    sym = oe.get_symbol
-    counter = [N + 1]
-
-    def fresh() -> str:
-        counter[0] += 1
-        return sym(counter[0] - 1)
-
-    terms: list[str] = []
-    ops: list[np.ndarray] = []
-    budget = [_MAX_UNROLLED_OPERANDS]
-
-    def build(nd: Node, out: str) -> None:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise BudgetError(
-                f"Unrolling the DAG {net.name} into an einsum exceeds {_MAX_UNROLLED_OPERANDS} operands; "
-                f"use the bottom-up evaluator (grid_tensor(method='bottom-up'))."
-            )
-        if nd.kind == "leaf":
-            if nd.weight is None:
-                terms.append(sym(nd.mode) + out)
-                ops.append(net.F)
-            else:
-                mu = fresh()
-                terms.extend([sym(nd.mode) + mu, mu + out])
-                ops.extend([net.F, nd.weight])
-            return
-        if nd.weight is None:  # identity pool: children share the output letter directly
-            for c in nd.children:
-                build(net.node(c), out)
-            return
-        a = fresh()
-        terms.append(a + out)
-        ops.append(nd.weight)
-        for c in nd.children:
-            build(net.node(c), a)
-
-    root_out = sym(N)
-    build(net.node(net.output), root_out)
-    out_letters = "".join(sym(m) for m in range(N))
-    if output is None:
-        out_letters = root_out + out_letters
-    else:  # the single output channel: sum it away (size 1)
-        pass
-    return ",".join(terms) + "->" + out_letters, ops
+    tn = tensor_network(net, output, max_operands=_MAX_UNROLLED_OPERANDS)
+    return tn.equation, list(tn.arrays)
 
 
 @lru_cache(maxsize=256)
