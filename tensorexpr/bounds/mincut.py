@@ -44,7 +44,7 @@ from typing import Any, Sequence
 
 from tensorexpr.core.errors import NetworkError
 from tensorexpr.core.network import Network
-from tensorexpr.core.tensornet import tensor_network
+from tensorexpr.core.tensornet import Hypertree, hypertree, hypertree_min_cut, tensor_network
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.validation import check_output, check_partition
 from tensorexpr.bounds.analysis import Analysis, analysis_of
@@ -314,71 +314,16 @@ def cached_hypergraph(net: Network, output: int = 0, analysis: Analysis | None =
     return analysis_of(net, analysis).derived(("mincut.hypergraph", output), lambda: network_hypergraph(net, output))
 
 
-@dataclass(frozen=True)
-class _Hypertree:
-    """The BFS structure of a hyper-forest's incidence graph (partition-free, built once per hyper-graph)."""
-
-    order: tuple[tuple[int, int], ...]  # (0 = operand / 1 = edge, index), parents before children
-    par_v: tuple[int, ...]  # parent operand of each edge
-    kids_v: tuple[tuple[int, ...], ...]  # child operands of each edge
-    kids_e: tuple[tuple[int, ...], ...]  # child edges of each operand
-    roots: tuple[int, ...]
+def _hypertree(n_ops: int, edges: Sequence[HyperEdge]) -> Hypertree | None:
+    """The :class:`~tensorexpr.core.tensornet.Hypertree` of the hypergraph; None when it is not a forest."""
+    return hypertree(n_ops, [e.members for e in edges])
 
 
-def _hypertree(n_ops: int, edges: Sequence[HyperEdge]) -> _Hypertree | None:
-    """BFS over the bipartite incidence graph; None when it is not a forest."""
-    inc: list[list[int]] = [[] for _ in range(n_ops)]
-    n_inc = 0
-    for j, e in enumerate(edges):
-        for v in e.members:
-            inc[v].append(j)
-        n_inc += len(e.members)
-    par_e = [-1] * n_ops
-    par_v = [-1] * len(edges)
-    order: list[tuple[int, int]] = []
-    roots: list[int] = []
-    seen_v = [False] * n_ops
-    seen_e = [False] * len(edges)
-    for r in range(n_ops):
-        if seen_v[r]:
-            continue
-        seen_v[r] = True
-        roots.append(r)
-        i = len(order)
-        order.append((0, r))
-        while i < len(order):
-            kind, x = order[i]
-            i += 1
-            if kind == 0:
-                for j in inc[x]:
-                    if not seen_e[j]:
-                        seen_e[j] = True
-                        par_v[j] = x
-                        order.append((1, j))
-            else:
-                for v in edges[x].members:
-                    if not seen_v[v]:
-                        seen_v[v] = True
-                        par_e[v] = x
-                        order.append((0, v))
-    if n_inc != n_ops + len(edges) - len(roots):  # a forest has |incidences| = |V| + |E| - components
-        return None
-    kids_v: list[list[int]] = [[] for _ in range(len(edges))]
-    for v in range(n_ops):
-        if par_e[v] >= 0:
-            kids_v[par_e[v]].append(v)
-    kids_e: list[list[int]] = [[] for _ in range(n_ops)]
-    for j in range(len(edges)):
-        kids_e[par_v[j]].append(j)
-    return _Hypertree(tuple(order), tuple(par_v), tuple(map(tuple, kids_v)), tuple(map(tuple, kids_e)),
-                      tuple(roots))
-
-
-def cached_hypertree(net: Network, output: int = 0, analysis: Analysis | None = None) -> _Hypertree | None:
+def cached_hypertree(net: Network, output: int = 0, analysis: Analysis | None = None) -> Hypertree | None:
     """:func:`_hypertree` of :func:`cached_hypergraph`, once per (analysis, output)."""
     analysis = analysis_of(net, analysis)
 
-    def build() -> _Hypertree | None:
+    def build() -> Hypertree | None:
         labels, edges = cached_hypergraph(net, output, analysis)
         return _hypertree(len(labels), edges)
 
@@ -386,11 +331,12 @@ def cached_hypertree(net: Network, output: int = 0, analysis: Analysis | None = 
 
 
 def _tree_dp(n_ops: int, edges: Sequence[HyperEdge], P: Partition, dims: Sequence[int] | None = None,
-             tree: _Hypertree | None = None) -> tuple[int, list[int], list[int]] | None:
-    """Exact min-product cut on a hypertree; None when the incidence graph is not a forest.
+             tree: Hypertree | None = None) -> tuple[int, list[int], list[int]] | None:
+    """Exact min-product cut on a hypertree (:func:`~tensorexpr.core.tensornet.hypertree_min_cut`, modes
+    pinned to their side of ``P``); None when the incidence graph is not a forest.
 
     ``dims`` overrides the edges' dimensions (same structure, other capacities); ``tree`` is the
-    precomputed :class:`_Hypertree` of ``edges``. Returns ``(bound, cut edge indices, operand sides)`` with
+    precomputed hypertree of ``edges``. Returns ``(bound, cut edge indices, operand sides)`` with
     side 0 = source (``I``), 1 = sink.
     """
     if tree is None:
@@ -400,57 +346,7 @@ def _tree_dp(n_ops: int, edges: Sequence[HyperEdge], P: Partition, dims: Sequenc
     dim = [e.dim for e in edges] if dims is None else list(dims)
     I = P.I
     forced = [None if e.mode is None else (0 if e.mode in I else 1) for e in edges]
-    kids_v, kids_e = tree.kids_v, tree.kids_e
-    fv0 = [1] * n_ops  # best product of the subtree below operand v, given v's side
-    fv1 = [1] * n_ops
-    ge0 = [1] * len(edges)  # best product below edge e given its parent operand's side
-    ge1 = [1] * len(edges)
-    ch0 = [0] * len(edges)  # 0/1 = uncut on that side, 2 = cut
-    ch1 = [0] * len(edges)
-    for kind, x in reversed(tree.order):
-        if kind == 0:
-            a = b = 1
-            for j in kids_e[x]:
-                a *= ge0[j]
-                b *= ge1[j]
-            fv0[x], fv1[x] = a, b
-            continue
-        s0 = s1 = 1
-        free = dim[x]
-        for v in kids_v[x]:
-            a, b = fv0[v], fv1[v]
-            s0 *= a
-            s1 *= b
-            free *= a if a <= b else b
-        f = forced[x]
-        if f != 1 and s0 <= free:
-            ge0[x], ch0[x] = s0, 0
-        else:
-            ge0[x], ch0[x] = free, 2
-        if f != 0 and s1 <= free:
-            ge1[x], ch1[x] = s1, 1
-        else:
-            ge1[x], ch1[x] = free, 2
-    # top-down reconstruction
-    side = [0] * n_ops
-    total = 1
-    for r in tree.roots:
-        side[r] = 0 if fv0[r] <= fv1[r] else 1
-        total *= min(fv0[r], fv1[r])
-    cut: list[int] = []
-    par_v = tree.par_v
-    for kind, x in tree.order:
-        if kind == 0:
-            continue
-        ch = (ch0 if side[par_v[x]] == 0 else ch1)[x]
-        if ch == 2:
-            cut.append(x)
-            for v in kids_v[x]:
-                side[v] = 0 if fv0[v] <= fv1[v] else 1
-        else:
-            for v in kids_v[x]:
-                side[v] = ch
-    return total, cut, side
+    return hypertree_min_cut(tree, dim, forced)
 
 
 def _prime_factors(d: int) -> dict[int, int]:

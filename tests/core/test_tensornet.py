@@ -85,3 +85,43 @@ def test_refuses_what_is_not_one_tensor_network():
         tensor_network(relu)
     with pytest.raises(te.BudgetError, match="operands"):
         tensor_network(te.convac(te.ModeTree.line(64), 2, 2, seed=0), max_operands=10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 7), st.integers(0, 10**6))
+def test_the_hypertree_program_is_the_brute_force_minimum(n_ops, seed):
+    """On random hypertrees with random pins, the exact product and the log-space sum both equal brute force."""
+    import itertools
+    import math
+    import operator
+
+    from tensorexpr.core.tensornet import hypertree, hypertree_min_cut
+
+    rng = np.random.default_rng(seed)
+    members = []
+    for v in range(1, n_ops):  # a random tree: each operand joins an edge of an earlier one, or a new edge
+        if members and rng.random() < 0.4:
+            members[int(rng.integers(len(members)))].append(v)
+        else:
+            members.append([int(rng.integers(v)), v])
+    for _ in range(int(rng.integers(0, 3))):  # dangling pinned legs (modes)
+        members.append([int(rng.integers(n_ops))])
+    dims = [int(d) for d in rng.integers(1, 6, size=len(members))]
+    forced = [None if rng.random() < 0.5 else int(rng.integers(2)) for _ in members]
+    tree = hypertree(n_ops, members)
+    assert tree is not None
+
+    def cost(sides, mul, one, c):
+        total = one
+        for j, mem in enumerate(members):
+            s = {sides[v] for v in mem} | ({forced[j]} if forced[j] is not None else set())
+            if len(s) > 1:
+                total = mul(total, c[j])
+        return total
+
+    brute = min(cost(s, operator.mul, 1, dims) for s in itertools.product((0, 1), repeat=n_ops))
+    total, cut, sides = hypertree_min_cut(tree, dims, forced)
+    assert total == brute == cost(sides, operator.mul, 1, dims) == math.prod(dims[j] for j in cut)
+    logs = [math.log(d) for d in dims]
+    ltotal, _, lsides = hypertree_min_cut(tree, logs, forced, mul=operator.add, one=0.0)
+    assert ltotal == pytest.approx(math.log(brute), abs=1e-9)
