@@ -35,7 +35,7 @@ Contracting, every path becomes ``delta(x_{I\\text{-wire}} = x_{J\\text{-wire}})
 nonzero rank-one factor, so ``[A']`` is, up to permutations, a Kronecker product of ``f`` identity
 matrices of size ``p`` and rank-one matrices: rank ``p^f``. The rank at one (rational) weight setting
 bounds the generic rank from below (the generic rank is the maximum rank). By max-flow/min-cut, ``f`` is
-the integral minimum cut, which :func:`~tensorexpr.bounds.mincut._tree_dp` computes exactly on the
+the integral minimum cut, which :func:`~tensorexpr.bounds.mincut.tree_mincut` computes exactly on the
 capacities ``p^{k_e}`` (a product of powers of ``p`` is minimal exactly when the exponent sum is). QED.
 
 When every dimension is a power of ``p`` the capacities are the min-cut's own, so this lower bound equals
@@ -55,7 +55,7 @@ from tensorexpr.core.network import Network
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.rational import rank_over_Q
 from tensorexpr.core.validation import check_output, check_partition
-from tensorexpr.bounds.mincut import HyperEdge, _tree_dp, cached_hypergraph, cached_hypertree
+from tensorexpr.bounds.mincut import HyperEdge, tree_mincut, cached_hypergraph, cached_hypertree
 from tensorexpr.bounds.analysis import Analysis, analysis_of
 from tensorexpr.bounds.result import Bound, BoundContext, BoundProvider, Side
 
@@ -190,7 +190,7 @@ def flow_bound(net: Network, P: Partition, output: int = 0, bases: Sequence[int]
     for p in _bases(dims, bases):
         floor = {d: _floor_power(d, p) for d in set(dims)}
         floored = [floor[d] for d in dims]
-        res = _tree_dp(len(labels), edges, P, dims=floored, tree=tree)
+        res = tree_mincut(len(labels), edges, P, dims=floored, tree=tree)
         assert res is not None
         value, cut_idx, _ = res
         wires = value.bit_length() - 1 if p == 2 else _log_exact(value, p)

@@ -21,7 +21,7 @@ from tensorexpr.rank.modp import matmul_mod_p, rref_mod_p
 from tensorexpr.core.validation import check_output, check_partition
 from tensorexpr.bounds.analysis import Analysis, analysis_of
 from tensorexpr.bounds.result import Bound, BoundContext, BoundProvider
-from tensorexpr.bounds.symmetry import _network_tables, _patterns, _side_numbers, tie_signatures
+from tensorexpr.bounds.symmetry import network_tables, partition_patterns, side_numbers, tie_signatures
 
 __all__ = ["gram_bound", "GRAM_MAX_ENTRIES"]
 
@@ -42,12 +42,12 @@ def _estimate(net: Network, P: Partition, analysis: Analysis) -> Any:
     The compressed row count of a mixed node is at most the dimension of the span of its channels' column
     spaces, itself at most the orbit count of :mod:`~tensorexpr.bounds.symmetry` (invariant functions)."""
     st = tie_signatures(net, analysis)
-    _, n, _, d = _network_tables(net, st, analysis)
-    pv, _, _ = _patterns(st, P, d)  # equal patterns have equal counts: one pass per pattern
+    _, n, _, d = network_tables(net, st, analysis)
+    pv, _, _ = partition_patterns(st, P, d)  # equal patterns have equal counts: one pass per pattern
     inI = pv.inI
     inJ = {t: pv.size[t] - inI[t] for t in pv.order}
-    oI, _ = _side_numbers(pv, inI, pv.size, n, pv.d)  # type: ignore[arg-type]
-    oJ, _ = _side_numbers(pv, inJ, pv.size, n, pv.d)  # type: ignore[arg-type]
+    oI, _ = side_numbers(pv, inI, pv.size, n, pv.d)  # type: ignore[arg-type]
+    oJ, _ = side_numbers(pv, inJ, pv.size, n, pv.d)  # type: ignore[arg-type]
     rows: dict[int, int] = {}
     cols: dict[int, int] = {}
     for t in pv.order:

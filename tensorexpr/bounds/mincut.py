@@ -330,7 +330,7 @@ def cached_hypertree(net: Network, output: int = 0, analysis: Analysis | None = 
     return analysis.derived(("mincut.hypertree", output), build)
 
 
-def _tree_dp(n_ops: int, edges: Sequence[HyperEdge], P: Partition, dims: Sequence[int] | None = None,
+def tree_mincut(n_ops: int, edges: Sequence[HyperEdge], P: Partition, dims: Sequence[int] | None = None,
              tree: Hypertree | None = None) -> tuple[int, list[int], list[int]] | None:
     """Exact min-product cut on a hypertree (:func:`~tensorexpr.core.tensornet.hypertree_min_cut`, modes
     pinned to their side of ``P``); None when the incidence graph is not a forest.
@@ -458,7 +458,7 @@ def fast_mincut(net: Network, P: Partition, output: int = 0, solver: str = "auto
     res = None
     if solver in ("auto", "dp"):
         tree = cached_hypertree(net, output, analysis)
-        res = None if tree is None else _tree_dp(len(labels), edges, P, tree=tree)
+        res = None if tree is None else tree_mincut(len(labels), edges, P, tree=tree)
         if res is None and solver == "dp":
             raise NetworkError(f"solver='dp' needs a tree network; {net.name} has shared modes or reused nodes. "
                                f"Hint: solver='maxflow'.")

@@ -470,13 +470,13 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False,
     analysis = analysis_of(net, analysis)
     st = tie_signatures(net, analysis)
     check_partition(P, net.n_modes, "symmetry_bound", net.name, NetworkError)
-    q, n, names, d = _network_tables(net, st, analysis)
+    q, n, names, d = network_tables(net, st, analysis)
     # Nodes with equal signatures and equally split children have equal recursion values: compute once per
     # such *pattern* (a handful for regular partitions, however large the grid).
-    pv, pattern_of, mult = _patterns(st, P, d)
+    pv, pattern_of, mult = partition_patterns(st, P, d)
     inJ_p = {t: pv.size[t] - pv.inI[t] for t in pv.order}
-    oI, DI = _side_numbers(pv, pv.inI, pv.size, n, pv.d)  # type: ignore[arg-type]
-    oJ, DJ = _side_numbers(pv, inJ_p, pv.size, n, pv.d)  # type: ignore[arg-type]
+    oI, DI = side_numbers(pv, pv.inI, pv.size, n, pv.d)  # type: ignore[arg-type]
+    oJ, DJ = side_numbers(pv, inJ_p, pv.size, n, pv.d)  # type: ignore[arg-type]
     c: dict[int, int] = {}
     row_of: dict[int, tuple[int, ...]] = {}
     for t in pv.order:
@@ -514,7 +514,7 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False,
     )
 
 
-def _network_tables(net: Network, st: _Structure, analysis: Analysis | None = None
+def network_tables(net: Network, st: _Structure, analysis: Analysis | None = None
                     ) -> tuple[int, dict[int, Any], dict[int, Counter], dict[str, Any]]:
     """The partition-free tables, once per analysis: ``q``, full orbit counts ``n`` and group names per
     signature, and the channel-span bounds ``d`` per node."""
@@ -543,7 +543,7 @@ def _inside(st: _Structure, P: Partition) -> dict[str, int]:
     return out
 
 
-def _side_numbers(st: _Structure, inside: Mapping[str, int], size: Mapping[str, int], n: Mapping[int, Any],
+def side_numbers(st: _Structure, inside: Mapping[str, int], size: Mapping[str, int], n: Mapping[int, Any],
                   d: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The orbit counts of :func:`_side_orbits` and the spans of :func:`_spans` in one pass, numbers only."""
     orb: dict[str, Any] = {}
@@ -594,7 +594,7 @@ class _PatternView:
     rep: Mapping[int, str]  # the first node of each pattern
 
 
-def _patterns(st: _Structure, P: Partition, d: Mapping[str, Any]) -> tuple[_PatternView, dict[str, int], dict[int, int]]:
+def partition_patterns(st: _Structure, P: Partition, d: Mapping[str, Any]) -> tuple[_PatternView, dict[str, int], dict[int, int]]:
     """The pattern view of ``st`` for ``P``, the pattern of every node, and how many nodes have each."""
     I = P.I
     intern: dict[tuple, int] = {}

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tensorexpr.evaluate.plan import Plan, _as_float, execute, plan_contraction
+from tensorexpr.evaluate.plan import Plan, as_float, execute, plan_contraction
 from tensorexpr.core.backends import torch_device, torch_module
 from tensorexpr.core.errors import BudgetError, NetworkError
 from tensorexpr.core.tensornet import tensor_network
@@ -53,7 +53,7 @@ def default_memory_budget() -> int:
     return int(float(os.environ.get("TENSOREXPR_MEMORY_BUDGET", 2 * 1024**3)))
 
 
-def _fmt_bytes(b: float) -> str:
+def format_bytes(b: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if b < 1024 or unit == "PiB":
             return f"{b:.1f} {unit}"
@@ -79,7 +79,7 @@ def _check_budget(nbytes: float, budget: int | None, what: str) -> None:
     budget = default_memory_budget() if budget is None else int(budget)
     if nbytes > budget:
         raise BudgetError(
-            f"{what} needs about {_fmt_bytes(nbytes)}, over the memory budget of {_fmt_bytes(budget)}. "
+            f"{what} needs about {format_bytes(nbytes)}, over the memory budget of {format_bytes(budget)}. "
             f"Hint: use te.rank(net, P, method='structured'), te.certify or te.mincut_bound, which never form "
             f"the dense tensor, or raise memory_budget= / $TENSOREXPR_MEMORY_BUDGET."
         )
@@ -128,7 +128,7 @@ def _plan_bytes(plan: Plan, ops: Sequence[np.ndarray], itemsize: int, backend: s
     operands that are not already C-contiguous float64 (integer networks; every operand for torch), plus
     ``_SLACK_BYTES`` for numpy's small buffers."""
     converted = sum(o.size for o in ops if backend == "torch" or o.dtype != np.float64 or not o.flags.c_contiguous)
-    return _as_float((plan.peak_elements + converted) * itemsize + _SLACK_BYTES)
+    return as_float((plan.peak_elements + converted) * itemsize + _SLACK_BYTES)
 
 
 # -- bottom-up evaluation ----------------------------------------------------------------------------------
@@ -307,7 +307,7 @@ def grid_tensor(
         shapes = tuple(o.shape for o in ops)
         what = f"Grid tensor of {net.name}"
         # the output alone is a lower bound on any plan: refuse before planning what cannot fit
-        _check_budget(_as_float(8 * _output_elements(eq, shapes)), memory_budget, what)
+        _check_budget(as_float(8 * _output_elements(eq, shapes)), memory_budget, what)
         plan = _expression(eq, shapes)
         _check_budget(_plan_bytes(plan, ops, 8, backend), memory_budget, what)
         if backend == "torch":

@@ -98,7 +98,7 @@ class Plan:
                 "cost": self.cost, "peak_elements": self.peak_elements, "final_copy": self.final_perm is not None}
 
 
-def _as_float(n: int) -> float:
+def as_float(n: int) -> float:
     """Counts beyond float range (dense tensors of a thousand modes, estimated only to be refused) become inf."""
     return float(n) if n < 2**1000 else math.inf
 
@@ -111,7 +111,7 @@ def _compile(inputs: Sequence[str], output: str, sizes: dict[str, int], pairs: S
     rank = {c: i for i, c in enumerate(output)}
     nelem = {i: math.prod(sizes[c] for c in t) for i, t in terms.items()}
     live = sum(nelem.values())  # inputs are made contiguous float copies: counted
-    peak, flops, written = live, 0.0, _as_float(live)
+    peak, flops, written = live, 0.0, as_float(live)
     steps: list[Step] = []
     nxt = len(inputs)
     for a, b in pairs:
@@ -141,8 +141,8 @@ def _compile(inputs: Sequence[str], output: str, sizes: dict[str, int], pairs: S
         zl = "".join(batch + xo + yo)
         z = B * I * J
         peak = max(peak, live + tmp + copy_a + copy_b + z)
-        flops += _as_float((2 if K > 1 else 1) * B * I * J * K)
-        written += _as_float(tmp + copy_a + copy_b + z)
+        flops += as_float((2 if K > 1 else 1) * B * I * J * K)
+        written += as_float(tmp + copy_a + copy_b + z)
         live += z - nelem.pop(a) - nelem.pop(b)
         steps.append(Step(a, b, a_sum, b_sum, None if not copy_a else pa, None if not copy_b else pb,
                           (B, I, K), (B, K, J), K == 1, zl, tuple(sizes[c] for c in zl)))
@@ -156,7 +156,7 @@ def _compile(inputs: Sequence[str], output: str, sizes: dict[str, int], pairs: S
         final = tuple(last.index(c) for c in output)
         n_out = math.prod(sizes[c] for c in output)
         peak = max(peak, live + n_out)
-        written += _as_float(n_out)
+        written += as_float(n_out)
     return Plan(eq, tuple(steps), final, flops, flops + WRITE_COST * written, int(peak), tool)
 
 

@@ -318,12 +318,12 @@ def test_pattern_quotient_matches_the_node_by_node_recursion():
                        (te.ModeTree.grid(8, 8, geometry="mirror"), 2, 4)]:
         net = te.convac(tree, M, w, shared=True, seed=0)
         st = S.tie_signatures(net)
-        q, n, names, d = S._network_tables(net, st)
+        q, n, names, d = S.network_tables(net, st)
         for P in [te.Partition.random(tree.n_modes, seed=s) for s in range(4)] + [te.Partition.odd_even(tree.n_modes)]:
             size, inI = S._sizes(st), S._inside(st, P)
             inJ = {t: size[t] - inI[t] for t in st.order}
-            oI, DI = S._side_numbers(st, inI, size, n, d)
-            oJ, DJ = S._side_numbers(st, inJ, size, n, d)
+            oI, DI = S.side_numbers(st, inI, size, n, d)
+            oJ, DJ = S.side_numbers(st, inJ, size, n, d)
             # the one-pass numbers equal the separate orbit and span recursions they replaced in the hot path
             assert oI == S._side_orbits(st, inI, size, n, names)[0] and DI == S._spans(st, inI, size, d, min)
             assert oJ == S._side_orbits(st, inJ, size, n, names)[0] and DJ == S._spans(st, inJ, size, d, min)
