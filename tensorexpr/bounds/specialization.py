@@ -61,8 +61,10 @@ class SpecializationBound(Bound):
     )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "M_eff": self.M_eff, "shared": self.shared,
-                "factors": [[list(w), f] for w, f in self.factors], "certifies": self.certifies}
+        from tensorexpr.core.numbers import encode_counts
+
+        return encode_counts({**super().to_dict(), "M_eff": self.M_eff, "shared": self.shared,
+                "factors": [[list(w), f] for w, f in self.factors], "certifies": self.certifies})
 
     def __repr__(self) -> str:
         v = str(self.value) if self.value < 10**12 else f"~2^{math.log2(self.value):.1f}"
