@@ -1,25 +1,30 @@
-"""Scaling of certification with N: the report's 28 cells, random balanced partitions, and the CLI end to end.
+"""Scaling of ``tensorexpr report`` with N, as a user runs it, and of the certification workload behind it.
 
-Run: ``python benchmarks/scaling.py [--sizes 16,32,64,128,256] [--random 4] [--out docs/scaling.png]``.
+Run: ``python benchmarks/scaling.py [--with-512] [--repeats 3] [--baseline /path/to/old/checkout]``.
 
-Per grid size it prints (JSON lines):
+By default it times ``python -m tensorexpr report --grid nxn`` and ``... --json`` for n = 32, 64, 128, 256
+(512 with ``--with-512``) in fresh processes (import, build, certify, print), best of ``--repeats`` runs
+(the machine is shared: the minimum is the least disturbed run), with each process's peak resident memory,
+whether the JSON parses (``json.loads``), and the log-log slope of time against N (1 is linear).
+``--baseline DIR`` runs the same commands with ``PYTHONPATH=DIR`` (a checkout of the old code) and prints the
+old/new time ratio; a baseline command that fails (the old ``--json`` past 128x128) is reported as failed.
+
+``--cells`` adds the detailed workload, per grid size (JSON lines):
 
 * ``build_s`` / ``certify_s``: building the four report networks (tied and untied, square and mirror pooling;
   M=2, widths 16) and certifying the 7 standard partitions on each (28 cells), and whether all closed;
 * ``M3_closed``: the cells that close for M=3 and per-level widths 2,2,4,4,8,8,16,16 (untied and tied);
 * ``random_*``: the fraction of random balanced partitions certified, untied and tied, and by which bounds;
-* ``cli_report_s`` / ``cli_peak_MiB``: ``python -m tensorexpr report --grid nxn`` as a user runs it (a fresh
-  process: import, build, certify, print), and that process's peak resident memory.
+* ``cli_report_s`` / ``cli_peak_MiB``: the CLI report in a fresh process and its peak resident memory;
 
-Then the fitted exponent of the total time against N (log-log, N >= 1024) and a plot. No competitor computes
-certified ranks; the baselines are the issue's measurements on the old main (256x256: 75 s to build one
-network, 125 s to certify one cell; the 32x32 report 8.6 s).
+then the fitted exponent of build + certify against N (log-log, N >= 1024) and a plot (``--out``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -68,15 +73,80 @@ def _cli(n: int, repeats: int) -> tuple[float, float]:
     return statistics.median(times), max(peaks)
 
 
+def _run_report(n: int, json_out: bool, pythonpath: str) -> tuple[float, float, bool, str]:
+    """One fresh ``tensorexpr report`` process: wall seconds, its peak RSS (MiB), success, and a note."""
+    cmd = [sys.executable, "-c", _CHILD, str(n), "1" if json_out else "0"]
+    t = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": pythonpath})
+    wall = time.perf_counter() - t
+    if p.returncode != 0:
+        return wall, math.nan, False, (p.stderr.strip().splitlines() or ["?"])[-1][:100]
+    peak = float(p.stderr.strip().splitlines()[-1])
+    return wall, peak, True, ""
+
+
+# The child reports its own peak RSS (ru_maxrss of the process itself, not of every child so far).
+_CHILD = """
+import io, json, resource, sys, contextlib
+from tensorexpr.cli import main
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf):
+    rc = main(["report", "--grid", f"{sys.argv[1]}x{sys.argv[1]}"] + (["--json"] if sys.argv[2] == "1" else []))
+if sys.argv[2] == "1":
+    json.loads(buf.getvalue())  # the JSON must parse
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)
+sys.exit(rc)
+"""
+
+
+def _slope(ns: list[int], ts: list[float]) -> float:
+    N, T = np.array([n * n for n in ns], float), np.array(ts, float)
+    ok = np.isfinite(T) & (N >= 1024)
+    return float(np.polyfit(np.log(N[ok]), np.log(T[ok]), 1)[0]) if ok.sum() >= 2 else math.nan
+
+
+def report_scaling(sizes: list[int], repeats: int, baseline: str | None) -> list[dict]:
+    """Best-of-``repeats`` wall time and peak RSS of the text and JSON report per size (and of a baseline)."""
+    res = []
+    paths = [("new", os.getcwd())] + ([("old", baseline)] if baseline else [])
+    for n in sizes:
+        row: dict = {"n": n, "N": n * n}
+        for tag, path in paths:
+            for json_out in (False, True):
+                key = f"{tag}_{'json' if json_out else 'text'}"
+                runs = [_run_report(n, json_out, path) for _ in range(repeats if n < 512 else 1)]
+                good = [r for r in runs if r[2]]
+                row[f"{key}_s"] = round(min(r[0] for r in good), 2) if good else None
+                row[f"{key}_peak_MiB"] = round(max(r[1] for r in good)) if good else None
+                if not good:
+                    row[f"{key}_failed"] = runs[0][3]
+        if baseline and row.get("old_text_s") and row.get("new_text_s"):
+            row["old_over_new_text"] = round(row["old_text_s"] / row["new_text_s"], 2)
+        res.append(row)
+        print(json.dumps(row), flush=True)
+    for key in ["new_text", "new_json"] + (["old_text"] if baseline else []):
+        ts = [r[f"{key}_s"] if r.get(f"{key}_s") is not None else math.nan for r in res]
+        print(f"{key}: seconds {dict(zip(sizes, ts))}; fitted exponent (N >= 1024) time ~ N^{_slope(sizes, ts):.2f}")
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="16,32,64,128,256")
+    ap.add_argument("--with-512", action="store_true", help="also time 512x512 (one run each)")
+    ap.add_argument("--repeats", type=int, default=3, help="fresh-process runs per size below 512 (best is kept)")
+    ap.add_argument("--baseline", default=None, help="a checkout of the old code, run with PYTHONPATH=it")
+    ap.add_argument("--cells", action="store_true", help="also run the detailed certification workload")
+    ap.add_argument("--sizes", default=None, help="grid sizes n (default 32,64,128,256; --cells: 16,...,256)")
     ap.add_argument("--out", default="docs/scaling.png")
     ap.add_argument("--random", type=int, default=4, help="random balanced partitions per network")
     ap.add_argument("--cli-repeats", type=int, default=5, help="CLI runs per size below 256 (256: one run)")
     args = ap.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
-    sizes = [int(s) for s in args.sizes.split(",")]
+    if not args.cells:
+        sizes = [int(s) for s in (args.sizes or "32,64,128,256").split(",")] + ([512] if args.with_512 else [])
+        report_scaling(sizes, args.repeats, args.baseline)
+        return
+    sizes = [int(s) for s in (args.sizes or "16,32,64,128,256").split(",")]
     res = []
     for n in sizes:
         b, c, rows = _cells(n, 2, 16, KINDS)

@@ -107,6 +107,19 @@ class Certificate:
         return f"{_fmt(self.lower)} <= rank <= {_fmt(self.upper)} (lower: {lo}, upper: {up})"
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; counts of ``2^53`` or more (``lower``, ``upper``, ``value``, every bound's value)
+        are :func:`~tensorexpr.core.numbers.encode_count` dicts (each with its ``log2``);
+        :func:`~tensorexpr.core.numbers.decode_counts` restores the exact ints.
+
+        Returns
+        -------
+        dict
+        """
+        from tensorexpr.core.numbers import encode_counts
+
+        return encode_counts(self._plain_dict())
+
+    def _plain_dict(self) -> dict[str, Any]:
         return {
             "lower": self.lower,
             "upper": self.upper,

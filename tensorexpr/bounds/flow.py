@@ -90,9 +90,11 @@ class FlowBound(Bound):
     wire_dims: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "base": self.base, "wires": self.wires,
+        from tensorexpr.core.numbers import encode_counts
+
+        return encode_counts({**super().to_dict(), "base": self.base, "wires": self.wires,
                 "cut": [{**e.to_dict(), "wire_dim": w} for e, w in zip(self.cut[:64], self.wire_dims)],
-                "cut_size": len(self.cut)}
+                "cut_size": len(self.cut)})
 
     def __repr__(self) -> str:
         v = str(self.value) if self.value < 10**12 else f"{self.base}^{self.wires}"

@@ -114,12 +114,14 @@ class GeometryBound(Bound):
         return self.expr.subs(sub)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        from tensorexpr.core.numbers import encode_counts
+
+        return encode_counts({
             **super().to_dict(),
             "expr": None if self.expr is None else str(self.expr),
             "values": {str(k): v for k, v in self.values.items()},
             "network": self.network,
-        }
+        })
 
     def __repr__(self) -> str:
         parts = [f"value={self.value}"] if self.value is not None else []

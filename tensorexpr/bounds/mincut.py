@@ -147,7 +147,9 @@ class MinCutResult(Bound):
         return ", ".join(parts) + more
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        from tensorexpr.core.numbers import encode_counts
+
+        return encode_counts({
             **super().to_dict(),
             "bound": self.bound,
             "log2_bound": self.log2_bound,
@@ -157,7 +159,7 @@ class MinCutResult(Bound):
             "cut": [e.to_dict() for e in self.cut],
             "source_side": list(self.source_side),
             "sink_side": list(self.sink_side),
-        }
+        })
 
     def __repr__(self) -> str:
         return (f"MinCutResult(bound={self.bound}, partition={self.partition}, cut={len(self.cut)} edges: "

@@ -83,7 +83,16 @@ class Profile:
         return format_table(["partition", "rank", "certified", "log2 rank", "log2 max", "lower/upper"], self.rows())
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """A JSON-ready dict: one row per partition with its certificate (big counts encoded by
+        :func:`~tensorexpr.core.numbers.encode_count`) and float ``log2_lower``, ``log2_upper``, ``log2_max``.
+
+        Returns
+        -------
+        dict
+        """
+        from tensorexpr.core.numbers import encode_counts
+
+        return encode_counts({
             "network": self.network,
             "shape": list(self.shape) if self.shape else None,
             "seconds": self.seconds,
@@ -93,7 +102,7 @@ class Profile:
                  "log2_lower": lo, "log2_upper": up, "log2_max": mx}
                 for P, c, mx, (lo, up) in zip(self.partitions, self.certificates, self.max_log2, self.log2_bounds())
             ],
-        }
+        })
 
     def __str__(self) -> str:
         return f"Profile of {self.network} ({len(self.partitions)} partitions, {self.seconds:.2f}s)\n{self.table()}"

@@ -45,8 +45,18 @@ class Bound:
         object.__setattr__(self, "assumptions", tuple(self.assumptions))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "side": self.side, "method": self.method, "partition": self.partition,
-                "assumptions": list(self.assumptions), "details": dict(self.details)}
+        """A JSON-ready dict; counts of ``2^53`` or more are :func:`~tensorexpr.core.numbers.encode_count` dicts
+        (:func:`~tensorexpr.core.numbers.decode_counts` restores the exact ints).
+
+        Returns
+        -------
+        dict
+        """
+        from tensorexpr.core.numbers import encode_counts
+
+        return encode_counts({"value": self.value, "side": self.side, "method": self.method,
+                              "partition": self.partition, "assumptions": list(self.assumptions),
+                              "details": dict(self.details)})
 
     def __int__(self) -> int:
         return self.value

@@ -28,6 +28,10 @@ from tensorexpr.bounds.result import Bound, BoundContext, BoundProvider, Side
 __all__ = ["specialization_bound", "specialization_report", "SpecializationBound"]
 
 
+#: ``to_dict`` lists the mixed windows one by one up to this many (the symmetry bound's node cap).
+_MAX_FACTORS_IN_DICT = 512
+
+
 @dataclass(frozen=True)
 class SpecializationBound(Bound):
     """A certified lower bound on the generic rank of ``[A]_{I,J}`` over an architecture (a :class:`Bound`).
@@ -57,8 +61,19 @@ class SpecializationBound(Bound):
     )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "M_eff": self.M_eff, "shared": self.shared,
-                "factors": [[list(w), f] for w, f in self.factors], "certifies": self.certifies}
+        from tensorexpr.core.numbers import encode_counts
+
+        from collections import Counter
+
+        # A 256x256 grid has 16384 mixed windows: listing each would be megabytes per certificate, so past
+        # _MAX_FACTORS_IN_DICT only the exact histogram stays (value = prod factor^count either way).
+        many = len(self.factors) > _MAX_FACTORS_IN_DICT
+        hist = sorted(Counter(f for _, f in self.factors).items())
+        return encode_counts({**super().to_dict(), "M_eff": self.M_eff, "shared": self.shared,
+                              "factors": (f"{len(self.factors)} mixed windows, omitted (over {_MAX_FACTORS_IN_DICT});"
+                                          " SpecializationBound.factors has them") if many
+                              else [[list(w), f] for w, f in self.factors],
+                              "factor_counts": [[f, k] for f, k in hist], "certifies": self.certifies})
 
     def __repr__(self) -> str:
         v = str(self.value) if self.value < 10**12 else f"~2^{math.log2(self.value):.1f}"

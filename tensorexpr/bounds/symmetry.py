@@ -291,7 +291,9 @@ class SymmetryBound(Bound):
                   "expr": None if self.expr is None else str(self.expr),
                   "wide_expr": None if self.wide_expr is None else str(self.wide_expr),
                   "values": {str(k): v for k, v in self.values.items()}})
-        return d
+        from tensorexpr.core.numbers import encode_counts
+
+        return encode_counts(d)
 
     def __repr__(self) -> str:
         v = self.value

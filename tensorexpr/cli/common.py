@@ -97,4 +97,8 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 
 def dump_json(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, default=str))
+    """Print ``obj`` as JSON, every integer of ``2^53`` or more as an exact
+    :func:`~tensorexpr.core.numbers.encode_count` dict (``str`` of a rank like ``2^32768`` would raise)."""
+    from tensorexpr.core.numbers import encode_counts
+
+    print(json.dumps(encode_counts(obj), indent=2, default=str))

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from tensorexpr.core.errors import DataError
+from tensorexpr.core.numbers import encode_counts
 from tensorexpr.core.tables import format_table
 from tensorexpr.cli.common import add_command
 
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise DataError("Without an image shape, name the geometries: --geometry line:64 (repeatable).")
     if args.json:
-        print(json.dumps({"data": label, "n": int(len(X)), "fits": [f.to_dict() for f in fits]}))
+        print(json.dumps(encode_counts({"data": label, "n": int(len(X)), "fits": [f.to_dict() for f in fits]})))
     else:
         rows = [(f.geometry, f"{f.total:.4f}", f"{f.worst:.4f}", len(f.per_node), f.method, f"{f.seconds:.2f}")
                 for f in fits]

@@ -7,6 +7,7 @@ import json
 
 from tensorexpr.sweep.db import default_db_path
 from tensorexpr.sweep.results import aggregate, load_rows, plot_metric, varying_fields
+from tensorexpr.core.numbers import encode_counts
 from tensorexpr.cli.common import add_command, dump_json, print_table
 
 
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         var = varying_fields(rows) + ["seed"]
         print_table(["key", "status", *var, "metrics" if not args.failed else "error", "seconds"],
                     [[r["key"], r["status"], *[r["config"].get(k) for k in var],
-                      (json.dumps(r["metrics"]) if not args.failed else str(r["error"]).splitlines()[0])[:70],
+                      (json.dumps(encode_counts(r["metrics"])) if not args.failed else str(r["error"]).splitlines()[0])[:70],
                       f"{r['seconds'] or 0:.2f}"] for r in rows])
         return 0
     agg = aggregate(rows)

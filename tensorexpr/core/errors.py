@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "CountError",
     "ScatteringUnavailable",
     "MissingExtraError",
     "CheckpointError",
@@ -85,3 +86,7 @@ class MissingExtraError(TensorExprError, ImportError):
 
 class ScatteringUnavailable(MissingExtraError):
     """kymatio (the scattering library) is not installed or its 2-D frontend cannot be imported."""
+
+
+class CountError(TensorExprError):
+    """An exact count (a rank, a number of parameters) is not an integer, or its encoding does not decode."""

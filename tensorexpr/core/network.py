@@ -521,8 +521,10 @@ class Network:
 
     def to_dict(self) -> dict[str, Any]:
         """Structure and parametrization, for ``--json`` (weights themselves are left out)."""
-        return {"name": self.name, "n_modes": self.n_modes, "M": self.M, "op": self.op.name,
+        from tensorexpr.core.numbers import encode_counts
+
+        return encode_counts({"name": self.name, "n_modes": self.n_modes, "M": self.M, "op": self.op.name,
                 "outputs": self.outputs, "n_templates": self.n_templates, "integer": self.integer,
                 "is_tree": self.is_tree,
                 "nodes": {k: sum(nd.kind == k for nd in self.live_nodes) for k in NODE_KINDS},
-                "parametrization": self.parametrization()}
+                "parametrization": self.parametrization()})

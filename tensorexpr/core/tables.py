@@ -15,7 +15,8 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     headers : sequence of str
         The column titles.
     rows : sequence of sequence
-        The cells (converted with ``str``); a row shorter than ``headers`` raises ``IndexError``, extra cells
+        The cells (converted with ``str``, integers past 1000 digits with
+        :func:`~tensorexpr.core.numbers.count_text`); a row shorter than ``headers`` raises ``IndexError``, extra cells
         are dropped.
 
     Returns
@@ -29,7 +30,9 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     -  ----
     1  16
     """
-    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    from tensorexpr.core.numbers import count_text
+
+    cells = [[str(h) for h in headers]] + [[count_text(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths)), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells[1:]]

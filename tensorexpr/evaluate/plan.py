@@ -94,8 +94,11 @@ class Plan:
                 f"peak={self.peak_elements} elements, contiguous_output={self.final_perm is None})")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"equation": self.equation, "tool": self.tool, "steps": len(self.steps), "flops": self.flops,
-                "cost": self.cost, "peak_elements": self.peak_elements, "final_copy": self.final_perm is not None}
+        from tensorexpr.core.numbers import encode_counts
+
+        return encode_counts({"equation": self.equation, "tool": self.tool, "steps": len(self.steps),
+                              "flops": self.flops, "cost": self.cost, "peak_elements": self.peak_elements,
+                              "final_copy": self.final_perm is not None})
 
 
 def as_float(n: int) -> float:

@@ -291,7 +291,9 @@ def _atomic_save(obj: Any, path: Path) -> None:
 
 def _write_json(obj: Any, path: Path) -> None:
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    from tensorexpr.core.numbers import encode_counts
+
+    tmp.write_text(json.dumps(encode_counts(obj), indent=2, default=str))
     os.replace(tmp, path)
 
 

@@ -66,7 +66,9 @@ class RankResult:
         d = asdict(self)
         d["shape"] = list(self.shape)
         d["max_rank"] = self.max_rank
-        return d
+        from tensorexpr.core.numbers import encode_counts
+
+        return encode_counts(d)
 
     def __repr__(self) -> str:
         extra = ""

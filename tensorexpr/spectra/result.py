@@ -93,11 +93,13 @@ class Spectrum:
                 f"sub-matrix, interlacing sigma_k(sub) <= sigma_k(A))")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"partition": self.partition, "network": self.network, "kind": self.kind, "method": self.method,
+        from tensorexpr.core.numbers import encode_counts
+
+        return encode_counts({"partition": self.partition, "network": self.network, "kind": self.kind, "method": self.method,
                 "rank": self.rank, "rtol": self.rtol, "gap": None if math.isinf(self.gap) else self.gap,
                 "entropy": self.entropy, "mincut": self.mincut, "log_sigma1": self.log_sigma1,
                 "margin": self.margin, "normalized": [float(x) for x in self.normalized],
-                "statement": self.statement, "seconds": self.seconds, "details": dict(self.details)}
+                "statement": self.statement, "seconds": self.seconds, "details": dict(self.details)})
 
     def __repr__(self) -> str:
         head = ", ".join(f"{x:.3g}" for x in self.normalized[:5]) + (", ..." if self.normalized.size > 5 else "")

@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
 
+from tensorexpr.core.numbers import decode_counts, encode_counts
+
 __all__ = ["ResultsDB", "default_db_path", "COLUMNS"]
 
 COLUMNS = ("key", "sweep", "kind", "config", "seed", "status", "metrics", "result", "error", "started", "finished",
@@ -37,7 +39,11 @@ def default_db_path() -> Path:
 
 
 class ResultsDB:
-    """Rows of finished jobs; JSON columns are decoded on read."""
+    """Rows of finished jobs; JSON columns are decoded on read.
+
+    Counts of ``2^53`` or more (certified ranks such as ``2^32768``) are stored as exact
+    :func:`~tensorexpr.core.numbers.encode_count` dicts and read back as the exact ints.
+    """
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path is not None else default_db_path()
@@ -69,7 +75,7 @@ class ResultsDB:
         r = {c: row.get(c) for c in COLUMNS}
         for c in ("config", "metrics", "result"):
             if r[c] is not None and not isinstance(r[c], str):
-                r[c] = json.dumps(r[c], default=str)
+                r[c] = json.dumps(encode_counts(r[c]), default=str)
         r["attempt"] = self.attempts(r["key"]) + 1
         self.con.execute(f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
                          [r[c] for c in COLUMNS])
@@ -87,7 +93,7 @@ class ResultsDB:
             d = dict(zip(names, t))
             for c in ("config", "metrics", "result"):
                 if d[c] is not None:
-                    d[c] = json.loads(d[c])
+                    d[c] = decode_counts(json.loads(d[c]))
             yield d
 
     def count(self, status: str | None = None) -> int:

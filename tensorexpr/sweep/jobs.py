@@ -110,9 +110,11 @@ def _run_certify(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     net, P = _network(cfg, integer=True)
     c = certify(net, P, output=int(cfg.get("output", 0)), budget_seconds=cfg.get("budget_seconds"),
                 methods=cfg.get("methods"), seed=int(cfg.get("seed", 0)))
-    d = c.to_dict()
-    return {k: d[k] for k in ("lower", "upper") if isinstance(d.get(k), (int, float))} | {
-        "certified": int(bool(d.get("certified")))}, d
+    from tensorexpr.core.numbers import log2_int
+
+    # exact ints (the store encodes big ones) and their log2, which plots and aggregates can average
+    lg = {f"log2_{k}": log2_int(v) if v > 0 else None for k, v in (("lower", c.lower), ("upper", c.upper))}
+    return {"lower": c.lower, "upper": c.upper, **lg, "certified": int(bool(c.certified))}, c.to_dict()
 
 
 register_job_kind(JobKind("train", _run_train, _validate_train, "te.experiments.train(TrainConfig(**config))"))

@@ -87,9 +87,11 @@ class Table:
         |---|
         | 1 |
         """
+        from tensorexpr.core.numbers import count_text
+
         head = "| " + " | ".join(map(str, self.headers)) + " |"
         sep = "|" + "|".join("---" for _ in self.headers) + "|"
-        body = ["| " + " | ".join(str(c) for c in r) + " |" for r in self.rows]
+        body = ["| " + " | ".join(count_text(c) for c in r) + " |" for r in self.rows]
         return "\n".join([f"**{self.title}**", "", head, sep, *body])
 
 
@@ -175,11 +177,13 @@ class Report:
         -------
         dict
         """
+        from tensorexpr.core.numbers import encode_counts
+
         d = asdict(self)
         d["passed"] = self.passed
         for c in d["checks"]:
             c["verdict"] = "PASS" if c["passed"] else "FAIL"
-        return d
+        return encode_counts(d)
 
     def to_markdown(self, plot_root: str | None = None) -> str:
         """The report as a Markdown section.

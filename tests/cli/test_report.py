@@ -4,6 +4,7 @@ windows, each cell checked against te.certify."""
 from __future__ import annotations
 
 import json
+import math
 
 import tensorexpr as te
 from tensorexpr.cli import main
@@ -47,3 +48,63 @@ def test_report_small_grid(capsys):
     d = json.loads(capsys.readouterr().out)
     rows = {r["name"]: r for r in d["square"]["rows"]}
     assert rows["left_right"]["certified"] and rows["left_right"]["lower"] == 4  # r_{L-1} = 4
+
+
+# --- big numbers in --json: every rank decodes to its closed form ----------------------------------------------
+
+import pytest
+
+from tensorexpr.core.numbers import decode_counts
+
+_LOW = {"square": {"left_right", "top_bottom"}, "mirror": {"mirror_left_right", "mirror_top_bottom"}}
+
+
+def _check_report_json(out: str, n: int, M: int = 2, r_top: int = 16) -> None:
+    """Each cell of the default report against its closed form (docs/tied_networks.md, README): the cells the
+    geometry cannot correlate are ``r_{L-1}``; the rest are ``(M(M+1)/2)^{N/4}`` for the convolution and
+    ``M^{N/2}`` (the matrix shape) for the locally connected network."""
+    raw = json.loads(out)
+    d = decode_counts(raw)
+    N = n * n
+    for block, high in ((d, (M * (M + 1) // 2) ** (N // 4)), (d["locally_connected"], M ** (N // 2))):
+        for g in ("square", "mirror"):
+            rows = block[g]["rows"]
+            assert len(rows) == 7
+            for r in rows:
+                want = r_top if r["name"] in _LOW[g] else high
+                assert r["certified"] and r["lower"] == r["upper"] == r["value"] == want, (g, r["name"])
+                assert r["log2_upper"] == pytest.approx(math.log2(want) if want < 2**1000 else
+                                                        (N // 4) * math.log2(M * (M + 1) // 2)
+                                                        if block is d else (N // 2) * math.log2(M))
+    # the encoded form itself, as a reader in another language sees it
+    cell = next(r for r in raw["locally_connected"]["square"]["rows"] if r["name"] == "checkerboard")
+    if M ** (N // 2) >= 2**53:
+        assert cell["upper"] == {"base": M, "exponent": N // 2, "log2": float(N // 2)}
+
+
+def test_report_json_64x64_exact_counts(run_cli):
+    rc, out, err = run_cli("report", "--grid", "64x64", "--json")
+    assert rc == 0, err
+    _check_report_json(out, 64)
+
+
+def test_dump_json_of_a_certificate_past_the_digit_limit(capsys):
+    """A certificate whose ends have ~10^4 digits prints as JSON that decodes to the same ints."""
+    from tensorexpr.bounds.certificate import Certificate
+    from tensorexpr.cli.common import dump_json
+
+    c = Certificate(lower=3**16384, upper=2**32768, certified=False, lower_method="a", upper_method="b", seconds=0.0,
+                    details={"b": {"value": 2**32768}})
+    dump_json({"c": c.to_dict(), "raw": [2**40000 + 1]})
+    d = decode_counts(json.loads(capsys.readouterr().out))
+    assert (d["c"]["lower"], d["c"]["upper"], d["c"]["details"]["b"]["value"]) == (3**16384, 2**32768, 2**32768)
+    assert d["raw"] == [2**40000 + 1] and d["c"]["value"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [256, 512, 1024])
+def test_report_json_big_grids(run_cli, n):
+    """The sizes whose ranks pass Python's 4300-digit str() limit (2^32768 at 256x256)."""
+    rc, out, err = run_cli("report", "--grid", f"{n}x{n}", "--json")
+    assert rc == 0, err
+    _check_report_json(out, n)

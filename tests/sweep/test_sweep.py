@@ -173,3 +173,17 @@ def test_certify_jobs_store_the_certificate(tmp_path, threads_client):
         c = te.certify(net, parse_partition(r["config"]["partition"], 8))
         assert (r["metrics"]["lower"], r["metrics"]["upper"]) == (c.lower, c.upper)
         assert r["metrics"]["certified"] == int(c.certified) and r["result"]["lower"] == c.lower
+
+
+def test_certify_jobs_big_ranks_round_trip_exactly(tmp_path, threads_client):
+    """A rank past 2^53 is stored as an exact encoding and read back as the same int (oracle: te.certify in
+    process, and the closed form M^(N/2) of odd_even on a line)."""
+    db = tmp_path / "big.sqlite"
+    spec = SweepSpec("certify", {"geometry": "line:256", "M": 2, "widths": 16}, {"partition": ["odd_even"]})
+    assert run_sweep(spec, db, client=threads_client, progress=False).ok == 1
+    (r,) = load_rows(db)
+    net = te.convac(te.ModeTree.line(256), 2, 16, seed=0, integer=True)
+    c = te.certify(net, parse_partition("odd_even", 256))
+    assert c.lower == c.upper == 2**128
+    assert r["metrics"]["lower"] == r["metrics"]["upper"] == r["result"]["lower"] == 2**128
+    assert type(r["metrics"]["lower"]) is int and r["metrics"]["log2_lower"] == 128.0
