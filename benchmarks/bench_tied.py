@@ -19,9 +19,9 @@ import platform
 import time
 
 import tensorexpr as te
+from tensorexpr.core.partitions import STANDARD_PARTITIONS
 
-KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols", "mirror_left_right",
-         "mirror_top_bottom"]
+KINDS = list(STANDARD_PARTITIONS)
 BEFORE = ("trivial", "specialization", "geometry", "mincut", "structured", "exact")
 
 

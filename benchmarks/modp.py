@@ -28,7 +28,7 @@ def old_rref_mod_p(X: np.ndarray, p: int) -> tuple[np.ndarray, list[int]]:
     """The rref_mod_p of commit d665877 (before this change), verbatim apart from the name."""
     A = np.mod(np.asarray(X, dtype=np.int64), p)
     m, n = A.shape
-    if min(m, n) > modp._NUMPY_RANK_MAX_SIDE:
+    if min(m, n) > modp.NUMPY_RANK_MAX_SIDE:
         return modp._rref_flint(A, p)
     piv: list[int] = []
     r = 0

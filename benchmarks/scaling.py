@@ -36,7 +36,9 @@ import time
 import numpy as np
 
 import tensorexpr as te
-from tensorexpr.cli.common import KINDS
+from tensorexpr.core.partitions import STANDARD_PARTITIONS
+
+KINDS = list(STANDARD_PARTITIONS)
 
 
 def _cells(n: int, M: int, widths, parts, shared_options=(False, True)) -> tuple[float, float, list[tuple]]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from tensorexpr.bounds import (Bound, Certificate, Profile, certify, closed_form, geometry_bound, integer_twin,
+from tensorexpr.bounds import (Bound, Certificate, Profile, analyze, certify, closed_form, geometry_bound, integer_twin,
                                mincut_bound, profile, specialization_bound, symmetry_bound)
-from tensorexpr.build import (attribute_convac, convac, cp, dilated, group_convac, hierarchical, mixed,
+from tensorexpr.build import (NetworkSpec, attribute_convac, convac, cp, dilated, group_convac, hierarchical, mixed,
                               overlapping, tree_decomposition)
 from tensorexpr.core.errors import (BudgetError, GeometryError, NetworkError, NotApplicable, PartitionError,
                                     RankError, TensorExprError)
@@ -35,11 +35,11 @@ __all__ = [
     "ModeTree", "Partition", "Network", "Node",
     # constructors
     "convac", "cp", "hierarchical", "overlapping", "mixed", "tree_decomposition", "dilated", "group_convac",
-    "attribute_convac",
+    "attribute_convac", "NetworkSpec",
     # measures
     "grid_tensor", "matricize", "rank", "RankResult",
     # certified bounds
-    "certify", "Certificate", "Bound", "profile", "Profile", "mincut_bound", "geometry_bound", "symmetry_bound",
+    "analyze", "certify", "Certificate", "Bound", "profile", "Profile", "mincut_bound", "geometry_bound", "symmetry_bound",
     "specialization_bound", "closed_form", "integer_twin",
     # spectra, data, plots
     "spectrum", "Spectrum", "data_entanglement", "geometry_fit", "rearrange", "plot_profiles",

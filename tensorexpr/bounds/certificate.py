@@ -21,43 +21,32 @@ rank over weight settings (``details["certifies"]`` says which).
 
 How it composes
 ---------------
-:func:`certify` runs every registered bound provider (:data:`~tensorexpr.bounds.result.BOUND_PROVIDERS`;
-the built-in ones are in :mod:`tensorexpr.bounds.providers`, and a new bound is one
-:func:`~tensorexpr.bounds.result.register_bound_provider` call) in cost order. Before calling a provider it
-checks the assumptions the provider declares (``needs``) against the network's own fields
-(:mod:`tensorexpr.bounds.assumptions`); a provider whose assumptions fail, or that raises
+:func:`certify` walks an explicit, ordered list of providers (:data:`~tensorexpr.bounds.providers.DEFAULT_PROVIDERS`
+unless ``providers=`` is given), each ``compute(net, P, ctx) -> Bound``. Before calling one it checks the facts
+the provider declares (``needs``) against the network's own fields, through the network's
+:class:`~tensorexpr.bounds.analysis.Analysis`; a provider whose facts fail, or that raises
 :class:`~tensorexpr.core.errors.NotApplicable`, steps aside and the certificate records why. Once the bounds meet,
-the rest are skipped as unable to change the answer; expensive providers (``cost >= EXPENSIVE_COST``, the
-instance ranks) also stop when ``budget_seconds`` is spent.
+the rest are skipped as unable to change the answer; expensive providers (the instance ranks) also stop when
+``budget_seconds`` is spent.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
-from dataclasses import dataclass, field, replace
-from fractions import Fraction
+from dataclasses import dataclass, field
 from typing import Any, Sequence
-
-import numpy as np
 
 from tensorexpr.core.errors import NetworkError, NotApplicable, RankError, TensorExprError
 from tensorexpr.core.network import Network
 from tensorexpr.core.partitions import Partition
-from tensorexpr.core.rational import exact_matrix, integer_entries
 from tensorexpr.core.validation import check_output, check_partition
-from tensorexpr.bounds.assumptions import check_assumption, network_facts
-from tensorexpr.bounds.result import BOUND_PROVIDERS, Bound
+from tensorexpr.bounds.analysis import Analysis, analysis_of
+from tensorexpr.bounds.instance import DENSE_EXACT_MAX_ENTRIES, integer_twin
+from tensorexpr.bounds.providers import DEFAULT_PROVIDERS
+from tensorexpr.bounds.result import Bound, BoundContext, BoundProvider, BoundProviders
 
-__all__ = ["certify", "Certificate", "integer_twin", "CERTIFY_METHODS", "DENSE_EXACT_MAX_ENTRIES", "EXPENSIVE_COST"]
-
-#: The built-in providers, for reference; certify runs whatever is registered in BOUND_PROVIDERS.
-CERTIFY_METHODS = ("trivial", "specialization", "geometry", "mincut", "structured", "exact")
-#: The dense exact fallback is used only up to this many matricization entries.
-DENSE_EXACT_MAX_ENTRIES = 4_000_000
-#: Providers at or above this cost (instance ranks) are skipped once ``budget_seconds`` is spent.
-EXPENSIVE_COST = 10.0
+__all__ = ["certify", "Certificate", "integer_twin", "DENSE_EXACT_MAX_ENTRIES"]
 
 _PRETTY = {"mincut": "min-cut", "trivial": "trivial (matrix shape)", "exact": "exact (dense)"}
 
@@ -154,94 +143,49 @@ class Certificate:
         return self.summary()
 
 
-def _exact_or_refuse(a: Any, what: str, net: Network) -> np.ndarray:
-    """Integers as int64, exact fractions kept (cleared before any GF(p) step); non-integral floats refused."""
-    arr = np.asarray(a)
-    if arr.dtype.kind in "iu":
-        return arr.astype(np.int64) if arr.dtype.kind == "u" else arr
-    if arr.dtype.kind == "f":
-        try:
-            return integer_entries(arr, what)
-        except NetworkError:
-            raise NetworkError(
-                f"{net.name}: {what} has non-integral float entries, so no integer instance has the same "
-                f"architecture. Hint: pass integers or fractions.Fraction entries (exact over Q), or use upper "
-                f"bounds only."
-            ) from None
-    ex = exact_matrix(arr, what)
-    if any(isinstance(x, float) for x in arr.ravel()) and any(isinstance(x, Fraction) for x in ex.ravel()):
-        raise NetworkError(f"{net.name}: {what} holds non-integral floats; use fractions.Fraction for exact values.")
-    return ex if any(isinstance(x, Fraction) for x in ex.ravel()) else integer_entries(ex, what)
-
-
-def integer_twin(net: Network, seed: int = 0, int_range: int = 10**6) -> Network:
-    """The same architecture with seeded integer parameters in ``[-int_range, int_range]``: every parameter
-    block is redrawn (tied weights stay tied, never redrawn copy by copy); fixed weights, identities, tie
-    bases and ``F`` are kept exactly.
-
-    The blocks are always redrawn, even for an integer ``net``: small ranges hit rank-deficient points
-    too often (with ``[-9, 9]``, 4 of 300 random small trees fell one short of the min-cut; with ``10^6``,
-    0 of 1000), and the certificate is about the architecture, not the given weights.
-    Exact :class:`~fractions.Fraction` entries in ``F``, fixed weights or bases are kept (rank methods clear
-    denominators before any GF(p) step: :func:`tensorexpr.core.rational.clear_denominators`). Raises
-    :class:`NetworkError` when one of those holds non-integral floats (an integer instance would then be a
-    different architecture).
-    """
-    F = _exact_or_refuse(net.F, "the template matrix F", net)
-    rng = np.random.default_rng(seed)
-    nodes = []
-    for nd in net.nodes:
-        if nd.weight is not None and net.weight_kind(nd.id) == "fixed":
-            nd = replace(nd, weight=_exact_or_refuse(nd.weight, f"the fixed weight of node {nd.id!r}", net))
-        elif nd.param is not None and getattr(nd.param, "basis", None) is not None:
-            basis = _exact_or_refuse(nd.param.basis, f"the tie basis of block {nd.param.block!r}", net)
-            nd = replace(nd, param=type(nd.param)(nd.param.block, basis))
-        nodes.append(nd)
-    blocks = {b: rng.integers(-int_range, int_range + 1, size=v.size).astype(np.int64)
-              for b, v in sorted(net.params.items())}
-    base = replace(net, nodes=tuple(nodes), integer=False)
-    # with_params recomputes every tied weight from its (integer) block; then the exactness checks run
-    twin = base.with_params(blocks, F=F, integer=False, name=f"{net.name}[int seed={seed}]")
-    return replace(twin, integer=True)
-
-
-def _accepted(fn: Any, ctx: dict[str, Any]) -> dict[str, Any]:
-    """The context keywords ``fn`` accepts (a provider takes ``(net, P, output)`` and any of ``ctx``)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return dict(ctx)
-    return {k: v for k, v in ctx.items() if k in params}
-
-
 def _short(exc: BaseException) -> str:
     return str(exc).split(". Hint")[0]
 
 
 def certify(
-    net: Network,
+    net: Network | Analysis,
     P: Partition,
     output: int = 0,
     budget_seconds: float | None = None,
     methods: Sequence[str] | None = None,
     seed: int = 0,
+    providers: BoundProviders | None = None,
 ) -> Certificate:
     """Certify the generic rank of ``[A]_{I,J}`` for the architecture of ``net`` (see the module docstring).
 
     Parameters
     ----------
-    net : Network
+    net : Network or Analysis
+        The network, or its analysis plan (:func:`~tensorexpr.analyze`) to reuse what is derived from it
+        across partitions.
     P : Partition
     output : int
         Output channel.
     budget_seconds : float, optional
         Skip the expensive providers (instance ranks) once this much time has passed.
     methods : sequence of str, optional
-        Names of registered providers to use (all by default); the free ``trivial`` bound always runs.
+        Names of providers to use (all by default); the free ``trivial`` bound always runs.
     seed : int
         Seed of the integer instance the instance-rank providers use.
+    providers : BoundProviders, optional
+        The ordered providers to walk (default :data:`~tensorexpr.bounds.providers.DEFAULT_PROVIDERS`).
+
+    Returns
+    -------
+    Certificate
+        ``lower <= generic rank <= upper``, with the provider of each end and why the others stepped aside.
+
+    Raises
+    ------
+    NetworkError
+        Not a network, unknown method names, a bad partition or output.
+    RankError
+        A provider returned something other than a bound of its side, or the bounds cross (an internal bug).
 
     Examples
     --------
@@ -251,66 +195,83 @@ def certify(
     'rank = 16 (certified: ...)'
     """
     t0 = time.perf_counter()
-    if not isinstance(net, Network):
+    if not isinstance(net, (Network, Analysis)):
         raise NetworkError(f"certify needs a te.Network, got {type(net).__name__}. Hint: te.convac(tree, M, widths).")
+    analysis = analysis_of(net)
+    net = analysis.net
     check_partition(P, net.n_modes, "certify", net.name)
     check_output(output, net.outputs)
-    if methods is not None and (isinstance(methods, str) or not all(isinstance(m, str) for m in methods)):
-        raise NetworkError(f"methods must be a sequence of provider names, got {methods!r}.")
-    chosen = set(BOUND_PROVIDERS) if methods is None else set(methods)
-    bad = sorted(m for m in chosen if m not in BOUND_PROVIDERS)
-    if bad:
-        raise NetworkError(f"Unknown certify method(s) {bad}; registered bound providers: {sorted(BOUND_PROVIDERS)}.")
-    chosen.add("trivial")  # free, and keeps the interval finite
-    providers = sorted((p for p in BOUND_PROVIDERS.values() if p.name in chosen), key=lambda p: (p.cost, p.name))
+    chosen = _select(DEFAULT_PROVIDERS if providers is None else providers, methods)
     details: dict[str, Any] = {}
     results: dict[str, Bound] = {}
-    lower, lower_m = 0, "none"
-    upper: float | int = math.inf
-    upper_m = "none"
-    for prov in providers:
-        entry: dict[str, Any] = {"role": prov.side}
-        if prov.name != "trivial" and lower >= upper:
-            details[prov.name] = {**entry, "skipped": "not needed: the bounds already meet", "skip_kind": "not needed"}
+    best = {"lower": (0, "none"), "upper": (math.inf, "none")}
+    for prov in chosen:
+        lower, upper = best["lower"][0], best["upper"][0]
+        ctx = BoundContext(analysis, output, seed, lower, None if upper == math.inf else int(upper))
+        spent = budget_seconds is not None and time.perf_counter() - t0 > budget_seconds
+        b, details[prov.name] = _run(prov, net, P, ctx, meet=prov.name != "trivial" and lower >= upper,
+                                     over_budget=prov.expensive and spent, budget=budget_seconds)
+        if b is None:
             continue
-        if prov.cost >= EXPENSIVE_COST and budget_seconds is not None and time.perf_counter() - t0 > budget_seconds:
-            details[prov.name] = {**entry, "skipped": f"time budget of {budget_seconds}s spent", "skip_kind": "budget"}
-            continue
-        failed = [(a, why) for a in prov.needs if (why := check_assumption(net, a)) is not None]
-        if failed:
-            a, why = failed[0]
-            details[prov.name] = {**entry, "skipped": f"assumption {a!r} fails: {why}", "skip_kind": "assumption",
-                                  "needs": list(prov.needs)}
-            continue
-        ctx = {"seed": seed, "upper": None if upper == math.inf else int(upper), "lower": lower}
-        t = time.perf_counter()
-        try:
-            b = prov.compute(net, P, output, **_accepted(prov.compute, ctx))
-        except NotApplicable as exc:
-            details[prov.name] = {**entry, "skipped": _short(exc), "skip_kind": "not applicable"}
-            continue
-        except TensorExprError as exc:
-            details[prov.name] = {**entry, "skipped": _short(exc), "skip_kind": "error",
-                                  "error": type(exc).__name__}
-            continue
-        if not isinstance(b, Bound) or b.side != prov.side:
-            raise RankError(f"bound provider {prov.name!r} returned {b!r}; expected a {prov.side} te Bound.")
         results[prov.name] = b
-        details[prov.name] = {**entry, "value": int(b.value), "seconds": round(time.perf_counter() - t, 4),
-                              "assumptions": list(b.assumptions)}
-        if prov.name == "mincut" and hasattr(b, "describe_cut"):
-            details[prov.name]["cut"] = b.describe_cut()
-        if b.side == "lower" and b.value > lower:
-            lower, lower_m = int(b.value), prov.name
-        if b.side == "upper" and (b.value < upper or (b.value == upper and upper_m == "trivial")):
-            upper, upper_m = int(b.value), prov.name
+        value, holder = best[b.side]
+        if (b.value > value) if b.side == "lower" else (b.value < value or (b.value == value and holder == "trivial")):
+            best[b.side] = (int(b.value), prov.name)
+    (lower, lower_m), (upper, upper_m) = best["lower"], best["upper"]
     if lower > upper:  # a sound set of bounds never does this: fail loudly instead of printing nonsense
         raise RankError(f"internal inconsistency: lower bound {lower} ({lower_m}) > upper bound {upper} ({upper_m}).")
-    details["certifies"] = (
-        "the generic rank (attained for almost every weight setting)" if net.op.multilinear else
-        f"the maximum rank over weight settings: {net.op.name} networks have no generic rank (the rank is constant "
-        f"on regions of positive measure, Cohen & Shashua, ICML 2016); lower = a rank some weights attain, "
-        f"upper = a bound for every weight setting"
-    )
+    details["certifies"] = _certifies(net)
     return Certificate(lower, int(upper), lower == upper, lower_m, upper_m, time.perf_counter() - t0, details,
-                       P.name, net.name, results, network_facts(net), net.parametrization())
+                       P.name, net.name, results, analysis.facts(), net.parametrization())
+
+
+def _select(providers: BoundProviders, methods: Sequence[str] | None) -> BoundProviders:
+    """The providers to run: all, or those named (``trivial`` always: free, and keeps the interval finite)."""
+    if not isinstance(providers, BoundProviders):
+        raise NetworkError(f"providers= must be a te.BoundProviders list, got {type(providers).__name__}. "
+                           f"Hint: tensorexpr.bounds.providers.DEFAULT_PROVIDERS.add(...).")
+    if methods is None:
+        return providers
+    if isinstance(methods, str) or not all(isinstance(m, str) for m in methods):
+        raise NetworkError(f"methods must be a sequence of provider names, got {methods!r}.")
+    bad = sorted(m for m in set(methods) if m not in providers)
+    if bad:
+        raise NetworkError(f"Unknown certify method(s) {bad}; registered bound providers: {sorted(providers.names)}.")
+    return providers.select({*methods, "trivial"} & set(providers.names))
+
+
+def _run(prov: BoundProvider, net: Network, P: Partition, ctx: BoundContext, meet: bool, over_budget: bool,
+         budget: float | None) -> tuple[Bound | None, dict[str, Any]]:
+    """One provider: its bound (or None) and the certificate's entry for it."""
+    entry: dict[str, Any] = {"role": prov.side}
+    if meet:
+        return None, {**entry, "skipped": "not needed: the bounds already meet", "skip_kind": "not needed"}
+    if over_budget:
+        return None, {**entry, "skipped": f"time budget of {budget}s spent", "skip_kind": "budget"}
+    for need in prov.needs:
+        why = ctx.analysis.fact(need)
+        if why is not None:
+            key = need if isinstance(need, str) else need.key
+            return None, {**entry, "skipped": f"assumption {key!r} fails: {why}", "skip_kind": "assumption",
+                          "needs": [n if isinstance(n, str) else n.key for n in prov.needs]}
+    t = time.perf_counter()
+    try:
+        b = prov.compute(net, P, ctx)
+    except NotApplicable as exc:
+        return None, {**entry, "skipped": _short(exc), "skip_kind": "not applicable"}
+    except TensorExprError as exc:
+        return None, {**entry, "skipped": _short(exc), "skip_kind": "error", "error": type(exc).__name__}
+    if not isinstance(b, Bound) or b.side != prov.side:
+        raise RankError(f"bound provider {prov.name!r} returned {b!r}; expected a {prov.side} te Bound.")
+    entry.update(value=int(b.value), seconds=round(time.perf_counter() - t, 4), assumptions=list(b.assumptions))
+    if hasattr(b, "describe_cut"):
+        entry["cut"] = b.describe_cut()
+    return b, entry
+
+
+def _certifies(net: Network) -> str:
+    if net.op.multilinear:
+        return "the generic rank (attained for almost every weight setting)"
+    return (f"the maximum rank over weight settings: {net.op.name} networks have no generic rank (the rank is "
+            f"constant on regions of positive measure, Cohen & Shashua, ICML 2016); lower = a rank some weights "
+            f"attain, upper = a bound for every weight setting")

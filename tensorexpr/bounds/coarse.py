@@ -57,7 +57,6 @@ signature) plus dense work on the core only: ``r_t x d_I x d_J`` residues per co
 from __future__ import annotations
 
 import time
-import weakref
 from fractions import Fraction
 from typing import Any
 
@@ -68,7 +67,8 @@ from tensorexpr.core.network import Network
 from tensorexpr.core.params import Tied
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.validation import check_partition
-from tensorexpr.bounds.result import Bound, BoundProvider, register_bound_provider
+from tensorexpr.bounds.analysis import Analysis, analysis_of
+from tensorexpr.bounds.result import Bound, BoundContext, BoundProvider
 
 __all__ = ["coarse_bound", "CORE_MAX_ENTRIES"]
 
@@ -102,23 +102,17 @@ def _to_mod_p(W: np.ndarray, p: int) -> np.ndarray:
     return np.array(flat, dtype=np.int64).reshape(W.shape)
 
 
-_TABLES: "weakref.WeakKeyDictionary[Network, dict[int, Any]]" = weakref.WeakKeyDictionary()
-
-
-def _pure_ranks(net: Network, pure_roots: list[str], f_rank: int, core_blocks: set[str]
+def _pure_ranks(net: Network, pure_roots: list[str], f_rank: int, core_blocks: set[str], analysis: Analysis
                 ) -> tuple[dict[str, int], dict[str, int]]:
     """Signature id and rank lower bound ``rho`` of every node under ``pure_roots`` (see the module proof).
 
     The per-subtree quantities do not depend on the partition, so they come from :func:`_subtree_table`,
-    built once per network; only the conditions linking the frontier to the core are checked here.
+    built once per analysis; only the conditions linking the frontier to the core are checked here.
 
     Raises NotApplicable when a weight in the pure subtrees is fixed, an identity, tied through a basis, or
     tied in a pattern the proof does not cover.
     """
-    per = _TABLES.setdefault(net, {})
-    if f_rank not in per:
-        per[f_rank] = _subtree_table(net, f_rank)
-    sig, rho_of, blocks_of, err = per[f_rank]
+    sig, rho_of, blocks_of, err = analysis.derived(("coarse.subtrees", f_rank), lambda: _subtree_table(net, f_rank))
     for c in pure_roots:
         if err[c] is not None:
             raise NotApplicable(err[c])
@@ -233,7 +227,7 @@ def _core_weights(net: Network, core: list[str], p: int, seed: int) -> dict[str,
 
 
 def coarse_bound(net: Network, P: Partition, output: int = 0, prime: int | None = None, seed: int = 0,
-                 max_entries: int = CORE_MAX_ENTRIES) -> Bound:
+                 max_entries: int = CORE_MAX_ENTRIES, analysis: Analysis | None = None) -> Bound:
     """Lower bound on the generic rank of ``[A]_{I,J}`` from the core of mixed nodes (see the module proof).
 
     Raises :class:`~tensorexpr.core.errors.NotApplicable` for non-product or non-tree networks, when a frontier
@@ -275,13 +269,13 @@ def coarse_bound(net: Network, P: Partition, output: int = 0, prime: int | None 
         raise NotApplicable("coarse bound: the partition leaves one side empty.")
     core_set = set(core)
     frontier = [c for nid in core for c in net.node(nid).children if c not in core_set]
-    from tensorexpr.bounds.specialization import _f_rank
+    from tensorexpr.core.rational import rank_over_Q
 
     F = np.asarray(net.F)
-    f_rank = _f_rank(F) if F.dtype.kind in "iuO" else _exact_rank(F)
+    f_rank = rank_over_Q(F) if F.dtype.kind in "iuO" else _exact_rank(F)
     core_blocks = {net.node(n).param.block for n in core if isinstance(net.node(n).param, Tied)}
     frontier_set = list(dict.fromkeys(frontier))
-    sig, rho = _pure_ranks(net, frontier_set, f_rank, core_blocks)
+    sig, rho = _pure_ranks(net, frontier_set, f_rank, core_blocks, analysis_of(net, analysis))
     widths = net.widths
     # size check before any allocation (and before drawing the frontier matrices)
     dims: dict[str, tuple[int, int]] = {}
@@ -334,4 +328,8 @@ def coarse_bound(net: Network, P: Partition, output: int = 0, prime: int | None 
                   "core_shape": list(top.shape), "prime": p, "seconds": round(time.perf_counter() - t0, 4)})
 
 
-register_bound_provider(BoundProvider("coarse", "lower", coarse_bound, cost=2.4, needs=("product", "tree")))
+def _provider(net: Network, P: Partition, ctx: BoundContext) -> Bound:
+    return coarse_bound(net, P, ctx.output, seed=ctx.seed, analysis=ctx.analysis)
+
+
+COARSE = BoundProvider("coarse", "lower", _provider, needs=("product", "tree"))

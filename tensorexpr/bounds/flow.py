@@ -35,7 +35,7 @@ Contracting, every path becomes ``delta(x_{I\\text{-wire}} = x_{J\\text{-wire}})
 nonzero rank-one factor, so ``[A']`` is, up to permutations, a Kronecker product of ``f`` identity
 matrices of size ``p`` and rank-one matrices: rank ``p^f``. The rank at one (rational) weight setting
 bounds the generic rank from below (the generic rank is the maximum rank). By max-flow/min-cut, ``f`` is
-the integral minimum cut, which :func:`~tensorexpr.bounds.mincut._tree_dp` computes exactly on the
+the integral minimum cut, which :func:`~tensorexpr.bounds.mincut.tree_mincut` computes exactly on the
 capacities ``p^{k_e}`` (a product of powers of ``p`` is minimal exactly when the exponent sum is). QED.
 
 When every dimension is a power of ``p`` the capacities are the min-cut's own, so this lower bound equals
@@ -55,9 +55,9 @@ from tensorexpr.core.network import Network
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.rational import rank_over_Q
 from tensorexpr.core.validation import check_output, check_partition
-from tensorexpr.bounds.assumptions import check_assumption
-from tensorexpr.bounds.mincut import HyperEdge, _tree_dp, cached_hypergraph, cached_hypertree
-from tensorexpr.bounds.result import Bound, BoundProvider, Side, register_bound_provider
+from tensorexpr.bounds.mincut import HyperEdge, tree_mincut, cached_hypergraph, cached_hypertree
+from tensorexpr.bounds.analysis import Analysis, analysis_of
+from tensorexpr.bounds.result import Bound, BoundContext, BoundProvider, Side
 
 __all__ = ["flow_bound", "FlowBound", "FLOW_NEEDS"]
 
@@ -143,7 +143,8 @@ def _power_of(d: int, b: int) -> bool:
     return d == 1
 
 
-def flow_bound(net: Network, P: Partition, output: int = 0, bases: Sequence[int] | None = None) -> FlowBound:
+def flow_bound(net: Network, P: Partition, output: int = 0, bases: Sequence[int] | None = None,
+               analysis: Analysis | None = None) -> FlowBound:
     """Certified lower bound ``p^f`` on the generic rank of ``[A]_{I,J}`` by routing wires (module docstring).
 
     Parameters
@@ -156,6 +157,8 @@ def flow_bound(net: Network, P: Partition, output: int = 0, bases: Sequence[int]
     bases : sequence of int, optional
         Wire dimensions to try; by default the common root of all bond dimensions when they have one (the
         bound then equals the min-cut), else a few small roots.
+    analysis : Analysis, optional
+        The network's analysis plan (:func:`~tensorexpr.analyze`), to reuse its hypertree across partitions.
 
     Raises
     ------
@@ -172,15 +175,16 @@ def flow_bound(net: Network, P: Partition, output: int = 0, bases: Sequence[int]
     """
     check_partition(P, net.n_modes, "flow_bound", net.name)
     check_output(output, net.outputs)
+    analysis = analysis_of(net, analysis)
     for need in FLOW_NEEDS:
-        why = check_assumption(net, need)
+        why = analysis.fact(need)
         if why is not None:
             raise NotApplicable(f"flow bound: assumption {need!r} fails: {why}")
     q = rank_over_Q(net.F)
     if q == 0:
         return FlowBound(0, partition=P.name, assumptions=FLOW_NEEDS, details={"q": 0}, base=2, wires=0)
-    labels, edges = cached_hypergraph(net, output)
-    tree = cached_hypertree(net, output)
+    labels, edges = cached_hypergraph(net, output, analysis)
+    tree = cached_hypertree(net, output, analysis)
     if tree is None:  # pragma: no cover - excluded by the tree assumption
         raise NotApplicable("flow bound: the network's hyper-graph is not a tree.")
     dims = [q if e.kind in ("mode", "rep") else e.dim for e in edges]
@@ -188,7 +192,7 @@ def flow_bound(net: Network, P: Partition, output: int = 0, bases: Sequence[int]
     for p in _bases(dims, bases):
         floor = {d: _floor_power(d, p) for d in set(dims)}
         floored = [floor[d] for d in dims]
-        res = _tree_dp(len(labels), edges, P, dims=floored, tree=tree)
+        res = tree_mincut(len(labels), edges, P, dims=floored, tree=tree)
         assert res is not None
         value, cut_idx, _ = res
         wires = value.bit_length() - 1 if p == 2 else _log_exact(value, p)
@@ -209,8 +213,8 @@ def _log_exact(v: int, p: int) -> int:
     return k
 
 
-def _provider(net: Network, P: Partition, output: int = 0) -> FlowBound:
-    return flow_bound(net, P, output)
+def _provider(net: Network, P: Partition, ctx: BoundContext) -> FlowBound:
+    return flow_bound(net, P, ctx.output, analysis=ctx.analysis)
 
 
-register_bound_provider(BoundProvider("flow", "lower", _provider, cost=3.5, needs=FLOW_NEEDS))
+FLOW = BoundProvider("flow", "lower", _provider, needs=FLOW_NEEDS)

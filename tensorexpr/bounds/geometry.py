@@ -33,7 +33,7 @@ from tensorexpr.core.network import Network, node_id
 from tensorexpr.build.convac import resolve_widths
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.validation import check_partition
-from tensorexpr.bounds.assumptions import tree_matches
+from tensorexpr.bounds.analysis import Analysis, analysis_of
 from tensorexpr.bounds.result import Bound, Side
 
 __all__ = ["geometry_bound", "GeometryBound", "closed_form", "ClosedForm", "width_symbols"]
@@ -131,25 +131,31 @@ class GeometryBound(Bound):
         return f"GeometryBound({', '.join(parts)}, partition={self.partition})"
 
 
-def _tree_and_widths(obj: Any, widths: Any, M: Any) -> tuple[ModeTree, dict[frozenset, int] | None, int | None, str]:
+def _tree_and_widths(obj: Any, widths: Any, M: Any, analysis: Analysis | None
+                     ) -> tuple[ModeTree, dict[frozenset, int] | None, int | None, str]:
     if isinstance(obj, Network):
         net = obj
+        analysis = analysis_of(net, analysis)
         if not net.op.multilinear:
             raise NotApplicable(
                 f"geometry_bound needs a product (ConvAC) network; {net.name} uses {net.op.name!r}, for which the "
                 f"recursion does not bound the rank. Hint: use the op='product' twin."
             )
-        if not tree_matches(net):
+        if not analysis.tree_matches:
             raise NotApplicable(
                 f"geometry_bound is defined on a mode tree that the graph follows node for node; {net.name} is a "
                 f"DAG, has sum or linear nodes (overlapping / mixed), or has no net.tree. Hint: te.mincut_bound "
                 f"handles product DAGs."
             )
         tree = net.tree
-        # map through the receptive fields (cached on the network): formatting node ids of mirror trees costs
-        # O(N log N) string work at 256x256
-        by_modes = {net.modes[nd.id]: net.widths[nd.id] for nd in net.live_nodes}
-        w = {n: by_modes[n] for n in tree.nodes}
+
+        def tree_widths() -> dict[frozenset, int]:
+            # map through the receptive fields: formatting node ids of mirror trees costs O(N log N) string
+            # work at 256x256
+            by_modes = {net.modes[nd.id]: net.widths[nd.id] for nd in net.live_nodes}
+            return {n: by_modes[n] for n in tree.nodes}
+
+        w = analysis.derived(("geometry.widths",), tree_widths)
         base = min(net.M, net.n_templates)
         return tree, w, base, net.name
     if not isinstance(obj, ModeTree):
@@ -166,6 +172,7 @@ def geometry_bound(
     symbolic: bool = False,
     M: int | None = None,
     widths: Any = None,
+    analysis: Analysis | None = None,
 ) -> GeometryBound:
     """Pooling-geometry upper bound ``c(root)`` on ``rank [A]_{I,J}`` (ICLR 2017; docs/theory.md [derived]).
 
@@ -180,6 +187,8 @@ def geometry_bound(
     M, widths :
         For a tree: the representation size and widths (see :func:`tensorexpr.core.network.resolve_widths`).
         Either may be None when ``symbolic=True``; the value is then None.
+    analysis : Analysis, optional
+        For a network: its analysis plan (:func:`~tensorexpr.analyze`), reused across partitions.
 
     Examples
     --------
@@ -190,7 +199,7 @@ def geometry_bound(
     >>> te.geometry_bound(t, te.Partition.left_right(8), symbolic=True).expr
     Min(M**4, r_2)
     """
-    tree, w, base, name = _tree_and_widths(tree_or_net, widths, M)
+    tree, w, base, name = _tree_and_widths(tree_or_net, widths, M, analysis)
     check_partition(P, tree.n_modes, "geometry_bound", "the tree")
     value = None
     per_node: dict[str, int] = {}

@@ -19,8 +19,9 @@ from tensorexpr.core.network import Network
 from tensorexpr.core.partitions import Partition
 from tensorexpr.rank.modp import matmul_mod_p, rref_mod_p
 from tensorexpr.core.validation import check_output, check_partition
-from tensorexpr.bounds.result import Bound, BoundProvider, register_bound_provider
-from tensorexpr.bounds.symmetry import _network_tables, _patterns, _side_numbers, tie_signatures
+from tensorexpr.bounds.analysis import Analysis, analysis_of
+from tensorexpr.bounds.result import Bound, BoundContext, BoundProvider
+from tensorexpr.bounds.symmetry import network_tables, partition_patterns, side_numbers, tie_signatures
 
 __all__ = ["gram_bound", "GRAM_MAX_ENTRIES"]
 
@@ -35,18 +36,18 @@ def _had(mats: list[np.ndarray], p: int) -> np.ndarray | None:
     return out
 
 
-def _estimate(net: Network, P: Partition) -> Any:
+def _estimate(net: Network, P: Partition, analysis: Analysis) -> Any:
     """Refuse before any arithmetic when some node's terms would exceed :data:`GRAM_MAX_ENTRIES`.
 
     The compressed row count of a mixed node is at most the dimension of the span of its channels' column
     spaces, itself at most the orbit count of :mod:`~tensorexpr.bounds.symmetry` (invariant functions)."""
-    st = tie_signatures(net)
-    _, n, _, d = _network_tables(net, st)
-    pv, _, _ = _patterns(st, P, d)  # equal patterns have equal counts: one pass per pattern
+    st = tie_signatures(net, analysis)
+    _, n, _, d = network_tables(net, st, analysis)
+    pv, _, _ = partition_patterns(st, P, d)  # equal patterns have equal counts: one pass per pattern
     inI = pv.inI
     inJ = {t: pv.size[t] - inI[t] for t in pv.order}
-    oI, _ = _side_numbers(pv, inI, pv.size, n, pv.d)  # type: ignore[arg-type]
-    oJ, _ = _side_numbers(pv, inJ, pv.size, n, pv.d)  # type: ignore[arg-type]
+    oI, _ = side_numbers(pv, inI, pv.size, n, pv.d)  # type: ignore[arg-type]
+    oJ, _ = side_numbers(pv, inJ, pv.size, n, pv.d)  # type: ignore[arg-type]
     rows: dict[int, int] = {}
     cols: dict[int, int] = {}
     for t in pv.order:
@@ -107,7 +108,8 @@ def _instance_weights(net: Network, seed: int, p: int, int_range: int = 10**6) -
     return out
 
 
-def gram_bound(net: Network, P: Partition, output: int = 0, seed: int = 0, prime: int = DEFAULT_PRIME) -> Bound:
+def gram_bound(net: Network, P: Partition, output: int = 0, seed: int = 0, prime: int = DEFAULT_PRIME,
+               analysis: Analysis | None = None) -> Bound:
     """Certified lower bound on the generic rank of ``[A]_{I,J}``: ``rank_{GF(p)} K_root[output]`` at the
     integer twin of ``net`` (seed ``seed``).
 
@@ -144,7 +146,7 @@ def gram_bound(net: Network, P: Partition, output: int = 0, seed: int = 0, prime
     """
     check_partition(P, net.n_modes, "gram_bound", net.name, NetworkError)
     output = check_output(output, net.outputs)
-    st = _estimate(net, P)
+    st = _estimate(net, P, analysis_of(net, analysis))
     F0 = np.asarray(net.F)
     if not np.all(np.equal(np.mod(F0, 1), 0)):
         raise NetworkError(f"{net.name} has a non-integer template matrix F, so no integer instance has the same "
@@ -199,9 +201,8 @@ def gram_bound(net: Network, P: Partition, output: int = 0, seed: int = 0, prime
                           "root_shape": list(root.shape)})
 
 
-def _provider(net: Network, P: Partition, output: int = 0) -> Bound:
-    return gram_bound(net, P, output=output)
+def _provider(net: Network, P: Partition, ctx: BoundContext) -> Bound:
+    return gram_bound(net, P, output=ctx.output, analysis=ctx.analysis)
 
 
-register_bound_provider(BoundProvider("gram", "lower", _provider, cost=2.5,
-                                      needs=("product", "tree", "mode-tree", "integer-F")))
+GRAM = BoundProvider("gram", "lower", _provider, needs=("product", "tree", "mode-tree", "integer-F"))

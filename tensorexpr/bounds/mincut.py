@@ -39,17 +39,21 @@ Solvers (``solver=``), all on the hypergraph built once from the network's own g
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 from tensorexpr.core.errors import NetworkError
-from tensorexpr.core.network import Network, Node
+from tensorexpr.core.network import Network
+from tensorexpr.core.tensornet import Hypertree, hypertree, hypertree_min_cut, tensor_network
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.validation import check_output, check_partition
+from tensorexpr.bounds.analysis import Analysis, analysis_of
 from tensorexpr.bounds.result import Bound, Side
 
-__all__ = ["mincut_bound", "MinCutResult", "HyperEdge", "tensor_hypergraph", "network_hypergraph", "HYPEREDGE_MODELS"]
+#: Unrolled operands the min-cut hypergraph may hold (a DAG reused k ways unrolls k-fold per level).
+_MAX_OPERANDS = 1 << 22
+
+__all__ = ["mincut_bound", "MinCutResult", "HyperEdge", "network_hypergraph", "HYPEREDGE_MODELS"]
 
 HYPEREDGE_MODELS = ("lawler", "star")
 _SRC, _SNK = "__source__", "__sink__"
@@ -71,35 +75,6 @@ class HyperEdge:
                 "label": self.label, "kind": self.kind}
 
 
-def _operand_labels(net: Network) -> list[str]:
-    """Network node id of every operand of :func:`einsum_network`, in its order (``F@x3`` for templates).
-
-    Mirrors the traversal of :func:`tensorexpr.evaluate.grid.einsum_network`; DAG nodes unrolled k times get
-    ``#k`` suffixes.
-    """
-    labels: list[str] = []
-    seen: dict[str, int] = {}
-
-    def tag(base: str) -> str:
-        k = seen.get(base, 0)
-        seen[base] = k + 1
-        return base if k == 0 else f"{base}#{k}"
-
-    def build(nd: Node) -> None:
-        if nd.kind == "leaf":
-            labels.append(tag(f"F@{nd.id}"))
-            if nd.weight is not None:
-                labels.append(tag(nd.id))
-            return
-        if nd.weight is not None:
-            labels.append(tag(nd.id))
-        for c in nd.children:
-            build(net.node(c))
-
-    build(net.node(net.output))
-    return labels
-
-
 def _check_net(net: Network) -> None:
     if not isinstance(net, Network):
         raise NetworkError(f"mincut_bound needs a te.Network, got {type(net).__name__}. Hint: te.convac(tree, M, widths).")
@@ -113,40 +88,6 @@ def _check_net(net: Network) -> None:
             f"mincut_bound: {net.name} has sum nodes (a mixed decomposition), which are not tensor networks. "
             f"Hint: bound each summand separately; rank is subadditive, rank(A + B) <= rank A + rank B."
         )
-
-
-def tensor_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[HyperEdge]]:
-    """The tensor network of ``net`` as ``(operand labels, hyper-edges)`` (letters of dimension 1 dropped)."""
-    from tensorexpr.evaluate.grid import einsum_network
-
-    _check_net(net)
-    eq, ops = einsum_network(net, output)
-    terms = eq.split("->")[0].split(",")
-    labels = _operand_labels(net)
-    if len(labels) != len(terms):  # pragma: no cover - guards the mirrored traversal
-        raise NetworkError(f"internal: {len(labels)} operand labels for {len(terms)} einsum terms.")
-    import opt_einsum as oe
-
-    mode_of = {oe.get_symbol(m): m for m in range(net.n_modes)}
-    members: dict[str, list[int]] = {}
-    dims: dict[str, int] = {}
-    for k, (term, op) in enumerate(zip(terms, ops)):
-        for ch, d in zip(term, op.shape):
-            members.setdefault(ch, []).append(k)
-            dims[ch] = int(d)
-    edges = []
-    for ch, mem in members.items():
-        mode = mode_of.get(ch)
-        if mode is None and (dims[ch] == 1 or len(mem) < 2):
-            continue  # a summed dangling letter or a size-1 bond never separates anything
-        if mode is not None:
-            lab = f"mode {mode}"
-        elif labels[mem[0]].startswith("F@"):
-            lab = f"rep({labels[mem[0]][2:]})"  # leaf 1x1 conv input: the M representation channels
-        else:
-            lab = f"in({labels[mem[0]]})"  # input channel of a pooling node (shared by its children)
-        edges.append(HyperEdge(ch, dims[ch], tuple(mem), mode, lab))
-    return labels, edges
 
 
 def _power_exponent(d: int, b: int) -> int | None:
@@ -226,7 +167,7 @@ class MinCutResult(Bound):
 
 
 def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = "lawler",
-                 solver: str = "auto") -> MinCutResult:
+                 solver: str = "auto", analysis: Analysis | None = None) -> MinCutResult:
     """Min-cut upper bound on ``rank [A]_{I,J}`` (Levine et al., ICLR 2018, the "min-cut" claim).
 
     .. math::
@@ -247,6 +188,22 @@ def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = 
     solver : {"auto", "dp", "maxflow", "networkx"}
         ``"auto"``: exact tree DP when the hypergraph is a tree, else scipy max-flow (module docstring).
         ``"networkx"`` (and ``hyperedges="star"``) use the previous einsum-based path.
+    analysis : Analysis, optional
+        The network's analysis plan (:func:`~tensorexpr.analyze`): its hypergraph is built once and reused.
+
+    Returns
+    -------
+    MinCutResult
+        ``.bound`` (also ``.value``), the cut and the two sides.
+
+    Raises
+    ------
+    NetworkError
+        Sum nodes, an unknown ``hyperedges`` or ``solver``, a bad partition or output.
+
+    References
+    ----------
+    Levine, Yakira, Cohen & Shashua, "Deep Learning and Quantum Entanglement", ICLR 2018.
 
     Examples
     --------
@@ -263,10 +220,10 @@ def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = 
     if solver not in ("auto", "dp", "maxflow", "networkx"):
         raise NetworkError(f"solver={solver!r} is unknown; expected 'auto', 'dp', 'maxflow' or 'networkx'.")
     if hyperedges == "lawler" and solver != "networkx":
-        return fast_mincut(net, P, output, solver)
+        return fast_mincut(net, P, output, solver, analysis)
     import networkx as nx  # the reference solver only: imported on use (it costs 0.1 s at import)
 
-    labels, edges = tensor_hypergraph(net, output)
+    labels, edges = network_hypergraph(net, output)
     cap = _capacities([e.dim for e in edges])
     g = nx.DiGraph()
     g.add_node(_SRC)
@@ -311,165 +268,77 @@ def mincut_bound(net: Network, P: Partition, output: int = 0, hyperedges: str = 
 
 # -- hypergraph from the network's own graph (no einsum) ------------------------------------------------
 def network_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[HyperEdge]]:
-    """Operands and hyper-edges of the tensor network of ``net`` (same model as :func:`tensor_hypergraph`).
+    """Operands and hyper-edges of the tensor network of ``net``, read from the one tensor-network form
+    (:func:`tensorexpr.core.tensornet.tensor_network`).
 
-    Operands: ``F@<leaf>`` and each weighted node (DAG nodes are unrolled per use, ``#k`` suffixes, as in
-    the einsum). Hyper-edges: each mode (dim ``T``), each leaf's representation channel (dim ``M``), each
-    weighted node's input channel (``in(<node>)``); the root's output channel is sliced away. Letters are
-    synthetic names (``e<k>``). Linear in the size of the unrolled network.
+    Operands: ``F@<leaf>`` and each weighted node (DAG nodes are unrolled per use, ``#k`` suffixes).
+    Hyper-edges: each mode (dim ``T``), each leaf's representation channel (``rep(<leaf>)``, dim ``M``), each
+    weighted node's input channel (``in(<node>)``); the root's output channel is sliced to one column, and
+    an index of dimension 1 or with a single member (other than a mode) never separates anything, so it is
+    dropped. Linear in the size of the unrolled network.
+
+    Parameters
+    ----------
+    net : Network
+        A product network without sum nodes.
+    output : int
+        The output channel.
+
+    Returns
+    -------
+    labels : list of str
+    edges : list of HyperEdge
+        In order of first appearance; ``letter`` is the index of the tensor-network form.
+
+    Raises
+    ------
+    NetworkError
+        For a non-product operator, sum nodes or a bad output.
     """
     _check_net(net)
     check_output(output, net.outputs)
-    labels: list[str] = []
-    seen: dict[str, int] = {}
-    edges_mem: list[list[int]] = []
-    edges_meta: list[tuple[int, int | None, str, str]] = []  # dim, mode, label, kind
-    mode_edge: dict[int, int] = {}
-    T = net.n_templates
-
-    def tag(base: str) -> str:
-        k = seen.get(base, 0)
-        seen[base] = k + 1
-        return base if k == 0 else f"{base}#{k}"
-
-    def new_edge(dim: int, mode: int | None, label: str, kind: str = "channel") -> int:
-        edges_mem.append([])
-        edges_meta.append((dim, mode, label, kind))
-        return len(edges_mem) - 1
-
-    root = net.node(net.output)
-    # iterative unrolling: (node, index of the hyper-edge its output channel joins; -1 = sliced root output)
-    stack: list[tuple[Node, int]] = [(root, -1)]
-    while stack:
-        nd, out = stack.pop()
-        if nd.kind == "leaf":
-            k = len(labels)
-            labels.append(tag(f"F@{nd.id}"))
-            m = nd.mode
-            if m not in mode_edge:
-                mode_edge[m] = new_edge(T, m, f"mode {m}", "mode")
-            edges_mem[mode_edge[m]].append(k)
-            if nd.weight is None:
-                if out >= 0:
-                    edges_mem[out].append(k)
-            else:
-                mu = new_edge(net.M, None, f"rep({nd.id})", "rep")
-                edges_mem[mu].append(k)
-                kw = len(labels)
-                labels.append(tag(nd.id))
-                edges_mem[mu].append(kw)
-                if out >= 0:
-                    edges_mem[out].append(kw)
-            continue
-        if nd.weight is None:
-            for c in reversed(nd.children):
-                stack.append((net.node(c), out))
-            continue
-        k = len(labels)
-        labels.append(tag(nd.id))
-        a = new_edge(int(nd.weight.shape[0]), None, f"in({nd.id})")
-        edges_mem[a].append(k)
-        if out >= 0:
-            edges_mem[out].append(k)
-        for c in reversed(nd.children):
-            stack.append((net.node(c), a))
+    tn = tensor_network(net, output, max_operands=_MAX_OPERANDS)
+    labels = [op.label for op in tn.operands]
     edges = []
-    for idx, (mem, (dim, mode, lab, kind)) in enumerate(zip(edges_mem, edges_meta)):
-        if mode is None and (dim == 1 or len(mem) < 2):
+    for c, mem in tn.members().items():
+        ix = tn.indices[c]
+        dim = tn.size_dict[c]
+        if ix.mode is None and (dim == 1 or len(mem) < 2):
             continue
-        edges.append(HyperEdge(f"e{idx}", dim, tuple(mem), mode, lab, kind))
+        kind = ix.kind if ix.kind in ("mode", "rep") else "channel"
+        edges.append(HyperEdge(c, dim, tuple(mem), ix.mode, ix.label, kind))
     return labels, edges
 
 
-_HYPERGRAPHS: "weakref.WeakKeyDictionary[Network, dict[int, tuple]]" = weakref.WeakKeyDictionary()
+def cached_hypergraph(net: Network, output: int = 0, analysis: Analysis | None = None
+                      ) -> tuple[list[str], list[HyperEdge]]:
+    """:func:`network_hypergraph`, built once per (analysis, output): it does not depend on the partition."""
+    return analysis_of(net, analysis).derived(("mincut.hypergraph", output), lambda: network_hypergraph(net, output))
 
 
-def cached_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[HyperEdge]]:
-    """:func:`network_hypergraph`, built once per (network, output): it does not depend on the partition."""
-    per = _HYPERGRAPHS.setdefault(net, {})
-    if output not in per:
-        per[output] = network_hypergraph(net, output)
-    return per[output]
+def _hypertree(n_ops: int, edges: Sequence[HyperEdge]) -> Hypertree | None:
+    """The :class:`~tensorexpr.core.tensornet.Hypertree` of the hypergraph; None when it is not a forest."""
+    return hypertree(n_ops, [e.members for e in edges])
 
 
-@dataclass(frozen=True)
-class _Hypertree:
-    """The BFS structure of a hyper-forest's incidence graph (partition-free, built once per hyper-graph)."""
+def cached_hypertree(net: Network, output: int = 0, analysis: Analysis | None = None) -> Hypertree | None:
+    """:func:`_hypertree` of :func:`cached_hypergraph`, once per (analysis, output)."""
+    analysis = analysis_of(net, analysis)
 
-    order: tuple[tuple[int, int], ...]  # (0 = operand / 1 = edge, index), parents before children
-    par_v: tuple[int, ...]  # parent operand of each edge
-    kids_v: tuple[tuple[int, ...], ...]  # child operands of each edge
-    kids_e: tuple[tuple[int, ...], ...]  # child edges of each operand
-    roots: tuple[int, ...]
+    def build() -> Hypertree | None:
+        labels, edges = cached_hypergraph(net, output, analysis)
+        return _hypertree(len(labels), edges)
 
-
-def _hypertree(n_ops: int, edges: Sequence[HyperEdge]) -> _Hypertree | None:
-    """BFS over the bipartite incidence graph; None when it is not a forest."""
-    inc: list[list[int]] = [[] for _ in range(n_ops)]
-    n_inc = 0
-    for j, e in enumerate(edges):
-        for v in e.members:
-            inc[v].append(j)
-        n_inc += len(e.members)
-    par_e = [-1] * n_ops
-    par_v = [-1] * len(edges)
-    order: list[tuple[int, int]] = []
-    roots: list[int] = []
-    seen_v = [False] * n_ops
-    seen_e = [False] * len(edges)
-    for r in range(n_ops):
-        if seen_v[r]:
-            continue
-        seen_v[r] = True
-        roots.append(r)
-        i = len(order)
-        order.append((0, r))
-        while i < len(order):
-            kind, x = order[i]
-            i += 1
-            if kind == 0:
-                for j in inc[x]:
-                    if not seen_e[j]:
-                        seen_e[j] = True
-                        par_v[j] = x
-                        order.append((1, j))
-            else:
-                for v in edges[x].members:
-                    if not seen_v[v]:
-                        seen_v[v] = True
-                        par_e[v] = x
-                        order.append((0, v))
-    if n_inc != n_ops + len(edges) - len(roots):  # a forest has |incidences| = |V| + |E| - components
-        return None
-    kids_v: list[list[int]] = [[] for _ in range(len(edges))]
-    for v in range(n_ops):
-        if par_e[v] >= 0:
-            kids_v[par_e[v]].append(v)
-    kids_e: list[list[int]] = [[] for _ in range(n_ops)]
-    for j in range(len(edges)):
-        kids_e[par_v[j]].append(j)
-    return _Hypertree(tuple(order), tuple(par_v), tuple(map(tuple, kids_v)), tuple(map(tuple, kids_e)),
-                      tuple(roots))
+    return analysis.derived(("mincut.hypertree", output), build)
 
 
-_HYPERTREES: "weakref.WeakKeyDictionary[Network, dict[int, _Hypertree | None]]" = weakref.WeakKeyDictionary()
-
-
-def cached_hypertree(net: Network, output: int = 0) -> _Hypertree | None:
-    """:func:`_hypertree` of :func:`cached_hypergraph`, once per (network, output)."""
-    per = _HYPERTREES.setdefault(net, {})
-    if output not in per:
-        labels, edges = cached_hypergraph(net, output)
-        per[output] = _hypertree(len(labels), edges)
-    return per[output]
-
-
-def _tree_dp(n_ops: int, edges: Sequence[HyperEdge], P: Partition, dims: Sequence[int] | None = None,
-             tree: _Hypertree | None = None) -> tuple[int, list[int], list[int]] | None:
-    """Exact min-product cut on a hypertree; None when the incidence graph is not a forest.
+def tree_mincut(n_ops: int, edges: Sequence[HyperEdge], P: Partition, dims: Sequence[int] | None = None,
+             tree: Hypertree | None = None) -> tuple[int, list[int], list[int]] | None:
+    """Exact min-product cut on a hypertree (:func:`~tensorexpr.core.tensornet.hypertree_min_cut`, modes
+    pinned to their side of ``P``); None when the incidence graph is not a forest.
 
     ``dims`` overrides the edges' dimensions (same structure, other capacities); ``tree`` is the
-    precomputed :class:`_Hypertree` of ``edges``. Returns ``(bound, cut edge indices, operand sides)`` with
+    precomputed hypertree of ``edges``. Returns ``(bound, cut edge indices, operand sides)`` with
     side 0 = source (``I``), 1 = sink.
     """
     if tree is None:
@@ -479,57 +348,7 @@ def _tree_dp(n_ops: int, edges: Sequence[HyperEdge], P: Partition, dims: Sequenc
     dim = [e.dim for e in edges] if dims is None else list(dims)
     I = P.I
     forced = [None if e.mode is None else (0 if e.mode in I else 1) for e in edges]
-    kids_v, kids_e = tree.kids_v, tree.kids_e
-    fv0 = [1] * n_ops  # best product of the subtree below operand v, given v's side
-    fv1 = [1] * n_ops
-    ge0 = [1] * len(edges)  # best product below edge e given its parent operand's side
-    ge1 = [1] * len(edges)
-    ch0 = [0] * len(edges)  # 0/1 = uncut on that side, 2 = cut
-    ch1 = [0] * len(edges)
-    for kind, x in reversed(tree.order):
-        if kind == 0:
-            a = b = 1
-            for j in kids_e[x]:
-                a *= ge0[j]
-                b *= ge1[j]
-            fv0[x], fv1[x] = a, b
-            continue
-        s0 = s1 = 1
-        free = dim[x]
-        for v in kids_v[x]:
-            a, b = fv0[v], fv1[v]
-            s0 *= a
-            s1 *= b
-            free *= a if a <= b else b
-        f = forced[x]
-        if f != 1 and s0 <= free:
-            ge0[x], ch0[x] = s0, 0
-        else:
-            ge0[x], ch0[x] = free, 2
-        if f != 0 and s1 <= free:
-            ge1[x], ch1[x] = s1, 1
-        else:
-            ge1[x], ch1[x] = free, 2
-    # top-down reconstruction
-    side = [0] * n_ops
-    total = 1
-    for r in tree.roots:
-        side[r] = 0 if fv0[r] <= fv1[r] else 1
-        total *= min(fv0[r], fv1[r])
-    cut: list[int] = []
-    par_v = tree.par_v
-    for kind, x in tree.order:
-        if kind == 0:
-            continue
-        ch = (ch0 if side[par_v[x]] == 0 else ch1)[x]
-        if ch == 2:
-            cut.append(x)
-            for v in kids_v[x]:
-                side[v] = 0 if fv0[v] <= fv1[v] else 1
-        else:
-            for v in kids_v[x]:
-                side[v] = ch
-    return total, cut, side
+    return hypertree_min_cut(tree, dim, forced)
 
 
 def _prime_factors(d: int) -> dict[int, int]:
@@ -629,17 +448,19 @@ def _maxflow_exact(n_ops: int, edges: list[HyperEdge], P: Partition) -> tuple[li
     return cut, side, False
 
 
-def fast_mincut(net: Network, P: Partition, output: int = 0, solver: str = "auto") -> MinCutResult:
+def fast_mincut(net: Network, P: Partition, output: int = 0, solver: str = "auto",
+                analysis: Analysis | None = None) -> MinCutResult:
     """Min-cut bound on the network's own hypergraph: exact tree DP, or scipy max-flow on DAGs."""
     import time
 
     t0 = time.perf_counter()
     check_partition(P, net.n_modes, "mincut_bound", net.name, NetworkError)
-    labels, edges = cached_hypergraph(net, output)
+    analysis = analysis_of(net, analysis)
+    labels, edges = cached_hypergraph(net, output, analysis)
     res = None
     if solver in ("auto", "dp"):
-        tree = cached_hypertree(net, output)
-        res = None if tree is None else _tree_dp(len(labels), edges, P, tree=tree)
+        tree = cached_hypertree(net, output, analysis)
+        res = None if tree is None else tree_mincut(len(labels), edges, P, tree=tree)
         if res is None and solver == "dp":
             raise NetworkError(f"solver='dp' needs a tree network; {net.name} has shared modes or reused nodes. "
                                f"Hint: solver='maxflow'.")

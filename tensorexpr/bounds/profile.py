@@ -13,11 +13,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from tensorexpr.core.backends import progress_bar
 from tensorexpr.core.tables import format_table
 from tensorexpr.core.errors import PartitionError
 from tensorexpr.core.network import Network
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.validation import check_partition
+from tensorexpr.bounds.analysis import Analysis, analysis_of
 from tensorexpr.bounds.certificate import Certificate, certify
 
 __all__ = ["profile", "Profile", "tree_grid_shape"]
@@ -128,7 +130,7 @@ def _resolve(net: Network, partitions: Sequence[Partition | str], shape: tuple[i
 
 
 def profile(
-    net: Network,
+    net: Network | Analysis,
     partitions: Sequence[Partition | str],
     output: int = 0,
     methods: Sequence[str] | None = None,
@@ -140,7 +142,8 @@ def profile(
 
     Parameters
     ----------
-    net : Network
+    net : Network or Analysis
+        The network, or its analysis plan (:func:`~tensorexpr.analyze`); one plan serves every partition.
     partitions : sequence of Partition or str
         Partitions, or family names / specs (``left_right``, ``checkerboard``, ``random:3``, ``I:0,2``).
     methods, budget_seconds :
@@ -161,9 +164,9 @@ def profile(
     """
     import time
 
-    from tqdm.auto import tqdm
-
     t0 = time.perf_counter()
+    analysis = analysis_of(net)
+    net = analysis.net
     if shape is None:
         shape = tree_grid_shape(net)
     elif (not isinstance(shape, tuple) or len(shape) != 2 or shape[0] * shape[1] != net.n_modes):
@@ -172,8 +175,10 @@ def profile(
     parts = _resolve(net, partitions, shape)
     show = sys.stderr.isatty() if progress is None else progress
     certs = []
-    for P in tqdm(parts, desc="partitions", disable=not show, leave=False):
-        certs.append(certify(net, P, output=output, methods=methods, budget_seconds=budget_seconds))
+    with progress_bar(len(parts), "partitions", show, leave=False) as bar:
+        for P in parts:
+            certs.append(certify(analysis, P, output=output, methods=methods, budget_seconds=budget_seconds))
+            bar.update()
     T = net.n_templates
     mx = tuple(min(len(P.I), len(P.J)) * math.log2(T) for P in parts)
     meta = {"tied": net.is_tied, "weights": net.parametrization()["nodes_by_kind"]}  # convolution vs locally connected

@@ -1,21 +1,26 @@
-"""The built-in bound providers :func:`~tensorexpr.certify` composes (docs/design.md, "Bounds").
+"""The built-in bound providers, in the order :func:`~tensorexpr.certify` runs them: :data:`DEFAULT_PROVIDERS`.
 
-Each is one :func:`~tensorexpr.bounds.result.register_bound_provider` call: a name, a side, a cost (cheap
-first), the assumptions it needs (checked from the network's own fields before the call) and a
-``compute(net, P, output, **context) -> Bound`` that raises :class:`~tensorexpr.core.errors.NotApplicable` when
-a finer hypothesis fails. Context keywords a provider may accept: ``seed`` (of the integer instance),
-``upper`` and ``lower`` (the best bounds so far).
+Every provider has one signature, ``compute(net, P, ctx) -> Bound`` (``ctx`` a
+:class:`~tensorexpr.bounds.result.BoundContext`: the analysis plan, the output, the seed and the best bounds so
+far), declares the facts it needs (checked before the call) and raises
+:class:`~tensorexpr.core.errors.NotApplicable` when a finer hypothesis fails. The list is explicit and ordered
+(cheap first, the instance ranks last); a new bound is ``DEFAULT_PROVIDERS.add(BoundProvider(...))`` passed as
+``certify(..., providers=...)`` (docs/design.md, "Add a bound").
 
-================  =====  =====  ===========================================================
-name              side   cost   needs
-================  =====  =====  ===========================================================
-trivial           upper  0      (none; the ``rank F`` cap only where product and read-once)
-specialization    lower  1      product, tree, mode-tree (and a parametrization it can set)
-geometry          upper  2      product, tree, mode-tree
-mincut            upper  3      product
-structured        lower  10     (an integer instance; product networks)
-exact             lower  20     (an integer instance, dense and small)
-================  =====  =====  ===========================================================
+================  =====  ===========================================================
+name              side   needs
+================  =====  ===========================================================
+trivial           upper  (none; the ``rank F`` cap only where product and read-once)
+symmetry          upper  product, tree, mode-tree (tied weights)
+specialization    lower  product, tree, mode-tree (and a parametrization it can set)
+geometry          upper  product, tree, mode-tree
+coarse            lower  product, tree
+gram              lower  product, tree, mode-tree, integer-F
+mincut            upper  product
+flow              lower  product, tree, all-free, modes-read-once
+structured        lower  (an integer instance; product networks); expensive
+exact             lower  (an integer instance, dense and small); expensive
+================  =====  ===========================================================
 """
 
 from __future__ import annotations
@@ -28,13 +33,19 @@ from tensorexpr.core.network import Network
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.rational import rank_over_Q
 from tensorexpr.core.validation import check_partition
-from tensorexpr.bounds.assumptions import check_assumption
-from tensorexpr.bounds.result import Bound, BoundProvider, register_bound_provider
+from tensorexpr.bounds.analysis import Analysis, analysis_of
+from tensorexpr.bounds.coarse import COARSE
+from tensorexpr.bounds.flow import FLOW
+from tensorexpr.bounds.gram import GRAM
+from tensorexpr.bounds.instance import DENSE_EXACT_MAX_ENTRIES, integer_twin
+from tensorexpr.bounds.result import Bound, BoundContext, BoundProvider, BoundProviders
+from tensorexpr.bounds.specialization import SPECIALIZATION
+from tensorexpr.bounds.symmetry import SYMMETRY
 
-__all__ = ["trivial_bound", "instance_rank_bound"]
+__all__ = ["trivial_bound", "instance_rank_bound", "DEFAULT_PROVIDERS"]
 
 
-def trivial_bound(net: Network, P: Partition, output: int = 0) -> Bound:
+def trivial_bound(net: Network, P: Partition, output: int = 0, analysis: Analysis | None = None) -> Bound:
     """``min(T^{|I|}, T^{|J|})`` (the matrix shape), and ``rank(F)^{min(|I|,|J|)}`` where it holds.
 
     .. math::
@@ -51,7 +62,8 @@ def trivial_bound(net: Network, P: Partition, output: int = 0) -> Bound:
     caps = {"T^|I|": T ** len(P.I), "T^|J|": T ** len(P.J)}
     used: list[str] = []
     details: dict[str, Any] = {"T": T}
-    why = check_assumption(net, "product") or check_assumption(net, "modes-read-once")
+    analysis = analysis_of(net, analysis)
+    why = analysis.fact("product") or analysis.fact("modes-read-once")
     if why is None:
         r_F = rank_over_Q(net.F)
         caps["rank(F)^min(|I|,|J|)"] = r_F ** min(len(P.I), len(P.J))
@@ -64,30 +76,27 @@ def trivial_bound(net: Network, P: Partition, output: int = 0) -> Bound:
     return Bound(caps[which], "upper", "trivial", P.name, tuple(used), details)
 
 
-def _specialization(net: Network, P: Partition, output: int = 0) -> Bound:
-    from tensorexpr.bounds.specialization import specialization_bound
-
-    return specialization_bound(net, P, output=output)
+def _trivial(net: Network, P: Partition, ctx: BoundContext) -> Bound:
+    return trivial_bound(net, P, ctx.output, ctx.analysis)
 
 
-def _geometry(net: Network, P: Partition, output: int = 0) -> Bound:
+def _geometry(net: Network, P: Partition, ctx: BoundContext) -> Bound:
     from tensorexpr.bounds.geometry import geometry_bound
 
-    return geometry_bound(net, P)
+    return geometry_bound(net, P, analysis=ctx.analysis)
 
 
-def _mincut(net: Network, P: Partition, output: int = 0) -> Bound:
+def _mincut(net: Network, P: Partition, ctx: BoundContext) -> Bound:
     from tensorexpr.bounds.mincut import mincut_bound
 
-    return mincut_bound(net, P, output=output)
+    return mincut_bound(net, P, output=ctx.output, analysis=ctx.analysis)
 
 
 def instance_rank_bound(method: str, net: Network, P: Partition, output: int = 0, seed: int = 0,
-                        upper: int | None = None) -> Bound:
-    """The exact rank of one seeded integer instance (:func:`~tensorexpr.bounds.certificate.integer_twin`):
+                        upper: int | None = None, analysis: Analysis | None = None) -> Bound:
+    """The exact rank of one seeded integer instance (:func:`~tensorexpr.bounds.instance.integer_twin`):
     rank over GF(p) <= rank over Q <= the generic rank (or, for ReLU operators, the maximum rank)."""
     from tensorexpr.rank import RANK_METHODS, rank
-    from tensorexpr.bounds.certificate import DENSE_EXACT_MAX_ENTRIES, integer_twin
 
     check_partition(P, net.n_modes, f"the {method} instance rank", net.name)
     if method == "structured":
@@ -106,25 +115,31 @@ def instance_rank_bound(method: str, net: Network, P: Partition, output: int = 0
                 f"dense exact rank needs a {net.n_templates}^{len(P.I)} x {net.n_templates}^{len(P.J)} matrix, over "
                 f"{DENSE_EXACT_MAX_ENTRIES:,} entries."
             )
-    twin = integer_twin(net, seed)
+    twin = analysis_of(net, analysis).derived(("integer-twin", seed), lambda: integer_twin(net, seed))
     res = rank(twin, P, method=method, output=output)
     return Bound(res.rank, "lower", method, P.name,
                  ("an integer instance with the same parametrization (blocks redrawn, constants kept)",),
                  {"field": res.field, "twin_seed": seed, "shape": list(res.shape), "certifies": res.certifies})
 
 
-def _structured(net: Network, P: Partition, output: int = 0, seed: int = 0, upper: int | None = None) -> Bound:
-    return instance_rank_bound("structured", net, P, output, seed, upper)
+def _structured(net: Network, P: Partition, ctx: BoundContext) -> Bound:
+    return instance_rank_bound("structured", net, P, ctx.output, ctx.seed, ctx.upper, ctx.analysis)
 
 
-def _exact(net: Network, P: Partition, output: int = 0, seed: int = 0, upper: int | None = None) -> Bound:
-    return instance_rank_bound("exact", net, P, output, seed, upper)
+def _exact(net: Network, P: Partition, ctx: BoundContext) -> Bound:
+    return instance_rank_bound("exact", net, P, ctx.output, ctx.seed, ctx.upper, ctx.analysis)
 
 
-register_bound_provider(BoundProvider("trivial", "upper", trivial_bound, cost=0.0))
-register_bound_provider(BoundProvider("specialization", "lower", _specialization, cost=1.0,
-                                      needs=("product", "tree", "mode-tree")))
-register_bound_provider(BoundProvider("geometry", "upper", _geometry, cost=2.0, needs=("product", "tree", "mode-tree")))
-register_bound_provider(BoundProvider("mincut", "upper", _mincut, cost=3.0, needs=("product",)))
-register_bound_provider(BoundProvider("structured", "lower", _structured, cost=10.0))
-register_bound_provider(BoundProvider("exact", "lower", _exact, cost=20.0))
+#: The built-in providers, in the order certify runs them (cheap first; the instance ranks last).
+DEFAULT_PROVIDERS = BoundProviders((
+    BoundProvider("trivial", "upper", _trivial),
+    SYMMETRY,
+    SPECIALIZATION,
+    BoundProvider("geometry", "upper", _geometry, needs=("product", "tree", "mode-tree")),
+    COARSE,
+    GRAM,
+    BoundProvider("mincut", "upper", _mincut, needs=("product",)),
+    FLOW,
+    BoundProvider("structured", "lower", _structured, expensive=True),
+    BoundProvider("exact", "lower", _exact, expensive=True),
+))

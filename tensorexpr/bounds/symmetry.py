@@ -17,7 +17,6 @@ from object identity, names or equal values.
 from __future__ import annotations
 
 import math
-import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,7 +28,8 @@ from tensorexpr.core.errors import NetworkError, NotApplicable
 from tensorexpr.core.network import Network
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.validation import check_partition
-from tensorexpr.bounds.result import Bound, BoundProvider, register_bound_provider
+from tensorexpr.bounds.analysis import Analysis, analysis_of
+from tensorexpr.bounds.result import Bound, BoundContext, BoundProvider
 
 __all__ = ["symmetry_bound", "SymmetryBound", "tie_signatures", "multichoose", "template_rank"]
 
@@ -110,15 +110,10 @@ def _check(net: Network) -> None:
         raise NotApplicable(f"symmetry_bound needs each mode read by one leaf; modes {twice[:5]} are read twice.")
 
 
-_SIGS: "weakref.WeakKeyDictionary[Network, _Structure]" = weakref.WeakKeyDictionary()
-
-
-def tie_signatures(net: Network) -> _Structure:
-    """Cached per network (networks are immutable); see :func:`_tie_signatures`."""
+def tie_signatures(net: Network, analysis: Analysis | None = None) -> _Structure:
+    """:func:`_tie_signatures`, once per :class:`~tensorexpr.bounds.analysis.Analysis` (a fresh one if none)."""
     _check(net)
-    if net not in _SIGS:
-        _SIGS[net] = _tie_signatures(net)
-    return _SIGS[net]
+    return analysis_of(net, analysis).derived(("symmetry.signatures",), lambda: _tie_signatures(net))
 
 
 def _tie_signatures(net: Network) -> _Structure:
@@ -392,7 +387,8 @@ def _pure_spans(st: _Structure, q: Any, width_of: Mapping[str, Any], minimum: An
     return d
 
 
-def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> SymmetryBound:
+def symmetry_bound(net: Network, P: Partition, symbolic: bool = False,
+                   analysis: Analysis | None = None) -> SymmetryBound:
     """Upper bound on ``rank [A]_{I,J}`` for a product tree network with tied weights, for every weight
     setting of its parametrization.
 
@@ -453,6 +449,8 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> Symmet
     symbolic : bool
         Also build the sympy recursion in ``M`` (standing for ``q``) and width symbols ``r_0..r_{L-1}`` (per
         level when the widths are per level, else ``r_<child id>``), and its wide-width limit.
+    analysis : Analysis, optional
+        The network's analysis plan (:func:`~tensorexpr.analyze`), to reuse its orbit tables across partitions.
 
     Raises
     ------
@@ -471,15 +469,16 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> Symmet
     >>> b.wide_expr.subs(te.bounds.symmetry.M_SYMBOL, 2)
     81
     """
-    st = tie_signatures(net)
+    analysis = analysis_of(net, analysis)
+    st = tie_signatures(net, analysis)
     check_partition(P, net.n_modes, "symmetry_bound", net.name, NetworkError)
-    q, n, names, d = _network_tables(net, st)
+    q, n, names, d = network_tables(net, st, analysis)
     # Nodes with equal signatures and equally split children have equal recursion values: compute once per
     # such *pattern* (a handful for regular partitions, however large the grid).
-    pv, pattern_of, mult = _patterns(st, P, d)
+    pv, pattern_of, mult = partition_patterns(st, P, d)
     inJ_p = {t: pv.size[t] - pv.inI[t] for t in pv.order}
-    oI, DI = _side_numbers(pv, pv.inI, pv.size, n, pv.d)  # type: ignore[arg-type]
-    oJ, DJ = _side_numbers(pv, inJ_p, pv.size, n, pv.d)  # type: ignore[arg-type]
+    oI, DI = side_numbers(pv, pv.inI, pv.size, n, pv.d)  # type: ignore[arg-type]
+    oJ, DJ = side_numbers(pv, inJ_p, pv.size, n, pv.d)  # type: ignore[arg-type]
     c: dict[int, int] = {}
     row_of: dict[int, tuple[int, ...]] = {}
     for t in pv.order:
@@ -517,16 +516,15 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False) -> Symmet
     )
 
 
-_TABLES: "weakref.WeakKeyDictionary[Network, tuple]" = weakref.WeakKeyDictionary()
-
-
-def _network_tables(net: Network, st: _Structure) -> tuple[int, dict[int, Any], dict[int, Counter], dict[str, Any]]:
-    """The partition-free tables, once per network: ``q``, full orbit counts ``n`` and group names per
+def network_tables(net: Network, st: _Structure, analysis: Analysis | None = None
+                    ) -> tuple[int, dict[int, Any], dict[int, Counter], dict[str, Any]]:
+    """The partition-free tables, once per analysis: ``q``, full orbit counts ``n`` and group names per
     signature, and the channel-span bounds ``d`` per node."""
-    if net not in _TABLES:
+    def build() -> tuple[int, dict[int, Any], dict[int, Counter], dict[str, Any]]:
         q = template_rank(net)
-        _TABLES[net] = (q, _full_orbits(st, q), _group_names(st), _pure_spans(st, q, net.widths, min))
-    return _TABLES[net]
+        return q, _full_orbits(st, q), _group_names(st), _pure_spans(st, q, net.widths, min)
+
+    return analysis_of(net, analysis).derived(("symmetry.tables",), build)
 
 
 def _sizes(st: _Structure) -> dict[str, int]:
@@ -547,7 +545,7 @@ def _inside(st: _Structure, P: Partition) -> dict[str, int]:
     return out
 
 
-def _side_numbers(st: _Structure, inside: Mapping[str, int], size: Mapping[str, int], n: Mapping[int, Any],
+def side_numbers(st: _Structure, inside: Mapping[str, int], size: Mapping[str, int], n: Mapping[int, Any],
                   d: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The orbit counts of :func:`_side_orbits` and the spans of :func:`_spans` in one pass, numbers only."""
     orb: dict[str, Any] = {}
@@ -598,7 +596,7 @@ class _PatternView:
     rep: Mapping[int, str]  # the first node of each pattern
 
 
-def _patterns(st: _Structure, P: Partition, d: Mapping[str, Any]) -> tuple[_PatternView, dict[str, int], dict[int, int]]:
+def partition_patterns(st: _Structure, P: Partition, d: Mapping[str, Any]) -> tuple[_PatternView, dict[str, int], dict[int, int]]:
     """The pattern view of ``st`` for ``P``, the pattern of every node, and how many nodes have each."""
     I = P.I
     intern: dict[tuple, int] = {}
@@ -712,11 +710,11 @@ class _Sym:
         self.order, self.children, self.sig, self.r_in = st.order, st.children, st.sig, dict(sym)
 
 
-def _provider(net: Network, P: Partition, output: int = 0) -> SymmetryBound:
+def _provider(net: Network, P: Partition, ctx: BoundContext) -> SymmetryBound:
     check_partition(P, net.n_modes, "symmetry_bound", net.name)
     if not net.is_tied:  # without ties the recursion is the geometry bound's; credit it to that provider
         raise NotApplicable("symmetry bound: no tied weights, so it equals the geometry bound (which runs next).")
-    return symmetry_bound(net, P)
+    return symmetry_bound(net, P, analysis=ctx.analysis)
 
 
-register_bound_provider(BoundProvider("symmetry", "upper", _provider, cost=0.5, needs=("product", "tree", "mode-tree")))
+SYMMETRY = BoundProvider("symmetry", "upper", _provider, needs=("product", "tree", "mode-tree"))

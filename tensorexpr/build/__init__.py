@@ -1,5 +1,6 @@
 """Constructors of the one network form: CP and HT (ConvAC) trees, tree and mixed decompositions, overlapping
-networks, hybrid trees and structured tying (p4 group convolutions, attribute convolutions).
+networks, hybrid trees and structured tying (p4 group convolutions, attribute convolutions), and the spec
+parser that names any of them (:class:`NetworkSpec`).
 
 Each returns a :class:`~tensorexpr.core.network.Network` (docs/design.md, "One network form").
 """
@@ -13,7 +14,8 @@ from tensorexpr.build.hybrid import embed_hybrid, hybrid_choices, hybrid_tree
 from tensorexpr.build.mixed import common_nodes, mixed
 from tensorexpr.build.overlapping import overlapping
 from tensorexpr.build.p4 import group_convac
+from tensorexpr.build.spec import NetworkSpec, PartitionSpec
 
 __all__ = ["convac", "cp", "hierarchical", "resolve_widths", "tree_decomposition", "dilated", "mixed",
            "common_nodes", "overlapping", "hybrid_tree", "hybrid_choices", "embed_hybrid", "group_convac",
-           "attribute_convac"]
+           "attribute_convac", "NetworkSpec", "PartitionSpec"]

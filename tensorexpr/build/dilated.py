@@ -39,7 +39,7 @@ def edge_id(node: frozenset, k: int, prefix: str = "") -> str:
     return f"{node_id(node, prefix)}<{k}"
 
 
-def _check_int(name: str, v: Any, low: int = 1) -> int:
+def check_int(name: str, v: Any, low: int = 1) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
         raise NetworkError(f"{name} must be an integer >= {low}, got {v!r}.")
     return int(v)
@@ -48,7 +48,7 @@ def _check_int(name: str, v: Any, low: int = 1) -> int:
 def discretizers(M: int, r: int, seed: int | None = None, integer: bool = False, int_range: int = 1000) -> np.ndarray:
     """Default discretizers: the ``M x r`` matrix ``[I_r; random rows]`` (rows ``v(1)..v(M)``), which spans
     ``R^r`` whenever ``M >= r`` (the hypothesis of Theorem 7)."""
-    M, r = _check_int("M (number of discretizers)", M), _check_int("r (channels)", r)
+    M, r = check_int("M (number of discretizers)", M), check_int("r (channels)", r)
     if M < r:
         raise NetworkError(
             f"The default discretizers need M >= r to span R^r, got M={M}, r={r}. Hint: pass F (an M x r matrix) "
@@ -60,7 +60,7 @@ def discretizers(M: int, r: int, seed: int | None = None, integer: bool = False,
     return np.vstack([eye, extra]) if M > r else eye
 
 
-def _resolve_F(F: Any, M: int | None, r: int, seed: int | None, integer: bool, int_range: int) -> np.ndarray:
+def resolve_F(F: Any, M: int | None, r: int, seed: int | None, integer: bool, int_range: int) -> np.ndarray:
     if F is None:
         return discretizers(r if M is None else M, r, seed, integer, int_range)
     if hasattr(F, "detach"):
@@ -157,13 +157,13 @@ def tree_decomposition(
         raise NetworkError(f"tree_decomposition needs a ModeTree, got {type(tree).__name__}. Hint: te.ModeTree.dilated(8).")
     if tree.n_modes < 2:
         raise NetworkError(f"A tree decomposition needs at least 2 modes, got {tree!r}.")
-    r = _check_int("r (channels)", r)
-    outputs = _check_int("outputs", outputs)
+    r = check_int("r (channels)", r)
+    outputs = check_int("outputs", outputs)
     if M is not None:
-        M = _check_int("M (number of discretizers)", M)
+        M = check_int("M (number of discretizers)", M)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise NetworkError(f"seed must be None or a non-negative integer, got {seed!r}.")
-    Fm = _resolve_F(F, M, r, seed, integer, int_range)
+    Fm = resolve_F(F, M, r, seed, integer, int_range)
     if weights is None:
         rng = np.random.default_rng(seed)
         weights = {n: tuple(draw_weight(rng, (r, outputs if n == tree.root else r), integer, int_range)
@@ -194,7 +194,7 @@ def dilated(n: int, r: int, order: Any = "contiguous", **kwargs: Any) -> Network
 def random_binary_tree(n: int, rng: np.random.Generator) -> ModeTree:
     """A random binary mode tree over ``n`` modes: every set is split into two random non-empty parts, so
     every binary tree shape and leaf assignment has positive probability."""
-    n = _check_int("n", n, 1)
+    n = check_int("n", n, 1)
 
     def split(modes: list[int]) -> Any:
         if len(modes) == 1:

@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from tensorexpr.core.errors import GeometryError, NetworkError
-from tensorexpr.build.mixed import _mixture_nodes
+from tensorexpr.build.mixed import check_mixture_nodes
 from tensorexpr.core.modetree import ModeTree
 
 __all__ = ["segment_tops", "hybrid_tree", "hybrid_choices", "embed_hybrid"]
@@ -135,7 +135,7 @@ def hybrid_tree(tree_a: ModeTree, tree_b: ModeTree, mixture_nodes: Iterable[Iter
     >>> hybrid_tree(a, b, [{0, 1, 2, 3}, {4, 5, 6, 7}], ["a", "b", "a"]).to_nested()
     (((0, 1), (2, 3)), ((4, 6), (5, 7)))
     """
-    mix = _mixture_nodes(tree_a, tree_b, mixture_nodes, leaves_ok=False)
+    mix = check_mixture_nodes(tree_a, tree_b, mixture_nodes, leaves_ok=False)
     tops = segment_tops(tree_a, mix)
     ch = _check_choice(tops, choice)
     trees = {"a": tree_a, "b": tree_b}
@@ -223,7 +223,7 @@ def embed_hybrid(
     Cohen, Tamari & Shashua, "Boosting Dilated Convolutional Networks with Mixed Tensor Decompositions",
     ICLR 2018, Claim 5.
     """
-    mix = _mixture_nodes(tree_a, tree_b, mixture_nodes, leaves_ok=False)
+    mix = check_mixture_nodes(tree_a, tree_b, mixture_nodes, leaves_ok=False)
     tops = segment_tops(tree_a, mix)
     ch = _check_choice(tops, choice)
     root_w = hybrid_weights[tree_a.root]

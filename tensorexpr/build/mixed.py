@@ -30,7 +30,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from tensorexpr.build.dilated import _check_int, _resolve_F, edge_id, tree_decomposition
+from tensorexpr.build.dilated import check_int, resolve_F, edge_id, tree_decomposition
 from tensorexpr.core.errors import GeometryError, NetworkError
 from tensorexpr.core.modetree import ModeTree
 from tensorexpr.core.operators import Operator, get_operator
@@ -62,7 +62,7 @@ def swap_ids(node: frozenset) -> tuple[str, str]:
     return node_id(node, "mix.a."), node_id(node, "mix.b.")
 
 
-def _mixture_nodes(tree_a: ModeTree, tree_b: ModeTree, mixture_nodes: Any, leaves_ok: bool) -> list[frozenset]:
+def check_mixture_nodes(tree_a: ModeTree, tree_b: ModeTree, mixture_nodes: Any, leaves_ok: bool) -> list[frozenset]:
     if isinstance(mixture_nodes, (str, bytes)):
         raise NetworkError(f"mixture_nodes must be a list of mode sets, got {mixture_nodes!r}.")
     common = common_nodes(tree_a, tree_b, include_leaves=True)
@@ -177,11 +177,11 @@ def _mixed_swap(tree_a: ModeTree, tree_b: ModeTree, mixture_nodes: Any, M: int |
                 op: str | Operator) -> Network:
     if widths is None:
         raise NetworkError("convention='swap' needs widths=r, the size constant (an even int when mixing).")
-    r = _check_int("widths (the size constant r)", widths)
-    mix = _mixture_nodes(tree_a, tree_b, mixture_nodes, leaves_ok=False)
+    r = check_int("widths (the size constant r)", widths)
+    mix = check_mixture_nodes(tree_a, tree_b, mixture_nodes, leaves_ok=False)
     if mix and r % 2:
         raise NetworkError(f"At each mixture node eq. 4 swaps half of the r channels; r={r} is odd. Hint: an even r.")
-    Fm = _resolve_F(F, M, r, seed, integer, int_range)
+    Fm = resolve_F(F, M, r, seed, integer, int_range)
     if weights is not None and (not isinstance(weights, (tuple, list)) or len(weights) != 2):
         raise NetworkError("weights must be a pair (weights of tree a, weights of tree b).")
     rng = np.random.default_rng(seed)
@@ -282,7 +282,7 @@ def _mixed_sum(
     >>> te.grid_tensor(net).shape
     (2, 2, 2, 2, 2, 2, 2, 2)
     """
-    mix = _mixture_nodes(tree_a, tree_b, mixture_nodes, leaves_ok=True)
+    mix = check_mixture_nodes(tree_a, tree_b, mixture_nodes, leaves_ok=True)
     mixset = set(mix)
     if weights is None:
         wa_w = resolve_widths(tree_a, widths, outputs)

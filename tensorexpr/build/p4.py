@@ -373,7 +373,7 @@ def p4_maps(tree: ModeTree, M: int, widths: Any, outputs: int, kernel: int) -> d
     return maps
 
 
-def _check_int(v: Any, what: str, lo: int = 1) -> int:
+def check_int(v: Any, what: str, lo: int = 1) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
         raise NetworkError(f"{what} must be an integer >= {lo}, got {v!r}.")
     return int(v)
@@ -434,7 +434,7 @@ def group_convac(tree: ModeTree, M: int, widths: Any, outputs: int = 1, kernel: 
     """
     if not isinstance(tree, ModeTree):
         raise NetworkError(f"group_convac needs a ModeTree, got {type(tree).__name__}. Hint: te.ModeTree.grid(4, 4).")
-    M, kernel, outputs = _check_int(M, "M"), _check_int(kernel, "kernel"), _check_int(outputs, "outputs")
+    M, kernel, outputs = check_int(M, "M"), check_int(kernel, "kernel"), check_int(outputs, "outputs")
     tree_side(tree)
     if not tree_rotation_closed(tree):
         raise GeometryError(f"{tree.name} does not map onto itself under 90-degree rotations, so p4 tying does not "

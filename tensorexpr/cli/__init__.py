@@ -1,50 +1,87 @@
-"""Command line: ``tensorexpr <command> ...``; each command is one module with ``register(subparsers)``."""
+"""Command line: ``tensorexpr <command> ...``.
+
+Each command is one module with ``register(subparsers)``, which adds its parser through
+:func:`tensorexpr.cli.common.add_command` (so every ``--help`` shows the defaults), and one entry in
+:data:`COMMANDS`. Nothing is patched and nothing is discovered by name: the registry is the list.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+from dataclasses import dataclass
 from typing import Sequence
 
 from tensorexpr.core.errors import TensorExprError
+from tensorexpr.cli.common import DefaultsFormatter
 
-__all__ = ["main", "COMMANDS"]
-
-#: Subcommand modules under tensorexpr.cli; a new command is one module and one entry here.
-COMMANDS = ["report", "rank", "bound", "profile", "train", "verify", "certify", "scattering"]
-COMMANDS += ["spectrum", "sweep", "results", "data"]  # spectra, sweeps, data fit
+__all__ = ["main", "build_parser", "Command", "COMMANDS", "CommandRegistryError"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+class CommandRegistryError(TensorExprError):
+    """The command registry is inconsistent (a name twice, or a module that does not add its command)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its name and the module whose ``register(subparsers)`` adds its parser."""
+
+    name: str
+    module: str
+
+
+#: The subcommands in ``--help`` order; a new command is one module and one entry here.
+COMMANDS: tuple[Command, ...] = tuple(Command(name, f"tensorexpr.cli.{name}") for name in (
+    "report", "rank", "bound", "profile", "train", "verify", "certify", "scattering", "spectrum", "sweep",
+    "results", "data"))
+
+
+def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:
+    """The ``tensorexpr`` parser with one subparser per entry of ``commands``.
+
+    Parameters
+    ----------
+    commands : sequence of Command
+        The registry (default :data:`COMMANDS`).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Raises
+    ------
+    CommandRegistryError
+        When a name is registered twice, or a module's ``register`` does not add the command it is registered as.
+    """
+    seen: set[str] = set()
+    for cmd in commands:
+        if cmd.name in seen:
+            raise CommandRegistryError(f"Command {cmd.name!r} is registered twice (module {cmd.module}); every "
+                                       f"command name is unique. Hint: rename one entry of COMMANDS.")
+        seen.add(cmd.name)
     parser = argparse.ArgumentParser(prog="tensorexpr", description="Expressiveness calculator for ConvACs.",
-                                     formatter_class=fmt)
+                                     formatter_class=DefaultsFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    add_parser = sub.add_parser
-
-    def add_with_defaults(name: str, **kw: object) -> argparse.ArgumentParser:  # every --help shows defaults
-        kw.setdefault("formatter_class", fmt)
-        return add_parser(name, **kw)  # type: ignore[arg-type]
-
-    sub.add_parser = add_with_defaults  # type: ignore[method-assign]
-    for name in COMMANDS:
-        try:
-            mod = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue  # command not installed in this build
-            raise
-        mod.register(sub)
+    for cmd in commands:
+        importlib.import_module(cmd.module).register(sub)
+        if cmd.name not in sub.choices:
+            raise CommandRegistryError(f"Module {cmd.module} did not add a command named {cmd.name!r}; it added "
+                                       f"{sorted(set(sub.choices) - seen)}. Hint: its register() calls "
+                                       f"add_command(sub, {cmd.name!r}, ...).")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a :class:`TensorExprError` or an unreadable file is a one-line error and exit code 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except TensorExprError as exc:
+        print(f"tensorexpr: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a missing or unwritable file named on the command line: the user's input, not a bug
         print(f"tensorexpr: error: {exc}", file=sys.stderr)
         return 2
 

@@ -6,11 +6,11 @@ import argparse
 
 from tensorexpr.bounds import certify, closed_form, geometry_bound, mincut_bound
 from tensorexpr.core.errors import TensorExprError
-from tensorexpr.cli.common import add_network_args, build_network, dump_json, format_count, partitions_from_args
+from tensorexpr.cli.common import add_command, add_network_args, build_network, dump_json, format_count, partitions_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bound", help="certified rank interval, min-cut and symbolic geometry bound")
+    p = add_command(sub, "bound", help="certified rank interval, min-cut and symbolic geometry bound")
     add_network_args(p)
     p.add_argument("--partition", action="append", default=None,
                    help="partition spec (repeat or comma-separate): odd_even, left_right, checkerboard, random:SEED, "

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from tensorexpr.cli.common import dump_json, partitions_from_args, print_table
+from tensorexpr.cli.common import add_command, dump_json, partitions_from_args, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("certify", help="certified rank bounds of a trained model (te.experiments.load + te.certify)")
+    p = add_command(sub, "certify", help="certified rank bounds of a trained model (te.experiments.load + te.certify)")
     p.add_argument("--checkpoint", required=True, help="a training run directory (tensorexpr train --out DIR)")
     p.add_argument("--partition", action="append", default=None,
                    help="partition spec (repeat or comma-separate): left_right, checkerboard, odd_even, I:0,2")

@@ -12,12 +12,13 @@ import numpy as np
 from tensorexpr.core.errors import DataError
 from tensorexpr.core.numbers import encode_counts
 from tensorexpr.core.tables import format_table
+from tensorexpr.cli.common import add_command
 
 TASKS = ("digits", "symmetry", "closedness")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="entanglement of a data set under the canonical partitions of pooling "
+    p = add_command(sub, "data", help="entanglement of a data set under the canonical partitions of pooling "
                                     "geometries (which geometry fits the data)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--data", default=None, help="an .npz with X (or X_train) of shape (n, H, W) or (n, N) and "

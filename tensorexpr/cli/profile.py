@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 
 from tensorexpr.bounds import profile
+from tensorexpr.core.partitions import LINE_PARTITIONS, STANDARD_PARTITIONS, standard_partitions
 from tensorexpr.core.specs import grid_shape
-from tensorexpr.cli.common import KINDS, add_network_args, build_network, dump_json, partitions_from_args, tileable_kinds
+from tensorexpr.cli.common import add_command, add_network_args, build_network, dump_json, partitions_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("profile", help="certified rank profile over partitions (table, JSON or PNG)")
+    p = add_command(sub, "profile", help="certified rank profile over partitions (table, JSON or PNG)")
     add_network_args(p, geometry="grid:8x8:square", M=2, widths="4")
     p.add_argument("--partitions", default=None,
                    help=f"partition specs, as for --partition (default on grids: the standard kinds the grid tiles, "
-                        f"{','.join(KINDS)}; on lines: odd_even,left_right)")
+                        f"{','.join(STANDARD_PARTITIONS)}; on lines: {','.join(LINE_PARTITIONS)})")
     p.add_argument("--plot", default=None, help="write a PNG of the profile here")
     p.add_argument("--budget-seconds", type=float, default=None)
     p.add_argument("--no-progress", action="store_true")
@@ -27,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     if args.partitions:  # the shared parser: explicit lists like I:0,2,5 survive the comma split
         parts: list = partitions_from_args([args.partitions], args.geometry, net.n_modes)
     else:
-        parts = tileable_kinds(*shape) if shape is not None else ["odd_even", "left_right"]
+        parts = standard_partitions(*shape) if shape is not None else [make(net.n_modes)
+                                                                       for make in LINE_PARTITIONS.values()]
     prof = profile(net, parts, budget_seconds=args.budget_seconds, progress=None if not args.no_progress else False,
                    shape=shape)
     if args.plot:

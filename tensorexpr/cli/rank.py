@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from tensorexpr.rank import RANK_METHODS, rank_many
-from tensorexpr.cli.common import add_network_args, build_network, dump_json, format_count, partitions_from_args, print_table
+from tensorexpr.cli.common import add_command, add_network_args, build_network, dump_json, format_count, partitions_from_args, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("rank", help="matricization rank of a random network's grid tensor")
+    p = add_command(sub, "rank", help="matricization rank of a random network's grid tensor")
     add_network_args(p)
     p.add_argument("--partition", action="append", default=None,
                    help="partition spec (repeat or comma-separate): odd_even, left_right, checkerboard, random:SEED, "

@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 
 from tensorexpr.bounds import profile
-from tensorexpr.build.convac import convac
-from tensorexpr.core.specs import grid_shape
-from tensorexpr.cli.common import dump_json, format_count, parse_tree, parse_widths, parse_window, print_table, tileable_kinds
+from tensorexpr.build.spec import NetworkSpec
+from tensorexpr.core.partitions import Partition, standard_partitions
+from tensorexpr.core.specs import grid_shape, parse_window, with_window
+from tensorexpr.cli.common import add_command, dump_json, format_count, print_table
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="certified rank table for square vs mirror pooling (the main job)")
+    p = add_command(sub, "report", help="certified rank table for square vs mirror pooling (the main job)")
     p.add_argument("--grid", default="32x32", help="HxW of the input grid")
     p.add_argument("--window", default=None, help="square pooling window per level, bottom first, the last "
                                                   "repeating (3,2 for 6x6); mirror pooling needs 2")
@@ -42,25 +43,22 @@ _LABEL = {"tied": "convolutional ConvAC (weights shared per level: the authors' 
 
 
 def run(args: argparse.Namespace) -> int:
-    geoms = [f"grid:{args.grid}:square", f"grid:{args.grid}:mirror"]
-    grid_shape(geoms[0])
-    trees = [parse_tree(geoms[0], args.window)]
+    geoms = [with_window(f"grid:{args.grid}:square", args.window)]
     if args.window is None or all(w in (2, (2, 2)) for w in parse_window(args.window)):
-        trees.append(parse_tree(geoms[1], None))
-    grids = ("square", "mirror")[: len(trees)]
+        geoms.append(f"grid:{args.grid}:mirror")  # mirror pooling exists for 2x2 windows only
+    grids = ("square", "mirror")[: len(geoms)]
     h, w = grid_shape(geoms[0])  # type: ignore[misc]
+    weights = ["tied", "untied"] if args.weights == "both" else [args.weights]
+    specs = {kind: [NetworkSpec("convac", g, M=args.M, widths=args.widths, seed=args.seed,
+                                tied="conv" if kind == "tied" else "none") for g in geoms] for kind in weights}
     if args.random < 0:
         from tensorexpr.core.errors import PartitionError
 
         raise PartitionError(f"--random must be a count >= 0, got {args.random}. Hint: --random 8.")
-    from tensorexpr.core.partitions import Partition
-
-    parts = tileable_kinds(h, w) + [Partition.random(h * w, seed=s) for s in range(args.random)]
-    weights = ["tied", "untied"] if args.weights == "both" else [args.weights]
+    parts = standard_partitions(h, w) + [Partition.random(h * w, seed=s) for s in range(args.random)]
     tables, nets = {}, {}
     for kind in weights:
-        nets[kind] = [convac(t, args.M, parse_widths(args.widths), seed=args.seed, shared=kind == "tied")
-                      for t in trees]
+        nets[kind] = [spec.build() for spec in specs[kind]]
         tables[kind] = [profile(net, parts, shape=(h, w)) for net in nets[kind]]
     profs = tables[weights[0]]
     if args.plot:

@@ -8,11 +8,11 @@ import json
 from tensorexpr.sweep.db import default_db_path
 from tensorexpr.sweep.results import aggregate, load_rows, plot_metric, varying_fields
 from tensorexpr.core.numbers import encode_counts
-from tensorexpr.cli.common import dump_json, print_table
+from tensorexpr.cli.common import add_command, dump_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("results", help="list / aggregate (mean, std over seeds) / plot a sweep results database")
+    p = add_command(sub, "results", help="list / aggregate (mean, std over seeds) / plot a sweep results database")
     p.add_argument("--db", default=None, help=f"SQLite results database (default {default_db_path()})")
     p.add_argument("--sweep", default=None, help="only rows of this sweep name")
     p.add_argument("--kind", default=None, choices=["train", "spectrum", "certify"])

@@ -12,11 +12,12 @@ import argparse
 import json
 from pathlib import Path
 
-from tensorexpr.cli.common import dump_json, parse_widths, partitions_from_args, print_table
+from tensorexpr.core.specs import parse_widths
+from tensorexpr.cli.common import add_command, dump_json, partitions_from_args, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("scattering", help="certified ranks of a hybrid scattering + ConvAC network (rank F of the templates)")
+    p = add_command(sub, "scattering", help="certified ranks of a hybrid scattering + ConvAC network (rank F of the templates)")
     p.add_argument("--representation", default="scattering:J=2,L=8", help="scattering:J=2,L=8[,rotinv=1]")
     p.add_argument("--geometry", default="grid:8x8:square", help="tree over the (H/2^J)x(W/2^J) grid of 32x32 digits")
     p.add_argument("--widths", default="4")

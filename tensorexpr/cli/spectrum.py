@@ -6,11 +6,11 @@ import argparse
 
 from tensorexpr.plot import plot_spectra
 from tensorexpr.spectra import DEFAULT_RTOL, SPECTRUM_METHODS, spectrum
-from tensorexpr.cli.common import add_network_args, build_network, dump_json, partitions_from_args, print_table
+from tensorexpr.cli.common import add_command, add_network_args, build_network, dump_json, partitions_from_args, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("spectrum", help="singular spectrum of [A]_{I,J}: exact on product trees, else certified "
+    p = add_command(sub, "spectrum", help="singular spectrum of [A]_{I,J}: exact on product trees, else certified "
                                         "lower bounds from sampled sub-matrices")
     add_network_args(p)
     p.add_argument("--partition", action="append", default=None,

@@ -17,12 +17,12 @@ import argparse
 
 from tensorexpr.sweep import run_sweep
 from tensorexpr.sweep.db import default_db_path
-from tensorexpr.cli.common import dump_json
+from tensorexpr.cli.common import add_command, dump_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sweep", help="run a [base] x [grid] TOML sweep of train / spectrum / certify jobs on Dask",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "sweep", help="run a [base] x [grid] TOML sweep of train / spectrum / certify jobs on Dask",
+                       description=__doc__)
     p.add_argument("spec", help="TOML file: kind = 'train'|'spectrum'|'certify', [base] fields, [grid] field = [values]")
     p.add_argument("--db", default=None, help=f"SQLite results database (default {default_db_path()}, "
                                               f"or $TENSOREXPR_RESULTS_DB)")

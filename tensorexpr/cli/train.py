@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from tensorexpr.cli.common import dump_json, parse_widths, print_table
+from tensorexpr.core.specs import parse_widths
+from tensorexpr.cli.common import add_command, dump_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a ConvAC / ReLU net (resumable; metrics JSON and curves PNG in --out)")
+    p = add_command(sub, "train", help="train a ConvAC / ReLU net (resumable; metrics JSON and curves PNG in --out)")
     from tensorexpr.models.kinds import MODEL_KINDS
 
     p.add_argument("--model", default="convac", choices=list(MODEL_KINDS),

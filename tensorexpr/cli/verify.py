@@ -6,11 +6,11 @@ import argparse
 import os
 import sys
 
-from tensorexpr.cli.common import dump_json, print_table
+from tensorexpr.cli.common import add_command, dump_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("verify", help="check the published claims (tensorexpr/theory/) and write report.md")
+    p = add_command(sub, "verify", help="check the published claims (tensorexpr/theory/) and write report.md")
     p.add_argument("--claim", action="append", default=None, help="claim name (repeatable); default: all")
     p.add_argument("--scale", default="quick", choices=["test", "quick", "full"])
     p.add_argument("--out", default=None, help="directory for report.md and the PNG plots")

@@ -14,7 +14,7 @@ from typing import Any
 
 from tensorexpr.core.errors import MissingExtraError
 
-__all__ = ["is_torch_tensor", "torch_module", "torch_device", "require"]
+__all__ = ["is_torch_tensor", "torch_module", "torch_device", "require", "progress_bar"]
 
 #: The optional extras and what each one installs (pyproject.toml).
 EXTRAS = {"torch": "torch", "scattering": "kymatio", "sweep": "dask", "plot": "matplotlib", "data": "sklearn"}
@@ -93,3 +93,45 @@ def torch_device(device: Any = None) -> Any:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+class _NoBar:
+    """Stands in for a tqdm bar when the ``progress`` extra is not installed or the bar is off."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "_NoBar":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def progress_bar(total: int, desc: str, enabled: bool, **kw: Any) -> Any:
+    """A tqdm bar (``update``, ``close``, a context manager) when enabled and tqdm is installed, else a no-op.
+
+    Parameters
+    ----------
+    total : int
+    desc : str
+    enabled : bool
+        Usually "stderr is a terminal" unless the caller asked.
+    **kw
+        Passed to ``tqdm.auto.tqdm`` (``leave``, ``unit``, ``initial``).
+
+    Returns
+    -------
+    object
+        A tqdm bar, or a do-nothing stand-in: progress is never a reason to fail.
+    """
+    if not enabled:
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ModuleNotFoundError:
+        return _NoBar()
+    return tqdm(total=total, desc=desc, **kw)

@@ -4,17 +4,36 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
 from tensorexpr.core.errors import PartitionError
 
-__all__ = ["Partition", "PARTITION_FAMILIES_1D", "PARTITION_FAMILIES_2D"]
+__all__ = ["Partition", "PARTITION_FAMILIES_1D", "PARTITION_FAMILIES_2D", "STANDARD_PARTITIONS", "LINE_PARTITIONS",
+           "standard_partitions", "check_modes"]
 
 
-def _as_modes(values: Iterable[Any], what: str) -> frozenset:
-    """The modes of ``values`` as a frozenset; a repeated mode is an error (a typo, not a set to dedupe)."""
+def check_modes(values: Iterable[Any], what: str) -> frozenset:
+    """The modes of ``values`` as a frozenset; a repeated mode is an error (a typo, not a set to dedupe).
+
+    Parameters
+    ----------
+    values : iterable of int
+        Mode numbers.
+    what : str
+        What they are (``"I"``), for the message.
+
+    Returns
+    -------
+    frozenset of int
+
+    Raises
+    ------
+    PartitionError
+        When ``values`` is not an iterable of integers or lists a mode twice.
+    """
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise PartitionError(f"{what} must be an iterable of integer modes, got {values!r}.")
     out: set[int] = set()
@@ -75,8 +94,8 @@ class Partition:
         if isinstance(n_modes, bool) or not isinstance(n_modes, (int, np.integer)) or n_modes < 1:
             raise PartitionError(f"n_modes must be a positive integer, got {n_modes!r}.")
         n = int(n_modes)
-        i_set = _as_modes(I, "I")
-        j_set = frozenset(range(n)) - i_set if J is None else _as_modes(J, "J")
+        i_set = check_modes(I, "I")
+        j_set = frozenset(range(n)) - i_set if J is None else check_modes(J, "J")
         bad = sorted(m for m in i_set | j_set if m < 0 or m >= n)
         if bad:
             raise PartitionError(f"Partition modes {bad[:10]} lie outside 0..{n - 1} (n_modes={n}).")
@@ -455,3 +474,51 @@ PARTITION_FAMILIES_2D: dict[str, Callable[[Any, Any, int, int], Any] | None] = {
     "mirror_left_right": None,
     "mirror_top_bottom": None,
 }
+
+
+def _standard(kind: str) -> Callable[[int, int], Partition]:
+    def make(h: int, w: int) -> Partition:
+        return Partition.grid(h, w, kind)
+
+    make.__name__ = make.__qualname__ = kind
+    make.__doc__ = f"The standard ``{kind}`` partition of an ``h x w`` grid (:meth:`Partition.grid`)."
+    return make
+
+
+#: The standard partitions of a grid, ``name -> constructor(h, w)``, in the order reports and profiles print them.
+#: Every list of "the standard kinds" (CLI defaults, theory claims, docs tables) reads this one.
+STANDARD_PARTITIONS: Mapping[str, Callable[[int, int], Partition]] = MappingProxyType(
+    {kind: _standard(kind) for kind in PARTITION_FAMILIES_2D})
+
+#: The standard partitions of a line, ``name -> constructor(n)``: the defaults off a grid.
+LINE_PARTITIONS: Mapping[str, Callable[[int], Partition]] = MappingProxyType(
+    {"odd_even": Partition.odd_even, "left_right": Partition.left_right})
+
+
+def standard_partitions(h: int, w: int) -> list[Partition]:
+    """The standard partitions (:data:`STANDARD_PARTITIONS`, in order) that exist on an ``h x w`` grid.
+
+    The mirror halves need a grid that mirror pooling tiles with a final 2x2 window; the others always exist.
+
+    Parameters
+    ----------
+    h, w : int
+        Grid height and width.
+
+    Returns
+    -------
+    list of Partition
+        Named by their kind.
+
+    Examples
+    --------
+    >>> [P.name for P in standard_partitions(6, 6)][:3]
+    ['left_right', 'top_bottom', 'checkerboard']
+    """
+    out = []
+    for make in STANDARD_PARTITIONS.values():
+        try:
+            out.append(make(h, w))
+        except PartitionError:
+            continue
+    return out

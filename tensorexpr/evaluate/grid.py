@@ -22,12 +22,12 @@ from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
-import opt_einsum as oe
 
-from tensorexpr.evaluate.plan import Plan, _as_float, execute, plan_contraction
+from tensorexpr.evaluate.plan import Plan, as_float, execute, plan_contraction
 from tensorexpr.core.backends import torch_device, torch_module
 from tensorexpr.core.errors import BudgetError, NetworkError
-from tensorexpr.core.network import Network, Node
+from tensorexpr.core.tensornet import tensor_network
+from tensorexpr.core.network import Network
 from tensorexpr.core.validation import check_output
 
 __all__ = [
@@ -53,7 +53,7 @@ def default_memory_budget() -> int:
     return int(float(os.environ.get("TENSOREXPR_MEMORY_BUDGET", 2 * 1024**3)))
 
 
-def _fmt_bytes(b: float) -> str:
+def format_bytes(b: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if b < 1024 or unit == "PiB":
             return f"{b:.1f} {unit}"
@@ -79,7 +79,7 @@ def _check_budget(nbytes: float, budget: int | None, what: str) -> None:
     budget = default_memory_budget() if budget is None else int(budget)
     if nbytes > budget:
         raise BudgetError(
-            f"{what} needs about {_fmt_bytes(nbytes)}, over the memory budget of {_fmt_bytes(budget)}. "
+            f"{what} needs about {format_bytes(nbytes)}, over the memory budget of {format_bytes(budget)}. "
             f"Hint: use te.rank(net, P, method='structured'), te.certify or te.mincut_bound, which never form "
             f"the dense tensor, or raise memory_budget= / $TENSOREXPR_MEMORY_BUDGET."
         )
@@ -92,60 +92,15 @@ def einsum_network(net: Network, output: int | None = 0) -> tuple[str, list[np.n
     Output letters are the modes ``0..N-1`` (then nothing else when ``output`` is an int, or a leading
     output-channel letter when ``output=None``). Each pool node's input channel is one letter shared by its
     weight row and every child's weight column (a hyper-edge); a mode read by several leaves is one
-    letter shared by their ``F`` operands (a copy hyper-edge). DAG nodes are unrolled per use.
+    letter shared by their ``F`` operands (a copy hyper-edge). DAG nodes are unrolled per use. It is the
+    equation of the one tensor-network form, :func:`tensorexpr.core.tensornet.tensor_network`.
     """
     if not net.op.multilinear:
         raise NetworkError(f"einsum_network needs the product operator, got {net.op.name!r}.")
     if any(nd.kind == "sum" for nd in net.live_nodes):
         raise NetworkError("einsum_network cannot express sum nodes (mixed networks); use the bottom-up evaluator.")
-    if output is not None:
-        net = net.output_slice(output)
-    N = net.n_modes
-    sym = oe.get_symbol
-    counter = [N + 1]
-
-    def fresh() -> str:
-        counter[0] += 1
-        return sym(counter[0] - 1)
-
-    terms: list[str] = []
-    ops: list[np.ndarray] = []
-    budget = [_MAX_UNROLLED_OPERANDS]
-
-    def build(nd: Node, out: str) -> None:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise BudgetError(
-                f"Unrolling the DAG {net.name} into an einsum exceeds {_MAX_UNROLLED_OPERANDS} operands; "
-                f"use the bottom-up evaluator (grid_tensor(method='bottom-up'))."
-            )
-        if nd.kind == "leaf":
-            if nd.weight is None:
-                terms.append(sym(nd.mode) + out)
-                ops.append(net.F)
-            else:
-                mu = fresh()
-                terms.extend([sym(nd.mode) + mu, mu + out])
-                ops.extend([net.F, nd.weight])
-            return
-        if nd.weight is None:  # identity pool: children share the output letter directly
-            for c in nd.children:
-                build(net.node(c), out)
-            return
-        a = fresh()
-        terms.append(a + out)
-        ops.append(nd.weight)
-        for c in nd.children:
-            build(net.node(c), a)
-
-    root_out = sym(N)
-    build(net.node(net.output), root_out)
-    out_letters = "".join(sym(m) for m in range(N))
-    if output is None:
-        out_letters = root_out + out_letters
-    else:  # the single output channel: sum it away (size 1)
-        pass
-    return ",".join(terms) + "->" + out_letters, ops
+    tn = tensor_network(net, output, max_operands=_MAX_UNROLLED_OPERANDS)
+    return tn.equation, list(tn.arrays)
 
 
 @lru_cache(maxsize=256)
@@ -173,7 +128,7 @@ def _plan_bytes(plan: Plan, ops: Sequence[np.ndarray], itemsize: int, backend: s
     operands that are not already C-contiguous float64 (integer networks; every operand for torch), plus
     ``_SLACK_BYTES`` for numpy's small buffers."""
     converted = sum(o.size for o in ops if backend == "torch" or o.dtype != np.float64 or not o.flags.c_contiguous)
-    return _as_float((plan.peak_elements + converted) * itemsize + _SLACK_BYTES)
+    return as_float((plan.peak_elements + converted) * itemsize + _SLACK_BYTES)
 
 
 # -- bottom-up evaluation ----------------------------------------------------------------------------------
@@ -352,7 +307,7 @@ def grid_tensor(
         shapes = tuple(o.shape for o in ops)
         what = f"Grid tensor of {net.name}"
         # the output alone is a lower bound on any plan: refuse before planning what cannot fit
-        _check_budget(_as_float(8 * _output_elements(eq, shapes)), memory_budget, what)
+        _check_budget(as_float(8 * _output_elements(eq, shapes)), memory_budget, what)
         plan = _expression(eq, shapes)
         _check_budget(_plan_bytes(plan, ops, 8, backend), memory_budget, what)
         if backend == "torch":
@@ -374,12 +329,12 @@ def grid_tensor_mod(net: Network, prime: int = DEFAULT_PRIME, output: int = 0, m
     from tensorexpr.core.rational import check_field_prime
 
     prime = check_field_prime(prime, max_bits=31)  # residues < 2^31: int64 products stay exact
-    from tensorexpr.core.rational import network_is_rational
+    from tensorexpr.core.denominators import network_is_rational
 
     if network_is_rational(net):  # int64 casts would truncate 1/2 to 0: refuse instead of a wrong tensor
         raise NetworkError(
             f"{net.name} has fractions.Fraction entries; its tensor mod p needs integers. Hint: "
-            f"tensorexpr.core.rational.clear_denominators(net) is an integer network whose tensor is a positive multiple (same ranks)."
+            f"tensorexpr.core.denominators.clear_denominators(net) is an integer network whose tensor is a positive multiple (same ranks)."
         )
     _check_dense_modes(net)
     sub = net.output_slice(output)

@@ -30,6 +30,7 @@ Tests compare it with the peak measured by ``tracemalloc``.
 from __future__ import annotations
 
 import math
+import operator
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,6 +39,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tensorexpr.core.backends import torch_module
+from tensorexpr.core.tensornet import Hypertree, hypertree, hypertree_min_cut
 
 __all__ = ["Plan", "Step", "plan_contraction", "execute", "WRITE_COST"]
 
@@ -99,7 +101,7 @@ class Plan:
                               "final_copy": self.final_perm is not None})
 
 
-def _as_float(n: int) -> float:
+def as_float(n: int) -> float:
     """Counts beyond float range (dense tensors of a thousand modes, estimated only to be refused) become inf."""
     return float(n) if n < 2**1000 else math.inf
 
@@ -112,7 +114,7 @@ def _compile(inputs: Sequence[str], output: str, sizes: dict[str, int], pairs: S
     rank = {c: i for i, c in enumerate(output)}
     nelem = {i: math.prod(sizes[c] for c in t) for i, t in terms.items()}
     live = sum(nelem.values())  # inputs are made contiguous float copies: counted
-    peak, flops, written = live, 0.0, _as_float(live)
+    peak, flops, written = live, 0.0, as_float(live)
     steps: list[Step] = []
     nxt = len(inputs)
     for a, b in pairs:
@@ -142,8 +144,8 @@ def _compile(inputs: Sequence[str], output: str, sizes: dict[str, int], pairs: S
         zl = "".join(batch + xo + yo)
         z = B * I * J
         peak = max(peak, live + tmp + copy_a + copy_b + z)
-        flops += _as_float((2 if K > 1 else 1) * B * I * J * K)
-        written += _as_float(tmp + copy_a + copy_b + z)
+        flops += as_float((2 if K > 1 else 1) * B * I * J * K)
+        written += as_float(tmp + copy_a + copy_b + z)
         live += z - nelem.pop(a) - nelem.pop(b)
         steps.append(Step(a, b, a_sum, b_sum, None if not copy_a else pa, None if not copy_b else pb,
                           (B, I, K), (B, K, J), K == 1, zl, tuple(sizes[c] for c in zl)))
@@ -157,7 +159,7 @@ def _compile(inputs: Sequence[str], output: str, sizes: dict[str, int], pairs: S
         final = tuple(last.index(c) for c in output)
         n_out = math.prod(sizes[c] for c in output)
         peak = max(peak, live + n_out)
-        written += _as_float(n_out)
+        written += as_float(n_out)
     return Plan(eq, tuple(steps), final, flops, flops + WRITE_COST * written, int(peak), tool)
 
 
@@ -215,69 +217,38 @@ def _best_sub_pairs(inputs: Sequence[str], output: str, sizes: dict[str, int]) -
 
 
 # -- the split: a minimal bond between an output prefix and suffix -----------------------------------------
-def _hypertree(inputs: Sequence[str]) -> tuple[list[int], dict[int, list[str]], dict[str, list[int]]] | None:
-    """DFS order of operands over the operand-letter incidence graph, if it is a tree (else None)."""
+_Letters = tuple[list[str], Hypertree]
+
+
+def _hypertree(inputs: Sequence[str]) -> _Letters | None:
+    """The letters and the :class:`~tensorexpr.core.tensornet.Hypertree` of the operand-letter incidence
+    graph, when it is one tree (no letter twice in a term, connected, no cycle); else None."""
+    if any(len(set(t)) != len(t) for t in inputs):
+        return None
     users: dict[str, list[int]] = {}
     for i, t in enumerate(inputs):
-        if len(set(t)) != len(t):
-            return None
         for c in t:
             users.setdefault(c, []).append(i)
-    if sum(len(t) for t in inputs) != len(inputs) + len(users) - 1:
-        return None  # a cycle (or a forest): the exact DP below needs a tree
-    order, child_letters, child_ops = [], {}, {}
-    seen_op, seen_letter, stack = {0}, set(), [0]
-    while stack:
-        i = stack.pop()
-        order.append(i)
-        child_letters[i] = [c for c in inputs[i] if c not in seen_letter]
-        for c in child_letters[i]:
-            seen_letter.add(c)
-            child_ops[c] = [j for j in users[c] if j not in seen_op]
-            seen_op.update(child_ops[c])
-            stack.extend(child_ops[c])
-    if len(order) != len(inputs):
-        return None
-    return order, child_letters, child_ops
+    letters = list(users)
+    tree = hypertree(len(inputs), [users[c] for c in letters])
+    if tree is None or len(tree.roots) != 1:
+        return None  # a cycle or a forest: the split needs one tree
+    return letters, tree
 
 
 def _min_bond(inputs: Sequence[str], sizes: dict[str, int], pin: dict[str, int],
-              tree: tuple[list[int], dict[int, list[str]], dict[str, list[int]]]) -> tuple[float, list[int]] | None:
+              tree: _Letters) -> tuple[float, list[int]] | None:
     """Sides (0 = prefix, 1 = suffix) of every operand minimising the log-product of the cut letters.
 
-    Exact dynamic program over the hypertree rooted at operand 0: ``f[i][s]`` is the cheapest cut below
-    operand ``i`` on side ``s``; a letter is cut (paying ``log size``) when its users are not all on its parent's
-    side, and output letters, pinned to their side, may never be cut.
+    The one hypertree program (:func:`~tensorexpr.core.tensornet.hypertree_min_cut`) in log space: a letter
+    costs ``log size`` when cut, and output letters, pinned to their side, may never be cut (cost ``inf``).
     """
-    order, kids, kid_ops = tree
-    inf = math.inf
-    f: dict[int, list[float]] = {}
-    for i in reversed(order):
-        forced = {pin[c] for c in inputs[i] if c in pin}
-        row = []
-        for s in (0, 1):
-            if forced and forced != {s}:
-                row.append(inf)
-                continue
-            tot = 0.0
-            for c in kids[i]:
-                same = sum(f[j][s] for j in kid_ops[c])
-                cut = inf if c in pin else math.log(sizes[c]) + sum(min(f[j]) for j in kid_ops[c])
-                tot += min(same, cut)
-            row.append(tot)
-        f[i] = row
-    root = order[0]
-    if min(f[root]) == inf:
+    letters, ht = tree
+    costs = [math.inf if c in pin else math.log(sizes[c]) for c in letters]
+    total, _, sides = hypertree_min_cut(ht, costs, [pin.get(c) for c in letters], mul=operator.add, one=0.0)
+    if total == math.inf:
         return None
-    side = {root: int(f[root][1] < f[root][0])}
-    for i in order:
-        s = side[i]
-        for c in kids[i]:
-            same = sum(f[j][s] for j in kid_ops[c])
-            cut = inf if c in pin else math.log(sizes[c]) + sum(min(f[j]) for j in kid_ops[c])
-            for j in kid_ops[c]:
-                side[j] = s if same <= cut else int(f[j][1] < f[j][0])
-    return min(f[root]), [side[i] for i in range(len(inputs))]
+    return total, sides
 
 
 def _split_plan(inputs: Sequence[str], output: str, sizes: dict[str, int], eq: str) -> Plan | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Any, Callable
 
-from tensorexpr.core.specs import grid_shape, parse_geometry
+from tensorexpr.core.specs import grid_shape, parse_geometry, parse_widths
 
 __all__ = ["TrainConfig", "ConfigError", "MODEL_KINDS", "PRESETS", "ORDERS", "TASK_DEFAULTS"]
 
@@ -125,71 +125,13 @@ class TrainConfig:
     device: str | None = None
 
     def __post_init__(self) -> None:
-        defaults = TASK_DEFAULTS.get(self.task if self.data is None else "*", TASK_DEFAULTS["*"])  # "user": "*"
-        for name, value in defaults.items():
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, value)
-        if self.model not in MODEL_KINDS:
-            raise ConfigError(f"model={self.model!r} is unknown; expected one of {MODEL_KINDS}.")
-        if self.task not in _TASKS:
-            raise ConfigError(f"task={self.task!r} is unknown; expected one of {_TASKS}.")
-        if self.pooling not in ("max", "avg"):
-            raise ConfigError(f"pooling={self.pooling!r} is unknown; expected 'max' or 'avg'.")
-        tree = parse_geometry(self.geometry)  # raises GeometryError on bad specs
-        hw = grid_shape(self.geometry)
-        user = self.data is not None or self.task == "user"
-        if not user and self.task in ("closedness", "symmetry") and (hw is None or hw[0] != hw[1]):
-            raise ConfigError(f"The blob tasks need a square grid geometry like grid:32x32:square, got {self.geometry!r}.")
-        scat = self.representation.startswith("scattering")
-        if scat:
-            from tensorexpr.models.scattering import parse_scattering
-
-            J = parse_scattering(self.representation).J
-            if not user and self.task not in ("digits", "digits32"):
-                raise ConfigError(f"representation={self.representation!r} needs float images (task digits or digits32).")
-            side = {"digits": 8, "digits32": 32}[self.task]
-            if hw is None or side % 2**J or hw != (side // 2**J, side // 2**J):
-                raise ConfigError(f"With {self.representation!r} on {side}x{side} images the tree is over the "
-                                  f"{side // 2**J}x{side // 2**J} grid: use geometry grid:{side // 2**J}x{side // 2**J}:square, "
-                                  f"got {self.geometry!r}.")
-        elif self.model == "scatlinear":
-            raise ConfigError("model='scatlinear' is the scattering + linear baseline; give representation='scattering:J=2,L=8'.")
-        if not user and self.task == "digits32" and not scat and (hw is None or hw[0] != hw[1] or hw[0] * (
-                self.kernel if self.model in _PATCH_KINDS else 1) != 32):
-            raise ConfigError(f"digits32 images are 32x32: use a square grid of 32/kernel positions for patch models "
-                              f"(kernel={self.kernel}), or grid:32x32, got {self.geometry!r}.")
-        if not user and self.model in _PATCH_KINDS and self.task != "digits32" and self.kernel != 1:
-            raise ConfigError(f"Task {self.task!r} gives one symbol per grid position; patch models need kernel=1 there "
-                              f"(patches of kernel x kernel pixels are for digits32), got kernel={self.kernel}.")
-        if not user and self.task in ("closedness", "symmetry") and self.blob_recipe == "iclr2017" and hw != (32, 32):
-            raise ConfigError(f"The authors' blob data are 32x32 images; use geometry grid:32x32:square|mirror, got "
-                              f"{self.geometry!r} (or blob_recipe='centred' for other sizes).")
-        if self.blob_recipe not in ("iclr2017", "centred"):
-            raise ConfigError(f"blob_recipe={self.blob_recipe!r} is unknown; expected 'iclr2017' or 'centred'.")
-        if self.order not in ORDERS:
-            raise ConfigError(f"order={self.order!r} is unknown; expected one of {ORDERS}.")
-        if self.init not in ("he", "xavier"):
-            raise ConfigError(f"init={self.init!r} is unknown; expected 'he' or 'xavier'.")
-        if self.model == "convac" and self.bias:
-            raise ConfigError("bias=True is for ReLU nets; a ConvAC's MEX layers have offsets, no biases.")
-        if not user and self.task == "digits" and not scat and hw != (8, 8):
-            raise ConfigError(f"The digits are 8x8 images; use geometry grid:8x8:square|mirror, got {self.geometry!r}.")
-        if not user and self.task not in ("digits", "digits32") and self.representation != "one_hot":
-            raise ConfigError(f"Task {self.task!r} has symbol inputs; use representation='one_hot', got {self.representation!r}.")
-        for name in ("epochs", "batch_size", "n_train", "n_test", "iterations", "eval_every"):
-            v = getattr(self, name)
-            if v is None and name not in ("epochs", "batch_size"):
-                continue
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {v!r}.")
-        if not (self.lr > 0 and 0 < self.lr_drop <= 1):
-            raise ConfigError(f"Need lr > 0 and 0 < lr_drop <= 1, got lr={self.lr}, lr_drop={self.lr_drop}.")
-        if not (self.eps > 0 and self.weight_decay >= 0):
-            raise ConfigError(f"Need eps > 0 and weight_decay >= 0, got eps={self.eps}, weight_decay={self.weight_decay}.")
+        _apply_task_defaults(self)
+        for check in _CHECKS:
+            check(self)
         if isinstance(self.widths, list):
             object.__setattr__(self, "widths", tuple(self.widths))
         object.__setattr__(self, "betas", tuple(self.betas))
-        object.__setattr__(self, "_n_modes", tree.n_modes)
+        object.__setattr__(self, "_n_modes", parse_geometry(self.geometry).n_modes)
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of ``epoch`` (0-based): ``lr``, then ``lr / 10`` from ``lr_drop * epochs`` on."""
@@ -239,3 +181,128 @@ class TrainConfig:
 
     def replace(self, **kw: Any) -> "TrainConfig":
         return replace(self, **kw)
+
+
+# -- validation, one concern per function (TrainConfig.__post_init__ runs them in this order) ----------------------
+def _apply_task_defaults(c: TrainConfig) -> None:
+    """Fill the fields left ``None`` from :data:`TASK_DEFAULTS` (``"user"`` and own data: ``"*"``)."""
+    defaults = TASK_DEFAULTS.get(c.task if c.data is None else "*", TASK_DEFAULTS["*"])
+    for name, value in defaults.items():
+        if getattr(c, name) is None:
+            object.__setattr__(c, name, value)
+
+
+def _is_user(c: TrainConfig) -> bool:
+    """Own data: the built-in tasks' shape rules do not apply."""
+    return c.data is not None or c.task == "user"
+
+
+def _is_scattering(c: TrainConfig) -> bool:
+    return c.representation.startswith("scattering")
+
+
+def _check_names(c: TrainConfig) -> None:
+    if c.model not in MODEL_KINDS:
+        raise ConfigError(f"model={c.model!r} is unknown; expected one of {MODEL_KINDS}.")
+    if c.task not in _TASKS:
+        raise ConfigError(f"task={c.task!r} is unknown; expected one of {_TASKS}.")
+    if c.pooling not in ("max", "avg"):
+        raise ConfigError(f"pooling={c.pooling!r} is unknown; expected 'max' or 'avg'.")
+
+
+def _check_geometry(c: TrainConfig) -> None:
+    """The geometry and widths parse (the one spec grammar: the same errors as the CLI and sweeps)."""
+    parse_geometry(c.geometry)  # raises GeometryError on bad specs
+    if isinstance(c.widths, (int, str, list, tuple)):  # a dict (per node) is checked by the model
+        parse_widths(c.widths)
+
+
+def _check_blob_grid(c: TrainConfig) -> None:
+    hw = grid_shape(c.geometry)
+    if not _is_user(c) and c.task in ("closedness", "symmetry") and (hw is None or hw[0] != hw[1]):
+        raise ConfigError(f"The blob tasks need a square grid geometry like grid:32x32:square, got {c.geometry!r}.")
+
+
+def _check_scattering(c: TrainConfig) -> None:
+    if not _is_scattering(c):
+        if c.model == "scatlinear":
+            raise ConfigError("model='scatlinear' is the scattering + linear baseline; give "
+                              "representation='scattering:J=2,L=8'.")
+        return
+    from tensorexpr.models.scattering import parse_scattering
+
+    J = parse_scattering(c.representation).J
+    if not _is_user(c) and c.task not in ("digits", "digits32"):
+        raise ConfigError(f"representation={c.representation!r} needs float images (task digits or digits32).")
+    side = {"digits": 8, "digits32": 32}[c.task]
+    hw = grid_shape(c.geometry)
+    if hw is None or side % 2**J or hw != (side // 2**J, side // 2**J):
+        raise ConfigError(f"With {c.representation!r} on {side}x{side} images the tree is over the "
+                          f"{side // 2**J}x{side // 2**J} grid: use geometry grid:{side // 2**J}x{side // 2**J}:square, "
+                          f"got {c.geometry!r}.")
+
+
+def _check_digits32_grid(c: TrainConfig) -> None:
+    if _is_user(c) or c.task != "digits32" or _is_scattering(c):
+        return
+    hw = grid_shape(c.geometry)
+    patch = c.kernel if c.model in _PATCH_KINDS else 1
+    if hw is None or hw[0] != hw[1] or hw[0] * patch != 32:
+        raise ConfigError(f"digits32 images are 32x32: use a square grid of 32/kernel positions for patch models "
+                          f"(kernel={c.kernel}), or grid:32x32, got {c.geometry!r}.")
+
+
+def _check_patch_kernel(c: TrainConfig) -> None:
+    if not _is_user(c) and c.model in _PATCH_KINDS and c.task != "digits32" and c.kernel != 1:
+        raise ConfigError(f"Task {c.task!r} gives one symbol per grid position; patch models need kernel=1 there "
+                          f"(patches of kernel x kernel pixels are for digits32), got kernel={c.kernel}.")
+
+
+def _check_blob_recipe(c: TrainConfig) -> None:
+    if (not _is_user(c) and c.task in ("closedness", "symmetry") and c.blob_recipe == "iclr2017"
+            and grid_shape(c.geometry) != (32, 32)):
+        raise ConfigError(f"The authors' blob data are 32x32 images; use geometry grid:32x32:square|mirror, got "
+                          f"{c.geometry!r} (or blob_recipe='centred' for other sizes).")
+    if c.blob_recipe not in ("iclr2017", "centred"):
+        raise ConfigError(f"blob_recipe={c.blob_recipe!r} is unknown; expected 'iclr2017' or 'centred'.")
+
+
+def _check_training_options(c: TrainConfig) -> None:
+    if c.order not in ORDERS:
+        raise ConfigError(f"order={c.order!r} is unknown; expected one of {ORDERS}.")
+    if c.init not in ("he", "xavier"):
+        raise ConfigError(f"init={c.init!r} is unknown; expected 'he' or 'xavier'.")
+    if c.model == "convac" and c.bias:
+        raise ConfigError("bias=True is for ReLU nets; a ConvAC's MEX layers have offsets, no biases.")
+
+
+def _check_inputs(c: TrainConfig) -> None:
+    """The built-in tasks' image sizes and input kinds."""
+    if _is_user(c):
+        return
+    if c.task == "digits" and not _is_scattering(c) and grid_shape(c.geometry) != (8, 8):
+        raise ConfigError(f"The digits are 8x8 images; use geometry grid:8x8:square|mirror, got {c.geometry!r}.")
+    if c.task not in ("digits", "digits32") and c.representation != "one_hot":
+        raise ConfigError(f"Task {c.task!r} has symbol inputs; use representation='one_hot', got {c.representation!r}.")
+
+
+def _check_counts(c: TrainConfig) -> None:
+    for name in ("epochs", "batch_size", "n_train", "n_test", "iterations", "eval_every"):
+        v = getattr(c, name)
+        if v is None and name not in ("epochs", "batch_size"):
+            continue
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {v!r}.")
+
+
+def _check_optimizer(c: TrainConfig) -> None:
+    if not (c.lr > 0 and 0 < c.lr_drop <= 1):
+        raise ConfigError(f"Need lr > 0 and 0 < lr_drop <= 1, got lr={c.lr}, lr_drop={c.lr_drop}.")
+    if not (c.eps > 0 and c.weight_decay >= 0):
+        raise ConfigError(f"Need eps > 0 and weight_decay >= 0, got eps={c.eps}, weight_decay={c.weight_decay}.")
+
+
+#: The checks in the order the original single validator ran them (so a config with two faults names the same one).
+_CHECKS: tuple[Callable[[TrainConfig], None], ...] = (
+    _check_names, _check_geometry, _check_blob_grid, _check_scattering, _check_digits32_grid, _check_patch_kernel,
+    _check_blob_recipe, _check_training_options, _check_inputs, _check_counts, _check_optimizer)

@@ -69,7 +69,7 @@ class Dataset:
                 f"classes={self.n_classes}, M={self.M})")
 
 
-def _check_n(name: str, v: Any, lo: int = 1) -> int:
+def check_n(name: str, v: Any, lo: int = 1) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
         raise DataError(f"{name} must be an integer >= {lo}, got {v!r}.")
     return int(v)
@@ -102,7 +102,7 @@ def blob_images(n: int, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.n
     DataError
         When ``n < 1`` or ``size < 4``.
     """
-    n, size = _check_n("n", n), _check_n("size", size, 4)
+    n, size = check_n("n", n), check_n("size", size, 4)
     rng = np.random.default_rng(seed)
     tile = rng.uniform(0.45, 1.0, n) * size  # side of the tile holding the blob
     cy = rng.uniform(tile / 2, size - tile / 2)
@@ -231,7 +231,7 @@ _SCORES: dict[str, Callable[[np.ndarray], float]] = {"closedness": centred_close
 
 def _centred_blobs(task: str, n_train: int, n_test: int, size: int, seed: int) -> Dataset:
     """The project's earlier blob variant (``recipe="centred"``), kept as a named option."""
-    n_train, n_test = _check_n("n_train", n_train), _check_n("n_test", n_test)
+    n_train, n_test = check_n("n_train", n_train), check_n("n_test", n_test)
     total = n_train + n_test
     raw = int(np.ceil(total / 0.8)) + 4
     while True:
@@ -316,7 +316,7 @@ def blobs(task: str, n_train: int | None = None, n_test: int | None = None, size
                         f"geometry, or recipe='centred' for other sizes.")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise DataError(f"seed must be an integer >= 0 (a numpy RandomState seed), got {seed!r}.")
-    gen = tuple(_check_n("generated", g) for g in generated)
+    gen = tuple(check_n("generated", g) for g in generated)
     if len(gen) != 2:
         raise DataError(f"generated must be (n_train, n_test) images to generate, got {generated!r}.")
     sets = authors_blobs(int(seed), gen, cache=cache, progress=progress)
@@ -325,7 +325,7 @@ def blobs(task: str, n_train: int | None = None, n_test: int | None = None, size
         lab = extreme_labels(st.score(task))
         keep = np.flatnonzero(lab >= 0)
         if want is not None:
-            want = _check_n(f"n_{name}", want)
+            want = check_n(f"n_{name}", want)
             if want > len(keep):
                 raise DataError(f"n_{name}={want} exceeds the {len(keep)} labelled {name} images of "
                                 f"{gen} generated; generate more with generated=(...) or ask for fewer.")
@@ -367,7 +367,7 @@ def digits(n_test: int = 297, seed: int = 0, levels: int | None = 2) -> Dataset:
 
     d = load_digits()
     X = d.images.astype(np.float64) / 16.0
-    n_test = _check_n("n_test", n_test)
+    n_test = check_n("n_test", n_test)
     if n_test >= len(X):
         raise DataError(f"n_test={n_test} leaves no training data out of {len(X)} digits.")
     perm = np.random.default_rng(seed).permutation(len(X))
@@ -375,7 +375,7 @@ def digits(n_test: int = 297, seed: int = 0, levels: int | None = 2) -> Dataset:
     if levels is None:
         Xt, M = torch.as_tensor(X[:, None], dtype=torch.float32), None
     else:
-        levels = _check_n("levels", levels, 2)
+        levels = check_n("levels", levels, 2)
         Xt, M = torch.as_tensor(np.minimum((X * levels).astype(np.int64), levels - 1)), levels
     yt = torch.as_tensor(y)
     n_train = len(X) - n_test
@@ -418,7 +418,7 @@ def teacher(tree: ModeTree, n_train: int = 2000, n_test: int = 500, M: int = 2, 
     """
     from tensorexpr.models import ConvAC
 
-    n_train, n_test = _check_n("n_train", n_train), _check_n("n_test", n_test)
+    n_train, n_test = check_n("n_train", n_train), check_n("n_test", n_test)
     net = ConvAC(tree, M, widths, outputs=n_classes, seed=seed + 7919, device="cpu")
     with torch.no_grad():
         for p in net.weights:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tensorexpr.experiments.data import Dataset, DataError, _check_n
+from tensorexpr.experiments.data import Dataset, DataError, check_n
 
 __all__ = ["digits32", "digit_images32", "rotate_images", "ROTATIONS"]
 
@@ -47,7 +47,7 @@ def digit_images32(size: int = 32) -> tuple[np.ndarray, np.ndarray]:
     from scipy.ndimage import zoom
     from sklearn.datasets import load_digits
 
-    size = _check_n("size", size, 10)
+    size = check_n("size", size, 10)
     d = load_digits()
     X = np.pad(d.images.astype(np.float64) / 16.0, ((0, 0), (1, 1), (1, 1)))
     X = zoom(X, (1, size / 10, size / 10), order=1)
@@ -129,7 +129,7 @@ def digits32(n_test: int = 297, seed: int = 0, rotate_train: str = "none", rotat
         if r not in ROTATIONS:
             raise DataError(f"{name}={r!r} is not a rotation mode; expected one of {ROTATIONS}.")
     X, y = digit_images32(size)
-    n_test = _check_n("n_test", n_test)
+    n_test = check_n("n_test", n_test)
     if n_test >= len(X):
         raise DataError(f"n_test={n_test} leaves no training data out of {len(X)} digits.")
     rng = np.random.default_rng(seed)
@@ -137,7 +137,7 @@ def digits32(n_test: int = 297, seed: int = 0, rotate_train: str = "none", rotat
     X, y = X[perm], y[perm]
     Xtr, ytr, Xte, yte = X[n_test:], y[n_test:], X[:n_test], y[:n_test]
     if n_train is not None:
-        n_train = _check_n("n_train", n_train)
+        n_train = check_n("n_train", n_train)
         if n_train > len(Xtr):
             raise DataError(f"n_train={n_train} exceeds the {len(Xtr)} digits left after the test split.")
         Xtr, ytr = Xtr[:n_train], ytr[:n_train]

@@ -8,26 +8,33 @@ trained model from its training run.
 
 from __future__ import annotations
 
-from tensorexpr.models.base import TreeModel
-from tensorexpr.models.convac import ConvAC, log_mex
-from tensorexpr.models.extract import from_model, template_inputs
-from tensorexpr.models.layers import (
-    REPRESENTATIONS,
-    Gaussian,
-    Linear,
-    ModelInputError,
-    OneHot,
-    Representation,
-    Stage,
-    compile_tree,
-    default_device,
-    make_representation,
-)
-from tensorexpr.models.relunet import POOLINGS, ReLUNet
-from tensorexpr.models.group import P4ConvAC, P4ReLUNet, PatchConvAC, PatchReLUNet
-from tensorexpr.models.sensitivity import rotation_sensitivity
-from tensorexpr.models.attribute import AttributeConvAC, AttributeReLUNet
-from tensorexpr.models.learned_basis import LearnedBasisConvAC, LearnedBasisReLUNet
+import importlib
+from typing import Any
+
+#: Public name -> the submodule defining it; loaded on first use (PEP 562), so that the torch-free
+#: ``tensorexpr.models.kinds`` (read by the command-line parser) does not load torch.
+_EXPORTS = {
+    "TreeModel": "base", "ConvAC": "convac", "log_mex": "convac", "from_model": "extract",
+    "template_inputs": "extract", "REPRESENTATIONS": "layers", "Gaussian": "layers", "Linear": "layers",
+    "ModelInputError": "layers", "OneHot": "layers", "Representation": "layers", "Stage": "layers",
+    "compile_tree": "layers", "default_device": "layers", "make_representation": "representations", "POOLINGS": "relunet",
+    "ReLUNet": "relunet", "P4ConvAC": "group", "P4ReLUNet": "group", "PatchConvAC": "group",
+    "PatchReLUNet": "group", "rotation_sensitivity": "sensitivity", "AttributeConvAC": "attribute",
+    "AttributeReLUNet": "attribute", "LearnedBasisConvAC": "learned_basis", "LearnedBasisReLUNet": "learned_basis",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "ConvAC",
@@ -63,6 +70,9 @@ def structured_model(kind: str, tree, M: int, widths, kernel: int = 2, pooling: 
                      **common):
     """The structured model of a training-config kind (``p4``, ``learned``, ``patch``, ``attribute``, ``*-relu``)."""
     from tensorexpr.core.errors import NetworkError
+    from tensorexpr.models.attribute import AttributeConvAC, AttributeReLUNet
+    from tensorexpr.models.group import P4ConvAC, P4ReLUNet, PatchConvAC, PatchReLUNet
+    from tensorexpr.models.learned_basis import LearnedBasisConvAC, LearnedBasisReLUNet
 
     table = {"p4": P4ConvAC, "p4-relu": P4ReLUNet, "learned": LearnedBasisConvAC, "learned-relu": LearnedBasisReLUNet,
              "patch": PatchConvAC, "patch-relu": PatchReLUNet, "attribute": AttributeConvAC,

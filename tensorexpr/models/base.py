@@ -11,7 +11,8 @@ from torch import nn
 from tensorexpr.core.errors import NetworkError
 from tensorexpr.core.modetree import ModeTree
 from tensorexpr.models.gridpath import GridPlan, grid_plan, permute_positions
-from tensorexpr.models.layers import Representation, Stage, compile_tree, default_device, gather_children, make_representation, n_parameters, positions
+from tensorexpr.models.representations import make_representation
+from tensorexpr.models.layers import Representation, Stage, compile_tree, default_device, gather_children, n_parameters, positions
 
 __all__ = ["TreeModel"]
 
@@ -60,6 +61,9 @@ class TreeModel(nn.Module):
     """
 
     _pad_value: float = 0.0
+
+    #: ``"convac"`` / ``"relunet"`` on the models :func:`~tensorexpr.models.from_model` can read; None here.
+    extraction: str | None = None
 
     def __init__(
         self,

@@ -118,6 +118,9 @@ class ConvAC(TreeModel):
 
     _pad_value = 0.0  # log 1: a missing child multiplies by one
 
+    #: How :func:`~tensorexpr.models.from_model` reads this model (a class fact, inherited by subclasses).
+    extraction = "convac"
+
     def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1,
                  representation: str | Representation = "one_hot", shared: bool = True, in_features: int = 1,
                  seed: int | None = 0, device: Any = None, fast: bool = True):

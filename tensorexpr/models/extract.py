@@ -105,10 +105,8 @@ def from_model(model: Any, templates: Any = None, name: str | None = None) -> Ne
     >>> te.models.from_model(m)
     Network(convac-model(line:4), n_modes=4, M=2, op=product, outputs=1, leaf=4, pool=3, params=10, weights: tied=6)
     """
-    from tensorexpr.models.convac import ConvAC
-    from tensorexpr.models.relunet import ReLUNet
-
-    if not isinstance(model, (ConvAC, ReLUNet)):
+    kind = getattr(model, "extraction", None)  # a class attribute of ConvAC / ReLUNet (and their subclasses)
+    if kind not in ("convac", "relunet"):
         raise NetworkError(f"from_model takes a te.models.ConvAC or ReLUNet, got {type(model).__name__}.")
     if getattr(model, "bias", False):
         raise NetworkError("This model has conv biases, which the Network form (and every bound) lacks; extract a "
@@ -120,12 +118,12 @@ def from_model(model: Any, templates: Any = None, name: str | None = None) -> Ne
             F: np.ndarray = np.eye(rep.M, dtype=np.int64)[t[:, 0].numpy()]
         else:
             tt = t.to(device=model.device, dtype=model.dtype).unsqueeze(0)  # (1, T, C)
-            vals = rep.log_forward(tt).exp() if isinstance(model, ConvAC) else rep(tt)
+            vals = rep.log_forward(tt).exp() if kind == "convac" else rep(tt)
             F = vals[0].double().cpu().numpy()
         weights: dict[frozenset, np.ndarray] = {}
         for i, st in enumerate(model.stages):
             W = model.weights[i].detach().double().cpu()
-            if isinstance(model, ConvAC):
+            if kind == "convac":  # log-space weights
                 W = torch.exp(W)
             W = W.numpy()
             if model.shared:
@@ -136,12 +134,12 @@ def from_model(model: Any, templates: Any = None, name: str | None = None) -> Ne
             else:
                 for j, n in enumerate(st.nodes):
                     weights[n] = W[j]
-    if isinstance(model, ConvAC):
-        op, kind = "product", "convac-model"
+    if kind == "convac":
+        op, label = "product", "convac-model"
     else:
-        op, kind = model.op_name, f"relunet-{model.pooling}-model"
+        op, label = model.op_name, f"relunet-{model.pooling}-model"
     return hierarchical(model.tree, weights, model.M, op, F, integer=False, shared=model.shared,
-                        name=name or f"{kind}({model.tree.name})")
+                        name=name or f"{label}({model.tree.name})")
 
 
 def forward_entries(model: Any, templates: Any = None, output: int = 0, batch: int = 4096) -> Callable[[np.ndarray], tuple[np.ndarray, float, np.ndarray]]:
@@ -174,9 +172,7 @@ def forward_entries(model: Any, templates: Any = None, output: int = 0, batch: i
     """
     import copy
 
-    from tensorexpr.models.convac import ConvAC
-
-    if not isinstance(model, ConvAC):
+    if getattr(model, "extraction", None) != "convac":
         raise NetworkError(f"evaluator='forward' is for ConvAC models; {type(model).__name__} has signed sums whose "
                            f"rounding its outputs cannot bound. Hint: evaluator='network' (float64, bounded).")
     t = _templates(model, templates)

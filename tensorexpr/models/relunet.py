@@ -65,6 +65,9 @@ class ReLUNet(TreeModel):
 
     _pad_value = 0.0  # after ReLU every child is >= 0, so 0 is neutral for max and adds nothing to a sum
 
+    #: How :func:`~tensorexpr.models.from_model` reads this model (a class fact, inherited by subclasses).
+    extraction = "relunet"
+
     def __init__(self, tree: ModeTree, M: int, widths: Any, outputs: int = 1, pooling: str = "max",
                  representation: str | Representation = "one_hot", shared: bool = True, in_features: int = 1,
                  seed: int | None = 0, device: Any = None, bias: bool = False, init: str = "he",

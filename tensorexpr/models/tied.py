@@ -23,7 +23,8 @@ from tensorexpr.core.errors import NetworkError
 from tensorexpr.core.modetree import ModeTree
 from tensorexpr.build.tying import LevelMap, tied_tree_network
 from tensorexpr.models.convac import log_mex
-from tensorexpr.models.layers import ModelInputError, positions, Representation, compile_tree, default_device, gather_children, make_representation, n_parameters
+from tensorexpr.models.representations import make_representation
+from tensorexpr.models.layers import ModelInputError, positions, Representation, compile_tree, default_device, gather_children, n_parameters
 
 __all__ = ["TiedTreeModel", "patchify"]
 

@@ -11,7 +11,7 @@ from tensorexpr.evaluate.grid import grid_tensor
 from tensorexpr.core.errors import RankError
 from tensorexpr.core.network import Network
 from tensorexpr.core.partitions import Partition
-from tensorexpr.core.rational import clear_denominators, network_is_rational
+from tensorexpr.core.denominators import clear_denominators, network_is_rational
 from tensorexpr.core.validation import check_partition
 from tensorexpr.rank.exact import check_field_prime, exact_rank_of_tensor, rank_mod_p, rank_rational
 from tensorexpr.rank.numeric import numeric_rank
@@ -48,7 +48,7 @@ def register_rank_method(name: str) -> Callable[[RankMethod], RankMethod]:
 
 def _exact_form(x: Any, method: str) -> Any:
     """Bring an exact rational product network to integers before any GF(p) step (ranks unchanged: the grid
-    tensor is scaled by a positive integer, :func:`tensorexpr.core.rational.clear_denominators`)."""
+    tensor is scaled by a positive integer, :func:`tensorexpr.core.denominators.clear_denominators`)."""
     if isinstance(x, Network) and method != "numeric" and x.integer and x.op.multilinear and network_is_rational(x):
         return clear_denominators(x)
     return x
@@ -115,7 +115,7 @@ def rank(x: Any, P: Partition, method: str = "numeric", **kwargs: Any) -> RankRe
     functions are linearly independent and whose templates make ``F`` invertible, the rank equals the
     separation rank. A singular ``F`` can only lower it (docs/conventions.md, "Separation rank"). An exact
     rational product network is first brought to integers
-    (:func:`~tensorexpr.core.rational.clear_denominators`, ranks unchanged) unless ``method="numeric"``.
+    (:func:`~tensorexpr.core.denominators.clear_denominators`, ranks unchanged) unless ``method="numeric"``.
 
     Parameters
     ----------

@@ -25,7 +25,7 @@ import numpy as np
 from tensorexpr.core.errors import BudgetError
 from tensorexpr.core.network import Network
 from tensorexpr.core.partitions import Partition
-from tensorexpr.rank.modp import _NUMPY_RANK_MAX_SIDE, colspace_factor, matmul_mod_p, rref_mod_p
+from tensorexpr.rank.modp import NUMPY_RANK_MAX_SIDE, colspace_factor, matmul_mod_p, rref_mod_p
 
 __all__ = ["face_split", "fmatmul", "tall_colspace", "chunked_rowspace", "reduce_basis", "kron_core", "overlap_step", "explicit_sides", "overlap"]
 
@@ -127,7 +127,7 @@ def fmatmul(A: np.ndarray, B: np.ndarray, p: int) -> np.ndarray:
     return out.astype(np.int64)
 
 
-def tall_colspace(X: np.ndarray, p: int, chunk: int = _NUMPY_RANK_MAX_SIDE) -> tuple[np.ndarray, np.ndarray]:
+def tall_colspace(X: np.ndarray, p: int, chunk: int = NUMPY_RANK_MAX_SIDE) -> tuple[np.ndarray, np.ndarray]:
     """:func:`~tensorexpr.rank.modp.colspace_factor` for tall matrices, ``X = X[:, pivots] @ R``.
 
     ``R`` is the reduced row echelon form of the row space, built from chunks of rows: each chunk is reduced

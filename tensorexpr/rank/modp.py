@@ -15,7 +15,7 @@ __all__ = ["check_prime", "rref_mod_p", "rref_mod_p_batch", "colspace_factor", "
            "matmul_mod_p_batch", "dense_rank_mod_p"]
 
 #: Below this many entries (and a thin side) a dense rank runs in numpy; above, in flint.
-_NUMPY_RANK_MAX_SIDE = 96
+NUMPY_RANK_MAX_SIDE = 96
 #: Up to this many entries an rref runs on Python integer lists: there numpy's fixed cost per call and per
 #: pivot dominates (measured in benchmarks/modp.py: 2.8x faster at 2x4, 1.6x at 8x4, even at 16x4 and 1x64).
 _PY_RREF_MAX_ENTRIES = 40
@@ -63,7 +63,7 @@ def rref_mod_p(X: np.ndarray, p: int) -> tuple[np.ndarray, list[int]]:
       no overflow, because numpy's per-call overhead (microseconds per pivot) dominates there; many blocks of
       one shape go faster still through :func:`rref_mod_p_batch`;
     * thin matrices: a per-column loop of vectorized int64 numpy row operations, cost ``O(rank * m * n)``;
-    * both sides over ``_NUMPY_RANK_MAX_SIDE``: python-flint's ``nmod_mat.rref``.
+    * both sides over ``NUMPY_RANK_MAX_SIDE``: python-flint's ``nmod_mat.rref``.
 
     Parameters
     ----------
@@ -96,7 +96,7 @@ def rref_mod_p(X: np.ndarray, p: int) -> tuple[np.ndarray, list[int]]:
         R, piv = _rref_lists(rows, p)
         return np.array(R, dtype=np.int64).reshape(len(piv), n), piv
     A = np.mod(A.astype(np.int64, copy=False), p)
-    if k > _NUMPY_RANK_MAX_SIDE:
+    if k > NUMPY_RANK_MAX_SIDE:
         return _rref_flint(A, p)
     piv: list[int] = []
     r = 0
@@ -374,7 +374,7 @@ def dense_rank_mod_p(X: np.ndarray, p: int) -> int:
     m, n = X.shape
     if m == 0 or n == 0:
         return 0
-    if min(m, n) <= _NUMPY_RANK_MAX_SIDE:
+    if min(m, n) <= NUMPY_RANK_MAX_SIDE:
         return len(rref_mod_p(X if m <= n else X.T, p)[1])
     from tensorexpr.rank.exact import rank_mod_p
 

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tensorexpr.core.backends import progress_bar
 from tensorexpr.core.errors import BudgetError, RankError
 from tensorexpr.core.network import Network, Node
 from tensorexpr.core.partitions import Partition
@@ -256,6 +257,32 @@ def _validate(net: Network) -> None:
             )
 
 
+def _refuse_over_budget(net: Network, P: Partition, max_rank: int) -> None:
+    """Refuse before any elimination when the specialization witness already has rank over ``max_rank``.
+
+    A cheap pre-pass: the eliminations would run for seconds and must end over budget. (The witness bounds the
+    generic rank; a degenerate integer point could be lower, which is why this is a budget refusal, never a
+    rank.)
+    """
+    if net.tree is None or not net.op.multilinear:
+        return
+    from tensorexpr.core.errors import NotApplicable
+    from tensorexpr.rank.specialization import specialization_value, specialization_witness
+
+    try:
+        w = specialization_witness(net)
+        lb = specialization_value(w.tree, w.widths, w.M_eff, w.symmetric, P)[0]
+    except NotApplicable:  # fixed/identity or basis-tied weights the proof cannot set
+        return
+    if lb > max_rank:
+        raise BudgetError(
+            f"Structured rank of {net.name} under {P.name}: the generic rank is at least {_fmt_big(lb)} "
+            f"(specialization bound), over max_rank={max_rank}, so the compressed blocks cannot stay within "
+            f"budget. Hint: te.certify(net, P) proves exponential ranks from bounds alone; raise max_rank= (CLI: --max-rank) "
+            f"only if you need this integer point's own rank."
+        )
+
+
 def structured_rank(net: Network, P: Partition, prime: int | None = None, output: int = 0,
                     max_rank: int = DEFAULT_MAX_RANK, max_entries: int = DEFAULT_MAX_ENTRIES,
                     progress: bool | None = None, batch: bool = True) -> RankResult:
@@ -304,23 +331,7 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
     if out_nd.weight is not None and out_nd.kind != "leaf":
         net, sel = net.output_slice(output), 0
     T = net.n_templates
-    if net.tree is not None and net.op.multilinear:
-        # cheap pre-pass: when the certified generic lower bound already exceeds the budget, refuse now
-        # instead of after seconds of eliminations that must end over budget
-        from tensorexpr.bounds.specialization import specialization_bound
-        from tensorexpr.core.errors import NotApplicable
-
-        try:
-            lb = specialization_bound(net, P).value
-        except NotApplicable:  # fixed/identity or basis-tied weights the proof cannot set
-            lb = 0
-        if lb > max_rank:
-            raise BudgetError(
-                f"Structured rank of {net.name} under {P.name}: the generic rank is at least {_fmt_big(lb)} "
-                f"(specialization bound), over max_rank={max_rank}, so the compressed blocks cannot stay within "
-                f"budget. Hint: te.certify(net, P) proves exponential ranks from bounds alone; raise max_rank= (CLI: --max-rank) "
-                f"only if you need this integer point's own rank."
-            )
+    _refuse_over_budget(net, P, max_rank)
     budget = _Budget(net, max_rank, max_entries)
     need_p, need_q = explicit_sides(net, P)
     dag = any(nd.kind == "pool" and sum(len(net.modes[c]) for c in nd.children) != len(net.modes[nd.id])
@@ -338,9 +349,7 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
         top = net.node(top.children[0])
         tail.add(top.id)
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(net.live_nodes), desc="structured rank", disable=not show, leave=False)
+    bar = progress_bar(len(net.live_nodes), "structured rank", show, leave=False)
     batched = batch and batchable(net, need_p, need_q, dag)
     if batched:
         # trees: every node below the output's linear chain, level by level with equal shapes stacked

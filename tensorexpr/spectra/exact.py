@@ -92,7 +92,7 @@ def tree_spectrum(net: Network, P: Partition, output: int = 0, memory_budget: in
     tensor). Raises :class:`~tensorexpr.core.errors.NotApplicable` for DAGs, sum nodes or non-product operators, and
     :class:`~tensorexpr.core.errors.BudgetError` when a node's core would exceed ``memory_budget`` bytes.
     """
-    from tensorexpr.evaluate.grid import _fmt_bytes, default_memory_budget
+    from tensorexpr.evaluate.grid import format_bytes, default_memory_budget
 
     if not net.op.multilinear:
         raise NotApplicable(f"The exact spectrum needs a product network; {net.name} uses {net.op.name!r}. "
@@ -120,9 +120,9 @@ def tree_spectrum(net: Network, P: Partition, output: int = 0, memory_budget: in
                 need = C.shape[0] * C.shape[1] * K.shape[1] * C.shape[2] * K.shape[2] * 8.0
                 if need > budget:
                     raise BudgetError(
-                        f"The exact spectrum at node {nd.id!r} needs a core of about {_fmt_bytes(need)} "
+                        f"The exact spectrum at node {nd.id!r} needs a core of about {format_bytes(need)} "
                         f"({C.shape[1] * K.shape[1]} x {C.shape[2] * K.shape[2]} per channel), over the budget of "
-                        f"{_fmt_bytes(budget)}. Hint: method='sampled' gives certified lower bounds instead.")
+                        f"{format_bytes(budget)}. Hint: method='sampled' gives certified lower bounds instead.")
                 C = _compress(_kron_batched(C, K), rtol)
             if nd.weight is not None:
                 C = np.einsum("apq,ag->gpq", C, np.asarray(nd.weight, dtype=np.float64))

@@ -13,8 +13,10 @@ import platform
 import socket
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable
+
+from tensorexpr.build.spec import NetworkSpec
 
 __all__ = ["JobKind", "JOB_KINDS", "register_job_kind", "execute", "device_name"]
 
@@ -63,31 +65,33 @@ def _run_train(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 # -- spectrum / certify on a random (or given) network ---------------------------------------------------------
-_NET_FIELDS = {"geometry", "M", "widths", "shared", "op", "seed", "outputs", "partition", "output"}
+# NetworkSpec fields a job may set (integer is the job kind's choice); shared = true is tied = "conv"
+_SPEC_FIELDS = tuple(f.name for f in fields(NetworkSpec) if f.name != "integer") + ("shared",)
+_NET_FIELDS = {*_SPEC_FIELDS, "partition", "output"}
 _SPECTRUM_FIELDS = _NET_FIELDS | {"method", "rows", "cols", "rtol", "integer"}
 _CERTIFY_FIELDS = _NET_FIELDS | {"methods", "budget_seconds"}
 
 
 def _network(cfg: dict[str, Any], integer: bool) -> tuple[Any, Any]:
-    from tensorexpr.build.convac import convac
-    from tensorexpr.core.specs import grid_shape, parse_geometry, parse_partition
+    """The network and partition of a job, through the one spec parser (:class:`~tensorexpr.build.spec.NetworkSpec`):
+    the same bad field gives the same error, recorded in the job's row, as the CLI prints."""
+    from tensorexpr.core.specs import parse_partition
 
-    tree = parse_geometry(cfg["geometry"])
-    net = convac(tree, int(cfg.get("M", 2)), cfg.get("widths", 2), outputs=int(cfg.get("outputs", 1)),
-                 shared=bool(cfg.get("shared", False)), op=cfg.get("op", "product"), seed=int(cfg.get("seed", 0)),
-                 integer=integer)
-    P = parse_partition(str(cfg.get("partition", "odd_even")), tree.n_modes, grid_shape(cfg["geometry"]))
-    return net, P
+    spec = NetworkSpec.from_mapping({**{k: cfg[k] for k in _SPEC_FIELDS if k in cfg}, "integer": integer})
+    net = spec.build()
+    return net, parse_partition(str(cfg.get("partition", "odd_even")), net.n_modes, spec.shape)
 
 
 def _check_fields(cfg: dict[str, Any], allowed: set, kind: str) -> None:
-    from tensorexpr.sweep.spec import SweepError
+    from tensorexpr.core.errors import SweepError
 
     unknown = sorted(set(cfg) - allowed)
     if unknown:
         raise SweepError(f"Unknown {kind} job fields {unknown}; expected a subset of {sorted(allowed)}.")
     if "geometry" not in cfg:
         raise SweepError(f"A {kind} job needs a geometry field (e.g. geometry = \"grid:8x8:square\").")
+    # the network spec is checked on the driver, before any job is sent: the same error the CLI and API raise
+    NetworkSpec.from_mapping({k: cfg[k] for k in _SPEC_FIELDS if k in cfg})
 
 
 def _run_spectrum(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -115,9 +119,9 @@ def _run_certify(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 register_job_kind(JobKind("train", _run_train, _validate_train, "te.experiments.train(TrainConfig(**config))"))
 register_job_kind(JobKind("spectrum", _run_spectrum, lambda c: _check_fields(c, _SPECTRUM_FIELDS, "spectrum"),
-                          "te.spectrum of a random te.convac network (fields: geometry, M, widths, partition, ...)"))
+                          "te.spectrum of a random network (NetworkSpec fields: geometry, M, widths, ...; partition, ...)"))
 register_job_kind(JobKind("certify", _run_certify, lambda c: _check_fields(c, _CERTIFY_FIELDS, "certify"),
-                          "te.certify of a random integer te.convac network"))
+                          "te.certify of a random integer network (NetworkSpec fields and partition)"))
 
 
 def execute(kind: str, config: dict[str, Any]) -> dict[str, Any]:

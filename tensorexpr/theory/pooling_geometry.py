@@ -12,6 +12,7 @@ from tensorexpr.build.convac import resolve_widths
 
 from tensorexpr.theory._common import RANGE, exact_rank, save_plot
 from tensorexpr.theory.report import Report, check_scale
+from tensorexpr.core.partitions import STANDARD_PARTITIONS
 
 STATUS = "checked"  # the claim, from the abstract; the bounds used below are [derived]
 CITATION = "Cohen & Shashua, ICLR 2017 (abstract; bounds derived)"
@@ -21,7 +22,7 @@ STATEMENT = ("A polynomially sized deep network gives exponential separation ran
 M, r = sp.symbols("M r", positive=True, integer=True)
 FORMULA = "square, coarse: rank <= r_(L-1);  lower bound prod_w min(r_0, M^min(|I n w|,|J n w|))"
 
-KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols", "mirror_left_right", "mirror_top_bottom"]
+KINDS = list(STANDARD_PARTITIONS)
 GRIDS = {"test": [(4, 4, 2, 2)], "quick": [(4, 4, 2, 2), (4, 4, 2, 3)], "full": [(4, 4, 2, 2), (4, 4, 2, 3), (4, 4, 3, 2)]}
 
 

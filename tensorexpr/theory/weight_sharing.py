@@ -16,6 +16,7 @@ import tensorexpr as te
 
 from tensorexpr.theory._common import RANGE, exact_rank, save_plot
 from tensorexpr.theory.report import Report, check_scale
+from tensorexpr.core.partitions import STANDARD_PARTITIONS
 
 STATUS = "checked"  # the quote is [checked] against the paper; what survives tying is [derived] and measured here
 CITATION = "Cohen & Shashua, ICLR 2017 (Sec. on weight sharing: 'oblivious to whether or not weights are shared')"
@@ -32,8 +33,7 @@ LINES = {"test": [(8, 2, 2), (8, 3, 4)], "quick": [(8, 2, 2), (8, 3, 4), (16, 2,
 GRIDS = {"test": [(4, 4, 2, [4, 9])], "quick": [(4, 4, 2, [4, 9]), (4, 4, 2, [2, 9]), (2, 2, 3, [8])],
          "full": [(4, 4, 2, [4, 9]), (4, 4, 2, [2, 9]), (2, 2, 3, [8]), (2, 2, 4, [12]), (4, 4, 2, [3, 5])]}
 SCALE = {"test": [], "quick": [(32, 2, 16)], "full": [(32, 2, 16), (64, 2, 16)]}
-KINDS = ["left_right", "top_bottom", "checkerboard", "interleaved_rows", "interleaved_cols", "mirror_left_right",
-         "mirror_top_bottom"]
+KINDS = list(STANDARD_PARTITIONS)
 
 
 def _best(net: te.Network, P: te.Partition, seeds: int = 2) -> int:

@@ -11,7 +11,7 @@ import pytest
 import tensorexpr as te
 from tensorexpr.bounds.certificate import integer_twin
 from tensorexpr.bounds.coarse import coarse_bound
-from tensorexpr.bounds.result import BOUND_PROVIDERS
+from tensorexpr.bounds import DEFAULT_PROVIDERS
 from tensorexpr.core.errors import NotApplicable
 from tensorexpr.core.params import FIXED
 from tensorexpr.testing import random_tree
@@ -73,7 +73,7 @@ def test_fixed_weight_below_the_frontier_declines():
 
 
 def test_registered_and_used_by_certify():
-    assert BOUND_PROVIDERS["coarse"].side == "lower"
+    assert DEFAULT_PROVIDERS["coarse"].side == "lower"
     net = te.convac(te.ModeTree.grid(16, 16), 2, 16, seed=0)
     c = te.certify(net, te.Partition.grid(16, 16, "left_right"))
     assert c.certified and c.lower == 16 and c.lower_method == "coarse"

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tensorexpr as te
-from tensorexpr.bounds.mincut import fast_mincut, network_hypergraph, tensor_hypergraph
+from tensorexpr.bounds.mincut import fast_mincut, network_hypergraph
 from tensorexpr.testing import local_mincut_bound, overlap_net, random_tree
 
 
@@ -178,15 +178,6 @@ def test_maxflow_on_dags_matches_networkx_and_oracle(seed):
     P = te.Partition.random(n, seed=seed)
     _check(net, P, "auto")  # the DP where size-1 bonds leave a hyper-forest, else max-flow
     _check(net, P, "maxflow")
-
-
-def test_hypergraph_matches_einsum_hypergraph():
-    net = te.convac(te.ModeTree.grid(4, 4), 2, [3, 2], seed=0)
-    a_labels, a_edges = network_hypergraph(net)
-    b_labels, b_edges = tensor_hypergraph(net)
-    assert sorted(a_labels) == sorted(b_labels)
-    key = lambda lab, es: sorted((e.dim, -1 if e.mode is None else e.mode, tuple(sorted(lab[m] for m in e.members))) for e in es)  # noqa: E731
-    assert key(a_labels, a_edges) == key(b_labels, b_edges)
 
 
 def test_beyond_the_old_operand_limit():

@@ -1,4 +1,4 @@
-"""One Bound shape, a provider registry, and certify composing whatever is registered."""
+"""One Bound shape, one provider protocol (net, P, ctx) -> Bound, and certify walking an explicit ordered list."""
 
 from __future__ import annotations
 
@@ -9,23 +9,9 @@ import numpy as np
 import pytest
 
 import tensorexpr as te
-from tensorexpr.bounds.assumptions import mode_multiplicity, modes_read_once, tree_matches
-from tensorexpr.bounds.result import BOUND_PROVIDERS, BoundProvider, register_bound_provider
+from tensorexpr.bounds import DEFAULT_PROVIDERS, BoundContext, BoundProvider, BoundProviders
+from tensorexpr.core.facts import Fact, mode_multiplicity, modes_read_once, tree_matches
 from tensorexpr.testing import brute_generic_rank
-
-
-@pytest.fixture
-def provider():
-    """Register a provider for one test and remove it afterwards."""
-    added = []
-
-    def add(p: BoundProvider) -> BoundProvider:
-        added.append(p.name)
-        return register_bound_provider(p)
-
-    yield add
-    for name in added:
-        BOUND_PROVIDERS.pop(name, None)
 
 
 def test_every_bound_is_a_bound():
@@ -45,45 +31,111 @@ def test_every_bound_is_a_bound():
     assert set(cert.to_dict()["bounds"]) == set(cert.results)
 
 
-def test_certify_picks_up_a_registered_provider(provider):
-    """A registered provider runs without edits to certify; a wrong upper bound would be caught loudly."""
+def test_add_a_bound_in_a_few_lines():
+    """The recipe of docs/design.md, "How to add a bound", run verbatim from the page: one function, one entry."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "design.md").read_text()
+    section = page[page.index("## How to add a bound"):page.index("## How to add an operator")]
+    (recipe,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(recipe.strip().splitlines()) <= 10  # a few lines
+    net = te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0)
+    scope = {"te": te, "net": net}
+    exec(recipe, scope)
+    cert, providers = scope["cert"], scope["providers"]
+
+    assert cert.details["half-modes"]["value"] == 2 ** 2 == cert.results["half-modes"].value
+    assert providers.names[1] == "half-modes" and "half-modes" not in DEFAULT_PROVIDERS  # lists are immutable
+    assert cert.upper == brute_generic_rank(net, te.Partition.left_right(4), draws=2)  # still the truth
+
+
+def test_duplicate_provider_names_are_refused():
+    dup = BoundProvider("mincut", "upper", lambda net, P, ctx: te.Bound(1, "upper", "x"))
+    with pytest.raises(te.NetworkError, match="already in the list"):
+        DEFAULT_PROVIDERS.add(dup)
+    replaced = DEFAULT_PROVIDERS.without("mincut").add(dup, before="flow")
+    assert replaced.names.index("mincut") == replaced.names.index("flow") - 1
+    with pytest.raises(te.NetworkError, match="Unknown bound provider"):
+        DEFAULT_PROVIDERS.without("no-such")
+    with pytest.raises(te.NetworkError, match="unknown facts"):
+        BoundProvider("x", "upper", lambda net, P, ctx: None, needs=("no-such-fact",))
+    with pytest.raises(te.NetworkError, match="side"):
+        BoundProvider("x", "sideways", lambda net, P, ctx: None)
+
+
+def test_certify_runs_the_list_in_order_with_the_context():
+    """A provider sees the best bounds so far; a wrong-side result is caught loudly; methods= selects."""
     net = te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0)
     P = te.Partition.left_right(4)
     truth = brute_generic_rank(net, P, draws=2)
     calls = []
 
-    def tight(net, P, output, upper=None):
-        calls.append(upper)
+    def tight(net, P, ctx):
+        calls.append((ctx.upper, ctx.lower, ctx.output, ctx.analysis.net is net))
         return te.Bound(truth, "upper", "oracle-test", P.name, ("product",))
 
-    provider(BoundProvider("oracle-test", "upper", tight, cost=-1.0, needs=("product",)))
-    cert = te.certify(net, P)
-    assert calls == [None] and cert.details["oracle-test"]["value"] == truth
+    first = BoundProviders([DEFAULT_PROVIDERS["trivial"], BoundProvider("oracle-test", "upper", tight, needs=("product",)),
+                            *DEFAULT_PROVIDERS[1:]])
+    cert = te.certify(net, P, providers=first)
+    assert calls == [(2 ** 2, 0, 0, True)] and cert.details["oracle-test"]["value"] == truth
     assert cert.upper == truth
-    only = te.certify(net, P, methods=["oracle-test"])
+    only = te.certify(net, P, methods=["oracle-test"], providers=first)
     assert set(k for k in only.details if k != "certifies") == {"trivial", "oracle-test"}
+    liar = DEFAULT_PROVIDERS.add(BoundProvider("liar", "upper", lambda net, P, ctx: te.Bound(1, "lower", "liar")),
+                                 before="symmetry")
+    with pytest.raises(te.RankError, match="liar"):
+        te.certify(net, P, providers=liar)
+    with pytest.raises(te.NetworkError, match="providers="):
+        te.certify(net, P, providers=[tight])
 
 
-def test_needs_are_checked_from_the_network_and_reasons_recorded(provider):
+def test_needs_are_checked_from_the_network_and_reasons_recorded():
     seen = []
-    provider(BoundProvider("needs-free", "lower", lambda net, P, output: seen.append(1) or te.Bound(1, "lower", "x"),
-                           cost=0.5, needs=("all-free", "modes-read-once")))
+    needs_free = BoundProvider("needs-free", "lower", lambda net, P, ctx: seen.append(1) or te.Bound(1, "lower", "x"),
+                               needs=("all-free", "modes-read-once"))
     tied = te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0, shared=True)
-    cert = te.certify(tied, te.Partition.odd_even(4))
+    cert = te.certify(tied, te.Partition.odd_even(4), providers=DEFAULT_PROVIDERS.add(needs_free, before="symmetry"))
     d = cert.to_dict()["details"]["needs-free"]
     assert d["skip_kind"] == "assumption" and "all-free" in d["skipped"] and "tied" in d["skipped"] and not seen
     assert cert.to_dict()["assumptions"]["all-free"] != True  # noqa: E712 (the reason string)
     assert cert.to_dict()["parametrization"]["n_free_params"] == tied.n_params
 
 
-def test_not_applicable_is_recorded_not_a_number(provider):
-    def refuse(net, P, output):
+def test_a_provider_may_declare_its_own_fact():
+    even = Fact("even-modes", "an even number of modes", lambda n: n.n_modes % 2 == 0, lambda n: f"{n.n_modes} modes")
+    prov = BoundProvider("needs-even", "upper", lambda net, P, ctx: te.Bound(10 ** 9, "upper", "e"), needs=(even,))
+    odd = te.convac(te.ModeTree.from_nested(((0, 1), 2)), M=2, widths=2, seed=0)
+    cert = te.certify(odd, te.Partition([0], 3), providers=DEFAULT_PROVIDERS.add(prov, before="symmetry"))
+    assert cert.details["needs-even"]["skip_kind"] == "assumption" and "3 modes" in cert.details["needs-even"]["skipped"]
+
+
+def test_not_applicable_is_recorded_not_a_number():
+    def refuse(net, P, ctx):
         raise te.NotApplicable("the hypothesis H fails for this network")
 
-    provider(BoundProvider("refuser", "lower", refuse, cost=0.5))
-    cert = te.certify(te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0), te.Partition.odd_even(4))
+    providers = DEFAULT_PROVIDERS.add(BoundProvider("refuser", "lower", refuse), before="specialization")
+    cert = te.certify(te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0), te.Partition.odd_even(4),
+                      providers=providers)
     assert cert.details["refuser"] == {"role": "lower", "skipped": "the hypothesis H fails for this network",
                                        "skip_kind": "not applicable"}
+
+
+def test_an_analysis_is_reused_and_gives_the_same_certificates():
+    """One plan per network: the same intervals as fresh certify calls, and partition-free work done once."""
+    net = te.convac(te.ModeTree.grid(8, 8), M=2, widths=[2, 4, 4], seed=1, shared=True)
+    a = te.analyze(net)
+    for kind in ("left_right", "checkerboard", "top_bottom"):
+        P = te.Partition.grid(8, 8, kind)
+        fresh, planned = te.certify(net, P), te.certify(a, P)
+        assert (fresh.lower, fresh.upper, fresh.lower_method, fresh.upper_method) == \
+            (planned.lower, planned.upper, planned.lower_method, planned.upper_method)
+    n_derived = len(a._memo)
+    te.certify(a, te.Partition.grid(8, 8, "left_right"))
+    assert len(a._memo) == n_derived  # nothing partition-free recomputed
+    other = te.analyze(te.convac(te.ModeTree.grid(8, 8), 2, 2, seed=0))
+    with pytest.raises(te.NetworkError, match="plan of"):
+        te.specialization_bound(net, te.Partition.grid(8, 8, "left_right"), analysis=other)
 
 
 def test_bounds_that_cannot_change_the_answer_are_skipped():

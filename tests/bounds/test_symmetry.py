@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 import tensorexpr as te
-from tensorexpr.bounds.result import BOUND_PROVIDERS
+from tensorexpr.bounds import DEFAULT_PROVIDERS, BoundContext
 from tensorexpr.bounds.symmetry import M_SYMBOL, multichoose, symmetry_bound
 from tensorexpr.core.errors import NotApplicable
 from tensorexpr.core.params import FIXED
@@ -243,10 +243,10 @@ def test_not_applicable_and_registry():
 
 
 def test_provider_registered_and_to_dict():
-    prov = BOUND_PROVIDERS["symmetry"]
+    prov = DEFAULT_PROVIDERS["symmetry"]
     assert prov.side == "upper" and set(prov.needs) == {"product", "tree", "mode-tree"}
     net = te.convac(te.ModeTree.grid(4, 4), 2, [4, 9], shared=True, seed=0)
-    b = prov.compute(net, te.Partition.grid(4, 4, "checkerboard"), 0)
+    b = prov.compute(net, te.Partition.grid(4, 4, "checkerboard"), BoundContext(te.analyze(net)))
     d = b.to_dict()
     assert d["value"] == 81 and d["side"] == "upper" and d["method"] == "symmetry"
     assert d["root_groups"] == ["S2^4", "S2^4"]
@@ -318,12 +318,12 @@ def test_pattern_quotient_matches_the_node_by_node_recursion():
                        (te.ModeTree.grid(8, 8, geometry="mirror"), 2, 4)]:
         net = te.convac(tree, M, w, shared=True, seed=0)
         st = S.tie_signatures(net)
-        q, n, names, d = S._network_tables(net, st)
+        q, n, names, d = S.network_tables(net, st)
         for P in [te.Partition.random(tree.n_modes, seed=s) for s in range(4)] + [te.Partition.odd_even(tree.n_modes)]:
             size, inI = S._sizes(st), S._inside(st, P)
             inJ = {t: size[t] - inI[t] for t in st.order}
-            oI, DI = S._side_numbers(st, inI, size, n, d)
-            oJ, DJ = S._side_numbers(st, inJ, size, n, d)
+            oI, DI = S.side_numbers(st, inI, size, n, d)
+            oJ, DJ = S.side_numbers(st, inJ, size, n, d)
             # the one-pass numbers equal the separate orbit and span recursions they replaced in the hot path
             assert oI == S._side_orbits(st, inI, size, n, names)[0] and DI == S._spans(st, inI, size, d, min)
             assert oJ == S._side_orbits(st, inJ, size, n, names)[0] and DJ == S._spans(st, inJ, size, d, min)

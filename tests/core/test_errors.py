@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tensorexpr as te
-from tensorexpr.bounds import BOUND_PROVIDERS
+from tensorexpr.bounds import DEFAULT_PROVIDERS, BoundContext
 from tensorexpr.rank import rank_many
 import tensorexpr.core.errors as errors
 
@@ -27,7 +27,7 @@ def _entry_points(net, P):
         "mincut_bound": lambda: te.mincut_bound(net, P),
         "closed_form": lambda: te.closed_form(net, P),
         "profile": lambda: te.profile(net, [P]),
-        **{f"provider {name}": (lambda p=p: p.compute(net, P, 0)) for name, p in BOUND_PROVIDERS.items()},
+        **{f"provider {p.name}": (lambda p=p: p.compute(net, P, BoundContext(te.analyze(net)))) for p in DEFAULT_PROVIDERS},
     }
 
 

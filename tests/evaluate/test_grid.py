@@ -10,7 +10,7 @@ import torch
 
 import tensorexpr as te
 from tensorexpr.core.operators import OPERATORS
-from tensorexpr.core.rational import clear_denominators
+from tensorexpr.core.denominators import clear_denominators
 from tensorexpr.evaluate.grid import DEFAULT_PRIME, estimate_bytes, grid_tensor_mod
 from tensorexpr.evaluate.grid import _expression
 from tensorexpr.testing import random_tree, reference_grid_tensor

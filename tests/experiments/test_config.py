@@ -110,3 +110,43 @@ def test_each_builtin_task_learns_with_its_default_config():
     for task in ("closedness", "symmetry"):  # the defaults: all 20,000 / 4,000 authors' images, 5 epochs (~2 min each)
         b = train(TrainConfig(task=task, progress=False, device="cpu"))
         assert b.test_acc > 0.7
+
+
+@pytest.mark.parametrize("fields, error, message", [
+    ({"model": "nope"}, ConfigError, "model='nope' is unknown"),
+    ({"task": "nope"}, ConfigError, "task='nope' is unknown"),
+    ({"pooling": "sum"}, ConfigError, "pooling='sum' is unknown"),
+    ({"geometry": "grid:8x16:square", "blob_recipe": "centred"}, ConfigError, "need a square grid"),
+    ({"representation": "scattering:J=2,L=8"}, ConfigError, "needs float images"),
+    ({"model": "scatlinear"}, ConfigError, "scattering \\+ linear baseline"),
+    ({"task": "digits32", "geometry": "grid:8x8:square"}, ConfigError, "digits32 images are 32x32"),
+    ({"model": "p4", "kernel": 2}, ConfigError, "patch models need kernel=1"),
+    ({"blob_recipe": "other"}, ConfigError, "blob_recipe='other' is unknown"),
+    ({"order": "random"}, ConfigError, "order='random' is unknown"),
+    ({"init": "zeros"}, ConfigError, "init='zeros' is unknown"),
+    ({"task": "digits", "geometry": "grid:4x4:square"}, ConfigError, "digits are 8x8"),
+    ({"representation": "gaussian"}, ConfigError, "has symbol inputs"),
+    ({"batch_size": 0}, ConfigError, "batch_size must be a positive integer"),
+    ({"epochs": True}, ConfigError, "epochs must be a positive integer"),
+    ({"lr": -1.0}, ConfigError, "Need lr > 0"),
+    ({"eps": 0.0}, ConfigError, "Need eps > 0"),
+])
+def test_each_validation_concern_names_its_field(fields, error, message):
+    with pytest.raises(error, match=message):
+        TrainConfig(**fields)
+
+
+@pytest.mark.parametrize("fields, api", [
+    ({"geometry": "torus:3"}, "convac torus:3"),
+    ({"widths": 0}, "convac line:8 widths=0"),
+    ({"widths": (16, -1)}, "convac line:8 widths=16,-1"),
+])
+def test_spec_errors_are_the_network_spec_errors(fields, api):
+    """TrainConfig reads geometry and widths with the one spec grammar: the same error class and message."""
+    from tensorexpr.build.spec import NetworkSpec
+
+    with pytest.raises(te.TensorExprError) as want:
+        NetworkSpec.parse(api)
+    with pytest.raises(type(want.value)) as got:
+        TrainConfig(**fields)
+    assert str(got.value) == str(want.value)

@@ -34,7 +34,7 @@ from hypothesis import strategies as st  # noqa: E402
 import tensorexpr as te  # noqa: E402
 from tensorexpr.build import common_nodes  # noqa: E402
 from tensorexpr.core.operators import OPERATORS  # noqa: E402
-from tensorexpr.core.rational import clear_denominators  # noqa: E402
+from tensorexpr.core.denominators import clear_denominators  # noqa: E402
 from tensorexpr.rank import rank_many  # noqa: E402
 from tensorexpr.core.params import FIXED, Tied  # noqa: E402
 from tensorexpr.testing import brute_generic_rank, brute_matricization, fraction_rank, random_tree  # noqa: E402
