@@ -98,7 +98,18 @@ class Analysis:
     def fact(self, need: str | Fact) -> str | None:
         """None when the fact (a key of :data:`~tensorexpr.core.facts.FACTS` or a ``Fact``) holds, else why not."""
         key = ("fact", need if isinstance(need, str) else need)
-        return self.derived(key, lambda: check_fact(self._net, need))
+        return self.derived(key, lambda: self._check_fact(need))
+
+    def _check_fact(self, need: str | Fact) -> str | None:
+        # Two facts are functions of structures this plan derives anyway (the tree match, the mode
+        # multiplicities): read them here instead of walking the network a second time.
+        if need == "mode-tree":
+            return None if self.tree_matches else FACTS["mode-tree"].why(self._net)
+        if need == "modes-read-once":
+            if all(k == 1 for k in self.derived(("multiplicity",), lambda: mode_multiplicity(self._net)).values()):
+                return None
+            return FACTS["modes-read-once"].why(self._net)
+        return check_fact(self._net, need)
 
     def facts(self) -> dict[str, Any]:
         """Every built-in fact: True, or the reason it fails (as certificates record them)."""

@@ -172,7 +172,8 @@ def specialization_bound(net_or_tree: Network | ModeTree, P: Partition, M: int |
         check_partition(P, net.n_modes, "specialization_bound", net.name)
         check_output(output, net.outputs)
         memo = analysis_of(net, analysis)
-        wit = memo.derived(("specialization.witness", output), lambda: specialization_witness(net, output))
+        wit = memo.derived(("specialization.witness", output), lambda: specialization_witness(
+            net, output, follows_tree=memo.tree_matches))
         tree, w, M_eff, sym, used = wit.tree, wit.widths, wit.M_eff, wit.symmetric, list(wit.assumptions)
     elif isinstance(net_or_tree, ModeTree):
         tree, memo = net_or_tree, None

@@ -204,7 +204,9 @@ def convac(
                 tied[key].setflags(write=False)  # one frozen array for the whole level: no per-node copy
             weights[n] = tied[key]
         else:
-            weights[n] = draw_weight(rng, shape, integer, int_range)
+            w = draw_weight(rng, shape, integer, int_range)
+            w.setflags(write=False)  # a fresh array nobody else holds: frozen in place, not copied again
+            weights[n] = w
     # meta passed in: a replace() afterwards would validate the whole network a second time
     return hierarchical(tree, weights, M, op, F, integer, shared, name=f"convac({tree.name})",
                         meta={"widths": widths, "seed": seed})

@@ -246,7 +246,11 @@ class Network:
                         f"Node {nd.id!r} is tied to block {nd.param.block!r}, which is not in params "
                         f"(blocks: {sorted(params)[:8]})."
                     )
-                want = materialize(nd.param, params[nd.param.block], nd.weight.shape)
+                vec = params[nd.param.block]
+                if nd.param.basis is None and vec.base is nd.weight and nd.weight.flags.c_contiguous \
+                        and vec.shape == (nd.weight.size,):
+                    continue  # the block is this weight's own flat view (hierarchical): equal by construction
+                want = materialize(nd.param, vec, nd.weight.shape)
                 same = want is nd.weight or _same_view(want, nd.weight) or np.array_equal(want, nd.weight) or (
                     False if "O" in (want.dtype.kind, nd.weight.dtype.kind)
                         or want.dtype.kind in "iu" and nd.weight.dtype.kind in "iu"

@@ -152,8 +152,20 @@ class Witness:
     assumptions: tuple[str, ...]
 
 
-def specialization_witness(net: Network, output: int = 0) -> Witness:
+def specialization_witness(net: Network, output: int = 0, follows_tree: bool | None = None) -> Witness:
     """The partition-free part of the specialization proof for ``net`` (see :func:`specialization_value`).
+
+    Parameters
+    ----------
+    net : Network
+    output : int
+    follows_tree : bool, optional
+        :func:`~tensorexpr.core.facts.tree_matches` of ``net`` when the caller has it already (an analysis
+        plan); computed here when None.
+
+    Returns
+    -------
+    Witness
 
     Raises
     ------
@@ -171,7 +183,7 @@ def specialization_witness(net: Network, output: int = 0) -> Witness:
         raise NotApplicable(
             f"specialization_bound applies to product (ConvAC) networks; {net.name} uses {net.op.name!r}."
         )
-    if not tree_matches(net):
+    if not (tree_matches(net) if follows_tree is None else follows_tree):
         raise NotApplicable(f"{net.name}: its graph does not follow its mode tree net.tree node for node.")
     by_modes = {net.modes[nd.id]: nd.id for nd in net.live_nodes}
     widths = {n: net.widths[by_modes[n]] for n in net.tree.nodes}
