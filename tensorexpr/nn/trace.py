@@ -61,6 +61,7 @@ class _Builder:
     def __init__(self, net_name: str, F: np.ndarray) -> None:
         self.nodes: list[Node] = []
         self.params: dict[str, np.ndarray] = {}
+        self.weights: dict[str, np.ndarray] = {}  # one frozen array per block, shared by its uses
         self.F = F
         self.M = F.shape[1]  # with the constant column, the last
         self.name = net_name
@@ -69,11 +70,16 @@ class _Builder:
         self.nodes.append(nd)
         return nd.id
 
-    def tied(self, block: str, theta: np.ndarray, basis: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, Tied]:
-        theta = np.ascontiguousarray(theta, dtype=np.float64).reshape(-1)
-        self.params.setdefault(block, theta)
-        W = (basis @ self.params[block]).reshape(shape)
-        return W, Tied(block, basis)
+    def tied(self, block: str, theta: np.ndarray, basis: np.ndarray | None, shape: tuple[int, int]
+             ) -> tuple[np.ndarray, Tied]:
+        """The weight of one use of parameter block ``block`` (``basis=None``: ``theta`` is the weight itself)."""
+        if block not in self.params:
+            theta = np.array(theta, dtype=np.float64).reshape(-1)
+            theta.setflags(write=False)
+            self.params[block] = theta
+            self.weights[block] = (self.params[block] if basis is None else basis @ self.params[block]).reshape(shape)
+            self.weights[block].setflags(write=False)
+        return self.weights[block], Tied(block, basis)
 
     def bias(self, block: str, b: np.ndarray, leaf: str, nid: str) -> str:
         """A linear node on the constant column of ``leaf``'s templates: the constant ``b``."""
@@ -221,7 +227,7 @@ def from_torch(module: nn.Module, input_shape: Sequence[int], templates: Any, na
             if out.const:  # the constant channel is not an output
                 top = b.add(Node("out", "linear", (top,), np.eye(out.channels + 1)[:, :out.channels], param=FIXED))
             top = _read_every_mode(b, top, out.channels, H * W)
-            nodes = tuple(replace(nd, weight=_exact(nd.weight, integer)) if nd.weight is not None else nd
+            nodes = tuple(replace(nd, weight=_exact(nd.weight, True)) if integer and nd.weight is not None else nd
                           for nd in b.nodes)
             return Network(nodes, top, b.M, get_operator(op), _exact(F, integer), bool(integer), None,
                            {k: _exact(v, integer) for k, v in b.params.items()}, name=b.name)
@@ -352,7 +358,8 @@ def _conv(n: Any, k: int, m: nn.Conv2d, x: _Map, b: _Builder) -> _Map:
     Wt = m.weight.detach().double().cpu().numpy()  # (cout, cin/g, kh, kw)
     cout, cin_g, kh, kw = Wt.shape
     cin_child = x.channels + int(x.const)
-    basis = _channel_basis(cin_child, cout, cin_g, m.groups)
+    plain = m.groups == 1 and not x.const  # the block is the (cin, cout) weight itself
+    basis = None if plain else _channel_basis(cin_child, cout, cin_g, m.groups)
     win = _window_nodes(x, kh, kw, _pairs(m.stride), _pairs(m.padding), _pairs(m.dilation))
     ids = np.empty((len(win), len(win[0])), dtype=object)
     rep = np.empty(ids.shape, dtype=int)
@@ -360,7 +367,8 @@ def _conv(n: Any, k: int, m: nn.Conv2d, x: _Map, b: _Builder) -> _Map:
         for j, taps in enumerate(row):
             kids = []
             for (a, c), (ia, jc) in taps:
-                Wq, pq = b.tied(f"{n.name}.k{a}_{c}", Wt[:, :, a, c], basis, (cin_child, cout))
+                theta = Wt[:, :, a, c].T if plain else Wt[:, :, a, c]
+                Wq, pq = b.tied(f"{n.name}.k{a}_{c}", theta, basis, (cin_child, cout))
                 kids.append(b.add(Node(f"{n.name}.{i}_{j}.k{a}_{c}", "linear", (x.ids[ia, jc],), Wq, param=pq)))
             if not taps:
                 ids[i, j], rep[i, j] = _constant(b, n, f"{n.name}.{i}_{j}", m.bias, cout), 0
@@ -424,12 +432,13 @@ def _linear(n: Any, k: int, m: nn.Linear, x: _Map, b: _Builder) -> _Map:
     Wt = m.weight.detach().double().cpu().numpy()  # (out, C*h*w)
     out = Wt.shape[0]
     cin_child = x.channels + int(x.const)
-    basis = _channel_basis(cin_child, out, x.channels, 1)
+    basis = None if not x.const else _channel_basis(cin_child, out, x.channels, 1)
     kids = []
     for i in range(h):
         for j in range(w):
             cols = [c * h * w + i * w + j for c in range(x.channels)]
-            Wp, pp = b.tied(f"{n.name}.p{i}_{j}", Wt[:, cols], basis, (cin_child, out))
+            Wp, pp = b.tied(f"{n.name}.p{i}_{j}", Wt[:, cols].T if basis is None else Wt[:, cols], basis,
+                            (cin_child, out))
             kids.append(b.add(Node(f"{n.name}.p{i}_{j}", "linear", (x.ids[i, j],), Wp, param=pp)))
     if m.bias is not None:
         kids.append(b.bias(f"{n.name}.bias", m.bias.detach().double().cpu().numpy(), f"x{int(x.rep_mode.flat[0])}",
