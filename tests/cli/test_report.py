@@ -108,3 +108,14 @@ def test_report_json_big_grids(run_cli, n):
     rc, out, err = run_cli("report", "--grid", f"{n}x{n}", "--json")
     assert rc == 0, err
     _check_report_json(out, n)
+
+
+def test_report_restores_the_garbage_collector(run_cli):
+    """The report pauses the cyclic collector for speed; it is enabled again afterwards, even after an error."""
+    import gc
+
+    assert gc.isenabled()
+    assert run_cli("report", "--grid", "4x4", "--widths", "2")[0] == 0
+    assert gc.isenabled()
+    assert run_cli("report", "--grid", "8x8", "--random", "-1")[0] != 0
+    assert gc.isenabled()
