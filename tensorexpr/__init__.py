@@ -4,7 +4,8 @@ The data flows one way (docs/design.md): a geometry (:class:`ModeTree`) -> a net
 by :func:`convac`, :func:`cp`, ...) -> measures (:func:`grid_tensor`, :func:`matricize`, :func:`rank`) ->
 certified bounds (:func:`certify`, :func:`profile`) and spectra (:func:`spectrum`); the data side is
 :func:`data_entanglement` / :func:`geometry_fit`. This namespace holds what a user calls; everything else is
-importable from its module. ``te.models`` and ``te.experiments`` (the ``[torch]`` extra) load on first use.
+importable from its module. ``te.from_torch``, ``te.nn``, ``te.models`` and ``te.experiments`` (the ``[torch]``
+extra) load on first use.
 """
 
 from __future__ import annotations
@@ -46,14 +47,19 @@ __all__ = [
     # errors
     "TensorExprError", "GeometryError", "PartitionError", "NetworkError", "BudgetError", "RankError",
     "NotApplicable",
-    # torch-backed subpackages, loaded on first use
-    "models", "experiments",
+    # torch-backed: the tracer and subpackages, loaded on first use
+    "from_torch", "nn", "models", "experiments",
 ]
 
-_LAZY_SUBPACKAGES = ("models", "experiments")
+_LAZY_SUBPACKAGES = ("models", "experiments", "nn")
 
 
 def __getattr__(name: str) -> Any:  # PEP 562: torch loads only when a model is asked for
+    if name == "from_torch":
+        from tensorexpr.nn.trace import from_torch
+
+        globals()[name] = from_torch
+        return from_torch
     if name in _LAZY_SUBPACKAGES:
         mod = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = mod

@@ -26,7 +26,8 @@ RANK_METHODS: dict[str, RankMethod] = {}
 def register_rank_method(name: str) -> Callable[[RankMethod], RankMethod]:
     """Decorator adding ``fn(x, P, **kwargs) -> RankResult`` to :data:`RANK_METHODS` under ``name``.
 
-    A second registration under the same name replaces the first (no check).
+    A name already registered is refused (the same mistake from every entry point: a second method under one
+    name would silently change what ``method=`` means).
 
     Parameters
     ----------
@@ -37,9 +38,17 @@ def register_rank_method(name: str) -> Callable[[RankMethod], RankMethod]:
     -------
     callable
         The decorator; it returns ``fn`` unchanged.
+
+    Raises
+    ------
+    RankError
+        When ``name`` is already registered to another function.
     """
 
     def deco(fn: RankMethod) -> RankMethod:
+        if name in RANK_METHODS and RANK_METHODS[name] is not fn:
+            raise RankError(f"A rank method named {name!r} is already registered ({RANK_METHODS[name].__name__}). "
+                            f"Hint: pick another name.")
         RANK_METHODS[name] = fn
         return fn
 

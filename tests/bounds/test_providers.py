@@ -121,23 +121,6 @@ def test_not_applicable_is_recorded_not_a_number():
                                        "skip_kind": "not applicable"}
 
 
-def test_an_analysis_is_reused_and_gives_the_same_certificates():
-    """One plan per network: the same intervals as fresh certify calls, and partition-free work done once."""
-    net = te.convac(te.ModeTree.grid(8, 8), M=2, widths=[2, 4, 4], seed=1, shared=True)
-    a = te.analyze(net)
-    for kind in ("left_right", "checkerboard", "top_bottom"):
-        P = te.Partition.grid(8, 8, kind)
-        fresh, planned = te.certify(net, P), te.certify(a, P)
-        assert (fresh.lower, fresh.upper, fresh.lower_method, fresh.upper_method) == \
-            (planned.lower, planned.upper, planned.lower_method, planned.upper_method)
-    n_derived = len(a._memo)
-    te.certify(a, te.Partition.grid(8, 8, "left_right"))
-    assert len(a._memo) == n_derived  # nothing partition-free recomputed
-    other = te.analyze(te.convac(te.ModeTree.grid(8, 8), 2, 2, seed=0))
-    with pytest.raises(te.NetworkError, match="plan of"):
-        te.specialization_bound(net, te.Partition.grid(8, 8, "left_right"), analysis=other)
-
-
 def test_bounds_that_cannot_change_the_answer_are_skipped():
     net = te.convac(te.ModeTree.line(8), M=3, widths=2, seed=0)
     cert = te.certify(net, te.Partition.odd_even(8))

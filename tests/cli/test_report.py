@@ -119,3 +119,39 @@ def test_report_restores_the_garbage_collector(run_cli):
     assert gc.isenabled()
     assert run_cli("report", "--grid", "8x8", "--random", "-1")[0] != 0
     assert gc.isenabled()
+
+
+def test_report_certifies_a_torch_network(tmp_path, capsys):
+    """`report --torch FILE.py:FUNCTION`: the traced network's intervals; each upper end is at least the rank of the
+    module's own grid tensor (oracle: the numeric rank of the dense matricization of the traced tensor)."""
+    pytest.importorskip("torch")
+    import json
+
+    import torch
+
+    import tensorexpr as te
+    from tensorexpr.cli import main
+
+    src = tmp_path / "model.py"
+    src.write_text("import torch, tensorexpr as te\n"
+                   "def make_model():\n"
+                   "    torch.manual_seed(0)\n"
+                   "    nn = torch.nn\n"
+                   "    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, bias=False), te.nn.ProductPool2d(2),\n"
+                   "                         nn.Conv2d(2, 2, 1, bias=False), te.nn.ProductPool2d(2), nn.Flatten(),\n"
+                   "                         nn.Linear(2, 1, bias=False))\n")
+    assert main(["report", "--torch", f"{src}:make_model", "--input", "1x4x4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    certs = out["profile"]["rows"]
+    assert [c["partition"] for c in certs][:3] == ["left_right", "top_bottom", "checkerboard"]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("m", src)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    net = te.from_torch(mod.make_model().double(), (1, 4, 4), torch.tensor([[0.0], [1.0]]))
+    for c in certs:
+        P = te.Partition.grid(4, 4, c["partition"])
+        assert c["upper"] >= te.rank(net, P, method="numeric").rank  # upper bounds hold for these weights
+    assert main(["report", "--torch", f"{src}:nope"]) == 2
+    assert "no function 'nope'" in capsys.readouterr().err

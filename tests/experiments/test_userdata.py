@@ -58,3 +58,17 @@ def test_user_data_file_errors(tmp_path):
     assert rc == 2  # a clean error, no traceback
     with pytest.raises(DataError, match="needs your data"):
         train(cfg)
+
+
+def test_missing_keys_message_is_said_once(tmp_path):
+    import numpy as np
+
+    from tensorexpr.core.errors import DataError
+    from tensorexpr.experiments.userdata import load_npz
+
+    path = tmp_path / "bad.npz"
+    np.savez(path, X_train=np.zeros(3))
+    with pytest.raises(DataError) as info:
+        load_npz(path)
+    msg = str(info.value)
+    assert msg.startswith("Data file") and msg.count("lacks") == 1 and "Cannot read" not in msg

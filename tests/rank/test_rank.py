@@ -179,3 +179,11 @@ def test_lists_are_accepted_as_tensors():
     assert te.matricize(A, P).shape == (4, 4)
     assert te.rank(A, P, method="exact").rank == 2  # two distinct nonzero entries in distinct rows and columns
     assert te.geometry_bound(te.ModeTree.line(4), P, M=np.int64(2), widths=2).value >= 1
+
+
+def test_a_rank_method_name_is_registered_once():
+    from tensorexpr.rank import RANK_METHODS, register_rank_method
+
+    with pytest.raises(te.RankError, match="already registered"):
+        register_rank_method("exact")(lambda x, P: None)
+    assert RANK_METHODS["exact"].__name__ != "<lambda>"

@@ -1,0 +1,448 @@
+"""``te.from_torch``: a convolutional network written in torch, traced with ``torch.fx`` into the one
+:class:`~tensorexpr.Network` form (docs/torch.md).
+
+The traced network's grid tensor is the module evaluated on every image made of templates: mode
+``m = h * W + w`` is pixel ``(h, w)``, and grid entry ``(i_0, ..., i_{N-1})`` is the module's output on the image
+whose pixel ``m`` is ``templates[i_m]``. How each layer becomes nodes:
+
+* the input: one ``leaf`` per pixel; the template matrix is ``F = [phi(templates), 1]``, ``phi`` the identity
+  or a leading :class:`~tensorexpr.nn.Representation`, and the extra constant column carries biases;
+* ``Conv2d`` (any kernel, stride, zero padding, dilation, groups, bias): per output position one ``linear``
+  node per in-range kernel offset (zero padding drops the offsets that fall outside), their ``sum``, plus a
+  ``linear`` node on the constant column for the bias. The weight of an offset is one parameter block tied
+  across positions (groups: through a fixed block-diagonal map), so the parametrization is the convolution's;
+* ``AvgPool2d``: the same with fixed weights ``I / divisor``; ``Linear`` after ``Flatten``: one free block
+  per position, summed;
+* ``ProductPool2d``: a ``pool`` node over the window (the product operator); ``ReLU``: a one-child ``pool``
+  node and ``MaxPool2d`` (after a ReLU) a ``pool`` node over the window, with the ``relu-max`` operator
+  ``g(a, ...) = relu(max(a, ...))``, which is ``relu`` for one child and ``max`` of non-negative inputs.
+
+Overlapping windows make a DAG; sums over offsets are ``sum`` nodes, which the bounds that need a tree or a
+single tensor network (min-cut, geometry, specialization) decline, so a traced standard CNN is certified by
+the matrix-shape bound and the exact ranks of integer instances (which keep the ties). Anything else raises
+:class:`~tensorexpr.core.errors.NetworkError` naming the module and its position in the graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from tensorexpr.core.errors import NetworkError
+from tensorexpr.core.network import Network, Node
+from tensorexpr.core.operators import get_operator
+from tensorexpr.core.params import FIXED, Tied
+from tensorexpr.nn.modules import ProductPool2d, Representation
+
+__all__ = ["from_torch", "SUPPORTED_MODULES"]
+
+#: The torch modules the tracer reads (plus ``torch.flatten`` / ``Tensor.flatten`` / ``torch.relu`` calls).
+SUPPORTED_MODULES = (nn.Conv2d, nn.AvgPool2d, nn.MaxPool2d, nn.ReLU, nn.Identity, nn.Flatten, nn.Linear,
+                     ProductPool2d, Representation)
+
+
+@dataclass
+class _Map:
+    """A traced feature map: network node ids per position, their channel count, and what is known of them."""
+
+    ids: np.ndarray  # (h, w) of node ids
+    channels: int  # channels every node outputs (+1 when ``const``)
+    const: bool  # each node outputs a trailing constant-1 channel (leaves, products of leaves)
+    nonneg: bool  # every value is >= 0 (after a ReLU)
+    flat: bool = False  # after Flatten: torch index c * h * w + i * w + j
+    rep_mode: np.ndarray | None = None  # a mode inside each position's receptive field
+
+
+class _Builder:
+    def __init__(self, net_name: str, F: np.ndarray) -> None:
+        self.nodes: list[Node] = []
+        self.params: dict[str, np.ndarray] = {}
+        self.weights: dict[str, np.ndarray] = {}  # one frozen array per block, shared by its uses
+        self.F = F
+        self.M = F.shape[1]  # with the constant column, the last
+        self.name = net_name
+
+    def add(self, nd: Node) -> str:
+        self.nodes.append(nd)
+        return nd.id
+
+    def tied(self, block: str, theta: np.ndarray, basis: np.ndarray | None, shape: tuple[int, int]
+             ) -> tuple[np.ndarray, Tied]:
+        """The weight of one use of parameter block ``block`` (``basis=None``: ``theta`` is the weight itself)."""
+        if block not in self.params:
+            theta = np.array(theta, dtype=np.float64).reshape(-1)
+            theta.setflags(write=False)
+            self.params[block] = theta
+            self.weights[block] = (self.params[block] if basis is None else basis @ self.params[block]).reshape(shape)
+            self.weights[block].setflags(write=False)
+        return self.weights[block], Tied(block, basis)
+
+    def bias(self, block: str, b: np.ndarray, leaf: str, nid: str) -> str:
+        """A linear node on the constant column of ``leaf``'s templates: the constant ``b``."""
+        cout = b.shape[0]
+        basis = np.zeros((self.M * cout, cout))
+        basis[(self.M - 1) * cout + np.arange(cout), np.arange(cout)] = 1.0
+        W, p = self.tied(block, b, basis, (self.M, cout))
+        return self.add(Node(nid, "linear", (leaf,), W, param=p))
+
+
+def _err(node: Any, what: str, hint: str = "") -> NetworkError:
+    where = f"fx node {node.name!r} ({node.op} {node.target!r})" if node is not None else "the module"
+    return NetworkError(f"from_torch: {where}: {what}" + (f" Hint: {hint}" if hint else ""))
+
+
+def _channel_basis(cin_child: int, cout: int, cin_g: int, groups: int) -> np.ndarray:
+    """0/1 map from a conv offset's parameters ``W[o, c_local]`` (C order) to the flattened (cin_child, cout)
+    weight of a linear node (block-diagonal across groups; rows past ``groups * cin_g`` stay zero)."""
+    basis = np.zeros((cin_child * cout, cout * cin_g))
+    cout_g = cout // groups
+    for o in range(cout):
+        g = o // cout_g
+        for cl in range(cin_g):
+            basis[(g * cin_g + cl) * cout + o, o * cin_g + cl] = 1.0
+    return basis
+
+
+def _windows(n: int, k: int, s: int, pad: int, dil: int) -> list[list[tuple[int, int]]]:
+    """Per output index: (offset, input index) of the in-range taps (torch's output size, ceil_mode=False)."""
+    n_out = (n + 2 * pad - dil * (k - 1) - 1) // s + 1
+    if n_out < 1:
+        raise NetworkError(f"a window of {k} (dilation {dil}, padding {pad}) does not fit an input of {n}.")
+    return [[(a, j * s - pad + a * dil) for a in range(k) if 0 <= j * s - pad + a * dil < n] for j in range(n_out)]
+
+
+def _pairs(v: Any) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _templates_matrix(templates: Any, C: int) -> np.ndarray:
+    t = templates.detach().cpu().double().numpy() if isinstance(templates, torch.Tensor) else np.asarray(templates, dtype=float)
+    if t.ndim == 1 and C == 1:
+        t = t[:, None]
+    if t.ndim != 2 or t.shape[1] != C or t.shape[0] < 1:
+        raise NetworkError(f"from_torch: templates must have shape (M, C={C}), got {t.shape}. Hint: the M discrete "
+                           f"pixel values, one row each, e.g. torch.tensor([[0.], [1.]]).")
+    if not np.all(np.isfinite(t)):
+        raise NetworkError("from_torch: templates hold NaN or inf values.")
+    return t
+
+
+def from_torch(module: nn.Module, input_shape: Sequence[int], templates: Any, name: str | None = None,
+               integer: bool = False) -> Network:
+    """The :class:`~tensorexpr.Network` of a torch module (see the module docstring for the layer mapping).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Traceable by ``torch.fx``; evaluated in float64 on a copy (its weights are read, never changed).
+    input_shape : (C, H, W)
+    templates : tensor or array (M, C)
+        The ``M`` discrete pixel values of the grid tensor.
+    name : str, optional
+    integer : bool
+        Declare the network integer (every weight, template and representation value integral; checked), so
+        exact and prime-field ranks read it directly.
+
+    Returns
+    -------
+    Network
+        ``n_modes = H * W``, ``n_templates = M``, one output per entry of the module's output vector.
+
+    Raises
+    ------
+    NetworkError
+        For an unsupported module or call (named, with its position in the fx graph), an output that is not one
+        position, mixed nonlinearities (products and ReLUs in one network), a max pool not preceded by a ReLU,
+        or bad ``input_shape`` / ``templates``.
+
+    References
+    ----------
+    Cohen, Sharir & Shashua, "On the Expressive Power of Deep Learning: A Tensor Analysis", COLT 2016 (the grid
+    tensor); Sharir & Shashua, "On the Expressive Power of Overlapping Architectures", ICLR 2018.
+
+    Examples
+    --------
+    >>> import torch, tensorexpr as te
+    >>> m = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 1, bias=False), te.nn.ProductPool2d(2),
+    ...                         torch.nn.Flatten(), torch.nn.Linear(2, 1, bias=False))
+    >>> net = te.from_torch(m, (1, 2, 2), torch.tensor([[0.0], [1.0]]))
+    >>> net.n_modes, net.n_templates
+    (4, 2)
+    """
+    import torch.fx as fx
+
+    if not isinstance(module, nn.Module):
+        raise NetworkError(f"from_torch needs a torch.nn.Module, got {type(module).__name__}.")
+    if len(input_shape) != 3 or not all(isinstance(v, int) and v >= 1 for v in input_shape):
+        raise NetworkError(f"from_torch: input_shape must be (C, H, W) positive ints, got {tuple(input_shape)!r}.")
+    C, H, W = input_shape
+    t = _templates_matrix(templates, C)
+    class _Tracer(fx.Tracer):
+        def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:  # our modules are layers, not code
+            return isinstance(m, (ProductPool2d, Representation)) or super().is_leaf_module(m, qualname)
+
+    try:
+        gm = fx.GraphModule(module, _Tracer().trace(module))
+    except Exception as exc:  # torch raises many kinds here; the user needs to know which module failed
+        raise NetworkError(f"from_torch: torch.fx could not trace {type(module).__name__}: {exc}") from None
+    mods = dict(gm.named_modules())
+    graph = list(gm.graph.nodes)
+    kinds = {type(mods[n.target]) for n in graph if n.op == "call_module"}
+    relu_calls = any(n.op == "call_function" and n.target in (torch.relu, nn.functional.relu) for n in graph)
+    relu = bool(kinds & {nn.ReLU, nn.MaxPool2d}) or relu_calls
+    if relu and ProductPool2d in kinds:
+        raise _err(None, "mixes product pooling and ReLU / max pooling; the Network form has one operator.",
+                   "trace the ConvAC and the ReLU net separately.")
+    op = "relu-max" if relu else "product"
+    rep_mod = None
+    for n in graph:
+        if n.op == "call_module" and isinstance(mods[n.target], Representation):
+            if rep_mod is not None or list(n.args)[0].op != "placeholder":
+                raise _err(n, "a Representation must be the first layer, applied once to the input.")
+            rep_mod = mods[n.target]
+    with torch.no_grad():
+        phi = t if rep_mod is None else rep_mod.double().on_points(torch.as_tensor(t)).numpy()
+    F = np.concatenate([phi, np.ones((t.shape[0], 1))], axis=1)
+    b = _Builder(name or f"torch({type(module).__name__}, {C}x{H}x{W})", F)
+    env: dict[str, _Map] = {}
+    for k, n in enumerate(graph):
+        if n.op == "placeholder":
+            if any(v.op == "placeholder" for v in graph[:k]):
+                raise _err(n, "the module takes more than one input.")
+            ids = np.empty((H, W), dtype=object)
+            for i in range(H):
+                for j in range(W):
+                    ids[i, j] = b.add(Node(f"x{i * W + j}", "leaf", (), None, mode=i * W + j))
+            env[n.name] = _Map(ids, phi.shape[1], True, False, rep_mode=np.arange(H * W).reshape(H, W))
+        elif n.op == "output":
+            out = env[_arg(n, n.args[0]).name]
+            if out.ids.size != 1:
+                raise _err(n, f"the output has {out.ids.shape[0]}x{out.ids.shape[1]} positions; a grid tensor has one "
+                              f"vector of outputs.", "end with global pooling, or Flatten + Linear.")
+            top = out.ids.flat[0]
+            if out.const:  # the constant channel is not an output
+                top = b.add(Node("out", "linear", (top,), np.eye(out.channels + 1)[:, :out.channels], param=FIXED))
+            top = _read_every_mode(b, top, out.channels, H * W)
+            nodes = tuple(replace(nd, weight=_exact(nd.weight, True)) if integer and nd.weight is not None else nd
+                          for nd in b.nodes)
+            return Network(nodes, top, b.M, get_operator(op), _exact(F, integer), bool(integer), None,
+                           {k: _exact(v, integer) for k, v in b.params.items()}, name=b.name)
+        else:
+            env[n.name] = _layer(n, k, mods, env, b, op)
+    raise _err(None, "the traced graph has no output.")  # pragma: no cover
+
+
+def _read_every_mode(b: _Builder, top: str, channels: int, n_modes: int) -> str:
+    """Add ``0 * (pixel)`` for the pixels the module never reads (stride past them): the grid tensor is
+    constant along those modes, and the Network's output must see every mode."""
+    by_id = {nd.id: nd for nd in b.nodes}
+    seen: set[int] = set()
+    stack, visited = [top], set()
+    while stack:
+        nid = stack.pop()
+        if nid in visited:
+            continue
+        visited.add(nid)
+        nd = by_id[nid]
+        if nd.kind == "leaf":
+            seen.add(int(nd.mode))  # type: ignore[arg-type]
+        stack.extend(nd.children)
+    unread = [m for m in range(n_modes) if m not in seen]
+    if not unread:
+        return top
+    zeros = [b.add(Node(f"unread.x{m}", "linear", (f"x{m}",), np.zeros((b.M, channels)), param=FIXED)) for m in unread]
+    return b.add(Node("out.all-modes", "sum", (top, *zeros), None))
+
+
+def _constant(b: _Builder, n: Any, nid: str, bias: Any, cout: int) -> str:
+    """A window entirely in the zero padding: the bias (or 0), as a linear node on pixel 0's constant column."""
+    if bias is not None:
+        return b.bias(f"{n.name}.bias", bias.detach().double().cpu().numpy(), "x0", nid)
+    return b.add(Node(nid, "linear", ("x0",), np.zeros((b.M, cout)), param=FIXED))
+
+
+def _exact(a: np.ndarray, integer: bool) -> np.ndarray:
+    """``a`` as int64 for an integer network (refused when not integral), else as it is."""
+    if not integer:
+        return a
+    if not np.all(np.equal(np.mod(a, 1), 0)) or np.max(np.abs(a), initial=0) > 2**53:
+        raise NetworkError("from_torch(integer=True): a weight, template or representation value is not an "
+                           "integer. Hint: round the weights (torch.round) or trace with integer=False.")
+    return np.rint(a).astype(np.int64)
+
+
+def _arg(n: Any, a: Any) -> Any:
+    import torch.fx as fx
+
+    if not isinstance(a, fx.Node):
+        raise _err(n, f"expects a tensor input, got {a!r}.")
+    return a
+
+
+def _layer(n: Any, k: int, mods: dict[str, nn.Module], env: dict[str, _Map], b: _Builder, op: str) -> _Map:
+    if n.op == "call_module":
+        m = mods[n.target]
+        x = env[_arg(n, n.args[0]).name]
+        if isinstance(m, Representation):
+            return x  # already in F
+        if isinstance(m, nn.Identity):
+            return x
+        if isinstance(m, nn.Flatten):
+            if (m.start_dim, m.end_dim) != (1, -1):
+                raise _err(n, f"Flatten(start_dim={m.start_dim}, end_dim={m.end_dim}); only Flatten(1, -1) is read.")
+            return _flatten(x)
+        if isinstance(m, nn.Conv2d):
+            return _conv(n, k, m, x, b)
+        if isinstance(m, nn.AvgPool2d):
+            return _avgpool(n, k, m, x, b)
+        if isinstance(m, nn.Linear):
+            return _linear(n, k, m, x, b)
+        if isinstance(m, ProductPool2d):
+            return _pool(n, k, x, b, m.kernel_size, m.stride, (0, 0), (1, 1), nonneg=x.nonneg, const=x.const)
+        if isinstance(m, nn.ReLU):
+            return _relu(n, k, x, b)
+        if isinstance(m, nn.MaxPool2d):
+            if not x.nonneg:
+                raise _err(n, "a max pool whose inputs may be negative; the relu-max operator computes "
+                              "relu(max(...)).", "put the ReLU before the max pool (they commute).")
+            if m.ceil_mode or m.return_indices:
+                raise _err(n, "MaxPool2d with ceil_mode or return_indices is not read.")
+            return _pool(n, k, x, b, _pairs(m.kernel_size), _pairs(m.stride or m.kernel_size), _pairs(m.padding),
+                         _pairs(m.dilation), nonneg=True, const=False)
+        raise _err(n, f"{type(m).__name__} is not supported.",
+                   f"supported: {', '.join(c.__name__ for c in SUPPORTED_MODULES)}.")
+    if n.op == "call_function" and n.target in (torch.relu, nn.functional.relu):
+        return _relu(n, k, env[_arg(n, n.args[0]).name], b)
+    if (n.op == "call_function" and n.target is torch.flatten) or (n.op == "call_method" and n.target == "flatten"):
+        start = n.args[1] if len(n.args) > 1 else n.kwargs.get("start_dim", 0)
+        if start != 1 or (len(n.args) > 2 and n.args[2] != -1):
+            raise _err(n, "only flatten(x, 1) is read (the batch dimension stays).")
+        return _flatten(env[_arg(n, n.args[0]).name])
+    raise _err(n, "is not supported.", f"supported modules: {', '.join(c.__name__ for c in SUPPORTED_MODULES)}.")
+
+
+def _flatten(x: _Map) -> _Map:
+    return _Map(x.ids, x.channels, x.const, x.nonneg, True, x.rep_mode)
+
+
+def _spatial(n: Any, x: _Map) -> None:
+    if x.flat:
+        raise _err(n, "a spatial layer after Flatten.")
+
+
+def _window_nodes(x: _Map, kh: int, kw: int, s: tuple[int, int], p: tuple[int, int], d: tuple[int, int]
+                  ) -> list[list[list[tuple[tuple[int, int], tuple[int, int]]]]]:
+    rows = _windows(x.ids.shape[0], kh, s[0], p[0], d[0])
+    cols = _windows(x.ids.shape[1], kw, s[1], p[1], d[1])
+    return [[[((a, c), (ia, jc)) for a, ia in r for c, jc in cl] for cl in cols] for r in rows]
+
+
+def _sum(b: _Builder, nid: str, kids: list[str], n: Any) -> str:
+    if not kids:
+        raise _err(n, "a window with no input inside the image (padding larger than the kernel).")
+    if len(kids) == 1:
+        return kids[0]
+    return b.add(Node(nid, "sum", tuple(kids), None))
+
+
+def _conv(n: Any, k: int, m: nn.Conv2d, x: _Map, b: _Builder) -> _Map:
+    _spatial(n, x)
+    if m.padding_mode != "zeros" or isinstance(m.padding, str):
+        raise _err(n, f"Conv2d padding={m.padding!r}, padding_mode={m.padding_mode!r}; only explicit zero padding.")
+    if m.in_channels != x.channels:
+        raise _err(n, f"Conv2d expects {m.in_channels} channels, the input has {x.channels}.")
+    Wt = m.weight.detach().double().cpu().numpy()  # (cout, cin/g, kh, kw)
+    cout, cin_g, kh, kw = Wt.shape
+    cin_child = x.channels + int(x.const)
+    plain = m.groups == 1 and not x.const  # the block is the (cin, cout) weight itself
+    basis = None if plain else _channel_basis(cin_child, cout, cin_g, m.groups)
+    win = _window_nodes(x, kh, kw, _pairs(m.stride), _pairs(m.padding), _pairs(m.dilation))
+    ids = np.empty((len(win), len(win[0])), dtype=object)
+    rep = np.empty(ids.shape, dtype=int)
+    for i, row in enumerate(win):
+        for j, taps in enumerate(row):
+            kids = []
+            for (a, c), (ia, jc) in taps:
+                theta = Wt[:, :, a, c].T if plain else Wt[:, :, a, c]
+                Wq, pq = b.tied(f"{n.name}.k{a}_{c}", theta, basis, (cin_child, cout))
+                kids.append(b.add(Node(f"{n.name}.{i}_{j}.k{a}_{c}", "linear", (x.ids[ia, jc],), Wq, param=pq)))
+            if not taps:
+                ids[i, j], rep[i, j] = _constant(b, n, f"{n.name}.{i}_{j}", m.bias, cout), 0
+                continue
+            rep[i, j] = x.rep_mode[taps[0][1]]
+            if m.bias is not None:
+                kids.append(b.bias(f"{n.name}.bias", m.bias.detach().double().cpu().numpy(), f"x{rep[i, j]}",
+                                   f"{n.name}.{i}_{j}.bias"))
+            ids[i, j] = _sum(b, f"{n.name}.{i}_{j}", kids, n)
+    return _Map(ids, cout, False, False, rep_mode=rep)
+
+
+def _avgpool(n: Any, k: int, m: nn.AvgPool2d, x: _Map, b: _Builder) -> _Map:
+    _spatial(n, x)
+    if m.ceil_mode or m.divisor_override is not None:
+        raise _err(n, "AvgPool2d with ceil_mode or divisor_override is not read.")
+    kh, kw = _pairs(m.kernel_size)
+    cin_child = x.channels + int(x.const)
+    win = _window_nodes(x, kh, kw, _pairs(m.stride or m.kernel_size), _pairs(m.padding), (1, 1))
+    ids = np.empty((len(win), len(win[0])), dtype=object)
+    rep = np.empty(ids.shape, dtype=int)
+    for i, row in enumerate(win):
+        for j, taps in enumerate(row):
+            div = kh * kw if m.count_include_pad else len(taps)
+            Wf = np.eye(cin_child)[:, :x.channels] / div
+            kids = [b.add(Node(f"{n.name}.{i}_{j}.k{a}_{c}", "linear", (x.ids[ia, jc],), Wf, param=FIXED))
+                    for (a, c), (ia, jc) in taps]
+            rep[i, j] = x.rep_mode[taps[0][1]]
+            ids[i, j] = _sum(b, f"{n.name}.{i}_{j}", kids, n)
+    return _Map(ids, x.channels, False, x.nonneg, rep_mode=rep)
+
+
+def _pool(n: Any, k: int, x: _Map, b: _Builder, ks: tuple[int, int], s: tuple[int, int], p: tuple[int, int],
+          d: tuple[int, int], nonneg: bool, const: bool) -> _Map:
+    _spatial(n, x)
+    win = _window_nodes(x, ks[0], ks[1], s, p, d)
+    ids = np.empty((len(win), len(win[0])), dtype=object)
+    rep = np.empty(ids.shape, dtype=int)
+    for i, row in enumerate(win):
+        for j, taps in enumerate(row):
+            ids[i, j] = b.add(Node(f"{n.name}.{i}_{j}", "pool", tuple(x.ids[ia, jc] for _, (ia, jc) in taps), None))
+            rep[i, j] = x.rep_mode[taps[0][1]]
+    return _Map(ids, x.channels, const, nonneg, rep_mode=rep)
+
+
+def _relu(n: Any, k: int, x: _Map, b: _Builder) -> _Map:
+    if x.const:
+        raise _err(n, "a ReLU directly on the input pixels.", "put a Conv2d (or a Representation) first.")
+    ids = np.empty(x.ids.shape, dtype=object)
+    for idx in np.ndindex(*x.ids.shape):
+        ids[idx] = b.add(Node(f"{n.name}.{'_'.join(map(str, idx))}", "pool", (x.ids[idx],), None))
+    return _Map(ids, x.channels, False, True, x.flat, x.rep_mode)
+
+
+def _linear(n: Any, k: int, m: nn.Linear, x: _Map, b: _Builder) -> _Map:
+    h, w = x.ids.shape
+    if not x.flat and h * w != 1:
+        raise _err(n, "a Linear layer on a spatial map.", "Flatten first (torch.flatten(x, 1) or nn.Flatten()).")
+    if m.in_features != x.channels * h * w:
+        raise _err(n, f"Linear expects {m.in_features} features, the flattened map has {x.channels}x{h}x{w}.")
+    Wt = m.weight.detach().double().cpu().numpy()  # (out, C*h*w)
+    out = Wt.shape[0]
+    cin_child = x.channels + int(x.const)
+    basis = None if not x.const else _channel_basis(cin_child, out, x.channels, 1)
+    kids = []
+    for i in range(h):
+        for j in range(w):
+            cols = [c * h * w + i * w + j for c in range(x.channels)]
+            Wp, pp = b.tied(f"{n.name}.p{i}_{j}", Wt[:, cols].T if basis is None else Wt[:, cols], basis,
+                            (cin_child, out))
+            kids.append(b.add(Node(f"{n.name}.p{i}_{j}", "linear", (x.ids[i, j],), Wp, param=pp)))
+    if m.bias is not None:
+        kids.append(b.bias(f"{n.name}.bias", m.bias.detach().double().cpu().numpy(), f"x{int(x.rep_mode.flat[0])}",
+                           f"{n.name}.bias"))
+    ids = np.empty((1, 1), dtype=object)
+    ids[0, 0] = _sum(b, n.name, kids, n)
+    return _Map(ids, out, False, False, rep_mode=np.array([[int(x.rep_mode.flat[0])]]))
