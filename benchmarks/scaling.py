@@ -77,7 +77,9 @@ def _run_report(n: int, json_out: bool, pythonpath: str) -> tuple[float, float, 
     """One fresh ``tensorexpr report`` process: wall seconds, its peak RSS (MiB), success, and a note."""
     cmd = [sys.executable, "-c", _CHILD, str(n), "1" if json_out else "0"]
     t = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": pythonpath})
+    # cwd too: `python -c` puts the working directory first on sys.path, ahead of PYTHONPATH
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=pythonpath,
+                       env={**os.environ, "PYTHONPATH": pythonpath})
     wall = time.perf_counter() - t
     if p.returncode != 0:
         return wall, math.nan, False, (p.stderr.strip().splitlines() or ["?"])[-1][:100]

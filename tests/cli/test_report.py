@@ -110,6 +110,17 @@ def test_report_json_big_grids(run_cli, n):
     _check_report_json(out, n)
 
 
+def test_report_restores_the_garbage_collector(run_cli):
+    """The report pauses the cyclic collector for speed; it is enabled again afterwards, even after an error."""
+    import gc
+
+    assert gc.isenabled()
+    assert run_cli("report", "--grid", "4x4", "--widths", "2")[0] == 0
+    assert gc.isenabled()
+    assert run_cli("report", "--grid", "8x8", "--random", "-1")[0] != 0
+    assert gc.isenabled()
+
+
 def test_report_certifies_a_torch_network(tmp_path, capsys):
     """`report --torch FILE.py:FUNCTION`: the traced network's intervals; each upper end is at least the rank of the
     module's own grid tensor (oracle: the numeric rank of the dense matricization of the traced tensor)."""
