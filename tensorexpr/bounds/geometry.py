@@ -190,6 +190,22 @@ def geometry_bound(
     analysis : Analysis, optional
         For a network: its analysis plan (:func:`~tensorexpr.analyze`), reused across partitions.
 
+    Returns
+    -------
+    GeometryBound
+        ``value`` (None when symbolic without numbers), ``expr`` when symbolic, per-node values.
+
+    Raises
+    ------
+    NotApplicable
+        A non-product network, or one whose graph does not follow its mode tree.
+    NetworkError
+        A bad ``M`` or ``widths``, or neither a tree nor a network.
+
+    References
+    ----------
+    Cohen & Shashua, "Inductive Bias of Deep Convolutional Networks through Pooling Geometry", ICLR 2017.
+
     Examples
     --------
     >>> import tensorexpr as te
@@ -325,6 +341,22 @@ def closed_form(tree: ModeTree | Network, P: Partition) -> ClosedForm | None:
     * line or square grid, coarse half (left/right; top/bottom on grids) split by the root's children:
       ``min(r_{L-1}, M^{N/2})`` as an upper bound ([derived], ICLR 2017 worked case: "rank <= r_{L-1}");
       ``kind="upper"`` because lower widths can cut it further (the min-cut sees e.g. ``r_{L-2}^2``).
+
+    Parameters
+    ----------
+    tree : ModeTree or Network
+    P : Partition
+
+    Returns
+    -------
+    ClosedForm or None
+        The published closed form for a recognised geometry and partition (recognised from the tree's
+        structure, never its name), else None.
+
+    Raises
+    ------
+    PartitionError
+        A partition of another size.
     """
     if isinstance(tree, Network):
         if tree.tree is None:

@@ -55,6 +55,18 @@ def integer_twin(net: Network, seed: int = 0, int_range: int = 10**6) -> Network
     denominators before any GF(p) step: :func:`tensorexpr.core.denominators.clear_denominators`). Raises
     :class:`NetworkError` when one of those holds non-integral floats (an integer instance would then be a
     different architecture).
+
+    Parameters
+    ----------
+    net : Network
+    seed : int
+    int_range : int
+        Blocks are drawn from ``[-int_range, int_range]``.
+
+    Returns
+    -------
+    Network
+        ``integer=True``, the same graph, shapes, ties and constants.
     """
     F = _exact_or_refuse(net.F, "the template matrix F", net)
     rng = np.random.default_rng(seed)

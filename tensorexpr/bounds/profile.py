@@ -155,6 +155,18 @@ def profile(
         plots. By default it is recognised from the tree's structure for 2x2 pooling; pass it for other
         windows (``--window 3,2``).
 
+    Returns
+    -------
+    Profile
+        One certificate per partition, with the grid shape for plots.
+
+    Raises
+    ------
+    PartitionError
+        A bad partition, family name or ``shape``.
+    NetworkError
+        What :func:`~tensorexpr.certify` refuses.
+
     Examples
     --------
     >>> import tensorexpr as te

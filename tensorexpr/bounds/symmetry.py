@@ -457,6 +457,11 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False,
     NotApplicable
         Not a product operator, not a tree, no mode tree, or a mode read twice.
 
+    Returns
+    -------
+    SymmetryBound
+        ``value``, the per-node groups and, when ``symbolic``, the sympy recursion.
+
     Examples
     --------
     >>> import tensorexpr as te

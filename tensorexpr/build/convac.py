@@ -88,6 +88,32 @@ def hierarchical(
     the weights of all nodes of one level (and one shape) are one tied parameter block, and must be equal.
     Otherwise every weight is a free block of its own, whatever arrays are passed (ties are never read from
     object identity; see :mod:`tensorexpr.core.params`).
+
+    Parameters
+    ----------
+    tree : ModeTree
+    weights : mapping of tree node to array or None
+        ``(M, r)`` at leaves, ``(r_in, r_out)`` at internal nodes; None is a fixed identity.
+    M : int
+    op : str or Operator
+    F : array, optional
+        Template matrix ``(T, M)``, identity by default.
+    integer : bool
+        Declare the weights integer (checked) so exact and prime-field ranks apply.
+    shared : bool
+        One tied block per level (the weights of a level must then be equal).
+    name, prefix, meta :
+        Labels (names are never read for facts).
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    NetworkError
+        A node missing from ``weights``, shapes that do not chain, unequal weights under ``shared=True``, or
+        non-integral weights under ``integer=True``.
     """
     nodes = []
     ids = {n: node_id(n, prefix) for n in tree.nodes}
@@ -172,6 +198,16 @@ def convac(
     F : array, optional
         Template matrix ``(T, M)``, identity by default.
 
+    Returns
+    -------
+    Network
+        A tree network on ``tree`` (``net.tree`` set), its weights free or tied per level.
+
+    Raises
+    ------
+    NetworkError
+        A bad ``M``, ``widths``, ``outputs``, operator, ``F`` or integer range.
+
     Examples
     --------
     >>> net = convac(ModeTree.line(4), M=2, widths=2, seed=0)
@@ -213,7 +249,34 @@ def convac(
 
 
 def cp(n: int, M: int, Z: int, outputs: int = 1, **kwargs: Any) -> Network:
-    """The CP decomposition ``A = sum_z a_z u_{z,1} (x) ... (x) u_{z,N}``: a shallow ConvAC with ``Z`` channels."""
+    """The CP decomposition ``A = sum_z a_z u_{z,1} (x) ... (x) u_{z,N}``: a shallow ConvAC with ``Z`` channels.
+
+    Parameters
+    ----------
+    n : int
+        Modes (at least 2).
+    M : int
+        Representation functions per position.
+    Z : int
+        Channels (CP rank) of the single hidden level.
+    outputs : int
+    **kwargs
+        Passed to :func:`convac` (``shared``, ``op``, ``seed``, ``integer``, ``F``).
+
+    Returns
+    -------
+    Network
+        The shallow network on :meth:`ModeTree.shallow`.
+
+    Raises
+    ------
+    NetworkError
+        ``n < 2``, or what :func:`convac` refuses.
+
+    References
+    ----------
+    Cohen, Sharir & Shashua, COLT 2016 (the shallow network is the CP decomposition).
+    """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise NetworkError(f"cp needs n >= 2 modes (one mode has no partition to separate), got {n!r}.")
     net = convac(ModeTree.shallow(n), M, [Z], outputs=outputs, **kwargs)

@@ -147,6 +147,11 @@ def tree_decomposition(
         node with ``weight=None``. ``net.tree`` is None (the ConvAC-only tree bounds must not apply);
         the mode tree is in ``net.meta["tree"]``.
 
+    Raises
+    ------
+    NetworkError
+        A bad ``r``, ``M``, ``outputs`` or operator.
+
     Examples
     --------
     >>> net = tree_decomposition(ModeTree.dilated(8), r=2, seed=0)
@@ -187,6 +192,27 @@ def dilated(n: int, r: int, order: Any = "contiguous", **kwargs: Any) -> Network
 
     >>> dilated(8, 2, "swapped", seed=0).meta["tree"].name
     'dilated:8:swapped'
+
+    Parameters
+    ----------
+    n : int
+        Modes (a power of two).
+    r : int
+        Channels per node.
+    order : str or sequence of int
+        ``contiguous``, ``reversed``, or the dilation at each level.
+    **kwargs
+        Passed to :func:`tree_decomposition`.
+
+    Returns
+    -------
+    Network
+        The tree decomposition on the dilated 1-D mode tree.
+
+    Raises
+    ------
+    GeometryError
+        An ``n`` that is not a power of two, or an unknown ``order``.
     """
     return tree_decomposition(ModeTree.dilated(n, order), r, **kwargs)
 

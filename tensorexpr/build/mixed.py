@@ -146,6 +146,13 @@ def mixed(
     Network
         ``meta["weights"]`` holds the two trees' weights, ``meta["mixture_nodes"]`` the mixture nodes.
 
+    Raises
+    ------
+    GeometryError
+        Trees over different modes, or mixture nodes that are not nodes of both trees.
+    NetworkError
+        Bad ``M``, widths or weights.
+
     Examples
     --------
     >>> a, b = ModeTree.dilated(8), ModeTree.dilated(8, "swapped")

@@ -144,6 +144,18 @@ def overlapping(
     With ``window == stride`` in every layer and one position left at the end, the network equals the HT
     ConvAC whose node weights are the per-offset maps of the edge to the parent (tested).
 
+    Returns
+    -------
+    Network
+        A DAG when some stride is smaller than its window.
+
+    Raises
+    ------
+    GeometryError
+        Non-positive sizes, windows that do not cover the input (``valid``), or a bad ``padding``.
+    NetworkError
+        A bad ``M`` or ``outputs``.
+
     Examples
     --------
     >>> net = overlapping(4, [(2, 1, 2), (3, 1, 2)], M=2, seed=0)

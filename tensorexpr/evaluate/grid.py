@@ -282,6 +282,11 @@ def grid_tensor(
     ------
     BudgetError
         When the estimated bytes exceed the budget, before anything is allocated.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        Shape ``(T,) * N`` for an integer ``output``, ``(outputs,) + (T,) * N`` for ``output=None``.
     """
     if backend not in BACKENDS:
         raise NetworkError(f"Unknown backend {backend!r}; expected one of {BACKENDS}.")

@@ -30,6 +30,24 @@ def plot_profiles(profiles: Sequence[Profile], path: str, titles: Sequence[str] 
     Each profile is a column of rows, one per partition: the partition mask (2-D geometries) and a bar of
     ``log2`` rank (certified value, or the interval as a solid lower and hatched upper part) against the
     maximum ``log2 min(T^|I|, T^|J|)`` drawn as a tick.
+
+    Parameters
+    ----------
+    profiles : sequence of Profile
+        One panel each (partition masks beside their log2 intervals).
+    path : str
+        Where the PNG goes.
+    titles : sequence of str, optional
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Raises
+    ------
+    MissingExtraError
+        Without matplotlib (the ``[plot]`` extra).
     """
     matplotlib = require("matplotlib", "plot", "plot_profiles")
     matplotlib.use("Agg")

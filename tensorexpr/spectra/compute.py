@@ -67,6 +67,18 @@ def spectrum(x: Any, P: Partition, method: str = "auto", output: int = 0, rtol: 
         forward error bound per entry; ``forward`` runs a ConvAC's own forward in float64, batched on its device
         (CUDA when it lives there). Either way the margin added to the tolerance covers the rounding.
 
+    Returns
+    -------
+    Spectrum
+        Normalised singular values, their scale and what they certify (exact or a lower bound).
+
+    Raises
+    ------
+    NetworkError
+        An unknown method or an input that is neither a network, a model nor a tensor.
+    BudgetError
+        A dense path over budget.
+
     Examples
     --------
     >>> import tensorexpr as te
