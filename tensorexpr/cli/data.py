@@ -50,6 +50,8 @@ def load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, tuple[i
                     raise DataError(f"{str(path)!r} has keys {sorted(z.files)}; expected X and y (or X_train and "
                                     f"y_train). Hint: np.savez(path, X=..., y=...).")
                 X, y = z[kx], z[ky]
+        except DataError:
+            raise  # already names the file and the keys; DataError is a ValueError, so keep it from the wrap below
         except (OSError, ValueError) as exc:
             raise DataError(f"Cannot read {str(path)!r} as an .npz file ({exc}).") from None
         label = path.name

@@ -283,6 +283,9 @@ def grid_tensor(
     BudgetError
         When the estimated bytes exceed the budget, before anything is allocated.
     """
+    if not isinstance(net, Network):
+        raise NetworkError(f"grid_tensor needs a te.Network, got {type(net).__name__}. Hint: te.convac(tree, M, "
+                           f"widths), or model.to_network() for a trained model.")
     if backend not in BACKENDS:
         raise NetworkError(f"Unknown backend {backend!r}; expected one of {BACKENDS}.")
     if method not in ("auto", "einsum", "bottom-up"):

@@ -56,6 +56,8 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
                 raise DataError(f"Data file {str(p)!r} lacks {missing}; it has {sorted(z.files)}, expected {list(_KEYS)}. "
                                 f"Hint: np.savez(path, X_train=..., y_train=..., X_test=..., y_test=...).")
             return {k: z[k] for k in _KEYS}
+    except DataError:
+        raise  # already names the file and the keys; DataError is a ValueError, so keep it from the wrap below
     except (OSError, ValueError) as exc:
         raise DataError(f"Cannot read {str(p)!r} as an .npz data file ({exc}).") from None
 

@@ -26,7 +26,8 @@ RANK_METHODS: dict[str, RankMethod] = {}
 def register_rank_method(name: str) -> Callable[[RankMethod], RankMethod]:
     """Decorator adding ``fn(x, P, **kwargs) -> RankResult`` to :data:`RANK_METHODS` under ``name``.
 
-    A second registration under the same name replaces the first (no check).
+    A name registers once: a second registration under it is refused (as :class:`~tensorexpr.bounds.BoundProviders`
+    refuses a provider name twice), so a plug-in cannot silently replace ``exact`` and change what a rank means.
 
     Parameters
     ----------
@@ -37,7 +38,18 @@ def register_rank_method(name: str) -> Callable[[RankMethod], RankMethod]:
     -------
     callable
         The decorator; it returns ``fn`` unchanged.
+
+    Raises
+    ------
+    RankError
+        When ``name`` is not a non-empty string, or is registered already.
     """
+    if not isinstance(name, str) or not name:
+        raise RankError(f"A rank method name is a non-empty string, got {name!r}. Hint: register_rank_method('mine').")
+    if name in RANK_METHODS:
+        raise RankError(f"Rank method {name!r} is registered already ({RANK_METHODS[name].__module__}."
+                        f"{RANK_METHODS[name].__qualname__}); expected a new name, one of "
+                        f"{sorted(RANK_METHODS)} is taken. Hint: register under another name.")
 
     def deco(fn: RankMethod) -> RankMethod:
         RANK_METHODS[name] = fn
