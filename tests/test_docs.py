@@ -40,3 +40,38 @@ def test_docs_list_the_standard_partitions_in_registry_order(page: str, anchor: 
     names = [n for n in _backticked(text[start:start + 800]) if n in STANDARD_PARTITIONS or n.endswith(
         ("_right", "_bottom", "board", "_rows", "_cols"))]
     assert names[:len(STANDARD_PARTITIONS)] == list(STANDARD_PARTITIONS), names
+
+
+ERROR_TEST_FILES = ["tests/core/test_errors.py", "tests/cli/test_errors.py", "tests/sweep/test_errors.py",
+                    "tests/experiments/test_userdata.py", "tests/experiments/test_checkpoint.py",
+                    "tests/experiments/test_data.py", "tests/data/test_entanglement.py"]
+
+
+def _tested_error_rows() -> dict[str, list[str]]:
+    """Row id -> the test files that check it: the ``(id, ...)`` pairs of an ``ERROR_ROWS`` list, and the ids
+    passed to ``check_error_row`` / ``check_cli_row`` directly."""
+    found: dict[str, list[str]] = {}
+    for f in ERROR_TEST_FILES:
+        text = (ROOT / f).read_text()
+        ids = []
+        for block in re.findall(r"^ERROR_ROWS = \[\n(.*?)^\]", text, re.S | re.M):
+            ids += re.findall(r'^    \("([A-Za-z0-9-]+)",', block, re.M)
+        ids += re.findall(r'check_(?:error|cli)_row\("([A-Za-z0-9-]+)"', text)
+        for i in ids:
+            found.setdefault(i, []).append(f)
+    return found
+
+
+def test_the_errors_page_and_the_tests_name_the_same_rows() -> None:
+    """docs/errors.md and the tests cannot drift: every row on the page is tested, every tested row is on the page,
+    and the page holds at least 30 mistakes."""
+    page = (ROOT / "docs" / "errors.md").read_text()
+    on_page = re.findall(r"^\| `([A-Za-z0-9-]+)` \|", page, re.M)
+    assert len(on_page) == len(set(on_page)), "a row id is twice on docs/errors.md"
+    tested = _tested_error_rows()
+    assert sorted(set(on_page) - set(tested)) == [], "rows of docs/errors.md without a test"
+    assert sorted(set(tested) - set(on_page)) == [], "tested rows missing from docs/errors.md"
+    assert len(on_page) >= 30
+    for page_name in ("cli.md",):
+        assert "errors.md" in (ROOT / "docs" / page_name).read_text()
+    assert "docs/errors.md" in (ROOT / "README.md").read_text()

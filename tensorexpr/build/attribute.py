@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tensorexpr.core.errors import NetworkError
+from tensorexpr.core.errors import GeometryError, NetworkError
 from tensorexpr.core.modetree import ModeTree
 from tensorexpr.build.tying import LevelMap, draw_block, tied_tree_network
 
@@ -164,8 +164,9 @@ def attribute_maps(tree: ModeTree, M: int, widths: Any, outputs: int, support: i
     Raises
     ------
     NetworkError
-        On malformed ``widths``, ``keep`` or ``support``, an unknown padding, or an unbalanced tree (note:
-        :func:`tensorexpr.build.p4.p4_maps` raises ``GeometryError`` for that).
+        On malformed ``widths``, ``keep`` or ``support``, or an unknown padding.
+    GeometryError
+        On an unbalanced tree (the same class :func:`tensorexpr.build.p4.p4_maps` raises: it is the geometry).
 
     References
     ----------
@@ -186,7 +187,7 @@ def attribute_maps(tree: ModeTree, M: int, widths: Any, outputs: int, support: i
     if support is not None and (isinstance(support, bool) or not isinstance(support, (int, np.integer)) or support < 1):
         raise NetworkError(f"support must be None (whole axis) or an integer >= 1, got {support!r}.")
     if any(tree.levels[c] != tree.levels[p] - 1 for p in tree.internal_nodes for c in tree.children(p)):
-        raise NetworkError(f"attribute nets need a balanced tree (every child one level below its parent); {tree.name} is not.")
+        raise GeometryError(f"attribute nets need a balanced tree (every child one level below its parent); {tree.name} is not.")
     maps = {0: _dense(M, n[0])}
     layers: list[AttributeLayer] = []
     sizes: tuple[int, ...] = (n[0],)
@@ -254,6 +255,8 @@ def attribute_convac(tree: ModeTree, M: int, widths: Any, outputs: int = 1, supp
     NetworkError
         When ``tree`` is not a :class:`ModeTree`, ``M`` or ``outputs`` is not a positive integer, or from
         :func:`attribute_maps`.
+    GeometryError
+        From :func:`attribute_maps`, on an unbalanced tree.
 
     References
     ----------

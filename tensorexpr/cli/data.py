@@ -51,6 +51,8 @@ def load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, tuple[i
                     raise DataError(f"{str(path)!r} has keys {sorted(z.files)}; expected X and y (or X_train and "
                                     f"y_train). Hint: np.savez(path, X=..., y=...).")
                 X, y = z[kx], z[ky]
+        except DataError:
+            raise  # already names the file and the keys; DataError is a ValueError, so keep it from the wrap below
         except (OSError, ValueError) as exc:
             raise DataError(f"Cannot read {str(path)!r} as an .npz file ({exc}).") from None
         label = path.name
@@ -64,7 +66,19 @@ def load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, tuple[i
 
         ds = blobs(args.task, n_train=args.n or 1000, n_test=10, progress=False)
         X, y, label = ds.X_train.numpy(), ds.y_train.numpy(), args.task
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"X of {label!r} has dtype {X.dtype}; expected numbers (int, uint, float or bool). "
+                        f"Hint: np.savez(path, X=X.astype(float), y=y).")
+    X = X.astype(np.float64)
+    if X.ndim < 2 or len(X) == 0:
+        raise DataError(f"X of {label!r} has shape {X.shape}; expected (n, H, W) or (n, N) with n >= 1.")
+    if not np.isfinite(X).all():
+        # the [0, 1] scaling below would turn NaN into a constant image without a word
+        raise DataError(f"X of {label!r} holds {int((~np.isfinite(X)).sum())} NaN or infinite value(s); expected "
+                        f"finite numbers. Hint: impute or drop them.")
+    if args.n is not None and args.n < 1:
+        raise DataError(f"--n must be an integer >= 1 (samples used), got {args.n}. Hint: --n 500.")
     shape = tuple(X.shape[1:3]) if X.ndim == 3 else None
     X = X.reshape(len(X), -1)
     if args.n is not None:

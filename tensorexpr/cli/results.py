@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
+from tensorexpr.core.errors import SweepError
 from tensorexpr.sweep.db import default_db_path
 from tensorexpr.sweep.results import aggregate, load_rows, plot_metric, varying_fields
 from tensorexpr.core.numbers import encode_counts
@@ -26,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    db = Path(args.db) if args.db is not None else default_db_path()
+    if not db.is_file():
+        # reading only: opening a missing path would create an empty database and report "0 rows" for a typo
+        raise SweepError(f"Results database {str(db)!r} does not exist; expected the --db of a `tensorexpr sweep` "
+                         f"run. Hint: tensorexpr results --db runs/results.sqlite.")
     rows = load_rows(args.db, sweep=args.sweep, kind=args.kind, status="error" if args.failed else None)
     if args.failed or args.list:
         if args.json:

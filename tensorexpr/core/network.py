@@ -270,6 +270,14 @@ class Network:
         for nd in self.nodes:
             if nd.id in seen:
                 raise NetworkError(f"Duplicate node id {nd.id!r}.")
+            w = nd.weight
+            if isinstance(w, np.ndarray) and w.dtype.kind in "fc" and not np.isfinite(w).all():
+                # a NaN weight makes every rank and bound downstream a silent wrong number (SVD of NaN, GF(p) of
+                # garbage); refuse it where the network is made
+                bad = w[~np.isfinite(w)].ravel()[0]
+                raise NetworkError(f"The weight of node {nd.id!r} holds {int((~np.isfinite(w)).sum())} NaN or "
+                                   f"infinite entries (e.g. {bad!r}); expected finite numbers. Hint: check the "
+                                   f"weights you passed (or the trained model's parameters).")
             for c in nd.children:
                 if c not in seen:
                     raise NetworkError(

@@ -74,7 +74,8 @@ class Partition:
     ------
     PartitionError
         When ``n_modes`` is not a positive integer, ``I`` or ``J`` is not an iterable of integer modes, lists a
-        mode twice, holds a mode outside ``0..n_modes-1``, when ``I`` and ``J`` overlap, or do not cover every mode.
+        mode twice, holds a mode outside ``0..n_modes-1``, when ``I`` and ``J`` overlap, do not cover every mode,
+        or one of them is empty (docs/conventions.md: both sides are non-empty; docs/errors.md).
 
     Examples
     --------
@@ -107,6 +108,15 @@ class Partition:
             raise PartitionError(
                 f"Partition covers {len(i_set | j_set)} of modes 0..{n - 1}; missing {missing[:10]}. "
                 f"Hint: pass J=None to use the complement of I."
+            )
+        if not i_set or not j_set:
+            # an empty side makes [A]_{I,J} a vector: its rank is 1 for every nonzero network, which says nothing
+            # about expressiveness and would read as a "certified" separation rank (docs/conventions.md)
+            side = "I" if not i_set else "J"
+            raise PartitionError(
+                f"Partition side {side} is empty (I={sorted(i_set)[:10]}, J={sorted(j_set)[:10]}, n_modes={n}); a "
+                f"partition needs two non-empty sides. Hint: put at least one of modes 0..{n - 1} on each side"
+                + (" (one mode cannot be split: use n_modes >= 2)." if n == 1 else ".")
             )
         object.__setattr__(self, "I", i_set)
         object.__setattr__(self, "J", j_set)
@@ -311,10 +321,11 @@ class Partition:
         Raises
         ------
         PartitionError
-            When ``n`` is not a positive integer.
-        ValueError
-            From numpy, when ``balanced=False`` and ``n < 2``.
+            When ``n`` is not an integer ``>= 2`` (one mode has no two non-empty sides).
         """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise PartitionError(f"Partition.random needs n >= 2 modes (two non-empty sides), got {n!r}. "
+                                 f"Hint: Partition.random(8, seed=0).")
         rng = np.random.default_rng(seed)
         size = n // 2 if balanced else int(rng.integers(1, n))
         return cls(rng.choice(n, size=size, replace=False).tolist(), n, name=f"random(seed={seed})")

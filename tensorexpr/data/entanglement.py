@@ -246,6 +246,9 @@ class DataGrams:
                  explicit_max: int = 256, seed: int = 0, memory_budget: int = DEFAULT_MEMORY_BUDGET):
         if method not in ("exact", "nystrom"):
             raise DataError(f"method={method!r} is unknown; expected 'exact' or 'nystrom'.")
+        if isinstance(landmarks, bool) or not isinstance(landmarks, (int, np.integer)) or landmarks < 1:
+            raise DataError(f"landmarks must be an integer >= 1 (Nystrom samples), got {landmarks!r}. "
+                            f"Hint: landmarks=500 (CLI: --landmarks 500).")
         self.Phi = Phi
         self.n, self.N, self.M = Phi.shape
         self.method, self.explicit_max = method, int(explicit_max)

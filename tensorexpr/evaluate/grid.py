@@ -288,6 +288,9 @@ def grid_tensor(
     numpy.ndarray or torch.Tensor
         Shape ``(T,) * N`` for an integer ``output``, ``(outputs,) + (T,) * N`` for ``output=None``.
     """
+    if not isinstance(net, Network):
+        raise NetworkError(f"grid_tensor needs a te.Network, got {type(net).__name__}. Hint: te.convac(tree, M, "
+                           f"widths), or model.to_network() for a trained model.")
     if backend not in BACKENDS:
         raise NetworkError(f"Unknown backend {backend!r}; expected one of {BACKENDS}.")
     if method not in ("auto", "einsum", "bottom-up"):

@@ -37,13 +37,18 @@ def load(run_dir: str | Path, device: Any = None) -> torch.nn.Module:
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
     except Exception as exc:  # torch raises many types for corrupt files
         raise CheckpointError(f"Cannot read {str(ckpt)!r} as a checkpoint ({type(exc).__name__}: {exc}).") from None
-    if not isinstance(state, dict) or "model_spec" not in state or "full_config" not in state:
+    if not isinstance(state, dict) or not {"model_spec", "full_config", "model"} <= set(state):
         raise CheckpointError(f"{str(ckpt)!r} lacks the model description (written by an older version?); "
                               f"retrain with this version to get a loadable checkpoint.")
     cfg = TrainConfig.from_dict({**state["full_config"], "device": None if device is None else str(device),
                                  "out_dir": None})
     model = make_model(cfg, state["model_spec"])
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError, TypeError) as exc:  # weights of another shape or model: a damaged or foreign file
+        raise CheckpointError(f"{str(ckpt)!r} holds weights that do not fit the model it describes "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0]}); expected the checkpoint.pt "
+                              f"written by te.experiments.train. Hint: retrain into a fresh --out directory.") from None
     model.eval()
     model.train_config = cfg
     model.history = list(state.get("history", []))

@@ -75,13 +75,26 @@ def check_n(name: str, v: Any, lo: int = 1) -> int:
     return int(v)
 
 
+def _mirror_left(drop: np.ndarray, sym: np.ndarray) -> np.ndarray:
+    """``drop`` (``(n, size, size)`` bool) with the left half of each ``sym`` mask mirrored onto its right half.
+
+    An odd ``size`` keeps its middle column as drawn, so every flagged mask equals its left-right flip whatever the
+    parity (the earlier code skipped odd sizes and left the flags false claims).
+    """
+    out = drop.copy()
+    size = drop.shape[2]
+    half = size // 2
+    out[np.ix_(sym, np.arange(size), np.arange(size - half, size))] = drop[sym][:, :, :half][:, :, ::-1]
+    return out
+
+
 # -- blobs: the "centred" variant (the authors' recipe is in blobs.py) -------------------------------------------------------------------------------------------------
 def blob_images(n: int, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``centred`` variant: ``(images, symmetric_mask)``, ``n`` binary ``size x size`` images and mask flags.
 
     A sine-warped ellipse per image, centred horizontally, with random pixel drops; for half of the images
-    the drop mask is mirror-symmetric. For an odd ``size`` the drop masks are left as drawn, so the flags do
-    not mean a symmetric mask there.
+    the drop mask is mirror-symmetric (``drop == drop[:, ::-1]``, for odd and even ``size`` alike; an odd size
+    keeps its middle column as drawn).
 
     Parameters
     ----------
@@ -124,8 +137,7 @@ def blob_images(n: int, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.n
     p = rng.uniform(0.1, 0.33, n)
     drop = rng.random((n, size, size)) < p[:, None, None]
     sym = rng.random(n) < 0.5
-    half = drop[:, :, : size // 2]
-    drop[sym] = np.concatenate([half[sym], half[sym][:, :, ::-1]], axis=2) if size % 2 == 0 else drop[sym]
+    drop = _mirror_left(drop, sym)
     img = np.where(drop, 0.0, soft) > 0.1
     return img.astype(np.uint8), sym
 

@@ -57,7 +57,7 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
                                 f"Hint: np.savez(path, X_train=..., y_train=..., X_test=..., y_test=...).")
             return {k: z[k] for k in _KEYS}
     except DataError:
-        raise
+        raise  # already names the file and the keys; DataError is a ValueError, so keep it from the wrap below
     except (OSError, ValueError) as exc:
         raise DataError(f"Cannot read {str(p)!r} as an .npz data file ({exc}).") from None
 
@@ -83,6 +83,16 @@ def _from_torch(ds: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     return X, torch.as_tensor(ys, dtype=torch.long)
 
 
+def _tensor(a: Any, name: str) -> torch.Tensor:
+    """``a`` as a tensor; strings, objects and complex numbers are refused here with the key's name (torch's own
+    error names neither the array nor the fix)."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{name} has dtype {arr.dtype}; expected numbers (inputs: int symbols or floats; labels: "
+                        f"integers 0..K-1). Hint: encode string labels with np.unique(y, return_inverse=True)[1].")
+    return torch.as_tensor(arr)
+
+
 def _arrays(data: Any) -> list[torch.Tensor]:
     if isinstance(data, (str, Path)):
         data = load_npz(data)
@@ -90,14 +100,14 @@ def _arrays(data: Any) -> list[torch.Tensor]:
         missing = [k for k in _KEYS if k not in data]
         if missing:
             raise DataError(f"data lacks {missing}; expected keys {list(_KEYS)}.")
-        return [torch.as_tensor(np.asarray(data[k])) for k in _KEYS]
+        return [_tensor(data[k], k) for k in _KEYS]
     if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(d, torch.utils.data.Dataset) for d in data):
         (Xtr, ytr), (Xte, yte) = _from_torch(data[0], "train"), _from_torch(data[1], "test")
         return [Xtr, ytr, Xte, yte]
     if isinstance(data, torch.utils.data.Dataset):
         raise DataError("A single torch Dataset has no test split; pass (train_dataset, test_dataset).")
     if isinstance(data, (tuple, list)) and len(data) == 4:
-        return [d if isinstance(d, torch.Tensor) else torch.as_tensor(np.asarray(d)) for d in data]
+        return [d if isinstance(d, torch.Tensor) else _tensor(d, k) for d, k in zip(data, _KEYS)]
     raise DataError(f"data must be a Dataset, an .npz path, a mapping or tuple (X_train, y_train, X_test, y_test), "
                     f"or (train, test) torch Datasets; got {type(data).__name__}.")
 

@@ -173,8 +173,15 @@ def forward_entries(model: Any, templates: Any = None, output: int = 0, batch: i
     import copy
 
     if getattr(model, "extraction", None) != "convac":
-        raise NetworkError(f"evaluator='forward' is for ConvAC models; {type(model).__name__} has signed sums whose "
-                           f"rounding its outputs cannot bound. Hint: evaluator='network' (float64, bounded).")
+        # only a ReLU net has signed sums; a tied product model (log space) is refused because its forward is not
+        # the ConvAC stage layout the error bound below counts nodes of, not because of its arithmetic
+        why = ("has signed sums whose rounding its outputs cannot bound"
+               if not getattr(model, "log_space", False) else
+               "is a tied product model, whose forward is not the te.models.ConvAC stage layout the rounding "
+               "bound of this evaluator counts")
+        raise NetworkError(f"evaluator='forward' is for te.models.ConvAC models (extraction='convac'); "
+                           f"{type(model).__name__} (extraction={getattr(model, 'extraction', None)!r}) {why}. "
+                           f"Hint: evaluator='network' (float64, bounded).")
     t = _templates(model, templates)
     m64 = copy.deepcopy(model).double()
     n_nodes = sum(len(st.nodes) for st in m64.stages)

@@ -26,8 +26,8 @@ RANK_METHODS: dict[str, RankMethod] = {}
 def register_rank_method(name: str) -> Callable[[RankMethod], RankMethod]:
     """Decorator adding ``fn(x, P, **kwargs) -> RankResult`` to :data:`RANK_METHODS` under ``name``.
 
-    A name already registered is refused (the same mistake from every entry point: a second method under one
-    name would silently change what ``method=`` means).
+    A name registers once: a second registration under it is refused (as :class:`~tensorexpr.bounds.BoundProviders`
+    refuses a provider name twice), so a plug-in cannot silently replace ``exact`` and change what a rank means.
 
     Parameters
     ----------
@@ -42,13 +42,16 @@ def register_rank_method(name: str) -> Callable[[RankMethod], RankMethod]:
     Raises
     ------
     RankError
-        When ``name`` is already registered to another function.
+        When ``name`` is not a non-empty string, or is registered already.
     """
+    if not isinstance(name, str) or not name:
+        raise RankError(f"A rank method name is a non-empty string, got {name!r}. Hint: register_rank_method('mine').")
+    if name in RANK_METHODS:
+        raise RankError(f"Rank method {name!r} is registered already ({RANK_METHODS[name].__module__}."
+                        f"{RANK_METHODS[name].__qualname__}); expected a new name, one of "
+                        f"{sorted(RANK_METHODS)} is taken. Hint: register under another name.")
 
     def deco(fn: RankMethod) -> RankMethod:
-        if name in RANK_METHODS and RANK_METHODS[name] is not fn:
-            raise RankError(f"A rank method named {name!r} is already registered ({RANK_METHODS[name].__name__}). "
-                            f"Hint: pick another name.")
         RANK_METHODS[name] = fn
         return fn
 

@@ -41,6 +41,11 @@ def numeric_rank(
     by default (numpy's ``matrix_rank`` rule). The report holds the gap ``s_r / s_{r+1}``; a
     :class:`RankWarning` is issued when it is below ``gap_warn``, since the answer then depends on the
     tolerance. Float ranks are estimates, not certificates: use ``method="exact"`` for a proof.
+
+    Raises
+    ------
+    RankError
+        On a negative or non-numeric ``tol`` / ``rtol``, or a matricization with NaN or infinite entries.
     """
     for name, val in (("tol", tol), ("rtol", rtol)):
         if val is not None and (isinstance(val, bool) or not isinstance(val, (int, float, np.floating)) or not val >= 0):
@@ -48,6 +53,14 @@ def numeric_rank(
     t0 = time.perf_counter()
     mat = matricize(A, P)
     m, n = mat.shape
+    # an SVD of NaN raises deep in LAPACK, and of inf returns rank 0: a silent wrong number (a float network's
+    # grid tensor can also overflow to inf), so refuse both with what to do instead
+    finite = (bool(mat.isfinite().all()) if hasattr(mat, "isfinite")
+              else np.asarray(mat).dtype.kind not in "fc" or bool(np.isfinite(np.asarray(mat)).all()))
+    if not finite:
+        raise RankError(f"The {m}x{n} matricization ({P.name}) holds NaN or infinite entries, so its numeric rank "
+                        f"is undefined; expected finite values. Hint: a float network whose grid tensor overflows "
+                        f"needs method='exact' on an integer network, or te.certify (bounds, no dense tensor).")
     s = singular_values(mat)
     smax = float(s[0]) if s.size else 0.0
     if tol is None:

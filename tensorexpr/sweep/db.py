@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
 
+from tensorexpr.core.errors import SweepError
 from tensorexpr.core.numbers import decode_counts, encode_counts
 
 __all__ = ["ResultsDB", "default_db_path", "COLUMNS"]
@@ -49,9 +50,15 @@ class ResultsDB:
         self.path = Path(path) if path is not None else default_db_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = sqlite3.connect(self.path, timeout=30)
-        self.con.execute("PRAGMA journal_mode=WAL")
-        self.con.execute(_SCHEMA)
-        self.con.commit()
+        try:
+            self.con.execute("PRAGMA journal_mode=WAL")
+            self.con.execute(_SCHEMA)
+            self.con.commit()
+        except sqlite3.DatabaseError as exc:  # not a database (a typo'd path to another file): the user's input
+            self.con.close()
+            raise SweepError(f"{str(self.path)!r} is not a tensorexpr results database ({exc}); expected an SQLite "
+                             f"file written by `tensorexpr sweep`. Hint: --db runs/results.sqlite, or a new "
+                             f"path to start one.") from None
 
     def close(self) -> None:
         self.con.close()

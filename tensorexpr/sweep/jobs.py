@@ -33,6 +33,13 @@ JOB_KINDS: dict[str, JobKind] = {}
 
 
 def register_job_kind(kind: JobKind) -> JobKind:
+    """Add ``kind`` to :data:`JOB_KINDS`; a name registers once (a second kind would silently change what every
+    stored job key of that name means)."""
+    from tensorexpr.core.errors import SweepError
+
+    if kind.name in JOB_KINDS:
+        raise SweepError(f"Sweep job kind {kind.name!r} is registered already; expected a new name, "
+                         f"{sorted(JOB_KINDS)} are taken. Hint: register under another name.")
     JOB_KINDS[kind.name] = kind
     return kind
 

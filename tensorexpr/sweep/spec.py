@@ -93,6 +93,11 @@ class SweepSpec:
             raise SweepError(f"Unknown top-level keys {unknown} in the sweep spec; expected kind, name, [base], [grid].")
         if "kind" not in d:
             raise SweepError("The sweep spec needs a top-level kind = \"train\" | \"spectrum\" | \"certify\".")
+        for table in ("base", "grid"):
+            if not isinstance(d.get(table, {}), Mapping):
+                # a scalar where a table belongs: dict()/items() would fail with a bare TypeError
+                raise SweepError(f"The sweep spec's {table} must be a table ([{table}] with field = value lines), "
+                                 f"got {d[table]!r}. Hint: a [{table}] header line, then lines like geometry = \"line:8\".")
         return cls(d["kind"], dict(d.get("base", {})), {k: list(v) if isinstance(v, (list, tuple)) else v
                                                          for k, v in d.get("grid", {}).items()},
                    str(d.get("name", default_name)))

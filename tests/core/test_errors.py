@@ -12,6 +12,7 @@ import pytest
 import tensorexpr as te
 from tensorexpr.bounds import DEFAULT_PROVIDERS, BoundContext
 from tensorexpr.rank import rank_many
+from tensorexpr.core.specs import PartitionSpec
 import tensorexpr.core.errors as errors
 
 
@@ -130,3 +131,81 @@ def test_integer_network_refuses_non_integral_floats():
         te.convac(te.ModeTree.line(4), 2, 2, seed=0, integer=True, F=np.array([[0.5, 1], [1, 2]], dtype=object))
     net = te.convac(te.ModeTree.line(4), 2, 2, seed=0, integer=True, F=np.array([[1.0, 0.0], [0.0, 1.0]]))
     assert net.F.dtype.kind == "i"  # integral floats become exact integers
+
+
+# -- the table of mistakes, Python API rows (docs/errors.md: class and message start live on the page) -------------
+def _net4(**kw):
+    return te.convac(te.ModeTree.line(4), M=2, widths=2, seed=0, integer=True, **kw)
+
+
+def _nan_weight_network():
+    tree = te.ModeTree.line(2)
+    return te.hierarchical(tree, {n: np.full((2, 2), np.nan) if len(n) == 1 else np.ones((2, 1)) for n in tree.nodes}, 2)
+
+
+def _register_exact_twice():
+    from tensorexpr.rank import register_rank_method
+
+    return register_rank_method("exact")
+
+
+ERROR_ROWS = [
+    ("partition-empty-side", lambda: te.Partition([], 4)),
+    ("partition-empty-J", lambda: te.Partition([0, 1, 2, 3], 4)),
+    ("partition-repeated-mode", lambda: te.Partition([0, 2, 2], 4)),
+    ("partition-out-of-range", lambda: te.Partition([0, 7], 4)),
+    ("partition-non-integer-mode", lambda: te.Partition([0.5], 4)),
+    ("partition-overlap", lambda: te.Partition([0, 1], 4, J=[1, 2, 3])),
+    ("partition-size-mismatch", lambda: te.rank(_net4(), te.Partition.odd_even(8))),
+    ("partition-spec-malformed", lambda: PartitionSpec.parse("I:0,x")),
+    ("partition-family-unknown", lambda: te.Partition.family("zigzag", 4)),
+    ("partition-random-one-mode", lambda: te.Partition.random(1)),
+    ("partition-not-a-partition", lambda: te.certify(_net4(), "odd_even")),
+    ("widths-zero", lambda: te.convac(te.ModeTree.line(4), 2, 0)),
+    ("widths-negative", lambda: te.convac(te.ModeTree.line(4), 2, -2)),
+    ("widths-non-integer", lambda: te.convac(te.ModeTree.line(4), 2, 2.5)),
+    ("widths-too-many", lambda: te.convac(te.ModeTree.line(4), 2, [2, 2, 2, 2])),
+    ("M-below-1", lambda: te.convac(te.ModeTree.line(4), 0, 2)),
+    ("templates-nan", lambda: te.convac(te.ModeTree.line(4), 2, 2, F=np.array([[np.nan, 0], [0, 1]]))),
+    ("templates-wrong-shape", lambda: te.convac(te.ModeTree.line(4), 2, 2, F=np.eye(3))),
+    ("weights-nan", _nan_weight_network),
+    ("grid-tensor-over-budget", lambda: te.grid_tensor(te.convac(te.ModeTree.grid(8, 8), 2, 2))),
+    ("grid-tensor-too-many-axes", lambda: te.rank(te.convac(te.ModeTree.grid(16, 16), 2, 2),
+                                                   te.Partition.left_right(256), method="numeric")),
+    ("constructor-unknown", lambda: te.NetworkSpec.parse("foo line:8")),
+    ("geometry-unknown", lambda: te.NetworkSpec.parse("convac torus:8")),
+    ("grid-geometry-unknown", lambda: te.ModeTree.grid(4, 4, geometry="hex")),
+    ("grid-not-divisible", lambda: te.ModeTree.grid(6, 6, window=4)),
+    ("spec-field-unknown", lambda: te.NetworkSpec.parse("convac line:8 foo=3")),
+    ("unbalanced-tree-attribute", lambda: te.attribute_convac(te.ModeTree.from_nested(((0, 1), ((2, 3), (4, 5)))), 2, 2)),
+    ("unbalanced-tree-p4", lambda: te.NetworkSpec.parse("p4 nested:((0,1),((2,3),(4,5)))").build()),
+    ("operator-unknown", lambda: te.convac(te.ModeTree.line(4), 2, 2, op="magic")),
+    ("output-out-of-range", lambda: te.certify(_net4(), te.Partition.odd_even(4), output=3)),
+    ("rank-method-unknown", lambda: te.rank(_net4(), te.Partition.odd_even(4), method="magic")),
+    ("rank-method-duplicate", _register_exact_twice),
+    ("prime-not-prime", lambda: te.rank(_net4(), te.Partition.odd_even(4), method="exact", prime=12)),
+    ("exact-rank-float-network", lambda: te.rank(te.convac(te.ModeTree.line(4), 2, 2, seed=0),
+                                                  te.Partition.odd_even(4), method="exact")),
+    ("rank-tensor-nan", lambda: te.rank(np.full((2, 2, 2, 2), np.nan), te.Partition.odd_even(4))),
+    ("rank-tensor-inf", lambda: te.rank(np.full((2, 2, 2, 2), np.inf), te.Partition.odd_even(4))),
+    ("certify-not-a-network", lambda: te.certify("hello", te.Partition.odd_even(4))),
+    ("certify-method-unknown", lambda: te.certify(_net4(), te.Partition.odd_even(4), methods=["magic"])),
+    ("grid-tensor-not-a-network", lambda: te.grid_tensor("hello")),
+    ("spectrum-not-a-network", lambda: te.spectrum(42, te.Partition.odd_even(4))),
+    ("profile-family-unknown", lambda: te.profile(_net4(), ["zigzag"])),
+]
+
+
+@pytest.mark.parametrize("row, call", ERROR_ROWS, ids=[r for r, _ in ERROR_ROWS])
+def test_api_mistakes_of_the_errors_page(row, call, check_error_row):
+    check_error_row(row, call)
+
+
+def test_an_empty_side_is_refused_by_every_partition_entry_point():
+    """The empty side is the one convention the constructor used to let through: [A]_{0,J} is a vector of rank 1
+    for any nonzero network, which reads as a certified separation rank of 1. Every way of naming it now fails."""
+
+    for call in (lambda: PartitionSpec.parse("I:").build(4), lambda: te.Partition.from_mask([0, 0, 0, 0]),
+                 lambda: te.Partition.left_right(1), lambda: te.Partition([0, 1, 2, 3], 4).swapped()):
+        with pytest.raises(te.PartitionError, match="is empty"):
+            call()

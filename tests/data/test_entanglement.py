@@ -129,3 +129,24 @@ def test_psd_factor_reproduces_low_rank_and_full_rank_grams():
         E = psd_factor(G)
         np.testing.assert_allclose(E @ E.T, G, atol=1e-9 * np.abs(G).max())
         assert E.shape[1] <= 40
+
+
+# -- the table of mistakes, data-layer rows (docs/errors.md) ------------------------------------------------------
+_X = np.random.default_rng(0).random((20, 4))
+_Y = np.arange(20) % 2
+ERROR_ROWS = [
+    ("entanglement-X-not-2d", lambda: data_entanglement(np.zeros(3), _Y, te.Partition.odd_even(4))),
+    ("entanglement-X-nan", lambda: data_entanglement(np.full((20, 4), np.nan), _Y, te.Partition.odd_even(4))),
+    ("entanglement-y-shape", lambda: data_entanglement(_X, _Y[:5], te.Partition.odd_even(4))),
+    ("entanglement-partition-size", lambda: data_entanglement(_X, _Y, te.Partition.odd_even(6))),
+    ("data-feature-map-unknown", lambda: data_entanglement(_X, _Y, te.Partition.odd_even(4), feature_map="foo")),
+    ("data-landmarks-below-1", lambda: data_entanglement(_X, _Y, te.Partition.odd_even(4), method="nystrom",
+                                                         landmarks=0)),
+    ("data-geometry-mismatch-api", lambda: te.geometry_fit(_X, _Y, "line:8")),
+    ("geometry-fit-method-unknown", lambda: te.geometry_fit(_X, _Y, "line:4", method="magic")),
+]
+
+
+@pytest.mark.parametrize("row, call", ERROR_ROWS, ids=[r for r, _ in ERROR_ROWS])
+def test_data_mistakes_of_the_errors_page(row, call, check_error_row):
+    check_error_row(row, call)

@@ -53,3 +53,22 @@ def test_digits_and_teacher():
     t = teacher(te.ModeTree.grid(4, 4, geometry="mirror"), 100, 20, seed=2, shape=(4, 4))
     assert t.X_train.shape == (100, 4, 4)
     assert min(t.meta["class_balance"]) > 0  # median centring keeps both classes
+
+
+@pytest.mark.parametrize("size", [7, 8, 9])
+def test_flagged_drop_masks_are_mirror_symmetric_at_odd_sizes(size, check_error_row):
+    """Row blob-odd-size-symmetry: odd sizes used to skip the mirroring and keep the flags. Oracle: a flagged
+    mask equals its own left-right flip; an unflagged one is the mask as drawn."""
+    from tensorexpr.experiments.data import _mirror_left
+
+    rng = np.random.default_rng(size)
+    drop, sym = rng.random((40, size, size)) < 0.3, rng.random(40) < 0.5
+    out = _mirror_left(drop, sym)
+
+    def symmetric_where_flagged() -> bool:
+        return (np.array_equal(out[sym], out[sym][:, :, ::-1]) and np.array_equal(out[~sym], drop[~sym])
+                and np.array_equal(out[sym][:, :, : size // 2], drop[sym][:, :, : size // 2]))
+
+    check_error_row("blob-odd-size-symmetry", symmetric_where_flagged)
+    img, flags = blob_images(30, size, seed=1)  # the public function runs at odd sizes and flags about half
+    assert img.shape == (30, size, size) and 0 < flags.sum() < 30

@@ -72,3 +72,45 @@ def test_missing_keys_message_is_said_once(tmp_path):
         load_npz(path)
     msg = str(info.value)
     assert msg.startswith("Data file") and msg.count("lacks") == 1 and "Cannot read" not in msg
+# -- the table of mistakes, user-data rows (docs/errors.md) -------------------------------------------------------
+def _user(data):
+    from tensorexpr.experiments.userdata import user_dataset
+
+    return lambda d: user_dataset(data(d) if callable(data) else data, "line:16")
+
+
+def _npz(**arrays):
+    def write(d):
+        np.savez(d / "u.npz", **arrays)
+        return str(d / "u.npz")
+    return write
+
+
+_A = _arrays()
+ERROR_ROWS = [
+    ("userdata-keys-missing", _user(_npz(X_train=_A[0], y_train=_A[1]))),
+    ("userdata-file-missing", _user(lambda d: str(d / "missing.npz"))),
+    ("userdata-shape", _user((_A[0][:, :15], *_A[1:]))),
+    ("userdata-labels-negative", _user((_A[0], -_A[1] - 1, *_A[2:]))),
+    ("userdata-labels-non-integer", _user((_A[0], _A[1] + 0.5, *_A[2:]))),
+    ("userdata-labels-string", _user((_A[0], np.array(["a", "b"] * 32), *_A[2:]))),
+    ("userdata-single-class", _user((_A[0], np.zeros_like(_A[1]), *_A[2:]))),
+    ("userdata-inputs-nan", _user((np.full((64, 16), np.nan), *_A[1:]))),
+    ("userdata-negative-symbol", _user((_A[0] - 1, *_A[1:]))),
+    ("userdata-float-one-hot", _user((_A[0] + 0.5, *_A[1:]))),
+]
+
+
+@pytest.mark.parametrize("row, call", ERROR_ROWS, ids=[r for r, _ in ERROR_ROWS])
+def test_user_data_mistakes_of_the_errors_page(row, call, tmp_path, check_error_row):
+    check_error_row(row, lambda: call(tmp_path))
+
+
+def test_missing_keys_message_is_said_once(tmp_path):
+    """The missing-keys DataError used to be caught by the file-read wrapper and repeated inside 'Cannot read'."""
+    from tensorexpr.experiments.userdata import load_npz
+
+    np.savez(tmp_path / "x.npz", X=np.zeros(3))
+    with pytest.raises(DataError) as exc:
+        load_npz(tmp_path / "x.npz")
+    assert str(exc.value).count("lacks") == 1 and "Cannot read" not in str(exc.value)
