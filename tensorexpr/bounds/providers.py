@@ -34,6 +34,7 @@ from tensorexpr.core.partitions import Partition
 from tensorexpr.core.rational import rank_over_Q
 from tensorexpr.core.validation import check_partition
 from tensorexpr.bounds.analysis import Analysis, analysis_of
+from tensorexpr.bounds.circuit import CIRCUIT
 from tensorexpr.bounds.coarse import COARSE
 from tensorexpr.bounds.flow import FLOW
 from tensorexpr.bounds.gram import GRAM
@@ -139,6 +140,7 @@ DEFAULT_PROVIDERS = BoundProviders((
     COARSE,
     GRAM,
     BoundProvider("mincut", "upper", _mincut, needs=("product",)),
+    CIRCUIT,
     FLOW,
     BoundProvider("structured", "lower", _structured, expensive=True),
     BoundProvider("exact", "lower", _exact, expensive=True),
