@@ -71,11 +71,20 @@ def integer_twin(net: Network, seed: int = 0, int_range: int = 10**6) -> Network
     F = _exact_or_refuse(net.F, "the template matrix F", net)
     rng = np.random.default_rng(seed)
     nodes = []
+    seen: dict[Any, tuple[Any, np.ndarray]] = {}  # one conversion per distinct array (a traced conv's basis repeats)
+
+    def exact(a: Any, what: str) -> np.ndarray:
+        arr = np.asarray(a)
+        key = id(a) if arr.dtype == object else (arr.dtype.str, arr.shape, arr.tobytes())
+        if key not in seen:
+            seen[key] = (a, _exact_or_refuse(a, what, net))
+        return seen[key][1]
+
     for nd in net.nodes:
         if nd.weight is not None and net.weight_kind(nd.id) == "fixed":
-            nd = replace(nd, weight=_exact_or_refuse(nd.weight, f"the fixed weight of node {nd.id!r}", net))
+            nd = replace(nd, weight=exact(nd.weight, f"the fixed weight of node {nd.id!r}"))
         elif nd.param is not None and getattr(nd.param, "basis", None) is not None:
-            basis = _exact_or_refuse(nd.param.basis, f"the tie basis of block {nd.param.block!r}", net)
+            basis = exact(nd.param.basis, f"the tie basis of block {nd.param.block!r}")
             nd = replace(nd, param=type(nd.param)(nd.param.block, basis))
         nodes.append(nd)
     blocks = {b: rng.integers(-int_range, int_range + 1, size=v.size).astype(np.int64)

@@ -39,6 +39,7 @@ from tensorexpr.bounds.coarse import COARSE
 from tensorexpr.bounds.flow import FLOW
 from tensorexpr.bounds.gram import GRAM
 from tensorexpr.bounds.instance import DENSE_EXACT_MAX_ENTRIES, integer_twin
+from tensorexpr.bounds.restriction import RESTRICTION
 from tensorexpr.bounds.result import Bound, BoundContext, BoundProvider, BoundProviders
 from tensorexpr.bounds.specialization import SPECIALIZATION
 from tensorexpr.bounds.symmetry import SYMMETRY
@@ -144,4 +145,5 @@ DEFAULT_PROVIDERS = BoundProviders((
     FLOW,
     BoundProvider("structured", "lower", _structured, expensive=True),
     BoundProvider("exact", "lower", _exact, expensive=True),
+    RESTRICTION,
 ))
