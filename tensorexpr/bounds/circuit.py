@@ -27,6 +27,11 @@ holds for every weight setting, tied, fixed or free, and for a node reused by an
 * *Sums.* The summands that read only ``I`` modes add up to one function of ``I`` (``a <= 1``,
   ``b <= min(D, T^{|\cup I_c|})``), those that read only ``J`` modes to one function of ``J``; the rest
   add their ranks (subadditivity): ``a <= a_{I\text{-group}} + a_{J\text{-group}} + \sum_{\text{mixed}} a_c``.
+* *Split.* Every node is also written ``phi = p_I + p_J + rest`` (a function of ``I`` only, one of ``J`` only,
+  and a rest with its own ranks): linear maps and sums keep the split (the parts map and merge), a product
+  of two or more children makes it all rest. Then ``a <= a_rest + 1 + min(D, T^{|J_v|})`` (when both parts
+  are present), and one output channel has rank at most ``min(a_rest, b_rest) + 2``: a linear network (no
+  products) is at most 2 however deep.
 
 The bound is ``min(a_root, b_root)`` for the output channel (one channel's ``I x J`` matrix is a slice of
 both). On a tree these are exactly the states of the min-cut dynamic program (output bond on the ``I`` or the
@@ -137,6 +142,12 @@ def circuit_bound(net: Network, P: Partition, output: int = 0, analysis: Analysi
         Jmask |= 1 << int(m)
     a: list[int] = []
     b: list[int] = []
+    # phi_v = p_I + p_J + rest: a function of I only, one of J only (flags), and a rest of ranks (am, bm);
+    # linear maps and sums keep the split, a product of two or more children makes it all rest
+    am: list[int] = []
+    bm: list[int] = []
+    hI: list[bool] = []
+    hJ: list[bool] = []
     mixed = 0
     for k, kind in enumerate(plan.kinds):
         D = plan.widths[k]
@@ -160,11 +171,26 @@ def circuit_bound(net: Network, P: Partition, output: int = 0, analysis: Analysi
             bk = 1
         if nI and nJ:
             mixed += 1
+            if kind == "sum" or len(ch) == 1:
+                rm = (sum(am[c] for c in ch), sum(bm[c] for c in ch))
+                fI, fJ = any(hI[c] for c in ch), any(hJ[c] for c in ch)
+            else:
+                rm, fI, fJ = None, False, False
+        else:
+            rm, fI, fJ = (0, 0), nJ == 0, nI == 0
         ak, bk = min(ak, capa, D * bk), min(bk, capb, D * ak)
+        if rm is not None:
+            ak = min(ak, rm[0] + fI + fJ * min(D, T ** nJ))
+            bk = min(bk, rm[1] + fI * min(D, T ** nI) + fJ)
         a.append(ak)
         b.append(bk)
+        am.append(ak if rm is None else rm[0])
+        bm.append(bk if rm is None else rm[1])
+        hI.append(fI)
+        hJ.append(fJ)
     r = plan.root
-    value = min(a[r], b[r])
+    # one output channel: its I x J rank is at most either stack's, or the split's rest plus one per pure part
+    value = min(a[r], b[r], min(am[r], bm[r]) + hI[r] + hJ[r])
     return Bound(value, "upper", "circuit", P.name, ("product",),
                  {"a_root": a[r], "b_root": b[r], "mixed_nodes": mixed, "nodes": len(plan.kinds)})
 

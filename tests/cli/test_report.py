@@ -155,3 +155,22 @@ def test_report_certifies_a_torch_network(tmp_path, capsys):
         assert c["upper"] >= te.rank(net, P, method="numeric").rank  # upper bounds hold for these weights
     assert main(["report", "--torch", f"{src}:nope"]) == 2
     assert "no function 'nope'" in capsys.readouterr().err
+
+
+def test_report_on_the_strided_example_closes_left_right(capsys):
+    """examples/torch_vgg.py:make_strided (sums and products, no overlap, 32x32): on left/right the top
+    convolution adds a function of each half, so the circuit upper end (2) meets the restriction lower end (the
+    exact GF(p) rank of a sub-matrix of an instance: an independent evaluation); elsewhere the upper ends stay
+    far below the trivial 2^512."""
+    pytest.importorskip("torch")
+    import json
+    from pathlib import Path
+
+    from tensorexpr.cli import main
+    from tensorexpr.core.numbers import decode_counts
+
+    src = Path(__file__).resolve().parents[2] / "examples" / "torch_vgg.py"
+    assert main(["report", "--torch", f"{src}:make_strided", "--input", "1x32x32", "--json"]) == 0
+    rows = {r["partition"]: r for r in decode_counts(json.loads(capsys.readouterr().out))["profile"]["rows"]}
+    assert rows["left_right"]["lower"] == rows["left_right"]["upper"] == 2
+    assert all(1 <= r["lower"] <= r["upper"] < 2 ** 64 for r in rows.values())
