@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = TrainConfig.from_dict({**json.loads((run_dir / "metrics.json").read_text())["config"], "device": "cpu"})
         data = make_dataset(cfg)
         model = make_model(cfg, data)
-        model.load_state_dict(torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)["model"])
+        model.load_state_dict(torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)["model"])
         images = data.X_train
     else:
         spec = sc.parse_scattering(args.representation)

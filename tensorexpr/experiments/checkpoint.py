@@ -34,9 +34,11 @@ def load(run_dir: str | Path, device: Any = None) -> torch.nn.Module:
         raise CheckpointError(f"No checkpoint at {str(ckpt)!r}; expected the out_dir of a training run "
                               f"(tensorexpr train --out DIR) holding checkpoint.pt.")
     try:
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files
-        raise CheckpointError(f"Cannot read {str(ckpt)!r} as a checkpoint ({type(exc).__name__}: {exc}).") from None
+        raise CheckpointError(f"Cannot read {str(ckpt)!r} as a checkpoint ({type(exc).__name__}); expected a "
+                              f"checkpoint.pt written by tensorexpr train (tensors and plain data only: it is read "
+                              f"with torch.load(weights_only=True), which never runs pickled code).") from None
     if not isinstance(state, dict) or not {"model_spec", "full_config", "model"} <= set(state):
         raise CheckpointError(f"{str(ckpt)!r} lacks the model description (written by an older version?); "
                               f"retrain with this version to get a loadable checkpoint.")

@@ -335,7 +335,7 @@ def plot_curves(history: list[dict], path: str | Path, title: str = "") -> Path:
 
 def _resume(cfg: TrainConfig, model: nn.Module, opt: torch.optim.Optimizer, ckpt: Path, data_id: Any) -> list[dict]:
     """Load ``ckpt`` into ``model`` and ``opt`` and return its history; refuse one of another config or data."""
-    state = torch.load(ckpt, map_location=model.device, weights_only=False)
+    state = torch.load(ckpt, map_location=model.device, weights_only=True)
     if state["config"] != cfg.identity():
         diff = sorted(k for k in cfg.identity() if state["config"].get(k) != cfg.identity()[k])
         raise ConfigError(f"Checkpoint {ckpt} was written by a different config (fields {diff} differ); "
