@@ -102,3 +102,43 @@ def test_certify_uses_it_on_dags_and_stays_sound() -> None:
     cert = te.certify(net, P)
     assert "circuit" in cert.results
     assert cert.lower <= brute_generic_rank(net, P, draws=2) <= cert.upper
+
+
+def _traced_stack(convs: list[tuple[int, int, int, bool]], pool_after: list[bool], width: int, seed: int):
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    mods, c, size = [], 1, 4
+    for (k, stride, pad, bias), pool in zip(convs, pool_after):
+        if size + 2 * pad < k:
+            break
+        mods.append(nn.Conv2d(c, width, k, stride=stride, padding=pad, bias=bias))
+        size, c = (size + 2 * pad - k) // stride + 1, width
+        if pool and size >= 2:
+            mods.append(te.nn.ProductPool2d(2))
+            size //= 2
+    m = nn.Sequential(*mods, nn.Flatten(), nn.Linear(c * size * size, 1, bias=True)).double()
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.copy_(torch.randint(-3, 4, p.shape, generator=g, dtype=torch.float64))
+    return te.from_torch(m, (1, 4, 4), torch.tensor([[0.0], [1.0]]), integer=True)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(convs=st.lists(st.tuples(st.sampled_from([1, 2, 3]), st.integers(1, 2), st.integers(0, 1), st.booleans()),
+                      min_size=1, max_size=3),
+       pools=st.lists(st.booleans(), min_size=3, max_size=3), width=st.integers(1, 3), seed=st.integers(0, 10**6))
+def test_traced_stacks_stay_above_the_generic_rank(convs, pools, width, seed):
+    """Traced conv stacks (linear chains between poolings, biases, strides, padding): the circuit bound is
+    at least the best exact rank of three integer instances on random partitions, and at most the shape."""
+    net = _traced_stack(convs, pools, width, seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(2):
+        P = te.Partition.random(16, seed=int(rng.integers(10**6)))
+        c = circuit_bound(net, P).value
+        assert c <= 2 ** 8
+        assert c >= max(te.rank(te.integer_twin(net, s), P, method="exact").rank for s in range(3))
