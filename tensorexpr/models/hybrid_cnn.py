@@ -31,7 +31,11 @@ KINDS = ("relu", "convac")
 
 def _block(cin: int, cout: int, kind: str) -> list[nn.Module]:
     conv = nn.Conv2d(cin, cout, 3, padding=1)
-    return [conv, nn.ReLU(), nn.MaxPool2d(2)] if kind == "relu" else [conv, ProductPool2d(2)]
+    if kind == "relu":
+        return [conv, nn.ReLU(), nn.MaxPool2d(2)]
+    with torch.no_grad():  # a product of k small terms vanishes; with bias 1 it starts near 1 + (sum of the terms)
+        conv.bias.fill_(1.0)
+    return [conv, ProductPool2d(2)]
 
 
 def small_cnn(in_channels: int, side: int, classes: int, width: int = 16, kind: str = "relu", blocks: int = 2
@@ -44,6 +48,8 @@ def small_cnn(in_channels: int, side: int, classes: int, width: int = 16, kind: 
         Input ``(in_channels, side, side)``; ``side`` divisible by ``2^blocks``.
     classes, width : int
     kind : {"relu", "convac"}
+        ``convac`` convs start with bias 1 (the default init makes a product of 4 terms vanish, and two levels of
+        it gave 20-30% test accuracy on the hybrid in a probe).
     blocks : int
 
     Returns
@@ -178,8 +184,8 @@ def n_params(m: nn.Module) -> int:
 
 
 def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs: int = 60, lr: float = 3e-3, batch: int = 32,
-        seed: int = 0, weight_decay: float = 1e-4, progress: bool = False) -> nn.Module:
-    """Train ``model`` in place with Adam on cross-entropy (shuffled mini-batches, seeded).
+        seed: int = 0, weight_decay: float = 1e-4, clip: float | None = 1.0, progress: bool = False) -> nn.Module:
+    """Train ``model`` in place with Adam on cross-entropy (shuffled mini-batches, seeded, gradient norm clipped).
 
     Parameters
     ----------
@@ -189,6 +195,9 @@ def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs: int = 60, lr
     epochs, batch : int
     lr, weight_decay : float
     seed : int
+    clip : float, optional
+        Largest gradient norm per step (``None``: no clipping). Product pooling needs it: without it the
+        scattering + ConvAC hybrid stalled at 29% test accuracy (n=1000, seed 2), with 1.0 it reached 96%.
     progress : bool
         Show a progress bar over epochs.
 
@@ -209,6 +218,8 @@ def fit(model: nn.Module, X: torch.Tensor, y: torch.Tensor, epochs: int = 60, lr
                 if not torch.isfinite(loss):  # a product-pooled net can overflow; keep the last finite weights
                     continue
                 loss.backward()
+                if clip is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), clip)
                 opt.step()
             bar.update(1)
     model.eval()
