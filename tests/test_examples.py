@@ -71,3 +71,21 @@ def test_inductive_bias_example_smoke(tmp_path):
         assert ranks[(task, "mirror", "mirror_left_right")]["upper"] <= 4
         assert ranks[(task, "square", "checkerboard")]["lower"] >= 2**16
         assert ranks[(task, "mirror", "left_right")]["lower"] >= 2**16
+
+
+@pytest.mark.slow
+def test_cnn_scattering_example_smoke(tmp_path):
+    pytest.importorskip("kymatio")
+    out = _load("cnn_scattering").main(["--quick", "--out", str(tmp_path), "--no-progress"])
+    assert (tmp_path / "cnn_scattering.png").exists() and (tmp_path / "cnn_scattering.md").exists()
+    assert out["traced"]["max_rel_err_vs_module"] < 1e-9  # oracle: the module on template fields
+    for v in out["traced"]["partitions"].values():  # 2 templates, 8 | 8 modes: rank <= 2^8 (matrix shape)
+        assert v["lower"] <= v["numeric_rank_trained"] <= v["upper"] <= 256
+
+
+@pytest.mark.slow
+def test_cnn_attribute_example_smoke(tmp_path):
+    out = _load("cnn_attribute").main(["--quick", "--out", str(tmp_path), "--no-progress"])
+    assert (tmp_path / "cnn_attribute.png").exists()
+    for v in out["traced"].values():  # the ties are kept: the traced blocks hold exactly the module's parameters
+        assert v["traced_params"] == v["module_params"] and v["max_rel_err_vs_module"] < 1e-9

@@ -36,13 +36,14 @@ from tensorexpr.core.errors import NetworkError
 from tensorexpr.core.network import Network, Node
 from tensorexpr.core.operators import get_operator
 from tensorexpr.core.params import FIXED, Tied
+from tensorexpr.nn.hybrid import AttributeConv2d, FrontEnd
 from tensorexpr.nn.modules import ProductPool2d, Representation
 
 __all__ = ["from_torch", "SUPPORTED_MODULES"]
 
 #: The torch modules the tracer reads (plus ``torch.flatten`` / ``Tensor.flatten`` / ``torch.relu`` calls).
 SUPPORTED_MODULES = (nn.Conv2d, nn.AvgPool2d, nn.MaxPool2d, nn.ReLU, nn.Identity, nn.Flatten, nn.Linear,
-                     ProductPool2d, Representation)
+                     ProductPool2d, Representation, FrontEnd, AttributeConv2d)
 
 
 @dataclass
@@ -183,7 +184,7 @@ def from_torch(module: nn.Module, input_shape: Sequence[int], templates: Any, na
     t = _templates_matrix(templates, C)
     class _Tracer(fx.Tracer):
         def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:  # our modules are layers, not code
-            return isinstance(m, (ProductPool2d, Representation)) or super().is_leaf_module(m, qualname)
+            return isinstance(m, (ProductPool2d, Representation, FrontEnd, AttributeConv2d)) or super().is_leaf_module(m, qualname)
 
     try:
         gm = fx.GraphModule(module, _Tracer().trace(module))
@@ -200,12 +201,16 @@ def from_torch(module: nn.Module, input_shape: Sequence[int], templates: Any, na
     op = "relu-max" if relu else "product"
     rep_mod = None
     for n in graph:
-        if n.op == "call_module" and isinstance(mods[n.target], Representation):
+        if n.op == "call_module" and isinstance(mods[n.target], (Representation, FrontEnd)):
             if rep_mod is not None or list(n.args)[0].op != "placeholder":
-                raise _err(n, "a Representation must be the first layer, applied once to the input.")
+                raise _err(n, f"a {type(mods[n.target]).__name__} must be the first layer, applied once to the input.")
             rep_mod = mods[n.target]
+    if isinstance(rep_mod, FrontEnd) and C != rep_mod.channels:  # modes and templates live after the front end
+        raise NetworkError(f"from_torch: with a FrontEnd first, input_shape is its output (K={rep_mod.channels}, h, w) "
+                           f"and templates are (M, K) coefficient vectors; got C={C}. Hint: docs/cnn_hybrid.md.")
     with torch.no_grad():
-        phi = t if rep_mod is None else rep_mod.double().on_points(torch.as_tensor(t)).numpy()
+        phi = t if rep_mod is None or isinstance(rep_mod, FrontEnd) else \
+            rep_mod.double().on_points(torch.as_tensor(t)).numpy()
     F = np.concatenate([phi, np.ones((t.shape[0], 1))], axis=1)
     b = _Builder(name or f"torch({type(module).__name__}, {C}x{H}x{W})", F)
     env: dict[str, _Map] = {}
@@ -289,8 +294,10 @@ def _layer(n: Any, k: int, mods: dict[str, nn.Module], env: dict[str, _Map], b: 
         x = env[_arg(n, n.args[0]).name]
         if isinstance(m, Representation):
             return x  # already in F
-        if isinstance(m, nn.Identity):
+        if isinstance(m, (nn.Identity, FrontEnd)):  # a front end is the representation: its outputs are the modes
             return x
+        if isinstance(m, AttributeConv2d):
+            return _attribute_conv(n, m, x, b)
         if isinstance(m, nn.Flatten):
             if (m.start_dim, m.end_dim) != (1, -1):
                 raise _err(n, f"Flatten(start_dim={m.start_dim}, end_dim={m.end_dim}); only Flatten(1, -1) is read.")
@@ -446,3 +453,61 @@ def _linear(n: Any, k: int, m: nn.Linear, x: _Map, b: _Builder) -> _Map:
     ids = np.empty((1, 1), dtype=object)
     ids[0, 0] = _sum(b, n.name, kids, n)
     return _Map(ids, out, False, False, rep_mode=np.array([[int(x.rep_mode.flat[0])]]))
+
+
+def _attribute_basis(cin_child: int, m: AttributeConv2d) -> np.ndarray:
+    """0/1 map from one spatial offset's parameters ``weight[o, f, t]`` (C order) to the flattened
+    (cin_child, out_channels) weight: input channel ``f * L + l`` feeds output ``o * L' + l'`` through ``t`` when
+    ``l = l' s_a - p_a + t`` (the same parameter at every attribute position: the tie of the Conv3d)."""
+    fo, fi, ka, L, Lo = m.out_features, m.in_features, m.attr_kernel, m.attributes, m.out_attributes
+    cout = fo * Lo
+    basis = np.zeros((cin_child * cout, fo * fi * ka))
+    for o in range(fo):
+        for f in range(fi):
+            for t in range(ka):
+                for lo in range(Lo):
+                    li = lo * m.attr_stride - m.attr_padding + t
+                    if 0 <= li < L:
+                        basis[(f * L + li) * cout + o * Lo + lo, (o * fi + f) * ka + t] = 1.0
+    return basis
+
+
+def _attribute_conv(n: Any, m: AttributeConv2d, x: _Map, b: _Builder) -> _Map:
+    """:class:`AttributeConv2d` as :func:`_conv` does a Conv2d, each offset's block through :func:`_attribute_basis`,
+    the bias one block of ``out_features`` repeated over the ``L'`` attribute positions."""
+    _spatial(n, x)
+    if m.in_channels != x.channels:
+        raise _err(n, f"AttributeConv2d expects {m.in_channels} channels ({m.in_features} x {m.attributes} "
+                      f"attributes), the input has {x.channels}.")
+    Wt = m.conv.weight.detach().double().cpu().numpy()  # (fo, fi, ka, k, k)
+    cout, cin_child, Lo = m.out_channels, x.channels + int(x.const), m.out_attributes
+    basis = _attribute_basis(cin_child, m)
+    bias = None if m.conv.bias is None else m.conv.bias.detach().double().cpu().numpy()
+    bias_basis = np.zeros((b.M * cout, m.out_features))
+    for o in range(m.out_features):
+        bias_basis[(b.M - 1) * cout + o * Lo + np.arange(Lo), o] = 1.0
+
+    def bias_node(leaf: str, nid: str) -> str:
+        if bias is None:
+            return b.add(Node(nid, "linear", (leaf,), np.zeros((b.M, cout)), param=FIXED))
+        Wb, pb = b.tied(f"{n.name}.bias", bias, bias_basis, (b.M, cout))
+        return b.add(Node(nid, "linear", (leaf,), Wb, param=pb))
+
+    k, s, p = m.kernel_size, m.stride, m.padding
+    win = _window_nodes(x, k, k, (s, s), (p, p), (1, 1))
+    ids = np.empty((len(win), len(win[0])), dtype=object)
+    rep = np.empty(ids.shape, dtype=int)
+    for i, row in enumerate(win):
+        for j, taps in enumerate(row):
+            if not taps:  # the window lies in the zero padding: the bias alone
+                ids[i, j], rep[i, j] = bias_node("x0", f"{n.name}.{i}_{j}"), 0
+                continue
+            kids = []
+            for (a, c), (ia, jc) in taps:
+                Wq, pq = b.tied(f"{n.name}.k{a}_{c}", Wt[:, :, :, a, c], basis, (cin_child, cout))
+                kids.append(b.add(Node(f"{n.name}.{i}_{j}.k{a}_{c}", "linear", (x.ids[ia, jc],), Wq, param=pq)))
+            rep[i, j] = x.rep_mode[taps[0][1]]
+            if bias is not None:
+                kids.append(bias_node(f"x{rep[i, j]}", f"{n.name}.{i}_{j}.bias"))
+            ids[i, j] = _sum(b, f"{n.name}.{i}_{j}", kids, n)
+    return _Map(ids, cout, False, False, rep_mode=rep)
