@@ -217,6 +217,7 @@ def _sum(ch: tuple[int, ...], plan: _Plan, a: list[int], b: list[int], Imask: in
 
 
 def _circuit(net: Network, P: Partition, ctx: BoundContext) -> Bound:
+    check_partition(P, net.n_modes, "the circuit bound", net.name)
     if net.is_tree:
         raise NotApplicable("circuit bound: on a tree it equals the exact min-cut, which runs instead.")
     return circuit_bound(net, P, ctx.output, ctx.analysis)

@@ -152,6 +152,7 @@ def restriction_bound(net: Network, P: Partition, output: int = 0, seed: int = 0
 
 
 def _restriction(net: Network, P: Partition, ctx: BoundContext) -> Bound:
+    check_partition(P, net.n_modes, "the restriction bound", net.name)
     T = net.n_templates
     if T ** len(P.I) * T ** len(P.J) <= DENSE_EXACT_MAX_ENTRIES:
         raise NotApplicable("restriction bound: the whole matricization is small enough for the exact instance rank.")
