@@ -23,7 +23,6 @@ import numpy as np
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Mapping
 
 
@@ -50,9 +49,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@lru_cache(maxsize=None)
 def m_symbol() -> "sp.Symbol":
-    """The sympy symbol ``M`` (positive integer) every symbolic bound uses for the number of templates."""
+    """The sympy symbol ``M`` (positive integer) every symbolic bound uses for the number of templates.
+
+    Returns
+    -------
+    sympy.Symbol
+        Equal (and, through sympy's own symbol cache, identical) on every call.
+    """
     import sympy as sp
 
     return sp.Symbol("M", positive=True, integer=True)
@@ -297,36 +301,20 @@ class ClosedForm:
                 "kind": self.kind}
 
 
-@lru_cache(maxsize=256)
 def tree_shape(tree: ModeTree) -> tuple[str, tuple[int, ...]] | None:
-    """Recognise a standard geometry from the tree's structure (never its name): ``("line", (N,))`` for the
-    window-2 line, ``("grid-square" | "grid-mirror", (h, w))`` for 2x2 grid pooling, else None."""
-    N = tree.n_modes
-    # The level-1 window holding mode 0 names the candidates: {0, 1} on the line, {0, 1, w, w+1} under
-    # square pooling and {0, w-1, (h-1)w, hw-1} under mirror pooling (rows/columns pair with their mirror
-    # images). Each candidate is then confirmed by building that tree and comparing it node for node.
-    first = tree.parent.get(frozenset({0}))
-    if first is None:
-        return None
-    s = sorted(first)
-    if s == [0, 1] and N >= 2 and N & (N - 1) == 0 and tree == ModeTree.line(N):
-        return "line", (N,)
-    from tensorexpr.core.errors import GeometryError
-    from tensorexpr.core.pooling import GRID_GEOMETRIES
+    """The standard geometry ``tree`` is, from its structure (never its name); see
+    :attr:`tensorexpr.core.modetree.ModeTree.standard_shape`.
 
-    cands: list[tuple[str, int]] = []
-    if len(s) == 4:
-        cands = [("square", s[2]), ("mirror", s[1] + 1)]
-    for g, w in cands:
-        if w < 2 or N % w or N // w < 2 or g not in GRID_GEOMETRIES:
-            continue
-        try:
-            cand = ModeTree.grid(N // w, w, 2, g)
-        except (GeometryError, ValueError):
-            continue
-        if cand == tree:
-            return f"grid-{g}", (N // w, w)
-    return None
+    Parameters
+    ----------
+    tree : ModeTree
+
+    Returns
+    -------
+    tuple or None
+        ``("line", (N,))``, ``("grid-square" | "grid-mirror", (h, w))``, or ``None``.
+    """
+    return tree.standard_shape
 
 
 def closed_form(tree: ModeTree | Network, P: Partition) -> ClosedForm | None:

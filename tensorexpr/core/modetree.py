@@ -6,7 +6,7 @@ An internal node is identified by the frozenset of modes below it, and its child
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -39,12 +39,6 @@ def _parse_nested(obj: Any, out: list[tuple[frozenset, tuple[frozenset, ...]]]) 
     node = frozenset(seen)
     out.append((node, tuple(kids)))
     return node
-
-
-@lru_cache(maxsize=4)  # a 256x256 tree holds ~40 MB of frozensets
-def _grid_tree(h: Any, w: Any, key: Any, geometry: Any) -> "ModeTree":
-    window = list(key[1]) if isinstance(key, tuple) and len(key) == 2 and key[0] == "list" else key
-    return ModeTree.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
 
 
 @dataclass(frozen=True)
@@ -163,9 +157,7 @@ class ModeTree:
     def grid(cls, h: int, w: int, window: tuple[int, int] | int = (2, 2), geometry: str = "square") -> "ModeTree":
         """2-D pooling over ``h x w`` with ``geometry`` ``"square"`` (quad tree) or ``"mirror"``.
 
-        Position ``(row, col)`` is mode ``row * w + col`` (docs/conventions.md). Trees are immutable, so the last
-        few built are cached: a 256x256 tree takes ~0.3 s, and partitions and geometry recognition ask for the same
-        one again.
+        Position ``(row, col)`` is mode ``row * w + col`` (docs/conventions.md).
 
         Parameters
         ----------
@@ -197,14 +189,7 @@ class ModeTree:
         >>> ModeTree.grid(4, 4, geometry="mirror").children(frozenset(range(16)))[0]
         frozenset({0, 3, 12, 15})
         """
-        if cls is not ModeTree:
-            return cls.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
-        key = ("list", tuple(window)) if isinstance(window, list) else window
-        try:
-            hash((h, w, key, geometry))
-        except TypeError:  # an unhashable argument: let the validation name it
-            return cls.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
-        return _grid_tree(h, w, key, geometry)
+        return cls.from_nested(grid_nested(h, w, window, geometry), name=f"grid:{h}x{w}:{geometry}")
 
     @classmethod
     def shallow(cls, n: int) -> "ModeTree":
@@ -327,6 +312,42 @@ class ModeTree:
     def parent(self) -> dict[frozenset, frozenset]:
         """The parent of every non-root node."""
         return {k: n for n, kids in self.edges for k in kids}
+
+    @cached_property
+    def standard_shape(self) -> tuple[str, tuple[int, ...]] | None:
+        """The standard geometry this tree is, recognised from its structure (never its name).
+
+        Returns
+        -------
+        tuple or None
+            ``("line", (N,))`` for the window-2 line, ``("grid-square" | "grid-mirror", (h, w))`` for 2x2 grid
+            pooling, else ``None``. Computed once per tree (a tree is frozen).
+        """
+        N = self.n_modes
+        # The level-1 window holding mode 0 names the candidates: {0, 1} on the line, {0, 1, w, w+1} under
+        # square pooling and {0, w-1, (h-1)w, hw-1} under mirror pooling (rows/columns pair with their mirror
+        # images). Each candidate is then confirmed by building that tree and comparing it node for node.
+        first = self.parent.get(frozenset({0}))
+        if first is None:
+            return None
+        s = sorted(first)
+        if s == [0, 1] and N >= 2 and N & (N - 1) == 0 and self == ModeTree.line(N):
+            return "line", (N,)
+        from tensorexpr.core.pooling import GRID_GEOMETRIES
+
+        cands: list[tuple[str, int]] = []
+        if len(s) == 4:
+            cands = [("square", s[2]), ("mirror", s[1] + 1)]
+        for g, w in cands:
+            if w < 2 or N % w or N // w < 2 or g not in GRID_GEOMETRIES:
+                continue
+            try:
+                cand = ModeTree.grid(N // w, w, 2, g)
+            except (GeometryError, ValueError):
+                continue
+            if cand == self:
+                return f"grid-{g}", (N // w, w)
+        return None
 
     @cached_property
     def levels(self) -> dict[frozenset, int]:

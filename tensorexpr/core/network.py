@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Hashable, Mapping
 
 import numpy as np
 
@@ -376,6 +376,15 @@ class Network:
             if nd.id in need:
                 need.update(nd.children)
         return tuple(nd for nd in self.nodes if nd.id in need)
+
+    @cached_property
+    def contraction_plans(self) -> dict[Hashable, Any]:
+        """Contraction plans of this network's einsum, keyed by ``(equation, shapes)``.
+
+        The network owns them (it is frozen, so a plan stays valid for its life) instead of a module-level
+        cache; :mod:`tensorexpr.evaluate.grid` fills the dict on first use (docs/design.md, "Analysis plan").
+        """
+        return {}
 
     @cached_property
     def is_tree(self) -> bool:

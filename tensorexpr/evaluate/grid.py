@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import os
-from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -103,11 +102,14 @@ def einsum_network(net: Network, output: int | None = 0) -> tuple[str, list[np.n
     return tn.equation, list(tn.arrays)
 
 
-@lru_cache(maxsize=256)
-def _expression(eq: str, shapes: tuple[tuple[int, ...], ...]) -> Plan:
-    """The executed plan for ``eq`` on ``shapes``, planned once (opt_einsum vs cotengra vs split; see
-    :mod:`tensorexpr.evaluate.plan`)."""
-    return plan_contraction(eq, shapes)
+def _expression(net: Network, eq: str, shapes: tuple[tuple[int, ...], ...]) -> Plan:
+    """The executed plan for ``eq`` on ``shapes``, planned once per network (opt_einsum vs cotengra vs split;
+    see :mod:`tensorexpr.evaluate.plan`) and kept in :attr:`Network.contraction_plans`."""
+    plans = net.contraction_plans
+    key = (eq, shapes)
+    if key not in plans:
+        plans[key] = plan_contraction(eq, shapes)
+    return plans[key]
 
 
 def _output_elements(eq: str, shapes: tuple[tuple[int, ...], ...]) -> int:
@@ -117,9 +119,9 @@ def _output_elements(eq: str, shapes: tuple[tuple[int, ...], ...]) -> int:
     return math.prod(sizes[ch] for ch in eq.split("->")[1])
 
 
-def _einsum_bytes(eq: str, ops: Sequence[np.ndarray], itemsize: int) -> float:
+def _einsum_bytes(net: Network, eq: str, ops: Sequence[np.ndarray], itemsize: int) -> float:
     """Peak bytes of the plan that :func:`grid_tensor` executes on ``ops`` (see :func:`_plan_bytes`)."""
-    return _plan_bytes(_expression(eq, tuple(o.shape for o in ops)), ops, itemsize)
+    return _plan_bytes(_expression(net, eq, tuple(o.shape for o in ops)), ops, itemsize)
 
 
 def _plan_bytes(plan: Plan, ops: Sequence[np.ndarray], itemsize: int, backend: str = "numpy") -> float:
@@ -246,7 +248,7 @@ def estimate_bytes(net: Network, method: str = "auto", itemsize: int = 8, output
         method = _pick_method(net)
     if method == "einsum":
         eq, ops = einsum_network(net, output)
-        return _einsum_bytes(eq, ops, itemsize)
+        return _einsum_bytes(net, eq, ops, itemsize)
     return _bottom_up_bytes(net, itemsize)
 
 
@@ -316,7 +318,7 @@ def grid_tensor(
         what = f"Grid tensor of {net.name}"
         # the output alone is a lower bound on any plan: refuse before planning what cannot fit
         _check_budget(as_float(8 * _output_elements(eq, shapes)), memory_budget, what)
-        plan = _expression(eq, shapes)
+        plan = _expression(net, eq, shapes)
         _check_budget(_plan_bytes(plan, ops, 8, backend), memory_budget, what)
         if backend == "torch":
             torch, dev = torch_module(), torch_device(device)

@@ -48,7 +48,6 @@ becomes ``C (1 + J + L J (J - 1) / 2)``, 11 for ``J=2, L=8``.
 
 from __future__ import annotations
 
-import functools
 import importlib
 from dataclasses import dataclass
 from typing import Any
@@ -87,7 +86,6 @@ KYMATIO_2D_MODULE = "kymatio.scattering2d.frontend.torch_frontend"
 from tensorexpr.core.errors import ScatteringUnavailable  # noqa: E402,F401  (re-exported: defined in errors.py)
 
 
-@functools.lru_cache(maxsize=64)
 def _grid_hw(tree: Any) -> tuple[int, int] | None:
     """``(h, w)`` of a 2x2 grid pooling tree, recognised from its structure (never its name), else None."""
     from tensorexpr.bounds.geometry import tree_shape
@@ -422,16 +420,12 @@ def orientation_average(S: torch.Tensor, J: int, L: int, max_order: int = 2) -> 
     return out.reshape(*S.shape[:-3], C * len(groups), *S.shape[-2:])
 
 
-#: kymatio filter banks, shared by every transform with the same (J, L, order, H, W, device).
-_BANKS: dict[tuple, Any] = {}
-
-
 # -- the transform ------------------------------------------------------------------------------------------
 class ScatteringTransform(nn.Module):
     """``(B, C, H, W) -> (B, C*K, H/2^J, W/2^J)`` with kymatio, on the input's device.
 
-    kymatio's filter banks are kept outside the module's state (one per ``(J, L, order)``, image shape and
-    device, built on first use and shared), so checkpoints hold no filter buffers and a model moves between
+    kymatio's filter banks are kept outside the module's state dict (one per image shape and device, built on
+    first use and owned by this module), so checkpoints hold no filter buffers and a model moves between
     devices freely. Images the module has seen are memoized by their bytes (up to ``cache_size``).
 
     Parameters
@@ -458,15 +452,16 @@ class ScatteringTransform(nn.Module):
         # the same images each epoch pays kymatio once); keys are the raw bytes, so no hash collision is possible
         self.cache_size = int(cache_size)
         self._cache: dict[tuple, torch.Tensor] = {}
+        self._banks: dict[tuple, Any] = {}  # plain attribute: not parameters, not in the state dict
         scattering2d_class()  # fail early, with the clear error, when kymatio is missing
 
     def _bank(self, H: int, W: int, device: torch.device) -> Any:
         sp = self.spec
-        key = (sp.J, sp.L, sp.max_order, H, W, str(device))
-        if key not in _BANKS:  # building a filter bank costs seconds; it depends on these numbers only
+        key = (H, W, str(device))
+        if key not in self._banks:  # building a filter bank costs seconds; it depends on these numbers only
             cls = scattering2d_class()
-            _BANKS[key] = cls(J=sp.J, shape=(H, W), L=sp.L, max_order=sp.max_order).to(device)
-        return _BANKS[key]
+            self._banks[key] = cls(J=sp.J, shape=(H, W), L=sp.L, max_order=sp.max_order).to(device)
+        return self._banks[key]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The scattering field of float images (computed in float32, returned in ``x``'s dtype).

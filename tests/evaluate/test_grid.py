@@ -12,7 +12,6 @@ import tensorexpr as te
 from tensorexpr.core.operators import OPERATORS
 from tensorexpr.core.denominators import clear_denominators
 from tensorexpr.evaluate.grid import DEFAULT_PRIME, estimate_bytes, grid_tensor_mod
-from tensorexpr.evaluate.grid import _expression
 from tensorexpr.testing import random_tree, reference_grid_tensor
 
 
@@ -64,14 +63,16 @@ def test_mod_p_matches_exact():
     assert (np.vectorize(lambda v: int(v) % p)(E) == R).all()
 
 
-def test_einsum_expression_is_cached():
-    from tensorexpr.evaluate.grid import _expression
-
+def test_contraction_plan_is_owned_by_the_network():
     net = te.convac(te.ModeTree.line(8), M=3, widths=2, seed=0)
-    te.grid_tensor(net)
-    before = _expression.cache_info().hits
-    te.grid_tensor(te.convac(te.ModeTree.line(8), M=3, widths=2, seed=1))
-    assert _expression.cache_info().hits == before + 1
+    assert net.contraction_plans == {}
+    A = te.grid_tensor(net)
+    assert len(net.contraction_plans) == 1
+    plan = next(iter(net.contraction_plans.values()))
+    np.testing.assert_allclose(te.grid_tensor(net), A)  # the second call reuses the plan
+    assert next(iter(net.contraction_plans.values())) is plan and len(net.contraction_plans) == 1
+    other = te.convac(te.ModeTree.line(8), M=3, widths=2, seed=1)
+    assert other.contraction_plans == {}  # no module-level cache shared between networks
 
 
 def test_memory_guard_refuses_before_allocating():
@@ -184,12 +185,12 @@ def test_budget_between_output_and_estimate_refuses_before_allocating():
     assert A.shape == (5,) * 8
 
 
-def test_einsum_cache_is_keyed_by_shapes_not_values():
+def test_plan_is_shared_by_backends_of_one_network():
     a = te.convac(te.ModeTree.line(8), M=3, widths=2, seed=0)
-    te.grid_tensor(a)
-    misses = _expression.cache_info().misses
-    te.grid_tensor(te.convac(te.ModeTree.line(8), M=3, widths=2, seed=9), backend="torch", device="cpu")
-    assert _expression.cache_info().misses == misses
+    A = te.grid_tensor(a)
+    T = te.grid_tensor(a, backend="torch", device="cpu")
+    assert len(a.contraction_plans) == 1  # keyed by equation and shapes, not by backend or values
+    np.testing.assert_allclose(np.asarray(T), A, rtol=1e-10)
 
 
 def test_grid_tensor_mod_refuses_fractions_instead_of_truncating():

@@ -60,7 +60,7 @@ def test_user_data_file_errors(tmp_path):
         train(cfg)
 
 
-def test_missing_keys_message_is_said_once(tmp_path):
+def test_missing_keys_message_starts_with_the_file(tmp_path):
     import numpy as np
 
     from tensorexpr.core.errors import DataError
