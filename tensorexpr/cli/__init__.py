@@ -73,7 +73,18 @@ def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentPar
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; a :class:`TensorExprError` or an unreadable file is a one-line error and exit code 2."""
+    """Run one command; a :class:`TensorExprError` or an unreadable file is a one-line error and exit code 2.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after ``tensorexpr``; ``sys.argv[1:]`` when omitted.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 on a library error (printed as one line, no traceback).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -10,6 +10,13 @@ from tensorexpr.cli.common import add_command, add_network_args, build_network, 
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tensorexpr bound`` subcommand (its flags and defaults) to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
+    """
     p = add_command(sub, "bound", help="certified rank interval, min-cut and symbolic geometry bound")
     add_network_args(p)
     p.add_argument("--partition", action="append", default=None,
@@ -27,6 +34,18 @@ def _safe(fn, *a, **k):  # noqa: ANN001, ANN002, ANN003
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``tensorexpr bound`` on the parsed flags (docs/cli.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The flags :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success.
+    """
     tree, net = build_network(args, integer=False)
     parts = partitions_from_args(args.partition or ["odd_even"], args.geometry, net.n_modes)
     payload = []

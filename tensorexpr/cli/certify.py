@@ -8,6 +8,13 @@ from tensorexpr.cli.common import add_command, dump_json, partitions_from_args, 
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tensorexpr certify`` subcommand (its flags and defaults) to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
+    """
     p = add_command(sub, "certify", help="certified rank bounds of a trained model (te.experiments.load + te.certify)")
     p.add_argument("--checkpoint", required=True, help="a training run directory (tensorexpr train --out DIR)")
     p.add_argument("--partition", action="append", default=None,
@@ -19,6 +26,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``tensorexpr certify`` on the parsed flags (docs/cli.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The flags :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success.
+    """
     from tensorexpr.bounds import certify
     from tensorexpr.experiments import load
 

@@ -27,12 +27,36 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDesc
 
 
 def add_command(sub: argparse._SubParsersAction, name: str, **kw: Any) -> argparse.ArgumentParser:
-    """Add the subcommand ``name``; its ``--help`` shows the defaults (:class:`DefaultsFormatter`)."""
+    """Add the subcommand ``name``; its ``--help`` shows the defaults (:class:`DefaultsFormatter`).
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr``.
+    name : str
+        The subcommand.
+    **kw
+        Passed to ``add_parser`` (``help``, ``description``, ...).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The subcommand's parser.
+    """
     kw.setdefault("formatter_class", DefaultsFormatter)
     return sub.add_parser(name, **kw)
 
 
 def add_network_args(p: argparse.ArgumentParser, geometry: str = "line:8", M: int = 3, widths: str = "2") -> None:
+    """Add the flags that name a network (read back by :func:`network_spec`).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        A subcommand's parser.
+    geometry, M, widths
+        The defaults of ``--geometry``, ``--M`` and ``--widths``.
+    """
     p.add_argument("--geometry", default=geometry, help="line:N | grid:HxW:square|mirror | shallow:N | nested:(...) "
                                                          "| dilated:N:reversed")
     p.add_argument("--window", default=None,
@@ -68,7 +92,25 @@ def add_network_args(p: argparse.ArgumentParser, geometry: str = "line:8", M: in
 
 def network_spec(args: argparse.Namespace, integer: bool = False) -> NetworkSpec:
     """The :class:`NetworkSpec` the network flags of :func:`add_network_args` name (only the flags that apply to
-    the chosen constructor are read; the others keep their defaults, as they always did)."""
+    the chosen constructor are read; the others keep their defaults, as they always did).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed flags of :func:`add_network_args`.
+    integer : bool, optional
+        Integer weights (for exact ranks).
+
+    Returns
+    -------
+    NetworkSpec
+
+    Raises
+    ------
+    NetworkError, GeometryError
+        When a flag's value does not parse or names an impossible network (the same error the API and the sweep
+        TOML give for the same mistake).
+    """
     kind = getattr(args, "network", "convac")
     constructor = getattr(args, "family", "convac") if kind == "convac" else kind
     geometry = args.geometry if kind == "overlapping" else with_window(args.geometry, getattr(args, "window", None))
@@ -82,23 +124,69 @@ def network_spec(args: argparse.Namespace, integer: bool = False) -> NetworkSpec
 
 
 def build_network(args: argparse.Namespace, integer: bool = True) -> tuple[ModeTree | None, Network]:
-    """``(tree or None, network)`` from the network flags, through :class:`NetworkSpec`."""
+    """``(tree or None, network)`` from the network flags, through :class:`NetworkSpec`.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed flags of :func:`add_network_args`.
+    integer : bool, optional
+        Integer weights (for exact ranks).
+
+    Returns
+    -------
+    tuple
+        The mode tree (``None`` for networks without one) and the built :class:`Network`.
+    """
     spec = network_spec(args, integer=integer)
     return spec.tree(), spec.build()
 
 
 def partitions_from_args(specs: Sequence[str], geometry: str, n_modes: int) -> list[Partition]:
-    """The partitions of ``--partition`` values (2-D families on a ``grid:`` geometry)."""
+    """The partitions of ``--partition`` values (2-D families on a ``grid:`` geometry).
+
+    Parameters
+    ----------
+    specs : sequence of str
+        Partition specs (docs/cli.md), e.g. ``left_right``, ``I:0,2,5``, ``random:3``.
+    geometry : str
+        The ``--geometry`` value; a ``grid:HxW`` one enables the 2-D kinds.
+    n_modes : int
+        The network's number of modes.
+
+    Returns
+    -------
+    list of Partition
+
+    Raises
+    ------
+    PartitionError
+        On a malformed spec, a repeated or out-of-range mode, or a kind the geometry lacks.
+    """
     return parse_partitions(specs, n_modes, grid_shape(geometry))
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print ``rows`` under ``headers`` as an aligned text table (:func:`format_table`).
+
+    Parameters
+    ----------
+    headers : sequence of str
+    rows : sequence of sequences
+        One sequence of cells per row, as many as ``headers``.
+    """
     print(format_table(headers, rows))
 
 
 def dump_json(obj: Any) -> None:
     """Print ``obj`` as JSON, every integer of ``2^53`` or more as an exact
-    :func:`~tensorexpr.core.numbers.encode_count` dict (``str`` of a rank like ``2^32768`` would raise)."""
+    :func:`~tensorexpr.core.numbers.encode_count` dict (``str`` of a rank like ``2^32768`` would raise).
+
+    Parameters
+    ----------
+    obj : object
+        JSON-able data; big integers anywhere inside are encoded.
+    """
     from tensorexpr.core.numbers import encode_counts
 
     print(json.dumps(encode_counts(obj), indent=2, default=str))

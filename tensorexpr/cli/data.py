@@ -18,6 +18,13 @@ TASKS = ("digits", "symmetry", "closedness")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tensorexpr data`` subcommand (its flags and defaults) to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
+    """
     p = add_command(sub, "data", help="entanglement of a data set under the canonical partitions of pooling "
                                     "geometries (which geometry fits the data)")
     src = p.add_mutually_exclusive_group()
@@ -38,7 +45,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, tuple[int, int] | None, str]:
     """``(X, y, image shape or None, label)``: features flattened row-major (mode ``r * W + c``), scaled to
-    ``[0, 1]``."""
+    ``[0, 1]``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The ``tensorexpr data`` flags: ``--data`` (an ``.npz`` with ``X`` and ``y``) or a built-in task, ``--n``.
+
+    Returns
+    -------
+    tuple
+        ``(X, y, shape, label)``: ``X`` of shape ``(n, N)`` in ``[0, 1]``, labels ``y``, the image shape
+        ``(H, W)`` or ``None``, and a label for printing.
+
+    Raises
+    ------
+    DataError
+        When the file is missing, unreadable, lacks ``X``/``y``, holds non-numbers, NaN or a bad shape, or when
+        ``--n`` is below 1.
+    """
     if args.data is not None:
         path = Path(args.data)
         if not path.exists():
@@ -89,6 +114,23 @@ def load_data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, tuple[i
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``tensorexpr data`` on the parsed flags (docs/cli.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The flags :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success.
+
+    Raises
+    ------
+    DataError
+        When the data file is missing or malformed, or no geometry can be chosen.
+    """
     from tensorexpr.data import geometry_fit, rank_geometries
 
     X, y, shape, label = load_data(args)

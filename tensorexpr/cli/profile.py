@@ -11,6 +11,13 @@ from tensorexpr.cli.common import add_command, add_network_args, build_network, 
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tensorexpr profile`` subcommand (its flags and defaults) to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
+    """
     p = add_command(sub, "profile", help="certified rank profile over partitions (table, JSON or PNG)")
     add_network_args(p, geometry="grid:8x8:square", M=2, widths="4")
     p.add_argument("--partitions", default=None,
@@ -23,6 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``tensorexpr profile`` on the parsed flags (docs/cli.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The flags :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success.
+    """
     tree, net = build_network(args, integer=False)
     shape = grid_shape(args.geometry) if args.geometry.startswith("grid:") else None
     if args.partitions:  # the shared parser: explicit lists like I:0,2,5 survive the comma split

@@ -9,6 +9,13 @@ from tensorexpr.cli.common import add_command, add_network_args, build_network, 
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tensorexpr rank`` subcommand (its flags and defaults) to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
+    """
     p = add_command(sub, "rank", help="matricization rank of a random network's grid tensor")
     add_network_args(p)
     p.add_argument("--partition", action="append", default=None,
@@ -21,6 +28,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``tensorexpr rank`` on the parsed flags (docs/cli.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The flags :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success.
+
+    Raises
+    ------
+    RankError
+        When ``--max-rank`` is given with a method other than ``structured``.
+    """
     integer = args.method != "numeric"
     tree, net = build_network(args, integer=integer)
     parts = partitions_from_args(args.partition or ["odd_even"], args.geometry, net.n_modes)

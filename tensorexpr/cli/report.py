@@ -21,6 +21,13 @@ from tensorexpr.core.specs import grid_shape, parse_window, with_window
 from tensorexpr.cli.common import add_command, dump_json, format_count, print_table
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tensorexpr report`` subcommand (its flags and defaults) to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
+    """
     p = add_command(sub, "report", help="certified rank table for square vs mirror pooling (the main job)")
     p.add_argument("--grid", default="32x32", help="HxW of the input grid")
     p.add_argument("--window", default=None, help="square pooling window per level, bottom first, the last "
@@ -120,6 +127,18 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``tensorexpr report`` on the parsed flags (docs/cli.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The flags :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success.
+    """
     with _cyclic_gc_paused():
         return _torch_report(args) if args.torch is not None else _run(args)
 

@@ -14,6 +14,13 @@ from tensorexpr.cli.common import add_command, dump_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tensorexpr results`` subcommand (its flags and defaults) to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
+    """
     p = add_command(sub, "results", help="list / aggregate (mean, std over seeds) / plot a sweep results database")
     p.add_argument("--db", default=None, help=f"SQLite results database (default {default_db_path()})")
     p.add_argument("--sweep", default=None, help="only rows of this sweep name")
@@ -28,6 +35,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``tensorexpr results`` on the parsed flags (docs/cli.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The flags :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success.
+
+    Raises
+    ------
+    SweepError
+        When the results database does not exist.
+    """
     db = Path(args.db) if args.db is not None else default_db_path()
     if not db.is_file():
         # reading only: opening a missing path would create an empty database and report "0 rows" for a typo

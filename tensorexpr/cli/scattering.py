@@ -17,6 +17,13 @@ from tensorexpr.cli.common import add_command, dump_json, partitions_from_args, 
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tensorexpr scattering`` subcommand (its flags and defaults) to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
+    """
     p = add_command(sub, "scattering", help="certified ranks of a hybrid scattering + ConvAC network (rank F of the templates)")
     p.add_argument("--representation", default="scattering:J=2,L=8", help="scattering:J=2,L=8[,rotinv=1]")
     p.add_argument("--geometry", default="grid:8x8:square", help="tree over the (H/2^J)x(W/2^J) grid of 32x32 digits")
@@ -31,6 +38,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``tensorexpr scattering`` on the parsed flags (docs/cli.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The flags :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success.
+
+    Raises
+    ------
+    NetworkError
+        When the checkpoint is not a hybrid (scattering) ConvAC.
+    """
     import numpy as np
     import torch
 

@@ -10,6 +10,13 @@ from tensorexpr.cli.common import add_command, add_network_args, build_network, 
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tensorexpr spectrum`` subcommand (its flags and defaults) to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
+    """
     p = add_command(sub, "spectrum", help="singular spectrum of [A]_{I,J}: exact on product trees, else certified "
                                         "lower bounds from sampled sub-matrices")
     add_network_args(p)
@@ -27,6 +34,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``tensorexpr spectrum`` on the parsed flags (docs/cli.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The flags :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success.
+    """
     if args.checkpoint is not None:
         from tensorexpr.experiments import load
 

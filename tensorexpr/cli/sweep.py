@@ -21,6 +21,13 @@ from tensorexpr.cli.common import add_command, dump_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tensorexpr sweep`` subcommand (its flags and defaults) to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
+    """
     p = add_command(sub, "sweep", help="run a [base] x [grid] TOML sweep of train / spectrum / certify jobs on Dask",
                        description=__doc__)
     p.add_argument("spec", help="TOML file: kind = 'train'|'spectrum'|'certify', [base] fields, [grid] field = [values]")
@@ -36,6 +43,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``tensorexpr sweep`` on the parsed flags (docs/cli.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The flags :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success.
+    """
     rep = run_sweep(args.spec, args.db, scheduler=args.scheduler, n_workers=args.workers, processes=not args.threads,
                     retry_failed=not args.skip_failed, progress=not args.json)
     if args.json:

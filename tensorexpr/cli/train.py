@@ -9,6 +9,13 @@ from tensorexpr.cli.common import add_command, dump_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tensorexpr train`` subcommand (its flags and defaults) to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
+    """
     p = add_command(sub, "train", help="train a ConvAC / ReLU net (resumable; metrics JSON and curves PNG in --out)")
     from tensorexpr.models.kinds import MODEL_KINDS
 
@@ -57,6 +64,18 @@ _DEFAULTS = {"model": "convac", "geometry": "grid:32x32:square", "pooling": "max
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``tensorexpr train`` on the parsed flags (docs/cli.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The flags :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success.
+    """
     from tensorexpr.experiments import TrainConfig, train
 
     given = {k: v for k, v in dict(

@@ -10,6 +10,13 @@ from tensorexpr.cli.common import add_command, dump_json, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``tensorexpr verify`` subcommand (its flags and defaults) to ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
+    """
     p = add_command(sub, "verify", help="check the published claims (tensorexpr/theory/) and write report.md")
     p.add_argument("--claim", action="append", default=None, help="claim name (repeatable); default: all")
     p.add_argument("--scale", default="quick", choices=["test", "quick", "full"])
@@ -20,6 +27,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``tensorexpr verify`` on the parsed flags (docs/cli.md).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The flags :func:`register` defines.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success.
+    """
     from tensorexpr.theory import CLAIMS, get_claim, run_claim
 
     names = args.claim or list(CLAIMS)

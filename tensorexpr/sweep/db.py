@@ -34,7 +34,12 @@ CREATE TABLE IF NOT EXISTS runs (
 
 
 def default_db_path() -> Path:
-    """``$TENSOREXPR_RESULTS_DB``, else ``~/.tensorexpr/results.sqlite``."""
+    """``$TENSOREXPR_RESULTS_DB``, else ``~/.tensorexpr/results.sqlite``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     env = os.environ.get("TENSOREXPR_RESULTS_DB")
     return Path(env) if env else Path.home() / ".tensorexpr" / "results.sqlite"
 
@@ -70,15 +75,46 @@ class ResultsDB:
         self.close()
 
     def status(self, key: str) -> str | None:
+        """The stored status of job ``key``.
+
+        Parameters
+        ----------
+        key : str
+            The job's content key (:func:`tensorexpr.sweep.spec.job_key`).
+
+        Returns
+        -------
+        str or None
+            ``"ok"``, ``"failed"``, ..., or ``None`` when the job has no row.
+        """
         row = self.con.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def attempts(self, key: str) -> int:
+        """How many times job ``key`` was run.
+
+        Parameters
+        ----------
+        key : str
+            The job's content key.
+
+        Returns
+        -------
+        int
+            0 when the job has no row.
+        """
         row = self.con.execute("SELECT attempt FROM runs WHERE key = ?", (key,)).fetchone()
         return int(row[0] or 0) if row else 0
 
     def write(self, row: dict[str, Any]) -> None:
-        """Insert or replace the row of ``row['key']`` (committed at once, so an interrupt loses nothing)."""
+        """Insert or replace the row of ``row['key']`` (committed at once, so an interrupt loses nothing).
+
+        Parameters
+        ----------
+        row : dict
+            Column values (:data:`COLUMNS`); ``config``, ``metrics`` and ``result`` are stored as JSON with big
+            counts encoded exactly; the attempt counter is incremented.
+        """
         r = {c: row.get(c) for c in COLUMNS}
         for c in ("config", "metrics", "result"):
             if r[c] is not None and not isinstance(r[c], str):
@@ -89,6 +125,18 @@ class ResultsDB:
         self.con.commit()
 
     def rows(self, sweep: str | None = None, kind: str | None = None, status: str | None = None) -> Iterator[dict[str, Any]]:
+        """The stored rows, oldest first, filtered by the arguments given.
+
+        Parameters
+        ----------
+        sweep, kind, status : str, optional
+            Keep only rows with this sweep name, job kind, or status.
+
+        Yields
+        ------
+        dict
+            One row per job, its JSON columns decoded (exact big counts restored).
+        """
         q, args = "SELECT * FROM runs WHERE 1=1", []
         for col, v in (("sweep", sweep), ("kind", kind), ("status", status)):
             if v is not None:
@@ -104,6 +152,16 @@ class ResultsDB:
             yield d
 
     def count(self, status: str | None = None) -> int:
+        """The number of rows, or of rows with ``status``.
+
+        Parameters
+        ----------
+        status : str, optional
+
+        Returns
+        -------
+        int
+        """
         if status is None:
             return int(self.con.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
         return int(self.con.execute("SELECT COUNT(*) FROM runs WHERE status = ?", (status,)).fetchone()[0])

@@ -15,12 +15,37 @@ __all__ = ["load_rows", "aggregate", "plot_metric", "varying_fields"]
 
 def load_rows(db: str | Path | None = None, sweep: str | None = None, kind: str | None = None,
               status: str | None = None) -> list[dict[str, Any]]:
+    """The rows of a results database (:meth:`ResultsDB.rows`), as a list.
+
+    Parameters
+    ----------
+    db : str or Path, optional
+        The database; :func:`~tensorexpr.sweep.db.default_db_path` when omitted.
+    sweep, kind, status : str, optional
+        Filters.
+
+    Returns
+    -------
+    list of dict
+    """
     with ResultsDB(db) as store:
         return list(store.rows(sweep=sweep, kind=kind, status=status))
 
 
 def varying_fields(rows: Sequence[dict[str, Any]], exclude: Sequence[str] = ("seed",)) -> list[str]:
-    """Config fields that take more than one value among ``rows`` (in first-seen order)."""
+    """Config fields that take more than one value among ``rows`` (in first-seen order).
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Rows of :func:`load_rows`.
+    exclude : sequence of str, optional
+        Fields never reported (the seed, by default).
+
+    Returns
+    -------
+    list of str
+    """
     seen: dict[str, set] = {}
     for r in rows:
         for k, v in (r["config"] or {}).items():
@@ -42,6 +67,15 @@ def _num(v: Any) -> float | None:
 def aggregate(rows: Sequence[dict[str, Any]], by: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """One entry per group of ``by`` fields (default: every varying field but ``seed``) over the ``ok`` rows:
     ``{"group": {...}, "n": seeds, "<metric>_mean": ..., "<metric>_std": ...}`` (population std, 0 for one seed).
+
+    Parameters
+    ----------
+    rows : sequence of dict
+    by : sequence of str, optional
+
+    Returns
+    -------
+    list of dict
     """
     ok = [r for r in rows if r["status"] == "ok"]
     by = list(by) if by is not None else varying_fields(ok)

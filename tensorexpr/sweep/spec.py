@@ -36,7 +36,19 @@ from tensorexpr.core.errors import SweepError  # noqa: E402,F401  (re-exported: 
 
 
 def job_key(kind: str, config: Mapping[str, Any]) -> str:
-    """Stable identity of a job: sha256 of its kind and canonical JSON config (16 hex digits)."""
+    """Stable identity of a job: sha256 of its kind and canonical JSON config (16 hex digits).
+
+    Parameters
+    ----------
+    kind : str
+        The job kind (a key of :data:`tensorexpr.sweep.jobs.JOB_KINDS`).
+    config : mapping
+        The job's configuration; key order does not matter.
+
+    Returns
+    -------
+    str
+    """
     blob = json.dumps({"kind": kind, "config": config}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -77,6 +89,21 @@ class SweepSpec:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "SweepSpec":
+        """Read a sweep spec from a TOML file (docs/cli.md, "sweep").
+
+        Parameters
+        ----------
+        path : str or Path
+
+        Returns
+        -------
+        SweepSpec
+
+        Raises
+        ------
+        SweepError
+            When the file is missing, is not TOML, or its keys are not a sweep spec (see :meth:`from_dict`).
+        """
         p = Path(path)
         if not p.is_file():
             raise SweepError(f"Sweep spec {str(p)!r} does not exist. Hint: see `tensorexpr sweep --help` for the format.")
@@ -88,6 +115,23 @@ class SweepSpec:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], default_name: str = "sweep") -> "SweepSpec":
+        """A sweep spec from its mapping: ``kind``, optional ``name``, ``[base]`` config and ``[grid]`` lists.
+
+        Parameters
+        ----------
+        d : mapping
+        default_name : str, optional
+            The name when ``d`` has none.
+
+        Returns
+        -------
+        SweepSpec
+
+        Raises
+        ------
+        SweepError
+            On unknown top-level keys, a missing or unknown kind, or a grid value that is not a non-empty list.
+        """
         unknown = sorted(set(d) - {"kind", "base", "grid", "name"})
         if unknown:
             raise SweepError(f"Unknown top-level keys {unknown} in the sweep spec; expected kind, name, [base], [grid].")
@@ -103,6 +147,13 @@ class SweepSpec:
                    str(d.get("name", default_name)))
 
     def jobs(self) -> list[Job]:
+        """Every job of the sweep: the product of the grid lists over the base config, each validated.
+
+        Returns
+        -------
+        list of Job
+            In grid order, each with its content key (:func:`job_key`).
+        """
         from tensorexpr.sweep.jobs import JOB_KINDS
 
         keys = list(self.grid)
