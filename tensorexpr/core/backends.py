@@ -49,7 +49,18 @@ def require(module: str, extra: str, what: str) -> ModuleType:
 
 
 def is_torch_tensor(x: Any) -> bool:
-    """Whether ``x`` is a torch tensor, without importing torch (its type lives in a ``torch`` module)."""
+    """Whether ``x`` is a torch tensor, without importing torch (its type lives in a ``torch`` module).
+
+    Parameters
+    ----------
+    x : object
+        Any value.
+
+    Returns
+    -------
+    bool
+        True when ``type(x)`` comes from the ``torch`` package and has ``detach``; torch is never imported.
+    """
     return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
 
 

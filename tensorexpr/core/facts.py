@@ -60,13 +60,36 @@ def mode_multiplicity(net: Network) -> dict[int, int | None]:
 
 
 def modes_read_once(net: Network) -> bool:
-    """True when every mode's template row enters every product term of the output exactly once."""
+    """True when every mode's template row enters every product term of the output exactly once.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+
+    Returns
+    -------
+    bool
+        True when :func:`mode_multiplicity` is 1 for every mode (false for overlapping windows and for mixed
+        terms that disagree).
+    """
     return all(k == 1 for k in mode_multiplicity(net).values())
 
 
 def tree_matches(net: Network) -> bool:
     """True when ``net.tree`` is set and the live graph is that tree node for node (same receptive fields,
-    same children), with no linear or sum nodes in between."""
+    same children), with no linear or sum nodes in between.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+
+    Returns
+    -------
+    bool
+        True when the live graph follows ``net.tree`` exactly and its output sees the tree's root.
+    """
     tree = net.tree
     if tree is None or not net.is_tree:
         return False
@@ -85,7 +108,18 @@ def tree_matches(net: Network) -> bool:
 
 
 def integer_templates(net: Network) -> bool:
-    """True when the template matrix ``F`` is integer or rational valued (ints, Fractions, integral floats)."""
+    """True when the template matrix ``F`` is integer or rational valued (ints, Fractions, integral floats).
+
+    Parameters
+    ----------
+    net : Network
+        The network whose ``F`` (shape ``(T, M)``) is read.
+
+    Returns
+    -------
+    bool
+        True when every entry of ``F`` is integral or a :class:`fractions.Fraction`.
+    """
     F = np.asarray(net.F)
     if F.dtype.kind in "iub":
         return True
@@ -117,7 +151,18 @@ class Fact:
     why: Callable[[Network], str]
 
     def check(self, net: Network) -> str | None:
-        """None when the fact holds for ``net``, else the reason it does not."""
+        """None when the fact holds for ``net``, else the reason it does not.
+
+        Parameters
+        ----------
+        net : Network
+            The network to test.
+
+        Returns
+        -------
+        str or None
+            None when ``holds(net)``; else ``why(net)``.
+        """
         return None if self.holds(net) else self.why(net)
 
 
@@ -156,6 +201,18 @@ FACTS: Mapping[str, Fact] = MappingProxyType({f.key: f for f in _TABLE})
 
 def check_fact(net: Network, need: str | Fact) -> str | None:
     """None when ``need`` (a key of :data:`FACTS` or a :class:`Fact`) holds for ``net``, else the reason.
+
+    Parameters
+    ----------
+    net : Network
+        The network to test.
+    need : str or Fact
+        A key of :data:`FACTS` or a :class:`Fact`.
+
+    Returns
+    -------
+    str or None
+        None when the fact holds, else the reason it fails.
 
     Raises
     ------

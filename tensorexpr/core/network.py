@@ -44,6 +44,23 @@ def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def freeze_weight(w: Any) -> np.ndarray | None:
+    """A read-only 2-D copy of a node weight (torch tensors are detached and moved to numpy).
+
+    Parameters
+    ----------
+    w : array_like, torch.Tensor or None
+        The weight matrix, shape ``(in, out)``; None is the identity.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        ``w`` itself when it is already an immutable 2-D array, else a non-writable copy; None for None.
+
+    Raises
+    ------
+    NetworkError
+        When ``w`` is not 2-D, or its dtype is not integer, unsigned, float or object.
+    """
     if w is None:
         return None
     if isinstance(w, np.ndarray) and w.ndim == 2 and is_immutable(w):
@@ -101,7 +118,20 @@ class Node:
 
 
 def node_id(modes: frozenset, prefix: str = "") -> str:
-    """Readable id of a tree node: ``x3`` for a leaf, ``t0-7`` for a contiguous range, else ``t0,2,4``."""
+    """Readable id of a tree node: ``x3`` for a leaf, ``t0-7`` for a contiguous range, else ``t0,2,4``.
+
+    Parameters
+    ----------
+    modes : frozenset of int
+        The node's receptive field (non-empty).
+    prefix : str, optional
+        Put in front of the id.
+
+    Returns
+    -------
+    str
+        The id, e.g. ``x3``, ``t0-7`` or ``t0,2,4``, after ``prefix``.
+    """
     s = sorted(modes)
     if len(s) == 1:
         return f"{prefix}x{s[0]}"
@@ -330,6 +360,22 @@ class Network:
         return {nd.id: nd for nd in self.nodes}
 
     def node(self, node_id: str) -> Node:
+        """The node with id ``node_id``.
+
+        Parameters
+        ----------
+        node_id : str
+            A node id.
+
+        Returns
+        -------
+        Node
+
+        Raises
+        ------
+        NetworkError
+            When the network has no node of that id.
+        """
         try:
             return self.by_id[node_id]
         except KeyError:
@@ -421,6 +467,21 @@ class Network:
 
         A block used by one node through the identity map is free; by several nodes, or through a fixed
         non-identity map, it is tied.
+
+        Parameters
+        ----------
+        node_id : str
+            A node id.
+
+        Returns
+        -------
+        str
+            One of ``"free"``, ``"tied"``, ``"fixed"``, ``"identity"``.
+
+        Raises
+        ------
+        NetworkError
+            When the network has no node of that id.
         """
         kinds = self._weight_kinds
         if node_id not in kinds:
@@ -444,7 +505,23 @@ class Network:
 
     def tie_key(self, node_id: str) -> tuple:
         """A hashable key; equal keys mean equal weights for *every* parameter value (same block and map, or
-        the same constant)."""
+        the same constant).
+
+        Parameters
+        ----------
+        node_id : str
+            A node id.
+
+        Returns
+        -------
+        tuple
+            ``("identity",)``, ``("fixed", digest)`` or the :class:`~tensorexpr.core.params.Tied` key (block and map).
+
+        Raises
+        ------
+        NetworkError
+            When the network has no node of that id.
+        """
         nd = self.node(node_id)
         if nd.weight is None:
             return ("identity",)
@@ -468,7 +545,15 @@ class Network:
         return int(sum(self.params[b].size for b in self.block_users))
 
     def parametrization(self) -> dict[str, Any]:
-        """Summary of the parametrization: node counts per weight kind, tied groups and free-parameter count."""
+        """Summary of the parametrization: node counts per weight kind, tied groups and free-parameter count.
+
+        Returns
+        -------
+        dict
+            ``n_free_params``, ``blocks`` (blocks live nodes use), ``nodes_by_kind`` (live non-sum nodes per weight
+            kind) and ``tied_blocks`` (block -> number of users, for blocks used by several nodes or through a map);
+            a fresh copy each call.
+        """
         p = self._parametrization
         return {**p, "nodes_by_kind": dict(p["nodes_by_kind"]), "tied_blocks": dict(p["tied_blocks"])}
 
@@ -486,7 +571,30 @@ class Network:
     def with_params(self, params: Mapping[str, Any], F: Any = None, integer: bool | None = None,
                     name: str | None = None) -> "Network":
         """The same architecture at other parameter values: every tied or free weight is recomputed from its
-        block; fixed weights and identities stay. Blocks not given keep their values."""
+        block; fixed weights and identities stay. Blocks not given keep their values.
+
+        Parameters
+        ----------
+        params : mapping of str to array_like
+            New values of some parameter blocks, each of the block's size.
+        F : array_like, optional
+            A new template matrix ``(T, M)``; the current one by default.
+        integer : bool, optional
+            Whether the new network is integer; the current flag by default.
+        name : str, optional
+            A new label; the current one by default.
+
+        Returns
+        -------
+        Network
+            A new network; ``self`` is unchanged.
+
+        Raises
+        ------
+        NetworkError
+            When a key is not a parameter block, a value has the wrong size, or the rebuilt network fails the
+            :class:`Network` checks (e.g. ``integer=True`` with float values).
+        """
         new = dict(self.params)
         for b, v in params.items():
             if b not in new:
@@ -506,12 +614,45 @@ class Network:
         return replace(self, nodes=tuple(nodes), params=new, F=F, integer=integer, name=name or self.name)
 
     def with_F(self, F: Any) -> "Network":
-        """Same weights with another template matrix (``F`` of shape ``(T, M)``)."""
+        """Same weights with another template matrix (``F`` of shape ``(T, M)``).
+
+        Parameters
+        ----------
+        F : array_like
+            The new template matrix, shape ``(T, M)``.
+
+        Returns
+        -------
+        Network
+            A new network, integer only when ``self`` is and ``F`` has an integer or object dtype.
+
+        Raises
+        ------
+        NetworkError
+            When ``F`` does not have shape ``(T >= 1, M)``.
+        """
         F = np.asarray(F)
         return replace(self, F=F, integer=self.integer and F.dtype.kind in "iO")
 
     def output_slice(self, output: int) -> "Network":
-        """The network restricted to one output channel (a one-column ``linear`` head on weightless outputs)."""
+        """The network restricted to one output channel (a one-column ``linear`` head on weightless outputs).
+
+        Parameters
+        ----------
+        output : int
+            The output channel, ``0 <= output < self.outputs``.
+
+        Returns
+        -------
+        Network
+            A network with one output: the root's weight cut to column ``output`` (a constant slice, or a free
+            weight when the root's was free), or a fixed 0/1 ``linear`` head when the root has no weight.
+
+        Raises
+        ------
+        NetworkError
+            When ``output`` is not a valid channel index.
+        """
         from tensorexpr.core.validation import check_output
 
         output = check_output(output, self.outputs)
@@ -541,7 +682,14 @@ class Network:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Structure and parametrization, for ``--json`` (weights themselves are left out)."""
+        """Structure and parametrization, for ``--json`` (weights themselves are left out).
+
+        Returns
+        -------
+        dict
+            ``name``, ``n_modes``, ``M``, ``op``, ``outputs``, ``n_templates``, ``integer``, ``is_tree``, live node
+            counts per kind and :meth:`parametrization`, with counts JSON-safe (:func:`~tensorexpr.core.numbers.encode_counts`).
+        """
         from tensorexpr.core.numbers import encode_counts
 
         return encode_counts({"name": self.name, "n_modes": self.n_modes, "M": self.M, "op": self.op.name,

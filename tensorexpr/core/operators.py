@@ -80,7 +80,23 @@ OPERATORS: dict[str, Operator] = {}
 
 
 def register_operator(op: Operator) -> Operator:
-    """Add an operator to the registry; every operator-parametrized test then covers it."""
+    """Add an operator to the registry; every operator-parametrized test then covers it.
+
+    Parameters
+    ----------
+    op : Operator
+        The operator, under a new name.
+
+    Returns
+    -------
+    Operator
+        ``op`` itself.
+
+    Raises
+    ------
+    NetworkError
+        When an operator of that name is already registered.
+    """
     if op.name in OPERATORS:
         raise NetworkError(f"Operator {op.name!r} is already registered.")
     OPERATORS[op.name] = op
@@ -94,6 +110,22 @@ register_operator(Operator("relu-avg", _relu_avg, False, "relu", "avg", "ReLU + 
 
 
 def get_operator(op: str | Operator) -> Operator:
+    """The operator named ``op`` in :data:`OPERATORS` (an :class:`Operator` is returned as is).
+
+    Parameters
+    ----------
+    op : str or Operator
+        A registered name (``product``, ``relu-max``, ``relu-sum``, ``relu-avg``, ...) or an operator.
+
+    Returns
+    -------
+    Operator
+
+    Raises
+    ------
+    NetworkError
+        When ``op`` is a name that is not registered.
+    """
     if isinstance(op, Operator):
         return op
     if op not in OPERATORS:

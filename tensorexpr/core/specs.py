@@ -101,7 +101,23 @@ GEOMETRY_SPECS: dict[str, Callable[[list[str]], ModeTree]] = {
 
 
 def parse_geometry(spec: str) -> ModeTree:
-    """Parse a geometry spec (see the module docstring) into a :class:`ModeTree`."""
+    """Parse a geometry spec (see the module docstring) into a :class:`ModeTree`.
+
+    Parameters
+    ----------
+    spec : str
+        E.g. ``line:16``, ``grid:8x8:square:3,2``, ``shallow:8``, ``nested:((0,1),(2,3))``, ``dilated:8:reversed``.
+
+    Returns
+    -------
+    ModeTree
+
+    Raises
+    ------
+    GeometryError
+        For an unknown kind, the wrong number of fields, non-integer sizes or windows, or a tree
+        :class:`ModeTree` rejects.
+    """
     kind, *args = spec.strip().split(":")
     if kind not in GEOMETRY_SPECS:
         raise GeometryError(f"Unknown geometry {kind!r} in {spec!r}; expected one of {sorted(GEOMETRY_SPECS)}.")
@@ -109,7 +125,23 @@ def parse_geometry(spec: str) -> ModeTree:
 
 
 def grid_shape(spec: str) -> tuple[int, int] | None:
-    """``(h, w)`` for ``grid:HxW...`` specs, else None."""
+    """``(h, w)`` for ``grid:HxW...`` specs, else None.
+
+    Parameters
+    ----------
+    spec : str
+        A geometry spec.
+
+    Returns
+    -------
+    tuple of (int, int) or None
+        The grid height and width, or None for a spec that is not a grid.
+
+    Raises
+    ------
+    GeometryError
+        When the shape field of a grid spec is not integers like ``8x8``.
+    """
     kind, *args = spec.strip().split(":")
     if kind == "grid" and args:
         h, w = _ints(args[0], "grid shape")
@@ -153,7 +185,18 @@ def parse_window(text: str) -> list[int | tuple[int, int]]:
 
 
 def format_window(window: Sequence[int | tuple[int, int]]) -> str:
-    """The text of a window list, the inverse of :func:`parse_window`."""
+    """The text of a window list, the inverse of :func:`parse_window`.
+
+    Parameters
+    ----------
+    window : sequence of int or (int, int)
+        A window per level, bottom first.
+
+    Returns
+    -------
+    str
+        E.g. ``"3,2"`` or ``"2x3"``.
+    """
     return ",".join(f"{w[0]}x{w[1]}" if isinstance(w, tuple) else str(w) for w in window)
 
 
@@ -359,7 +402,23 @@ class PartitionSpec:
 
     @classmethod
     def parse_many(cls, specs: str | Iterable[str]) -> tuple["PartitionSpec", ...]:
-        """Parse a list of specs: one string split by :func:`split_partition_specs`, or an iterable of them."""
+        """Parse a list of specs: one string split by :func:`split_partition_specs`, or an iterable of them.
+
+        Parameters
+        ----------
+        specs : str or iterable of str
+            One text of specs separated by ``;`` or commas, or several such texts.
+
+        Returns
+        -------
+        tuple of PartitionSpec
+            In the order given.
+
+        Raises
+        ------
+        PartitionError
+            On a malformed spec (see :meth:`parse`).
+        """
         texts = [specs] if isinstance(specs, str) else list(specs)
         return tuple(cls.parse(item) for t in texts for item in split_partition_specs(t))
 
@@ -408,7 +467,25 @@ class PartitionSpec:
         return Partition.family(str(self.family), n_modes, shape=shape)
 
     def expand(self, n_modes: int, shape: tuple[int, int] | None = None) -> list[Partition]:
-        """The partitions the spec names: ``all_balanced`` gives every balanced split, the others one."""
+        """The partitions the spec names: ``all_balanced`` gives every balanced split, the others one.
+
+        Parameters
+        ----------
+        n_modes : int
+            Number of modes.
+        shape : tuple of (int, int), optional
+            The grid, for the 2-D families.
+
+        Returns
+        -------
+        list of Partition
+            Every balanced partition for ``all_balanced``, else the one of :meth:`build`.
+
+        Raises
+        ------
+        PartitionError
+            When the spec does not fit ``n_modes`` or ``shape`` (see :meth:`build`).
+        """
         if self.kind == "all_balanced":
             return list(Partition.all_balanced(n_modes))
         return [self.build(n_modes, shape)]

@@ -109,7 +109,13 @@ class TensorNetwork:
         return ",".join(self.inputs) + "->" + self.output
 
     def members(self) -> dict[str, list[int]]:
-        """The operands holding each index, indices in order of first appearance."""
+        """The operands holding each index, indices in order of first appearance.
+
+        Returns
+        -------
+        dict of str to list of int
+            Index -> positions in :attr:`inputs` of the operands holding it (one entry per occurrence, in order).
+        """
         out: dict[str, list[int]] = {c: [] for c in self.indices}
         for k, term in enumerate(self.inputs):
             for c in term:
