@@ -48,11 +48,29 @@ BACKENDS = ("numpy", "torch", "exact")
 
 
 def default_memory_budget() -> int:
-    """Bytes allowed for one dense evaluation: ``$TENSOREXPR_MEMORY_BUDGET`` or 2 GiB."""
+    """Bytes allowed for one dense evaluation: ``$TENSOREXPR_MEMORY_BUDGET`` or 2 GiB.
+
+    Returns
+    -------
+    int
+        The budget in bytes (the environment variable may be written as a float, e.g. ``4e9``).
+    """
     return int(float(os.environ.get("TENSOREXPR_MEMORY_BUDGET", 2 * 1024**3)))
 
 
 def format_bytes(b: float) -> str:
+    """A byte count in binary units, e.g. ``1.5 GiB``.
+
+    Parameters
+    ----------
+    b : float
+        A number of bytes.
+
+    Returns
+    -------
+    str
+        One decimal, in B, KiB, MiB, GiB, TiB or PiB (PiB beyond).
+    """
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if b < 1024 or unit == "PiB":
             return f"{b:.1f} {unit}"
@@ -93,6 +111,27 @@ def einsum_network(net: Network, output: int | None = 0) -> tuple[str, list[np.n
     weight row and every child's weight column (a hyper-edge); a mode read by several leaves is one
     letter shared by their ``F`` operands (a copy hyper-edge). DAG nodes are unrolled per use. It is the
     equation of the one tensor-network form, :func:`tensorexpr.core.tensornet.tensor_network`.
+
+    Parameters
+    ----------
+    net : Network
+        A product network without sum nodes (trees and DAGs).
+    output : int or None, optional
+        The output channel, or None for all channels.
+
+    Returns
+    -------
+    equation : str
+        The einsum equation ``"ab,bc,...->mnop"``.
+    operands : list of numpy.ndarray
+        The operands, in the equation's order.
+
+    Raises
+    ------
+    NetworkError
+        For a non-product operator or sum nodes, or an invalid ``output``.
+    BudgetError
+        When unrolling a DAG would exceed the operand limit.
     """
     if not net.op.multilinear:
         raise NetworkError(f"einsum_network needs the product operator, got {net.op.name!r}.")
@@ -202,7 +241,25 @@ def _align(x: Any, modes: tuple[int, ...], union: tuple[int, ...]) -> Any:
 
 
 def bottom_up(net: Network, arith: _Arith) -> Any:
-    """Evaluate every live node bottom-up; returns an array ``(outputs, T, ..., T)`` over modes ``0..N-1``."""
+    """Evaluate every live node bottom-up; returns an array ``(outputs, T, ..., T)`` over modes ``0..N-1``.
+
+    Parameters
+    ----------
+    net : Network
+        Any network (every operator, DAGs and sum nodes).
+    arith : _Arith
+        The number system: float numpy, torch, exact (object) or int64 mod p.
+
+    Returns
+    -------
+    array
+        The grid tensor ``A[g, d_1, ..., d_N]`` in ``arith``'s array type.
+
+    Raises
+    ------
+    NetworkError
+        When the output's receptive field is not the modes ``0..N-1``.
+    """
     vals: dict[str, tuple[Any, tuple[int, ...]]] = {}
     uses = {nd.id: 0 for nd in net.live_nodes}
     for nd in net.live_nodes:
@@ -243,6 +300,27 @@ def estimate_bytes(net: Network, method: str = "auto", itemsize: int = 8, output
 
     For the einsum: the executed plan's worst step (every live array, that step's permuted copies and its
     result), plus a small allowance for numpy's buffers; bottom-up: a node's input and output blocks.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    method : str, optional
+        ``"einsum"``, ``"bottom-up"`` or ``"auto"`` (einsum for product trees without sum nodes).
+    itemsize : int, optional
+        Bytes per entry (8 for float64).
+    output : int or None, optional
+        The output channel for the einsum, or None for all.
+
+    Returns
+    -------
+    float
+        The estimated peak in bytes.
+
+    Raises
+    ------
+    NetworkError
+        With ``method="einsum"`` on a network the einsum cannot express (see :func:`einsum_network`).
     """
     if method == "auto":
         method = _pick_method(net)
@@ -333,7 +411,34 @@ def grid_tensor(
 
 
 def grid_tensor_mod(net: Network, prime: int = DEFAULT_PRIME, output: int = 0, memory_budget: int | None = None) -> np.ndarray:
-    """The grid tensor of an integer product network reduced mod ``prime``, computed exactly in int64."""
+    """The grid tensor of an integer product network reduced mod ``prime``, computed exactly in int64.
+
+    Parameters
+    ----------
+    net : Network
+        An integer network (``integer=True``) without Fraction entries; any operator.
+    prime : int, optional
+        A prime below ``2^31``; :data:`DEFAULT_PRIME` by default.
+    output : int, optional
+        The output channel.
+    memory_budget : int, optional
+        Bytes allowed; :func:`default_memory_budget` by default.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array ``(T, ..., T)`` over the modes ``0..N-1``, entries in ``[0, prime)``.
+
+    Raises
+    ------
+    NetworkError
+        When the network is not integer, holds Fraction entries, or ``output`` is out of range.
+    RankError
+        When ``prime`` is not a prime in ``[2, 2^31)``.
+    BudgetError
+        When the network has more than 64 modes, the bottom-up evaluation exceeds the budget, or the budget is
+        not a positive number.
+    """
     if not net.integer:
         raise NetworkError(f"Prime-field evaluation needs an integer network; {net.name} has float weights.")
     from tensorexpr.core.rational import check_field_prime

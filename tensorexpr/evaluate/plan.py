@@ -94,6 +94,14 @@ class Plan:
                 f"peak={self.peak_elements} elements, contiguous_output={self.final_perm is None})")
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan's summary for ``--json`` (the steps themselves are left out).
+
+        Returns
+        -------
+        dict
+            ``equation``, ``tool``, ``steps`` (count), ``flops``, ``cost``, ``peak_elements`` and ``final_copy`` (whether a
+            final permutation copies the result).
+        """
         from tensorexpr.core.numbers import encode_counts
 
         return encode_counts({"equation": self.equation, "tool": self.tool, "steps": len(self.steps),
@@ -102,7 +110,18 @@ class Plan:
 
 
 def as_float(n: int) -> float:
-    """Counts beyond float range (dense tensors of a thousand modes, estimated only to be refused) become inf."""
+    """Counts beyond float range (dense tensors of a thousand modes, estimated only to be refused) become inf.
+
+    Parameters
+    ----------
+    n : int
+        A count.
+
+    Returns
+    -------
+    float
+        ``float(n)``, or ``inf`` when ``n >= 2^1000``.
+    """
     return float(n) if n < 2**1000 else math.inf
 
 
@@ -294,7 +313,21 @@ def _split_plan(inputs: Sequence[str], output: str, sizes: dict[str, int], eq: s
 
 
 def plan_contraction(eq: str, shapes: Sequence[Sequence[int]]) -> Plan:
-    """The cheapest compiled plan for ``eq`` on ``shapes`` among opt_einsum, cotengra and the split plans."""
+    """The cheapest compiled plan for ``eq`` on ``shapes`` among opt_einsum, cotengra and the split plans.
+
+    Parameters
+    ----------
+    eq : str
+        An einsum equation with an explicit output, ``"ab,bc->ac"``.
+    shapes : sequence of sequence of int
+        One shape per operand.
+
+    Returns
+    -------
+    Plan
+        The candidate of least cost; when the output would be astronomically large, a greedy opt_einsum plan
+        whose estimate then refuses it.
+    """
     lhs, output = eq.split("->")
     inputs = lhs.split(",")
     sizes: dict[str, int] = {}
@@ -375,7 +408,22 @@ def _blocked_matmul(x: Any, y: Any, torch_: bool) -> Any:
 
 
 def execute(plan: Plan, operands: Sequence[Any], backend: str = "numpy") -> Any:
-    """Run ``plan`` on contiguous float arrays (numpy or torch); the result is C-contiguous in output order."""
+    """Run ``plan`` on contiguous float arrays (numpy or torch); the result is C-contiguous in output order.
+
+    Parameters
+    ----------
+    plan : Plan
+        A plan from :func:`plan_contraction` for these operands' shapes.
+    operands : sequence of array
+        The operands, numpy arrays or torch tensors.
+    backend : str, optional
+        ``"numpy"`` or ``"torch"``.
+
+    Returns
+    -------
+    array
+        The contraction, C-contiguous, axes in the equation's output order.
+    """
     vals: dict[int, Any] = dict(enumerate(operands))
     nxt = len(operands)
     torch_ = backend == "torch"

@@ -21,7 +21,18 @@ DEFAULT_GAP_WARN = 1e4
 
 
 def singular_values(mat: Any) -> np.ndarray:
-    """Singular values in float64, descending (torch on its device when ``mat`` is a tensor)."""
+    """Singular values in float64, descending (torch on its device when ``mat`` is a tensor).
+
+    Parameters
+    ----------
+    mat : array_like or torch.Tensor
+        A 2-D matrix.
+
+    Returns
+    -------
+    numpy.ndarray
+        The singular values, float64, descending.
+    """
     if is_torch_tensor(mat):
         torch = torch_module("a torch tensor")
         return torch.linalg.svdvals(mat.to(torch.float64)).cpu().numpy()
@@ -41,6 +52,24 @@ def numeric_rank(
     by default (numpy's ``matrix_rank`` rule). The report holds the gap ``s_r / s_{r+1}``; a
     :class:`RankWarning` is issued when it is below ``gap_warn``, since the answer then depends on the
     tolerance. Float ranks are estimates, not certificates: use ``method="exact"`` for a proof.
+
+    Parameters
+    ----------
+    A : array_like or torch.Tensor
+        A tensor with one axis per mode.
+    P : Partition
+        The partition ``(I, J)``.
+    tol : float, optional
+        Absolute threshold on the singular values.
+    rtol : float, optional
+        Threshold relative to ``s_max``, used when ``tol`` is None.
+    gap_warn : float, optional
+        Smallest gap ``s_r / s_{r+1}`` accepted without a warning.
+
+    Returns
+    -------
+    RankResult
+        ``method="numeric"``, with ``tol``, ``gap`` and the top singular values in ``details``.
 
     Raises
     ------

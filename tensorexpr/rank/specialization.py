@@ -193,7 +193,18 @@ def specialization_witness(net: Network, output: int = 0, follows_tree: bool | N
 
 
 def windows(tree: ModeTree) -> tuple[frozenset, ...]:
-    """The first-level windows: internal nodes whose children are all leaves."""
+    """The first-level windows: internal nodes whose children are all leaves.
+
+    Parameters
+    ----------
+    tree : ModeTree
+        The mode tree.
+
+    Returns
+    -------
+    tuple of frozenset
+        The receptive fields of those nodes, in the order of ``tree.internal_nodes``.
+    """
     return tuple(n for n in tree.internal_nodes if all(tree.is_leaf(c) for c in tree.children(n)))
 
 
@@ -209,6 +220,21 @@ def shared_window_rank(r_in: int, M: int, i: int, j: int) -> int:
     proof's bound ``min(r_in, M)`` (term ``b`` uses ``u_b = e_b``) is raised to the exact rank over Q at one
     seeded integer point, itself a lower bound on the generic rank; the same point serves every window
     with the same ``(i, j)``, as tying requires.
+
+    Parameters
+    ----------
+    r_in : int
+        Number of channels summed over (the window's input width).
+    M : int
+        Number of representation functions.
+    i, j : int
+        Number of the window's leaves in ``I`` and in ``J``.
+
+    Returns
+    -------
+    int
+        ``max(min(r_in, M), rank over Q at the seeded point)``; only ``min(r_in, M)`` when ``M^(i+j)`` exceeds
+        ``SHARED_WINDOW_MAX_ENTRIES`` or ``i + j < 2``.
     """
     base = min(r_in, M)
     if M ** (i + j) > SHARED_WINDOW_MAX_ENTRIES or i + j < 2:

@@ -312,6 +312,15 @@ def structured_rank(net: Network, P: Partition, prime: int | None = None, output
         ``method="structured"``; equal to the dense ``method="exact", field="prime"`` rank, and a certified
         lower bound on the generic rank (rank over GF(p) <= rank over Q <= generic rank).
 
+    Raises
+    ------
+    RankError
+        When ``net`` is not a :class:`Network`, not integer, not a product network, has a sum node over unequal
+        receptive fields, ``prime`` is not a prime in ``(2, 2^31)``, or ``output`` is out of range.
+    BudgetError
+        When the specialization bound already exceeds ``max_rank``, or an intermediate block would exceed
+        ``max_rank`` or ``max_entries``.
+
     Examples
     --------
     >>> import tensorexpr as te

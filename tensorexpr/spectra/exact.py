@@ -91,6 +91,35 @@ def tree_spectrum(net: Network, P: Partition, output: int = 0, memory_budget: in
     docstring), divided by the largest; ``log s_1`` is the natural log of the largest (``-inf`` for a zero
     tensor). Raises :class:`~tensorexpr.core.errors.NotApplicable` for DAGs, sum nodes or non-product operators, and
     :class:`~tensorexpr.core.errors.BudgetError` when a node's core would exceed ``memory_budget`` bytes.
+
+    Parameters
+    ----------
+    net : Network
+        A product network on a tree, without sum nodes.
+    P : Partition
+        The partition ``(I, J)``.
+    output : int, optional
+        The output channel.
+    memory_budget : int, optional
+        Bytes allowed for one node's core; :func:`~tensorexpr.evaluate.grid.default_memory_budget` by default.
+    rtol : float, optional
+        Relative cut-off of the per-node compression.
+
+    Returns
+    -------
+    normalized : numpy.ndarray
+        ``s / s_1``, descending; empty for a zero tensor.
+    log_sigma1 : float
+        ``log s_1``.
+    details : dict
+        ``largest_core``: the largest ``rows * cols`` of a node's core.
+
+    Raises
+    ------
+    NotApplicable
+        For a non-product operator, a DAG or sum nodes.
+    BudgetError
+        When a node's Kronecker core would exceed ``memory_budget`` bytes.
     """
     from tensorexpr.evaluate.grid import format_bytes, default_memory_budget
 

@@ -21,6 +21,21 @@ def entanglement_entropy(s: np.ndarray) -> float:
         S = -\\sum_k p_k \\log p_k, \\qquad p_k = \\sigma_k^2 / \\sum_j \\sigma_j^2 .
 
     ``S <= log rank``, with equality for a flat spectrum; ``exp(S)`` is an "effective rank".
+
+    Parameters
+    ----------
+    s : array_like
+        Singular values (any scale; zeros are ignored).
+
+    Returns
+    -------
+    float
+        ``S`` in nats; 0 for an empty or zero spectrum.
+
+    References
+    ----------
+    Y. Levine, D. Yakira, N. Cohen and A. Shashua, "Deep Learning and Quantum Entanglement: Fundamental
+    Connections with Implications to Network Design", ICLR 2018.
     """
     s = np.asarray(s, dtype=np.float64)
     if s.size == 0 or s.max() == 0:
@@ -93,6 +108,13 @@ class Spectrum:
                 f"sub-matrix, interlacing sigma_k(sub) <= sigma_k(A))")
 
     def to_dict(self) -> dict[str, Any]:
+        """The spectrum and its reading, for ``--json``.
+
+        Returns
+        -------
+        dict
+            The fields, the :attr:`statement` and ``normalized`` as a list of floats; an infinite ``gap`` becomes None.
+        """
         from tensorexpr.core.numbers import encode_counts
 
         return encode_counts({"partition": self.partition, "network": self.network, "kind": self.kind, "method": self.method,

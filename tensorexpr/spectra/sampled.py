@@ -35,7 +35,25 @@ ROUNDING_ULPS = 64.0
 
 def sample_configurations(n_sites: int, T: int, count: int, rng: np.random.Generator) -> np.ndarray:
     """``(k, n_sites)`` distinct template configurations: all of them when ``T^n_sites <= count``, else
-    ``count`` drawn uniformly (with duplicates removed)."""
+    ``count`` drawn uniformly (with duplicates removed).
+
+    Parameters
+    ----------
+    n_sites : int
+        Number of modes on the side.
+    T : int
+        Number of templates per mode.
+    count : int
+        How many configurations are wanted.
+    rng : numpy.random.Generator
+        The random source.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array ``(k, n_sites)`` of template indices, ``k <= count`` distinct rows (all ``T^n_sites`` in C
+        order when they fit; one empty row when ``n_sites == 0``).
+    """
     if n_sites == 0:
         return np.zeros((1, 0), dtype=np.int64)
     if n_sites * math.log(T) <= math.log(max(count, 1)) + 1e-9:
@@ -74,6 +92,24 @@ def network_entries(net: Network, X: np.ndarray, output: int = 0) -> tuple[np.nd
     standard forward error bound of a sum-product circuit of depth ``n`` operations gives
     ``|error| <= gamma_n * abs_value`` with ``gamma_n = n eps / (1 - n eps)``; ``n`` is counted per node
     (children, input width and the scaling) along the deepest path, then doubled.
+
+    Parameters
+    ----------
+    net : Network
+        Any network.
+    X : numpy.ndarray
+        int array ``(B, N)``: a template index per mode for each of ``B`` configurations.
+    output : int, optional
+        The output channel.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        ``(B,)``: the outputs divided by ``exp(log_scale)``.
+    log_scale : float
+        Natural log of the common scale.
+    error_bound : numpy.ndarray
+        ``(B,)``: bounds on the rounding error of ``values``, in the same scale.
     """
     F = np.asarray(net.F, dtype=np.float64)
     Fa = np.abs(F)
@@ -124,6 +160,38 @@ def sampled_singular_values(evaluate: Callable[[np.ndarray], tuple[np.ndarray, f
     different log scales are brought to a common one. ``details["margin"]`` is the certified perturbation bound
     relative to ``sigma_1``: ``||E||_F / sigma_1`` (entry errors; Weyl) plus ``64 eps max(R, C)`` (the SVD's own
     backward error).
+
+    Parameters
+    ----------
+    evaluate : callable
+        ``evaluate(X) -> (values, log_scale, error_bound)``, e.g. :func:`network_entries`.
+    P : Partition
+        The partition ``(I, J)``.
+    T : int
+        Number of templates per mode.
+    rows, cols : int
+        How many row (``I``) and column (``J``) configurations to sample.
+    seed : int, optional
+        Seed of the sampling.
+    batch : int, optional
+        Entries per call of ``evaluate``.
+    progress : bool, optional
+        Show a tqdm bar over the entries.
+
+    Returns
+    -------
+    normalized : numpy.ndarray
+        ``s / s_1`` of the sub-matrix, descending; empty when it is zero.
+    log_sigma1 : float
+        ``log s_1`` (``-inf`` for a zero sub-matrix).
+    details : dict
+        ``rows``, ``cols``, ``seed``, ``all_rows``, ``all_cols`` (whether every configuration was taken) and
+        ``margin``.
+
+    Raises
+    ------
+    NetworkError
+        When the sub-matrix would exceed 5 * 10^7 entries, or its entries are not finite.
     """
     rng = np.random.default_rng(seed)
     R = sample_configurations(len(P.rows), T, rows, rng)
