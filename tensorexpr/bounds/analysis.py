@@ -96,7 +96,23 @@ class Analysis:
         return hit
 
     def fact(self, need: str | Fact) -> str | None:
-        """None when the fact (a key of :data:`~tensorexpr.core.facts.FACTS` or a ``Fact``) holds, else why not."""
+        """None when the fact (a key of :data:`~tensorexpr.core.facts.FACTS` or a ``Fact``) holds, else why not.
+
+        Parameters
+        ----------
+        need : str or Fact
+            A key of :data:`~tensorexpr.core.facts.FACTS` or a :class:`~tensorexpr.core.facts.Fact`.
+
+        Returns
+        -------
+        str or None
+            None when it holds, else the reason; computed once per fact and kept.
+
+        Raises
+        ------
+        NetworkError
+            For an unknown key.
+        """
         key = ("fact", need if isinstance(need, str) else need)
         return self.derived(key, lambda: self._check_fact(need))
 
@@ -112,7 +128,13 @@ class Analysis:
         return check_fact(self._net, need)
 
     def facts(self) -> dict[str, Any]:
-        """Every built-in fact: True, or the reason it fails (as certificates record them)."""
+        """Every built-in fact: True, or the reason it fails (as certificates record them).
+
+        Returns
+        -------
+        dict of str to True or str
+            Per key of :data:`~tensorexpr.core.facts.FACTS`, in its order.
+        """
         return {k: (True if (why := self.fact(k)) is None else why) for k in FACTS}
 
     @property
@@ -151,6 +173,17 @@ def analyze(net: Network) -> Analysis:
 
 def analysis_of(net_or_analysis: Network | Analysis, analysis: Analysis | None = None) -> Analysis:
     """The :class:`Analysis` to use: the one given (checked to be of this network) or a fresh one.
+
+    Parameters
+    ----------
+    net_or_analysis : Network or Analysis
+        The network, or an analysis of it.
+    analysis : Analysis, optional
+        An analysis to reuse; it must be of the same network object.
+
+    Returns
+    -------
+    Analysis
 
     Raises
     ------

@@ -101,6 +101,13 @@ class Certificate:
         return self.lower if self.certified else None
 
     def summary(self) -> str:
+        """One line: the certified rank, or the interval, and the methods of each end.
+
+        Returns
+        -------
+        str
+            ``rank = r (certified: lower = upper)`` or ``lo <= rank <= up (lower: ..., upper: ...)``.
+        """
         lo, up = _PRETTY.get(self.lower_method, self.lower_method), _PRETTY.get(self.upper_method, self.upper_method)
         if self.certified:
             return f"rank = {_fmt(self.lower)} (certified: {lo} = {up})"

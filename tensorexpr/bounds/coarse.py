@@ -232,6 +232,35 @@ def coarse_bound(net: Network, P: Partition, output: int = 0, prime: int | None 
     Raises :class:`~tensorexpr.core.errors.NotApplicable` for non-product or non-tree networks, when a frontier
     map cannot be injective, or when the core would exceed ``max_entries`` residues.
 
+    Parameters
+    ----------
+    net : Network
+        A product network on a tree.
+    P : Partition
+        The partition ``(I, J)``.
+    output : int, optional
+        The output channel.
+    prime : int, optional
+        The modulus of the core's rank; :data:`~tensorexpr.evaluate.grid.DEFAULT_PRIME` by default.
+    seed : int, optional
+        Seed of the frontier matrices ``K_c`` and the core's integer weights.
+    max_entries : int, optional
+        Largest number of residues the core tensor may hold.
+    analysis : Analysis, optional
+        The network's analysis plan, reused across partitions.
+
+    Returns
+    -------
+    Bound
+        A lower bound, ``method="coarse"``; ``details`` has the core and frontier sizes and the prime.
+
+    Raises
+    ------
+    PartitionError
+        When ``P`` is not a partition of the network's modes.
+    NotApplicable
+        For a non-product or non-tree network, a partition with no mixed node, or a core over ``max_entries``.
+
     Examples
     --------
     >>> import tensorexpr as te

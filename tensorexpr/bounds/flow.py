@@ -90,6 +90,13 @@ class FlowBound(Bound):
     wire_dims: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The :class:`Bound` fields plus the base, wire count and the cut (first 64 edges), for ``--json``.
+
+        Returns
+        -------
+        dict
+            JSON-ready; counts of ``2^53`` or more are encoded (:func:`~tensorexpr.core.numbers.encode_counts`).
+        """
         from tensorexpr.core.numbers import encode_counts
 
         return encode_counts({**super().to_dict(), "base": self.base, "wires": self.wires,
@@ -159,6 +166,11 @@ def flow_bound(net: Network, P: Partition, output: int = 0, bases: Sequence[int]
         bound then equals the min-cut), else a few small roots.
     analysis : Analysis, optional
         The network's analysis plan (:func:`~tensorexpr.analyze`), to reuse its hypertree across partitions.
+
+    Returns
+    -------
+    FlowBound
+        The lower bound ``p^f``, with the base ``p``, the wire count ``f`` and the cut that attains it.
 
     Raises
     ------

@@ -63,7 +63,17 @@ def m_symbol() -> "sp.Symbol":
 
 
 def width_symbols(depth: int) -> tuple["sp.Symbol", ...]:
-    """``r_0 .. r_{depth-1}`` as positive integer sympy symbols."""
+    """``r_0 .. r_{depth-1}`` as positive integer sympy symbols.
+
+    Parameters
+    ----------
+    depth : int
+        Number of levels.
+
+    Returns
+    -------
+    tuple of sympy.Symbol
+    """
     import sympy as sp
 
     return tuple(sp.Symbol(f"r_{l}", positive=True, integer=True) for l in range(depth))
@@ -110,7 +120,23 @@ class GeometryBound(Bound):
         return self.value
 
     def subs(self, values: Mapping[Any, Any]) -> Any:
-        """Substitute numbers (keys: symbols or their names) into the symbolic bound."""
+        """Substitute numbers (keys: symbols or their names) into the symbolic bound.
+
+        Parameters
+        ----------
+        values : mapping
+            Symbol (or symbol name, e.g. ``"M"``, ``"r_0"``) -> number.
+
+        Returns
+        -------
+        sympy.Expr
+            The expression after substitution (a number when every symbol is given).
+
+        Raises
+        ------
+        NetworkError
+            When the bound was computed with ``symbolic=False``.
+        """
         if self.expr is None:
             raise NetworkError("geometry_bound(..., symbolic=False) has no expression; pass symbolic=True.")
         syms = {s.name: s for s in self.expr.free_symbols}
@@ -118,6 +144,13 @@ class GeometryBound(Bound):
         return self.expr.subs(sub)
 
     def to_dict(self) -> dict[str, Any]:
+        """The :class:`Bound` fields plus the expression (as text), its values and the network, for ``--json``.
+
+        Returns
+        -------
+        dict
+            JSON-ready; counts of ``2^53`` or more are encoded (:func:`~tensorexpr.core.numbers.encode_counts`).
+        """
         from tensorexpr.core.numbers import encode_counts
 
         return encode_counts({
@@ -297,6 +330,13 @@ class ClosedForm:
     kind: str = "exact"  # "exact": the generic rank; "upper": an upper bound on it
 
     def to_dict(self) -> dict[str, Any]:
+        """The closed form for ``--json``.
+
+        Returns
+        -------
+        dict
+            ``expr`` (as text), ``claim``, ``source``, ``tag`` and ``kind``.
+        """
         return {"expr": str(self.expr), "claim": self.claim, "source": self.source, "tag": self.tag,
                 "kind": self.kind}
 

@@ -134,6 +134,26 @@ def gram_bound(net: Network, P: Partition, output: int = 0, seed: int = 0, prime
     the generic rank, and a prime-field rank at most the rational one). Over the reals ``X^T`` is injective
     on ``col(X) >= col(M)``, so the bound is the instance's rank unless ``p`` divides a minor.
 
+    Parameters
+    ----------
+    net : Network
+        A product tree network on its mode tree, with an integer ``F``.
+    P : Partition
+        The partition ``(I, J)``.
+    output : int, optional
+        The output channel.
+    seed : int, optional
+        Seed of the integer instance.
+    prime : int, optional
+        The modulus.
+    analysis : Analysis, optional
+        The network's analysis plan, reused across partitions.
+
+    Returns
+    -------
+    Bound
+        A lower bound, ``method="gram"``; ``details`` names the prime, seed and root block shape.
+
     Raises
     ------
     NotApplicable

@@ -71,6 +71,13 @@ class HyperEdge:
     kind: str = "channel"  # "mode" (an input leg), "rep" (a leaf's F-to-weight bond) or "channel"
 
     def to_dict(self) -> dict[str, Any]:
+        """The edge's fields, for ``--json``.
+
+        Returns
+        -------
+        dict
+            ``letter``, ``dim``, ``members`` (operand indices), ``mode``, ``label`` and ``kind``.
+        """
         return {"letter": self.letter, "dim": self.dim, "members": list(self.members), "mode": self.mode,
                 "label": self.label, "kind": self.kind}
 
@@ -142,11 +149,29 @@ class MinCutResult(Bound):
         return sum(math.log2(e.dim) for e in self.cut)
 
     def describe_cut(self, limit: int = 8) -> str:
+        """The cut's hyper-edges as text, ``label (dim d)`` each.
+
+        Parameters
+        ----------
+        limit : int, optional
+            How many edges to list; the rest are counted.
+
+        Returns
+        -------
+        str
+        """
         parts = [f"{e.label} (dim {e.dim})" for e in self.cut[:limit]]
         more = f", ... {len(self.cut) - limit} more" if len(self.cut) > limit else ""
         return ", ".join(parts) + more
 
     def to_dict(self) -> dict[str, Any]:
+        """The :class:`Bound` fields plus the bound, the cut and both sides, for ``--json``.
+
+        Returns
+        -------
+        dict
+            JSON-ready; counts of ``2^53`` or more are encoded (:func:`~tensorexpr.core.numbers.encode_counts`).
+        """
         from tensorexpr.core.numbers import encode_counts
 
         return encode_counts({
@@ -312,7 +337,29 @@ def network_hypergraph(net: Network, output: int = 0) -> tuple[list[str], list[H
 
 def cached_hypergraph(net: Network, output: int = 0, analysis: Analysis | None = None
                       ) -> tuple[list[str], list[HyperEdge]]:
-    """:func:`network_hypergraph`, built once per (analysis, output): it does not depend on the partition."""
+    """:func:`network_hypergraph`, built once per (analysis, output): it does not depend on the partition.
+
+    Parameters
+    ----------
+    net : Network
+        A product network without sum nodes.
+    output : int, optional
+        The output channel.
+    analysis : Analysis, optional
+        Where the result is kept; a fresh one when omitted.
+
+    Returns
+    -------
+    labels : list of str
+        One label per operand.
+    edges : list of HyperEdge
+        The hyper-edges (einsum letters).
+
+    Raises
+    ------
+    NetworkError
+        For a non-product operator, sum nodes or a bad output.
+    """
     return analysis_of(net, analysis).derived(("mincut.hypergraph", output), lambda: network_hypergraph(net, output))
 
 
@@ -322,7 +369,22 @@ def _hypertree(n_ops: int, edges: Sequence[HyperEdge]) -> Hypertree | None:
 
 
 def cached_hypertree(net: Network, output: int = 0, analysis: Analysis | None = None) -> Hypertree | None:
-    """:func:`_hypertree` of :func:`cached_hypergraph`, once per (analysis, output)."""
+    """:func:`_hypertree` of :func:`cached_hypergraph`, once per (analysis, output).
+
+    Parameters
+    ----------
+    net : Network
+        A product network without sum nodes.
+    output : int, optional
+        The output channel.
+    analysis : Analysis, optional
+        Where the result is kept; a fresh one when omitted.
+
+    Returns
+    -------
+    Hypertree or None
+        None when the incidence graph is not a forest (DAGs).
+    """
     analysis = analysis_of(net, analysis)
 
     def build() -> Hypertree | None:
@@ -340,6 +402,19 @@ def tree_mincut(n_ops: int, edges: Sequence[HyperEdge], P: Partition, dims: Sequ
     ``dims`` overrides the edges' dimensions (same structure, other capacities); ``tree`` is the
     precomputed hypertree of ``edges``. Returns ``(bound, cut edge indices, operand sides)`` with
     side 0 = source (``I``), 1 = sink.
+
+    Parameters
+    ----------
+    n_ops : int
+        Number of operands.
+    edges : sequence of HyperEdge
+        The hyper-edges.
+    P : Partition
+        The partition; mode edges are pinned to the side of their mode.
+    dims : sequence of int, optional
+        Capacities to use instead of ``e.dim``.
+    tree : Hypertree, optional
+        The hypertree of ``edges``, when already built.
     """
     if tree is None:
         tree = _hypertree(n_ops, edges)
@@ -450,7 +525,36 @@ def _maxflow_exact(n_ops: int, edges: list[HyperEdge], P: Partition) -> tuple[li
 
 def fast_mincut(net: Network, P: Partition, output: int = 0, solver: str = "auto",
                 analysis: Analysis | None = None) -> MinCutResult:
-    """Min-cut bound on the network's own hypergraph: exact tree DP, or scipy max-flow on DAGs."""
+    """Min-cut bound on the network's own hypergraph: exact tree DP, or scipy max-flow on DAGs.
+
+    Parameters
+    ----------
+    net : Network
+        A product network without sum nodes (trees and DAGs).
+    P : Partition
+        The partition ``(I, J)``.
+    output : int, optional
+        The output channel.
+    solver : str, optional
+        ``"auto"`` (tree DP when the hypergraph is a tree, else max-flow), ``"dp"`` (trees only) or ``"maxflow"``.
+    analysis : Analysis, optional
+        The network's analysis plan, reused across partitions.
+
+    Returns
+    -------
+    MinCutResult
+        The upper bound ``prod_{e in cut} dim(e)``, the cut and both sides.
+
+    Raises
+    ------
+    NetworkError
+        When ``P`` does not fit the network, for a non-product network or sum nodes, or ``solver="dp"`` on a DAG.
+
+    References
+    ----------
+    Y. Levine, D. Yakira, N. Cohen and A. Shashua, "Deep Learning and Quantum Entanglement: Fundamental
+    Connections with Implications to Network Design", ICLR 2018.
+    """
     import time
 
     t0 = time.perf_counter()

@@ -26,7 +26,18 @@ __all__ = ["profile", "Profile", "tree_grid_shape"]
 
 def tree_grid_shape(net: Network) -> tuple[int, int] | None:
     """``(h, w)`` when the network's mode tree is a 2x2 grid pooling geometry, recognised from the tree's
-    structure (never its name), else None."""
+    structure (never its name), else None.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+
+    Returns
+    -------
+    tuple of (int, int) or None
+        The grid height and width, or None (no mode tree, or not a grid geometry).
+    """
     from tensorexpr.bounds.geometry import tree_shape
 
     if net.tree is None:
@@ -66,9 +77,23 @@ class Profile:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def log2_bounds(self) -> list[tuple[float, float]]:
+        """``(log2 lower, log2 upper)`` per partition (0 for bounds <= 1).
+
+        Returns
+        -------
+        list of (float, float)
+        """
         return [(_log2(c.lower), _log2(c.upper)) for c in self.certificates]
 
     def rows(self) -> list[list[Any]]:
+        """The rows of :meth:`table`, one per partition.
+
+        Returns
+        -------
+        list of list
+            Partition name, rank (or ``[lower, upper]``), certified, log2 of the upper bound, ``log2 min(T^|I|, T^|J|)``
+            and the lower/upper methods.
+        """
         out = []
         for P, c, mx in zip(self.partitions, self.certificates, self.max_log2):
             from tensorexpr.core.numbers import format_count as fmt
@@ -80,6 +105,12 @@ class Profile:
         return out
 
     def table(self) -> str:
+        """The profile as a text table.
+
+        Returns
+        -------
+        str
+        """
         return format_table(["partition", "rank", "certified", "log2 rank", "log2 max", "lower/upper"], self.rows())
 
     def to_dict(self) -> dict[str, Any]:

@@ -58,6 +58,27 @@ def trivial_bound(net: Network, P: Partition, output: int = 0, analysis: Analysi
     The factorisation needs a product network in which every mode's template row enters each product term
     once (``modes-read-once``); an overlapping network reads a mode in several windows, so the tensor is
     polynomial of higher degree in that row and the cap does not hold. ``rank F`` is exact over Q.
+
+    Parameters
+    ----------
+    net : Network
+        Any network.
+    P : Partition
+        The partition ``(I, J)``.
+    output : int, optional
+        The output channel (the bound is the same for all).
+    analysis : Analysis, optional
+        The network's analysis plan, reused across partitions.
+
+    Returns
+    -------
+    Bound
+        The smallest cap, ``side="upper"``; ``details["attained_by"]`` names it.
+
+    Raises
+    ------
+    PartitionError
+        When ``P`` is not a partition of the network's modes.
     """
     check_partition(P, net.n_modes, "the trivial bound", net.name)
     T = net.n_templates
@@ -97,7 +118,42 @@ def _mincut(net: Network, P: Partition, ctx: BoundContext) -> Bound:
 def instance_rank_bound(method: str, net: Network, P: Partition, output: int = 0, seed: int = 0,
                         upper: int | None = None, analysis: Analysis | None = None) -> Bound:
     """The exact rank of one seeded integer instance (:func:`~tensorexpr.bounds.instance.integer_twin`):
-    rank over GF(p) <= rank over Q <= the generic rank (or, for ReLU operators, the maximum rank)."""
+    rank over GF(p) <= rank over Q <= the generic rank (or, for ReLU operators, the maximum rank).
+
+    Parameters
+    ----------
+    method : str
+        The rank method, ``"structured"`` or ``"exact"`` (any of :data:`~tensorexpr.rank.RANK_METHODS`).
+    net : Network
+        The architecture.
+    P : Partition
+        The partition ``(I, J)``.
+    output : int, optional
+        The output channel.
+    seed : int, optional
+        Seed of the integer twin.
+    upper : int, optional
+        The best upper bound so far; ``structured`` is refused when it exceeds the method's ``max_rank``.
+    analysis : Analysis, optional
+        The network's analysis plan (the twin is built once per seed).
+
+    Returns
+    -------
+    Bound
+        A lower bound, ``method=method``; ``details`` has the field and the twin's seed.
+
+    Raises
+    ------
+    PartitionError
+        When ``P`` is not a partition of the network's modes.
+    NetworkError
+        When ``F`` or a fixed weight holds non-integral floats, so no integer twin exists.
+    RankError
+        When ``structured`` is not registered, or the rank method refuses the twin.
+    BudgetError
+        When ``upper`` exceeds the structured ``max_rank``, the dense exact matrix would exceed
+        ``DENSE_EXACT_MAX_ENTRIES`` entries, or the rank computation runs over its budget.
+    """
     from tensorexpr.rank import RANK_METHODS, rank
 
     check_partition(P, net.n_modes, f"the {method} instance rank", net.name)

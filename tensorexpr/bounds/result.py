@@ -170,20 +170,70 @@ class BoundProviders(Sequence[BoundProvider]):
         return tuple(p.name for p in self._items)
 
     def add(self, provider: BoundProvider, before: str | None = None) -> "BoundProviders":
-        """A new list with ``provider`` appended (or inserted before the one named ``before``)."""
+        """A new list with ``provider`` appended (or inserted before the one named ``before``).
+
+        Parameters
+        ----------
+        provider : BoundProvider
+            The provider to add.
+        before : str, optional
+            Name of the provider to insert it before.
+
+        Returns
+        -------
+        BoundProviders
+            A new list; this one is unchanged.
+
+        Raises
+        ------
+        NetworkError
+            When ``before`` names no provider of the list.
+        """
         items = list(self._items)
         at = len(items) if before is None else self.names.index(self[before].name)
         items.insert(at, provider)
         return BoundProviders(items)
 
     def without(self, *names: str) -> "BoundProviders":
-        """A new list without the named providers."""
+        """A new list without the named providers.
+
+        Parameters
+        ----------
+        *names : str
+            Names of providers to drop.
+
+        Returns
+        -------
+        BoundProviders
+            A new list; this one is unchanged.
+
+        Raises
+        ------
+        NetworkError
+            When a name is not in the list.
+        """
         for n in names:
             self[n]
         return BoundProviders(p for p in self._items if p.name not in names)
 
     def select(self, names: Iterable[str]) -> "BoundProviders":
-        """The named providers, in this list's order (unknown names refused)."""
+        """The named providers, in this list's order (unknown names refused).
+
+        Parameters
+        ----------
+        names : iterable of str
+            Names of providers to keep.
+
+        Returns
+        -------
+        BoundProviders
+            A new list; this one is unchanged.
+
+        Raises
+        ------
+        NetworkError
+            When a name is not in the list.
+        """
         want = set(names)
         for n in want:
             self[n]

@@ -61,6 +61,13 @@ class SpecializationBound(Bound):
     )
 
     def to_dict(self) -> dict[str, Any]:
+        """The :class:`Bound` fields plus ``M_eff``, the window factors and their histogram, for ``--json``.
+
+        Returns
+        -------
+        dict
+            JSON-ready; past ``_MAX_FACTORS_IN_DICT`` mixed windows only the histogram ``factor_counts`` is listed.
+        """
         from tensorexpr.core.numbers import encode_counts
 
         from collections import Counter
@@ -84,7 +91,37 @@ class SpecializationBound(Bound):
 def specialization_report(net_or_tree: Network | ModeTree, P: Partition, M: int | None = None,
                           widths: Any = None, shared: bool = False, output: int = 0,
                           analysis: Analysis | None = None) -> SpecializationBound:
-    """Alias of :func:`specialization_bound` (both return the :class:`SpecializationBound`)."""
+    """Alias of :func:`specialization_bound` (both return the :class:`SpecializationBound`).
+
+    Parameters
+    ----------
+    net_or_tree : Network or ModeTree
+        The network, or a mode tree with ``M`` and ``widths``.
+    P : Partition
+        The partition ``(I, J)``.
+    M : int, optional
+        Number of representation functions (with a tree only).
+    widths : int, sequence or mapping, optional
+        The widths (with a tree only).
+    shared : bool, optional
+        Whether the leaf weights are tied.
+    output : int, optional
+        The output channel.
+    analysis : Analysis, optional
+        The network's analysis plan, reused across partitions.
+
+    Returns
+    -------
+    SpecializationBound
+
+    Raises
+    ------
+    NotApplicable
+        When the network is not a product tree network on its mode tree, or its parametrization cannot be set as
+        the proof needs.
+    NetworkError
+        On bad arguments (see :func:`specialization_bound`).
+    """
     return specialization_bound(net_or_tree, P, M=M, widths=widths, shared=shared, output=output, analysis=analysis)
 
 

@@ -47,6 +47,18 @@ def multichoose(n: Any, k: int) -> Any:
     """``C(n + k - 1, k)``: multisets of size ``k`` from ``n`` kinds, exactly (ints or sympy expressions).
 
     It is the number of orbits of ``H wr S_k`` on ``X^k`` when ``H`` has ``n`` orbits on ``X``.
+
+    Parameters
+    ----------
+    n : int or sympy.Expr
+        Number of kinds.
+    k : int
+        Multiset size, ``k >= 1``.
+
+    Returns
+    -------
+    int or sympy.Expr
+        ``C(n + k - 1, k)``; for a symbolic ``n``, ``n`` itself when ``k == 1``, else an unevaluated binomial.
     """
     if isinstance(n, (int, np.integer)):
         n = int(n)
@@ -65,6 +77,16 @@ def template_rank(net: Network) -> int:
     Every leaf output lies in the column space ``U`` of ``F`` (``dim U = rank F``), so the orbit counts run
     over ``[q]``. A float ``F`` gets ``min(T, M)``: a floating-point rank could undercount, which an upper
     bound must never do.
+
+    Parameters
+    ----------
+    net : Network
+        The network; its ``F`` has shape ``(T, M)``.
+
+    Returns
+    -------
+    int
+        ``rank F`` over Q for an integer or object ``F``, else ``min(T, M)``.
     """
     F = np.asarray(net.F)
     T, M = F.shape
@@ -111,7 +133,27 @@ def _check(net: Network) -> None:
 
 
 def tie_signatures(net: Network, analysis: Analysis | None = None) -> _Structure:
-    """:func:`_tie_signatures`, once per :class:`~tensorexpr.bounds.analysis.Analysis` (a fresh one if none)."""
+    """:func:`_tie_signatures`, once per :class:`~tensorexpr.bounds.analysis.Analysis` (a fresh one if none).
+
+    Parameters
+    ----------
+    net : Network
+        A product tree network on its mode tree, each mode read by one leaf.
+    analysis : Analysis, optional
+        Where the result is kept.
+
+    Returns
+    -------
+    _Structure
+        Tie signatures, children, widths and receptive fields of the nodes.
+
+    Raises
+    ------
+    NetworkError
+        When ``net`` is not a :class:`Network`.
+    NotApplicable
+        For a non-product operator, a DAG or sum nodes, no mode tree, or a mode read by several leaves.
+    """
     _check(net)
     return analysis_of(net, analysis).derived(("symmetry.signatures",), lambda: _tie_signatures(net))
 
@@ -236,6 +278,13 @@ class NodeSymmetry:
         return "product"
 
     def to_dict(self) -> dict[str, Any]:
+        """The row's fields, for ``--json``.
+
+        Returns
+        -------
+        dict
+            ``node``, the groups and orbit counts of both sides, the spans, ``product``, ``c`` and ``binding``.
+        """
         return {"node": self.node, "group_I": self.group_I, "group_J": self.group_J, "orbits_I": self.orbits_I,
                 "orbits_J": self.orbits_J, "span_I": self.span_I, "span_J": self.span_J, "product": self.product,
                 "c": self.c, "binding": self.binding}
@@ -271,7 +320,23 @@ class SymmetryBound(Bound):
     values: Mapping[Any, int] = field(default_factory=dict, repr=False)
 
     def subs(self, values: Mapping[Any, Any]) -> Any:
-        """Substitute numbers (keys: symbols or their names) into the symbolic bound."""
+        """Substitute numbers (keys: symbols or their names) into the symbolic bound.
+
+        Parameters
+        ----------
+        values : mapping
+            Symbol (or symbol name) -> number.
+
+        Returns
+        -------
+        sympy.Expr
+            The expression after substitution (a number when every symbol is given).
+
+        Raises
+        ------
+        NetworkError
+            When the bound was computed with ``symbolic=False``.
+        """
         if self.expr is None:
             raise NetworkError("symmetry_bound(..., symbolic=False) has no expression; pass symbolic=True.")
         syms = {s.name: s for s in self.expr.free_symbols}
@@ -283,6 +348,13 @@ class SymmetryBound(Bound):
         return tuple(NodeSymmetry(*r, groups=self.groups) for r in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
+        """The :class:`Bound` fields plus ``q``, the root groups, the per-node rows and the expressions, for ``--json``.
+
+        Returns
+        -------
+        dict
+            JSON-ready; past ``_MAX_NODES_IN_DICT`` mixed nodes the rows are omitted (counted only).
+        """
         d = super().to_dict()
         many = len(self.rows) > _MAX_NODES_IN_DICT
         d.update({"q": self.q, "root_groups": list(self.root_groups),
@@ -524,7 +596,28 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False,
 def network_tables(net: Network, st: _Structure, analysis: Analysis | None = None
                     ) -> tuple[int, dict[int, Any], dict[int, Counter], dict[str, Any]]:
     """The partition-free tables, once per analysis: ``q``, full orbit counts ``n`` and group names per
-    signature, and the channel-span bounds ``d`` per node."""
+    signature, and the channel-span bounds ``d`` per node.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    st : _Structure
+        Its :func:`tie_signatures`.
+    analysis : Analysis, optional
+        Where the tables are kept.
+
+    Returns
+    -------
+    q : int
+        :func:`template_rank`.
+    n : dict of int to int
+        Full orbit count per signature.
+    groups : dict of int to Counter
+        Group names per signature.
+    d : dict of str to int
+        Channel-span bound per node.
+    """
     def build() -> tuple[int, dict[int, Any], dict[int, Counter], dict[str, Any]]:
         q = template_rank(net)
         return q, _full_orbits(st, q), _group_names(st), _pure_spans(st, q, net.widths, min)
@@ -552,7 +645,28 @@ def _inside(st: _Structure, P: Partition) -> dict[str, int]:
 
 def side_numbers(st: _Structure, inside: Mapping[str, int], size: Mapping[str, int], n: Mapping[int, Any],
                   d: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The orbit counts of :func:`_side_orbits` and the spans of :func:`_spans` in one pass, numbers only."""
+    """The orbit counts of :func:`_side_orbits` and the spans of :func:`_spans` in one pass, numbers only.
+
+    Parameters
+    ----------
+    st : _Structure
+        The :func:`tie_signatures`.
+    inside : mapping of str to int
+        Number of a node's modes on the side.
+    size : mapping of str to int
+        Size of each node's receptive field.
+    n : mapping of int to int
+        Full orbit count per signature.
+    d : mapping of str to int
+        Channel-span bound per node.
+
+    Returns
+    -------
+    orbits : dict of str to int
+        Per node, the orbit count on the side.
+    spans : dict of str to int
+        Per node, the span bound on the side.
+    """
     orb: dict[str, Any] = {}
     D: dict[str, Any] = {}
     sig, children, r_in = st.sig, st.children, st.r_in
@@ -602,7 +716,26 @@ class _PatternView:
 
 
 def partition_patterns(st: _Structure, P: Partition, d: Mapping[str, Any]) -> tuple[_PatternView, dict[str, int], dict[int, int]]:
-    """The pattern view of ``st`` for ``P``, the pattern of every node, and how many nodes have each."""
+    """The pattern view of ``st`` for ``P``, the pattern of every node, and how many nodes have each.
+
+    Parameters
+    ----------
+    st : _Structure
+        The :func:`tie_signatures`.
+    P : Partition
+        The partition ``(I, J)``.
+    d : mapping of str to int
+        Channel-span bound per node.
+
+    Returns
+    -------
+    view : _PatternView
+        The structure with nodes merged by pattern (signature, children's patterns, side of a leaf).
+    pattern_of : dict of str to int
+        Each node's pattern.
+    mult : dict of int to int
+        How many nodes have each pattern.
+    """
     I = P.I
     intern: dict[tuple, int] = {}
     pattern_of: dict[str, int] = {}

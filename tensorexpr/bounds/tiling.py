@@ -29,7 +29,17 @@ __all__ = ["tiling", "node_depths", "sibling_pairs", "tiling_bounds"]
 
 
 def node_depths(tree: ModeTree) -> dict[frozenset, int]:
-    """Distance of every node from the root (the root has depth 0, its children depth 1)."""
+    """Distance of every node from the root (the root has depth 0, its children depth 1).
+
+    Parameters
+    ----------
+    tree : ModeTree
+        The mode tree.
+
+    Returns
+    -------
+    dict of frozenset to int
+    """
     depth = {tree.root: 0}
     for n in reversed(tree.nodes):  # parents before children
         for c in tree.children(n):
@@ -38,7 +48,29 @@ def node_depths(tree: ModeTree) -> dict[frozenset, int]:
 
 
 def tiling(tree: ModeTree, I: Iterable[int]) -> tuple[frozenset, ...]:
-    """``Theta(I; T)``: the maximal nodes of ``tree`` inside ``I`` (Def. 6), in the tree's node order."""
+    """``Theta(I; T)``: the maximal nodes of ``tree`` inside ``I`` (Def. 6), in the tree's node order.
+
+    Parameters
+    ----------
+    tree : ModeTree
+        The mode tree.
+    I : iterable of int
+        The index set.
+
+    Returns
+    -------
+    tuple of frozenset
+
+    Raises
+    ------
+    PartitionError
+        When ``I`` holds a mode outside the tree.
+
+    References
+    ----------
+    N. Cohen, R. Tamari and A. Shashua, "Boosting Dilated Convolutional Networks with Mixed Tensor
+    Decompositions", ICLR 2018.
+    """
     I = frozenset(int(i) for i in I)
     if not I <= tree.root:
         raise PartitionError(f"Index set {sorted(I - tree.root)[:10]} lies outside the tree's modes 0..{tree.n_modes - 1}.")
@@ -47,7 +79,26 @@ def tiling(tree: ModeTree, I: Iterable[int]) -> tuple[frozenset, ...]:
 
 
 def sibling_pairs(tree: ModeTree, P: Partition, min_depth: int = 2) -> tuple[tuple[frozenset, frozenset], ...]:
-    """Pairs ``(nu1, nu2)`` in ``Theta(I;T) x Theta(J;T)`` that are siblings of depth ``>= min_depth``."""
+    """Pairs ``(nu1, nu2)`` in ``Theta(I;T) x Theta(J;T)`` that are siblings of depth ``>= min_depth``.
+
+    Parameters
+    ----------
+    tree : ModeTree
+        The mode tree.
+    P : Partition
+        The partition ``(I, J)``.
+    min_depth : int, optional
+        Smallest depth counted (Theorem 7 uses depth > 1).
+
+    Returns
+    -------
+    tuple of (frozenset, frozenset)
+
+    Raises
+    ------
+    PartitionError
+        When ``P`` holds a mode outside the tree.
+    """
     ti, tj = set(tiling(tree, P.I)), set(tiling(tree, P.J))
     depth = node_depths(tree)
     par = tree.parent
@@ -65,6 +116,34 @@ def tiling_bounds(tree: ModeTree, P: Partition, r: int) -> tuple[Bound, Bound]:
     >>> lo, up = tiling_bounds(ModeTree.line(4), Partition([0, 2], 4), 2)
     >>> lo.value, up.value
     (4, 4)
+
+    Parameters
+    ----------
+    tree : ModeTree
+        A binary mode tree.
+    P : Partition
+        The partition ``(I, J)``, both sides non-empty.
+    r : int
+        The decomposition's size (channels at every node), ``r >= 1``.
+
+    Returns
+    -------
+    lower : Bound
+        ``r^{#sibling pairs}``, a bound on the generic rank.
+    upper : Bound
+        ``r^{min(|Theta(I)|, |Theta(J)|)}``, for every weight setting.
+
+    Raises
+    ------
+    GeometryError
+        When ``tree`` is not a :class:`ModeTree`, has a node of fan-in other than 2, or ``r`` is not a positive int.
+    PartitionError
+        When ``P`` is not a partition of the tree's modes, or one side is empty.
+
+    References
+    ----------
+    N. Cohen, R. Tamari and A. Shashua, "Boosting Dilated Convolutional Networks with Mixed Tensor
+    Decompositions", ICLR 2018.
     """
     if not isinstance(tree, ModeTree):
         raise GeometryError(f"tiling_bounds needs a ModeTree, got {type(tree).__name__}.")
