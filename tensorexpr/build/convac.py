@@ -25,6 +25,26 @@ def resolve_widths(tree: ModeTree, widths: Widths, outputs: int) -> dict[frozens
     ``widths`` is an int (every level), a sequence ``r_0..r_{L-1}`` (one per level: the children of a
     level-``l`` node output ``r_{l-1}`` channels), or a dict ``{node: width}`` giving each non-root node's
     output width. The root outputs ``outputs`` channels.
+
+    Parameters
+    ----------
+    tree : ModeTree
+        The mode tree.
+    widths : int, sequence of int or mapping
+        The widths, as above.
+    outputs : int
+        Channels of the root.
+
+    Returns
+    -------
+    dict of frozenset to int
+        Width of every node, the root included.
+
+    Raises
+    ------
+    NetworkError
+        When ``outputs`` or a width is not a positive int, a sequence has other than ``depth`` entries, a dict
+        misses or names an unknown node, or two siblings get different widths.
     """
     if isinstance(outputs, bool) or not isinstance(outputs, (int, np.integer)) or outputs < 1:
         raise NetworkError(f"outputs must be a positive integer, got {outputs!r}.")
@@ -155,6 +175,23 @@ def hierarchical(
 
 
 def draw_weight(rng: np.random.Generator, shape: tuple[int, int], integer: bool, int_range: int) -> np.ndarray:
+    """A random weight matrix: uniform integers in ``[-int_range, int_range]`` or standard normal.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The random source.
+    shape : tuple of (int, int)
+        ``(in, out)``.
+    integer : bool
+        Draw int64 integers instead of floats.
+    int_range : int
+        Bound of the integer entries.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     if integer:
         return rng.integers(-int_range, int_range + 1, size=shape).astype(np.int64)
     return rng.standard_normal(shape)

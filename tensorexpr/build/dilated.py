@@ -35,11 +35,45 @@ EdgeWeights = Mapping[frozenset, Sequence[Any]]
 
 
 def edge_id(node: frozenset, k: int, prefix: str = "") -> str:
-    """Id of the ``linear`` node on the edge from the ``k``-th child of ``node`` (``t0-3<1`` for k=1)."""
+    """Id of the ``linear`` node on the edge from the ``k``-th child of ``node`` (``t0-3<1`` for k=1).
+
+    Parameters
+    ----------
+    node : frozenset of int
+        The parent's receptive field.
+    k : int
+        The child's index.
+    prefix : str, optional
+        Put in front of the id.
+
+    Returns
+    -------
+    str
+    """
     return f"{node_id(node, prefix)}<{k}"
 
 
 def check_int(name: str, v: Any, low: int = 1) -> int:
+    """``v`` as an int when it is an integer (not a bool) ``>= low``.
+
+    Parameters
+    ----------
+    name : str
+        What ``v`` is, for the message.
+    v : object
+        The value.
+    low : int, optional
+        The smallest accepted value.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    NetworkError
+        When ``v`` is not an integer ``>= low``.
+    """
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
         raise NetworkError(f"{name} must be an integer >= {low}, got {v!r}.")
     return int(v)
@@ -47,7 +81,31 @@ def check_int(name: str, v: Any, low: int = 1) -> int:
 
 def discretizers(M: int, r: int, seed: int | None = None, integer: bool = False, int_range: int = 1000) -> np.ndarray:
     """Default discretizers: the ``M x r`` matrix ``[I_r; random rows]`` (rows ``v(1)..v(M)``), which spans
-    ``R^r`` whenever ``M >= r`` (the hypothesis of Theorem 7)."""
+    ``R^r`` whenever ``M >= r`` (the hypothesis of Theorem 7).
+
+    Parameters
+    ----------
+    M : int
+        Number of discretizers (rows), ``M >= r``.
+    r : int
+        Channels (columns).
+    seed : int, optional
+        Seed of the random rows.
+    integer : bool, optional
+        Integer rows.
+    int_range : int, optional
+        Bound of the integer entries.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(M, r)``.
+
+    Raises
+    ------
+    NetworkError
+        When ``M`` or ``r`` is not a positive int, or ``M < r``.
+    """
     M, r = check_int("M (number of discretizers)", M), check_int("r (channels)", r)
     if M < r:
         raise NetworkError(
@@ -61,6 +119,33 @@ def discretizers(M: int, r: int, seed: int | None = None, integer: bool = False,
 
 
 def resolve_F(F: Any, M: int | None, r: int, seed: int | None, integer: bool, int_range: int) -> np.ndarray:
+    """The discretizer matrix: ``F`` as given (checked), or :func:`discretizers` when None.
+
+    Parameters
+    ----------
+    F : array_like, torch.Tensor or None
+        The discretizers ``v(1)..v(M)`` as rows, shape ``(M, r)``.
+    M : int or None
+        Their number; ``r`` when None and ``F`` is None.
+    r : int
+        Channels.
+    seed : int or None
+        Seed of the default discretizers.
+    integer : bool
+        Integer default discretizers.
+    int_range : int
+        Bound of their integer entries.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(M, r)``.
+
+    Raises
+    ------
+    NetworkError
+        When ``F`` is not ``(M, r)``, or (default discretizers) ``M < r`` or a size is not a positive int.
+    """
     if F is None:
         return discretizers(r if M is None else M, r, seed, integer, int_range)
     if hasattr(F, "detach"):
@@ -219,7 +304,24 @@ def dilated(n: int, r: int, order: Any = "contiguous", **kwargs: Any) -> Network
 
 def random_binary_tree(n: int, rng: np.random.Generator) -> ModeTree:
     """A random binary mode tree over ``n`` modes: every set is split into two random non-empty parts, so
-    every binary tree shape and leaf assignment has positive probability."""
+    every binary tree shape and leaf assignment has positive probability.
+
+    Parameters
+    ----------
+    n : int
+        Number of modes, ``n >= 1``.
+    rng : numpy.random.Generator
+        The random source.
+
+    Returns
+    -------
+    ModeTree
+
+    Raises
+    ------
+    NetworkError
+        When ``n`` is not a positive int.
+    """
     n = check_int("n", n, 1)
 
     def split(modes: list[int]) -> Any:

@@ -45,7 +45,19 @@ MIXED_CONVENTIONS = ("swap", "sum")
 
 
 def common_nodes(tree_a: ModeTree, tree_b: ModeTree, include_leaves: bool = False) -> tuple[frozenset, ...]:
-    """Nodes (mode sets) present in both trees, excluding the root (and leaves unless asked), in tree-a order."""
+    """Nodes (mode sets) present in both trees, excluding the root (and leaves unless asked), in tree-a order.
+
+    Parameters
+    ----------
+    tree_a, tree_b : ModeTree
+        Two trees over the same modes.
+    include_leaves : bool, optional
+        Keep the leaves too.
+
+    Returns
+    -------
+    tuple of frozenset
+    """
     b = set(tree_b.nodes)
     return tuple(
         n for n in tree_a.nodes
@@ -58,11 +70,45 @@ def _fmt(node: frozenset) -> str:
 
 
 def swap_ids(node: frozenset) -> tuple[str, str]:
-    """Ids of the two post-swap values at mixture node ``node`` (what tree a and tree b read above it)."""
+    """Ids of the two post-swap values at mixture node ``node`` (what tree a and tree b read above it).
+
+    Parameters
+    ----------
+    node : frozenset of int
+        The mixture node.
+
+    Returns
+    -------
+    tuple of (str, str)
+        ``(id read by tree a, id read by tree b)``.
+    """
     return node_id(node, "mix.a."), node_id(node, "mix.b.")
 
 
 def check_mixture_nodes(tree_a: ModeTree, tree_b: ModeTree, mixture_nodes: Any, leaves_ok: bool) -> list[frozenset]:
+    """The mixture nodes as mode sets, checked against both trees.
+
+    Parameters
+    ----------
+    tree_a, tree_b : ModeTree
+        The two trees.
+    mixture_nodes : iterable of iterable of int
+        The nodes to mix at.
+    leaves_ok : bool
+        Whether leaves are allowed (``convention="sum"``).
+
+    Returns
+    -------
+    list of frozenset
+        In the order given.
+
+    Raises
+    ------
+    NetworkError
+        When ``mixture_nodes`` is a string or an item is not a set of modes.
+    GeometryError
+        When a node is not in both trees, is a leaf and ``leaves_ok`` is false, or is listed twice.
+    """
     if isinstance(mixture_nodes, (str, bytes)):
         raise NetworkError(f"mixture_nodes must be a list of mode sets, got {mixture_nodes!r}.")
     common = common_nodes(tree_a, tree_b, include_leaves=True)

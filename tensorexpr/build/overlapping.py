@@ -48,6 +48,30 @@ def _posint(name: str, v: Any) -> int:
 def layer_windows(n_in: int, window: int, stride: int, padding: str = "valid", layer: int = 0) -> list[list[tuple[int, int]]]:
     """Windows of one 1-D layer: for each output position, the list of ``(offset, input_position)``.
 
+    Parameters
+    ----------
+    n_in : int
+        Input positions of the layer.
+    window : int
+        Window size.
+    stride : int
+        Stride, ``<= window``.
+    padding : str, optional
+        ``"valid"`` or ``"same"`` (centred; windows are cut at the borders).
+    layer : int, optional
+        The layer's index, for messages.
+
+    Returns
+    -------
+    list of list of (int, int)
+        Per output position, ``(offset in the window, input position)`` pairs.
+
+    Raises
+    ------
+    GeometryError
+        For an unknown padding, ``stride > window``, ``window > n_in``, or (``"valid"``) input positions left
+        uncovered.
+
     Examples
     --------
     >>> layer_windows(4, 2, 1)

@@ -374,6 +374,26 @@ def p4_maps(tree: ModeTree, M: int, widths: Any, outputs: int, kernel: int) -> d
 
 
 def check_int(v: Any, what: str, lo: int = 1) -> int:
+    """``v`` as an int when it is an integer (not a bool) ``>= lo``.
+
+    Parameters
+    ----------
+    v : object
+        The value.
+    what : str
+        What it is, for the message.
+    lo : int, optional
+        The smallest accepted value.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    NetworkError
+        When ``v`` is not an integer ``>= lo``.
+    """
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
         raise NetworkError(f"{what} must be an integer >= {lo}, got {v!r}.")
     return int(v)

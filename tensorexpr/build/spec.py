@@ -317,7 +317,13 @@ class NetworkSpec:
         return cls(**kw)
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields that differ from their defaults (plus constructor and geometry), JSON-ready."""
+        """The fields that differ from their defaults (plus constructor and geometry), JSON-ready.
+
+        Returns
+        -------
+        dict
+            ``constructor``, ``geometry`` and every other field not at its default (tuples as lists).
+        """
         out: dict[str, Any] = {"constructor": self.constructor, "geometry": self.geometry}
         for f in fields(self):
             v = getattr(self, f.name)
@@ -353,7 +359,19 @@ class NetworkSpec:
         return grid_shape(self.geometry)
 
     def input_size(self) -> int | tuple[int, int]:
-        """The input of an overlapping network: ``N`` for ``line:N``, ``(h, w)`` for ``grid:HxW``."""
+        """The input of an overlapping network: ``N`` for ``line:N``, ``(h, w)`` for ``grid:HxW``.
+
+        Returns
+        -------
+        int or tuple of (int, int)
+
+        Raises
+        ------
+        NetworkError
+            When the geometry is neither ``line:N`` nor ``grid:HxW``.
+        GeometryError
+            When the shape of a ``grid`` geometry is not integers.
+        """
         shape = self.shape
         if shape is not None:
             return shape
@@ -363,7 +381,17 @@ class NetworkSpec:
         raise NetworkError(f"An overlapping network needs geometry line:N or grid:HxW, got {self.geometry!r}.")
 
     def tree(self) -> ModeTree | None:
-        """The mode tree of the geometry (None for overlapping networks, which have no tree)."""
+        """The mode tree of the geometry (None for overlapping networks, which have no tree).
+
+        Returns
+        -------
+        ModeTree or None
+
+        Raises
+        ------
+        GeometryError
+            When the geometry spec is invalid (see :func:`~tensorexpr.core.specs.parse_geometry`).
+        """
         return None if self.constructor == "overlapping" else parse_geometry(self.geometry)
 
     def build(self) -> Network:

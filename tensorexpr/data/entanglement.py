@@ -133,7 +133,25 @@ def feature_embedding(X: Any, feature_map: FeatureMap = "cos-sin") -> np.ndarray
 
 
 def check_labels(y: Any, n: int) -> np.ndarray:
-    """``y`` as float64 of shape ``(n,)``, finite and not all zero, else :class:`DataError`."""
+    """``y`` as float64 of shape ``(n,)``, finite and not all zero, else :class:`DataError`.
+
+    Parameters
+    ----------
+    y : array_like
+        One real label per sample.
+    n : int
+        Number of samples.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``y`` as float64, shape ``(n,)``.
+
+    Raises
+    ------
+    DataError
+        When ``y`` has another shape, a non-finite entry, or is all zero.
+    """
     y = np.asarray(y, dtype=np.float64)
     if y.shape != (n,):
         raise DataError(f"y must have shape ({n},) (one real label per sample), got {y.shape}. Hint: for several "
@@ -175,7 +193,14 @@ class DataEntanglement:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (singular values as a list of floats)."""
+        """JSON-ready fields (singular values as a list of floats).
+
+        Returns
+        -------
+        dict
+            ``partition``, ``entropy``, ``effective_rank``, ``rank``, ``method``, ``n_samples``, ``seconds`` and
+            ``singular_values``.
+        """
         return {"partition": self.partition, "entropy": self.entropy, "effective_rank": self.effective_rank,
                 "rank": self.rank, "method": self.method, "n_samples": self.n_samples, "seconds": self.seconds,
                 "singular_values": [float(s) for s in self.singular_values]}
@@ -191,6 +216,31 @@ def spectrum_from_squares(sq: np.ndarray, name: str, method: str, n: int, rtol: 
     The Gram path computes ``sigma^2`` with an absolute error of a few ``eps * sigma_1^2``, so singular values
     below about ``sqrt(eps) sigma_1 ~ 1e-8 sigma_1`` are not resolved: squares under ``NOISE_FLOOR * sigma_1^2``
     are set to 0, and ``rtol`` should stay above ``1e-7``.
+
+    Parameters
+    ----------
+    sq : numpy.ndarray
+        Squared singular values of the (unnormalized) data tensor's matricization.
+    name : str
+        The partition's name.
+    method : str
+        ``exact`` or ``nystrom``, recorded.
+    n : int
+        Number of samples, recorded.
+    rtol : float
+        Relative threshold of the reported rank.
+    t0 : float
+        ``time.perf_counter()`` at the start, for ``seconds``.
+
+    Returns
+    -------
+    DataEntanglement
+        The spectrum normalized so that the squares sum to 1, its entropy, effective rank and rank.
+
+    Raises
+    ------
+    DataError
+        When every square is 0 after the noise floor (the data tensor vanishes).
     """
     sq = np.sort(np.clip(np.asarray(sq, dtype=np.float64), 0.0, None))[::-1]
     if sq.size:
@@ -208,7 +258,18 @@ def spectrum_from_squares(sq: np.ndarray, name: str, method: str, n: int, rtol: 
 
 def psd_factor(G: np.ndarray) -> np.ndarray:
     """``E`` with ``E E^T = G`` for a PSD ``G``: pivoted Cholesky (LAPACK ``dpstrf``, about a quarter of an
-    eigendecomposition's cost), stopped at the numerical rank; an eigendecomposition if LAPACK refuses."""
+    eigendecomposition's cost), stopped at the numerical rank; an eigendecomposition if LAPACK refuses.
+
+    Parameters
+    ----------
+    G : numpy.ndarray
+        A symmetric positive semi-definite ``(n, n)`` float64 matrix.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``E`` of shape ``(n, r)``, ``r`` the numerical rank.
+    """
     from scipy.linalg.lapack import dpstrf
 
     n = G.shape[0]
@@ -265,7 +326,19 @@ class DataGrams:
                               f"method='nystrom' with landmarks=1000, or memory_budget=.")
 
     def gram(self, modes: Iterable[int]) -> np.ndarray:
-        """``G_S[:, cols]`` (all columns for the exact method): the Hadamard product of per-feature Grams."""
+        """``G_S[:, cols]`` (all columns for the exact method): the Hadamard product of per-feature Grams.
+
+        Parameters
+        ----------
+        modes : iterable of int
+            The feature positions ``S``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, n)``, or ``(n, landmarks)`` for Nystrom: ``prod_{i in S} (Phi_i Phi_i^T)`` entrywise (all ones for an
+            empty ``S``).
+        """
         P = self.Phi if self.cols is None else self.Phi[self.cols]
         out = None
         for i in modes:
@@ -274,14 +347,40 @@ class DataGrams:
         return np.ones((self.n, self.n if self.cols is None else len(self.cols))) if out is None else out
 
     def explicit(self, modes: Iterable[int]) -> np.ndarray:
-        """``U_S^T`` of shape ``(n, M^{|S|})``: row-wise Kronecker products of the features in ``S``."""
+        """``U_S^T`` of shape ``(n, M^{|S|})``: row-wise Kronecker products of the features in ``S``.
+
+        Parameters
+        ----------
+        modes : iterable of int
+            The feature positions ``S``, in Kronecker order.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, M^{|S|})``.
+        """
         out = np.ones((self.n, 1))
         for i in modes:
             out = (out[:, :, None] * self.Phi[:, i, None, :]).reshape(self.n, -1)
         return out
 
     def factor(self, modes: tuple[int, ...], gram: np.ndarray | None = None) -> np.ndarray:
-        """Some ``E_S`` with ``E_S E_S^T = G_S`` (exactly, or its Nystrom estimate)."""
+        """Some ``E_S`` with ``E_S E_S^T = G_S`` (exactly, or its Nystrom estimate).
+
+        Parameters
+        ----------
+        modes : tuple of int
+            The feature positions ``S``.
+        gram : numpy.ndarray, optional
+            ``G_S`` when already computed.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, k)``: the explicit rows when ``M^{|S|} <= explicit_max``, else a pivoted-Cholesky factor of ``G_S``
+            (exact method) or the Nystrom factor ``G_S[:, L] V diag(w)^{-1/2}`` over the landmarks ``L``, with
+        ``G_S[L, L] = V diag(w) V^T`` (eigenvalues near 0 dropped).
+        """
         if self.M ** len(modes) <= self.explicit_max:
             return self.explicit(modes)
         G = self.gram(modes) if gram is None else gram
@@ -297,13 +396,41 @@ class DataGrams:
         """Squared singular values of ``U_I diag(y) U_J^T`` (unnormalized).
 
         ``grams`` may carry precomputed ``G_I`` / ``G_J`` (keys ``"I"``, ``"J"``) to skip the Hadamard products.
+
+        Parameters
+        ----------
+        I, J : tuple of int
+            The two sides of the partition.
+        y : numpy.ndarray
+            ``(n,)`` labels.
+        grams : mapping, optional
+            Precomputed ``G_I`` / ``G_J``.
+
+        Returns
+        -------
+        numpy.ndarray
+            The squared singular values, in no particular order.
         """
         return self.side_pair(I, J, grams).squared(y)
 
     def side_pair(self, I: tuple[int, ...], J: tuple[int, ...],
                   grams: Mapping[str, np.ndarray | None] | None = None) -> "SidePair":
         """The label-free half of the work for ``(I, J)``: one side's factor and the other side's factor or
-        Gram, reusable for several label vectors."""
+        Gram, reusable for several label vectors.
+
+        Parameters
+        ----------
+        I, J : tuple of int
+            The two sides of the partition.
+        grams : mapping, optional
+            Precomputed ``G_I`` / ``G_J`` (keys ``"I"``, ``"J"``).
+
+        Returns
+        -------
+        SidePair
+            The smaller side's factor, and the larger side's factor (when it is small enough to write out, or with
+            Nystrom) or its Gram.
+        """
         grams = grams or {}
         small, big = (I, J) if len(I) <= len(J) else (J, I)
         kb = "J" if big is J else "I"
@@ -324,7 +451,18 @@ class SidePair:
     big_gram: np.ndarray | None
 
     def squared(self, y: np.ndarray) -> np.ndarray:
-        """Squared singular values for the labels ``y``."""
+        """Squared singular values for the labels ``y``.
+
+        Parameters
+        ----------
+        y : numpy.ndarray
+            ``(n,)`` labels (the diagonal of ``D``).
+
+        Returns
+        -------
+        numpy.ndarray
+            The squared singular values of ``E_small^T D E_big`` (or the eigenvalues of ``E_small^T D G_big D E_small``).
+        """
         DE = y[:, None] * self.small
         if self.big_factor is not None:
             return np.linalg.svd(DE.T @ self.big_factor, compute_uv=False) ** 2
@@ -402,7 +540,25 @@ def data_entanglement(X: Any, y: Any, partition: Partition, feature_map: Feature
 
 
 def resolve_method(method: str, n: int) -> str:
-    """``auto`` -> ``exact`` up to 4,000 samples, ``nystrom`` above; anything else must be one of the two."""
+    """``auto`` -> ``exact`` up to 4,000 samples, ``nystrom`` above; anything else must be one of the two.
+
+    Parameters
+    ----------
+    method : str
+        ``auto``, ``exact`` or ``nystrom``.
+    n : int
+        Number of samples.
+
+    Returns
+    -------
+    str
+        ``exact`` or ``nystrom``.
+
+    Raises
+    ------
+    DataError
+        For any other method.
+    """
     if method == "auto":
         return "exact" if n <= 4000 else "nystrom"
     if method not in ("exact", "nystrom"):

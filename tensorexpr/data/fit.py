@@ -27,7 +27,18 @@ __all__ = ["GeometryFit", "geometry_fit", "tree_grams", "rank_geometries", "rear
 
 def canonical_nodes(tree: ModeTree) -> tuple[frozenset, ...]:
     """The nodes whose canonical partitions a fit measures: every internal node but the root, and one of two
-    complementary nodes only (a root with two children gives the same partition twice)."""
+    complementary nodes only (a root with two children gives the same partition twice).
+
+    Parameters
+    ----------
+    tree : ModeTree
+        The pooling geometry.
+
+    Returns
+    -------
+    tuple of frozenset
+        The nodes, by level then smallest mode.
+    """
     seen: set[frozenset] = set()
     out = []
     for t in sorted(tree.internal_nodes, key=lambda s: (tree.levels[s], min(s))):
@@ -69,7 +80,14 @@ class GeometryFit:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields; nodes are sorted lists of modes."""
+        """JSON-ready fields; nodes are sorted lists of modes.
+
+        Returns
+        -------
+        dict
+            ``geometry``, ``total``, ``worst``, ``n_samples``, ``method``, ``seconds`` and ``per_node`` (modes and entropy
+            per node).
+        """
         return {"geometry": self.geometry, "total": self.total, "worst": self.worst, "n_samples": self.n_samples,
                 "method": self.method, "seconds": self.seconds,
                 "per_node": [{"modes": sorted(t), "entropy": e} for t, e in self.per_node.items()]}
@@ -102,7 +120,24 @@ def _label_sets(y: Any, n: int) -> list[np.ndarray]:
 
 
 def tree_grams(grams: DataGrams, tree: ModeTree, nodes: Sequence[frozenset]) -> tuple[dict, dict]:
-    """Gram of every internal subtree (bottom-up) and of the complement of every node in ``nodes`` (top-down)."""
+    """Gram of every internal subtree (bottom-up) and of the complement of every node in ``nodes`` (top-down).
+
+    Parameters
+    ----------
+    grams : DataGrams
+        The data set's Grams.
+    tree : ModeTree
+        The pooling geometry.
+    nodes : sequence of frozenset
+        Nodes whose complement Gram is wanted.
+
+    Returns
+    -------
+    sub : dict of frozenset to numpy.ndarray
+        ``G_t`` for every internal node ``t``.
+    comp : dict of frozenset to numpy.ndarray
+        ``G_{root - t}`` for every internal ``t`` in ``nodes`` (None for a complement with no modes).
+    """
     sub: dict[frozenset, np.ndarray] = {}
 
     def of(node: frozenset) -> np.ndarray:
