@@ -428,7 +428,7 @@ class Network:
         """Contraction plans of this network's einsum, keyed by ``(equation, shapes)``.
 
         The network owns them (it is frozen, so a plan stays valid for its life) instead of a module-level
-        cache; :mod:`tensorexpr.evaluate.grid` fills the dict on first use (docs/design.md, "Analysis plan").
+        cache; :mod:`tensorexpr.evaluate.grid` fills the dict on first use (docs/design.md, "The analysis plan").
         """
         return {}
 
