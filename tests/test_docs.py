@@ -3,6 +3,7 @@ the team's private notes."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -75,3 +76,71 @@ def test_the_errors_page_and_the_tests_name_the_same_rows() -> None:
     for page_name in ("cli.md",):
         assert "errors.md" in (ROOT / "docs" / page_name).read_text()
     assert "docs/errors.md" in (ROOT / "README.md").read_text()
+
+
+def _raises_directly(fn: ast.FunctionDef) -> bool:
+    """A ``raise`` in ``fn``'s own body (not in a nested function or class)."""
+    stack = list(fn.body)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Raise):
+            return True
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(n))
+    return False
+
+
+def _numpydoc_gaps(path: Path) -> list[str]:
+    """Public functions and methods of ``path`` whose docstring lacks a section its signature or body calls for:
+    Parameters (it takes arguments), Returns/Yields (it returns a value), Raises (it raises)."""
+    gaps: list[str] = []
+
+    def walk(body: list[ast.stmt], prefix: str) -> None:
+        for n in body:
+            if isinstance(n, ast.ClassDef) and not n.name.startswith("_"):
+                if not ast.get_docstring(n):
+                    gaps.append(f"{prefix}{n.name}: no docstring")
+                walk(n.body, f"{prefix}{n.name}.")
+            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and not n.name.startswith("_"):
+                decorators = {ast.unparse(d) for d in n.decorator_list}
+                if any(d.endswith(".setter") for d in decorators):
+                    continue
+                doc = ast.get_docstring(n) or ""
+                if not doc:
+                    gaps.append(f"{prefix}{n.name}: no docstring")
+                    continue
+                if decorators & {"property", "cached_property", "functools.cached_property"}:
+                    continue
+                a = n.args
+                args = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs if x.arg not in ("self", "cls")]
+                args += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+                missing = []
+                if args and "Parameters" not in doc:
+                    missing.append("Parameters")
+                if (n.returns is not None and ast.unparse(n.returns) not in ("None", "NoReturn")
+                        and "Returns" not in doc and "Yields" not in doc):
+                    missing.append("Returns")
+                if _raises_directly(n) and "Raises" not in doc:
+                    missing.append("Raises")
+                if missing:
+                    gaps.append(f"{prefix}{n.name}:{n.lineno}: no {', '.join(missing)}")
+
+    walk(ast.parse(path.read_text()).body, "")
+    return gaps
+
+
+def test_every_public_function_has_numpydoc_sections() -> None:
+    pkg = ROOT / "tensorexpr"
+    gaps = [f"{p.relative_to(ROOT)}: {g}" for p in sorted(pkg.rglob("*.py")) for g in _numpydoc_gaps(p)]
+    assert not gaps, "numpydoc sections missing (docs/design.md, house style):\n" + "\n".join(gaps)
+
+
+def test_the_numpydoc_check_sees_a_gap(tmp_path: Path) -> None:
+    src = ('def f(x: int) -> int:\n    """Doc."""\n    if x < 0:\n        raise ValueError(x)\n    return x\n\n'
+           'def g(x: int) -> int:\n    """Doc.\n\n    Parameters\n    ----------\n    x : int\n\n'
+           '    Returns\n    -------\n    int\n    """\n'
+           '    def inner():\n        raise KeyError\n    return x\n')
+    path = tmp_path / "m.py"
+    path.write_text(src)
+    # g's only raise is in a nested function: not g's to document
+    assert _numpydoc_gaps(path) == ["f:1: no Parameters, Returns, Raises"]

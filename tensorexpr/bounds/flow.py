@@ -177,6 +177,14 @@ def flow_bound(net: Network, P: Partition, output: int = 0, bases: Sequence[int]
     NotApplicable
         Tied, fixed or identity weights, a DAG, a mode read twice, or a non-product operator.
 
+    References
+    ----------
+    Levine, Yakira, Cohen & Shashua, "Deep Learning and Quantum Entanglement: Fundamental Connections with
+    Implications to Network Design", ICLR 2018: a ConvAC is a tensor network and its separation rank is bounded
+    by a min-cut of that network. The matching lower bound by routed wires, and its proof (module docstring),
+    are this library's own (docs/theory.md, "Min-cut bounds"); tightness at widths that are powers of one base
+    is the statement attributed to that line of work, which we prove here rather than cite.
+
     Examples
     --------
     >>> import tensorexpr as te

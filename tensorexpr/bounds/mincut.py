@@ -142,10 +142,12 @@ class MinCutResult(Bound):
 
     @property
     def bound(self) -> int:
+        """The min-cut upper bound on the separation rank (``value``)."""
         return self.value
 
     @property
     def log2_bound(self) -> float:
+        """``log2`` of the bound: the sum of ``log2`` of the cut edges' dimensions (finite past float range)."""
         return sum(math.log2(e.dim) for e in self.cut)
 
     def describe_cut(self, limit: int = 8) -> str:

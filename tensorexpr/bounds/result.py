@@ -167,6 +167,7 @@ class BoundProviders(Sequence[BoundProvider]):
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The providers' names, in the order ``certify`` tries them."""
         return tuple(p.name for p in self._items)
 
     def add(self, provider: BoundProvider, before: str | None = None) -> "BoundProviders":

@@ -264,14 +264,17 @@ class NodeSymmetry:
 
     @property
     def group_I(self) -> str:
+        """The group fixing the node's ``J`` side pointwise, acting on its ``I`` side, by name (``"1"``: trivial)."""
         return self.groups()[self.node][0] if self.groups is not None else "1"
 
     @property
     def group_J(self) -> str:
+        """The group fixing the node's ``I`` side pointwise, acting on its ``J`` side, by name (``"1"``: trivial)."""
         return self.groups()[self.node][1] if self.groups is not None else "1"
 
     @property
     def binding(self) -> str:
+        """The term that attained ``c``: ``orbits_I``, ``orbits_J``, ``span_I``, ``span_J``, else ``product``."""
         for name in ("orbits_I", "orbits_J", "span_I", "span_J"):
             if self.c == getattr(self, name):
                 return name

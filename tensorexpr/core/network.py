@@ -357,6 +357,7 @@ class Network:
     # -- structure ------------------------------------------------------------------------------------
     @cached_property
     def by_id(self) -> dict[str, Node]:
+        """Node id to node."""
         return {nd.id: nd for nd in self.nodes}
 
     def node(self, node_id: str) -> Node:
@@ -396,6 +397,7 @@ class Network:
 
     @cached_property
     def parents(self) -> dict[str, tuple[str, ...]]:
+        """Node id to the ids of the nodes that read it (several in a DAG)."""
         par: dict[str, list[str]] = {nd.id: [] for nd in self.nodes}
         for nd in self.nodes:
             for c in nd.children:
@@ -404,14 +406,17 @@ class Network:
 
     @property
     def n_modes(self) -> int:
+        """Number of input modes ``N`` (the modes of the output node)."""
         return len(self.modes[self.output])
 
     @property
     def n_templates(self) -> int:
+        """Number of templates ``M`` (rows of ``F``): the dimension of every mode."""
         return int(self.F.shape[0])
 
     @property
     def outputs(self) -> int:
+        """Channels of the output node (classes)."""
         return self._widths[self.output]  # type: ignore[attr-defined]
 
     @cached_property
@@ -447,6 +452,7 @@ class Network:
 
     @cached_property
     def levels(self) -> dict[str, int]:
+        """Node id to its depth above the leaves (leaves 0, a node one more than its deepest child)."""
         lv: dict[str, int] = {}
         for nd in self.nodes:
             lv[nd.id] = 0 if nd.kind == "leaf" else 1 + max(lv[c] for c in nd.children)

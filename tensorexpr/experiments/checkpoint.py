@@ -20,6 +20,23 @@ def load(run_dir: str | Path, device: Any = None) -> torch.nn.Module:
     ``run_dir`` is the training ``out_dir`` (or the ``checkpoint.pt`` in it). The model comes back in eval
     mode with its config as ``model.train_config``, on ``device`` (default: CUDA when available).
 
+    Parameters
+    ----------
+    run_dir : str or Path
+        The training run's ``out_dir``, or the ``checkpoint.pt`` file in it.
+    device : torch.device or str, optional
+        Where the model goes; default CUDA when torch sees it, else the CPU.
+
+    Returns
+    -------
+    torch.nn.Module
+        The model (``ConvAC``, ``ReLUNet`` or a structured variant) in eval mode, with ``train_config`` set.
+
+    Raises
+    ------
+    CheckpointError
+        No checkpoint at the path, an unreadable file, or a state that does not fit its saved config.
+
     Examples
     --------
     >>> model = te.experiments.load("runs/closedness-square")  # doctest: +SKIP

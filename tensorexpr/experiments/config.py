@@ -134,12 +134,34 @@ class TrainConfig:
         object.__setattr__(self, "_n_modes", parse_geometry(self.geometry).n_modes)
 
     def lr_at(self, epoch: int) -> float:
-        """Learning rate of ``epoch`` (0-based): ``lr``, then ``lr / 10`` from ``lr_drop * epochs`` on."""
+        """Learning rate of ``epoch`` (0-based): ``lr``, then ``lr / 10`` from ``lr_drop * epochs`` on.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch, counted from 0.
+
+        Returns
+        -------
+        float
+            The step size of that epoch.
+        """
         return self.lr * (0.1 if self.epochs > 1 and epoch >= self.lr_drop * self.epochs else 1.0)
 
     def lr_at_iteration(self, it: int) -> float:
         """Learning rate of step ``it`` (0-based) of an iteration-based run: ``lr / 10`` from
-        ``int(lr_drop * iterations)`` on (Caffe's ``multistep`` with ``stepvalue = int(0.8 max_iter)``)."""
+        ``int(lr_drop * iterations)`` on (Caffe's ``multistep`` with ``stepvalue = int(0.8 max_iter)``).
+
+        Parameters
+        ----------
+        it : int
+            The optimizer step, counted from 0.
+
+        Returns
+        -------
+        float
+            The step size of that iteration.
+        """
         n = self.iterations or 1
         return self.lr * (0.1 if n > 1 and it >= int(self.lr_drop * n) else 1.0)
 
@@ -154,6 +176,23 @@ class TrainConfig:
     def preset(cls, name: str, **overrides: Any) -> "TrainConfig":
         """A named preset (:data:`PRESETS`) with ``overrides``.
 
+        Parameters
+        ----------
+        name : str
+            A key of :data:`PRESETS`.
+        **overrides
+            Fields that replace the preset's values.
+
+        Returns
+        -------
+        TrainConfig
+            The validated config.
+
+        Raises
+        ------
+        ConfigError
+            ``name`` is not a preset, or the overridden config is invalid.
+
         >>> TrainConfig.preset("iclr2017-convac", task="symmetry").iterations
         15000
         """
@@ -162,6 +201,13 @@ class TrainConfig:
         return cls(**{**PRESETS[name], **overrides})
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as plain JSON-able data (tuples become lists); :meth:`from_dict` inverts it.
+
+        Returns
+        -------
+        dict
+            Field name to value, for every field.
+        """
         d = asdict(self)
         d["widths"] = list(self.widths) if isinstance(self.widths, tuple) else self.widths
         d["betas"] = list(self.betas)
@@ -169,6 +215,23 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """The config written by :meth:`to_dict` (a checkpoint's or a sweep's).
+
+        Parameters
+        ----------
+        d : dict
+            Field name to value; fields left out take their defaults.
+
+        Returns
+        -------
+        TrainConfig
+            The validated config.
+
+        Raises
+        ------
+        ConfigError
+            ``d`` names a field the config does not have, or a value is invalid.
+        """
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -176,10 +239,28 @@ class TrainConfig:
         return cls(**d)
 
     def identity(self) -> dict[str, Any]:
-        """The fields a checkpoint must agree on to be resumed."""
+        """The fields a checkpoint must agree on to be resumed.
+
+        Returns
+        -------
+        dict
+            :meth:`to_dict` without the runtime fields :data:`RUNTIME_FIELDS` (``out_dir``, ``progress``, ``device``).
+        """
         return {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS}
 
     def replace(self, **kw: Any) -> "TrainConfig":
+        """A copy with some fields changed, validated again.
+
+        Parameters
+        ----------
+        **kw
+            The fields to change.
+
+        Returns
+        -------
+        TrainConfig
+            The new config.
+        """
         return replace(self, **kw)
 
 

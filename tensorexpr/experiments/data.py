@@ -70,6 +70,27 @@ class Dataset:
 
 
 def check_n(name: str, v: Any, lo: int = 1) -> int:
+    """``v`` as an ``int``, refused unless it is an integer (not a bool) of at least ``lo``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    v : object
+        The value to check.
+    lo : int, default 1
+        The least value allowed.
+
+    Returns
+    -------
+    int
+        ``int(v)``.
+
+    Raises
+    ------
+    DataError
+        ``v`` is not an integer ``>= lo``.
+    """
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
         raise DataError(f"{name} must be an integer >= {lo}, got {v!r}.")
     return int(v)

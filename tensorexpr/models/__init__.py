@@ -68,7 +68,38 @@ __all__ = [
 
 def structured_model(kind: str, tree, M: int, widths, kernel: int = 2, pooling: str = "max", shared: bool = True,
                      **common):
-    """The structured model of a training-config kind (``p4``, ``learned``, ``patch``, ``attribute``, ``*-relu``)."""
+    """The structured model of a training-config kind (``p4``, ``learned``, ``patch``, ``attribute``, ``*-relu``).
+
+    Parameters
+    ----------
+    kind : str
+        ``"p4"``, ``"learned"``, ``"patch"``, ``"attribute"``, or one of them with ``"-relu"`` (the generalized
+        ConvNet with ReLU activation and max or average pooling).
+    tree : ModeTree
+        The pooling geometry.
+    M : int
+        Number of representation functions.
+    widths : sequence of int
+        Channels per level.
+    kernel : int, default 2
+        Side of the rotated patch filters (not used by the attribute models).
+    pooling : {"max", "avg"}, default "max"
+        Pooling of the ``-relu`` kinds.
+    shared : bool, default True
+        Must be true: these models are convolutions.
+    **common
+        Passed to the model's constructor.
+
+    Returns
+    -------
+    torch.nn.Module
+        The model; its ``to_network()`` gives the calculator's network.
+
+    Raises
+    ------
+    NetworkError
+        Unknown ``kind``, or ``shared=False``.
+    """
     from tensorexpr.core.errors import NetworkError
     from tensorexpr.models.attribute import AttributeConvAC, AttributeReLUNet
     from tensorexpr.models.group import P4ConvAC, P4ReLUNet, PatchConvAC, PatchReLUNet

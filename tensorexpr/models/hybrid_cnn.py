@@ -110,6 +110,11 @@ def scattering_cnn(side: int, classes: int, width: int = 16, kind: str = "relu",
     torch.nn.Sequential
         ``m[0]`` is the front end, ``m[1:]`` the CNN that :func:`tensorexpr.from_torch` traces.
 
+    Raises
+    ------
+    NetworkError
+        ``side`` is not divisible by ``2^J`` (or the field by ``2^blocks``).
+
     References
     ----------
     Oyallon, Belilovsky & Zagoruyko, "Scaling the Scattering Transform: Deep Hybrid Networks", ICCV 2017.
@@ -136,6 +141,11 @@ def attribute_cnn(side: int, classes: int, features: int = 4, attributes: int = 
     Returns
     -------
     torch.nn.Sequential
+
+    Raises
+    ------
+    NetworkError
+        ``side`` is not divisible by ``2^blocks``.
 
     References
     ----------

@@ -69,6 +69,23 @@ class FrontEnd(nn.Module):
         self.register_buffer("std", torch.ones(self.channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The fixed transform of ``x``, standardized per channel: ``(transform(x) - mean) / std``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images ``(B, C, H, W)`` in the transform's input format.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, channels, h, w)``; no gradient flows into the transform.
+
+        Raises
+        ------
+        NetworkError
+            The transform's output is not ``(B, channels, h, w)``.
+        """
         with torch.no_grad():
             s = self.transform(x).to(x.dtype)
         if s.dim() != 4 or s.shape[1] != self.channels:
@@ -130,6 +147,13 @@ class FrontEnd(nn.Module):
         return torch.as_tensor(km.cluster_centers_, dtype=torch.float64)
 
     def extra_repr(self) -> str:
+        """The module's settings in its ``repr``.
+
+        Returns
+        -------
+        str
+            ``channels``.
+        """
         return f"channels={self.channels}"
 
 
@@ -204,6 +228,23 @@ class AttributeConv2d(nn.Module):
         return self.out_features * self.out_attributes
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The ``Conv3d`` over ``(attribute, H, W)``, channels ``f * L + l`` in and ``o * L' + l'`` out.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, in_features * attributes, H, W)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, out_features * out_attributes, H', W')``.
+
+        Raises
+        ------
+        NetworkError
+            ``x`` is not 4-d with ``in_features * attributes`` channels.
+        """
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise NetworkError(f"AttributeConv2d expects (B, {self.in_channels}, H, W) ({self.in_features} features x "
                                f"{self.attributes} attributes), got {tuple(x.shape)}.")
@@ -212,6 +253,13 @@ class AttributeConv2d(nn.Module):
         return y.reshape(B, self.out_channels, y.shape[-2], y.shape[-1])
 
     def extra_repr(self) -> str:
+        """The module's settings in its ``repr``.
+
+        Returns
+        -------
+        str
+            The feature and attribute sizes, kernels and paddings.
+        """
         return (f"{self.in_features}x{self.attributes} -> {self.out_features}x{self.out_attributes}, "
                 f"attr_kernel={self.attr_kernel}, kernel_size={self.kernel_size}, padding={self.padding}, "
                 f"attr_padding={self.attr_padding}")

@@ -58,6 +58,23 @@ class ProductPool2d(nn.Module):
         self.stride = self.kernel_size if stride is None else _pair(stride, "ProductPool2d stride")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The product of each window: ``y[b, c, i, j] = prod_{a < kh, d < kw} x[b, c, i s_h + a, j s_w + d]``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, C, H, W)`` with ``H >= kh`` and ``W >= kw``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, C, (H - kh) // s_h + 1, (W - kw) // s_w + 1)``.
+
+        Raises
+        ------
+        NetworkError
+            ``x`` is not 4-d or smaller than one window.
+        """
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         if x.dim() != 4 or x.shape[-2] < kh or x.shape[-1] < kw:
             raise NetworkError(f"ProductPool2d{self.kernel_size} needs (B, C, H, W) with H >= {kh}, W >= {kw}; "
@@ -75,6 +92,13 @@ class ProductPool2d(nn.Module):
         return win.flatten(-2).prod(-1)
 
     def extra_repr(self) -> str:
+        """The module's settings in its ``repr``.
+
+        Returns
+        -------
+        str
+            ``kernel_size`` and ``stride``.
+        """
         return f"kernel_size={self.kernel_size}, stride={self.stride}"
 
 
@@ -127,6 +151,24 @@ class Representation(nn.Module):
                 self.register_buffer(name, t.float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The ``M`` functions at every pixel: affine ``a_d . x + b_d`` or Gaussian
+        ``exp(-|x - a_d|^2 / (2 b_d^2))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, in_channels, H, W)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, M, H, W)``, in ``x``'s dtype.
+
+        Raises
+        ------
+        NetworkError
+            ``x`` is not ``(B, in_channels, H, W)``.
+        """
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise NetworkError(f"Representation expects (B, {self.in_channels}, H, W), got {tuple(x.shape)}.")
         w, b = self.weight.to(x.dtype), self.bias.to(x.dtype)
@@ -136,8 +178,26 @@ class Representation(nn.Module):
         return torch.exp(-d2 / (2 * b[None, :, None, None] ** 2))
 
     def on_points(self, points: torch.Tensor) -> torch.Tensor:
-        """The ``M`` functions at points ``(T, C)``: ``(T, M)`` (the template matrix ``F``)."""
+        """The ``M`` functions at points ``(T, C)``: ``(T, M)`` (the template matrix ``F``).
+
+        Parameters
+        ----------
+        points : torch.Tensor
+            ``(T, in_channels)``: one pixel value per row.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(T, M)``: row ``t`` holds ``f_1(points[t]), ..., f_M(points[t])``.
+        """
         return self(points.reshape(points.shape[0], self.in_channels, 1, 1))[:, :, 0, 0]
 
     def extra_repr(self) -> str:
+        """The module's settings in its ``repr``.
+
+        Returns
+        -------
+        str
+            ``M``, ``in_channels`` and ``kind``.
+        """
         return f"M={self.M}, in_channels={self.in_channels}, kind={self.kind!r}"

@@ -13,7 +13,20 @@ __all__ = ["plot_geometry_fits", "level_maps"]
 
 def level_maps(fit: Any, shape: tuple[int, int]) -> dict[int, np.ndarray]:
     """One ``h x w`` image per node size (a tree level, on the regular trees): each pixel holds the entropy of
-    the measured node of that size containing it, NaN where there is none."""
+    the measured node of that size containing it, NaN where there is none.
+
+    Parameters
+    ----------
+    fit : GeometryFit
+        From :func:`tensorexpr.data.geometry_fit`; its ``per_node`` maps a node's modes to its entropy.
+    shape : (int, int)
+        The image shape ``(h, w)`` the modes live on (mode ``m = i * w + j``).
+
+    Returns
+    -------
+    dict of int to numpy.ndarray
+        Node size to an ``h x w`` float image, in increasing size.
+    """
     h, w = shape
     out: dict[int, np.ndarray] = {}
     for node, e in fit.per_node.items():

@@ -15,7 +15,31 @@ __all__ = ["plot_spectra"]
 
 def plot_spectra(spectra: Sequence[Spectrum], labels: Sequence[str] | None = None, path: str | Path | None = None,
                  ax: Any = None, title: str = "") -> Any:
-    """Several spectra on one log-scale axis (dashed: lower bounds), with the tolerance lines."""
+    """Several spectra on one log-scale axis (dashed: lower bounds), with the tolerance lines.
+
+    Parameters
+    ----------
+    spectra : sequence of Spectrum
+        From :func:`tensorexpr.spectrum`; each is drawn normalized by its largest singular value.
+    labels : sequence of str, optional
+        One legend entry per spectrum; default ``"<partition> (<kind>)"``.
+    path : str or Path, optional
+        The PNG to write (ignored when ``ax`` is given).
+    ax : matplotlib Axes, optional
+        Draw into this axis instead of a new figure.
+    title : str, optional
+        The axis title.
+
+    Returns
+    -------
+    Axes or Path
+        ``ax`` when one is given or no ``path``; else the written PNG's path.
+
+    Raises
+    ------
+    MissingExtraError
+        matplotlib is not installed (the ``[plot]`` extra).
+    """
     matplotlib = require("matplotlib", "plot", "plot_spectra")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

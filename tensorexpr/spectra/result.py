@@ -100,6 +100,7 @@ class Spectrum:
 
     @property
     def statement(self) -> str:
+        """One sentence: what the spectrum establishes (numeric rank or certified lower bound), at which tolerance."""
         t = f"tolerance {self.rtol:g} x sigma_1" + (" of the sub-matrix" if self.kind == "lower-bound" else "")
         if self.kind == "exact":
             return f"numeric rank = {self.rank} at {t} ({self.method}; gap {self.gap:.3g})"

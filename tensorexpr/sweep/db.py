@@ -66,6 +66,7 @@ class ResultsDB:
                              f"path to start one.") from None
 
     def close(self) -> None:
+        """Close the SQLite connection."""
         self.con.close()
 
     def __enter__(self) -> "ResultsDB":

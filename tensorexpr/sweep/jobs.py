@@ -23,6 +23,8 @@ __all__ = ["JobKind", "JOB_KINDS", "register_job_kind", "execute", "device_name"
 
 @dataclass(frozen=True)
 class JobKind:
+    """A kind of sweep job: its name, ``run(config) -> (metrics, result)``, config validator and description."""
+
     name: str
     run: Callable[[dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
     validate: Callable[[dict[str, Any]], None]
@@ -34,7 +36,23 @@ JOB_KINDS: dict[str, JobKind] = {}
 
 def register_job_kind(kind: JobKind) -> JobKind:
     """Add ``kind`` to :data:`JOB_KINDS`; a name registers once (a second kind would silently change what every
-    stored job key of that name means)."""
+    stored job key of that name means).
+
+    Parameters
+    ----------
+    kind : JobKind
+        The job's name, its ``run(config) -> (metrics, result)``, its config validator and a one-line description.
+
+    Returns
+    -------
+    JobKind
+        ``kind`` itself.
+
+    Raises
+    ------
+    SweepError
+        A kind of that name is registered already.
+    """
     from tensorexpr.core.errors import SweepError
 
     if kind.name in JOB_KINDS:
@@ -45,7 +63,13 @@ def register_job_kind(kind: JobKind) -> JobKind:
 
 
 def device_name() -> str:
-    """``cuda:<name>`` when a GPU is visible to torch (if torch is loaded), else ``cpu (<machine>, N cores)``."""
+    """``cuda:<name>`` when a GPU is visible to torch (if torch is loaded), else ``cpu (<machine>, N cores)``.
+
+    Returns
+    -------
+    str
+        The device a worker's rows record.
+    """
     import sys
 
     torch = sys.modules.get("torch")
@@ -132,7 +156,21 @@ register_job_kind(JobKind("certify", _run_certify, lambda c: _check_fields(c, _C
 
 
 def execute(kind: str, config: dict[str, Any]) -> dict[str, Any]:
-    """Run one job on a worker and return its row fields; an exception in the job becomes ``status='error'``."""
+    """Run one job on a worker and return its row fields; an exception in the job becomes ``status='error'``.
+
+    Parameters
+    ----------
+    kind : str
+        A name in :data:`JOB_KINDS`.
+    config : dict
+        The job's config (validated when the sweep was planned).
+
+    Returns
+    -------
+    dict
+        ``status``, ``metrics``, ``result``, ``error``, ``started``, ``finished``, ``seconds``, ``worker`` and
+        ``device``: the fields of one results-database row.
+    """
     t0, started = time.perf_counter(), time.time()
     row: dict[str, Any] = {"started": started, "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
+from tensorexpr.core.backends import require
 from tensorexpr.sweep.db import ResultsDB
 from tensorexpr.sweep.spec import SweepError
 
@@ -103,9 +104,36 @@ def aggregate(rows: Sequence[dict[str, Any]], by: Sequence[str] | None = None) -
 def plot_metric(rows: Sequence[dict[str, Any]], metric: str, x: str, path: str | Path,
                 hue: Sequence[str] | None = None, title: str = "") -> Path:
     """``metric`` (mean +- std over seeds) against config field ``x``, one line per value of the ``hue`` fields
-    (default: the other varying fields)."""
-    import matplotlib
+    (default: the other varying fields).
 
+    Parameters
+    ----------
+    rows : sequence of dict
+        Rows from :func:`load_rows`; only ``status == "ok"`` rows are drawn.
+    metric : str
+        A metric the jobs recorded.
+    x : str
+        A config field, the horizontal axis.
+    path : str or Path
+        The PNG to write.
+    hue : sequence of str, optional
+        The config fields that tell lines apart.
+    title : str, optional
+        The figure title.
+
+    Returns
+    -------
+    Path
+        The written PNG.
+
+    Raises
+    ------
+    SweepError
+        No finished rows, ``x`` not a config field, or ``metric`` not recorded.
+    MissingExtraError
+        matplotlib is not installed (the ``[plot]`` extra).
+    """
+    matplotlib = require("matplotlib", "plot", "plot_metric")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

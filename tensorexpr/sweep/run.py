@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tensorexpr.core.backends import require
 from tensorexpr.sweep.db import ResultsDB
 from tensorexpr.sweep.spec import Job, SweepSpec
 
@@ -35,7 +36,13 @@ __all__ = ["run_sweep", "SweepReport", "code_revision"]
 
 
 def code_revision() -> str:
-    """``git describe --always --dirty`` of the tensorexpr checkout, else the package version."""
+    """``git describe --always --dirty`` of the tensorexpr checkout, else the package version.
+
+    Returns
+    -------
+    str
+        The revision stored with every row a sweep writes.
+    """
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=here,
@@ -63,6 +70,13 @@ class SweepReport:
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (for ``--json`` output).
+
+        Returns
+        -------
+        dict
+            Field name to value.
+        """
         return dict(self.__dict__)
 
     def __repr__(self) -> str:
@@ -100,7 +114,22 @@ def run_sweep(spec: SweepSpec | str | Path, db: str | Path | None = None, schedu
         Run again jobs recorded as errors (``ok`` rows are always skipped).
     stop_after : int, optional
         Stop after this many jobs finished in this call (the rest are cancelled; simulates an interruption).
+    progress : bool
+        Show a progress bar over the jobs.
+
+    Returns
+    -------
+    SweepReport
+        How many jobs were skipped, finished, failed or not run, the errors' first lines and the time taken.
+
+    Raises
+    ------
+    SweepError
+        The spec does not parse or names an unknown job kind (from :class:`SweepSpec`).
+    MissingExtraError
+        dask.distributed is not installed (the ``[sweep]`` extra).
     """
+    require("distributed", "sweep", "run_sweep")
     from distributed import as_completed
     from distributed.client import FutureCancelledError
 

@@ -55,12 +55,15 @@ def job_key(kind: str, config: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Job:
+    """One job of a sweep: its content key (a hash of kind and config), kind and config."""
+
     key: str
     kind: str
     config: dict[str, Any]
 
     @property
     def seed(self) -> int | None:
+        """The job's ``seed`` config field, when it is an integer."""
         s = self.config.get("seed")
         return int(s) if isinstance(s, int) else None
 
