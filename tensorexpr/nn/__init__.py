@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from tensorexpr.nn.hybrid import AttributeConv2d, FrontEnd
 from tensorexpr.nn.modules import ProductPool2d, Representation
+from tensorexpr.nn.rearrange import Rearrange
 from tensorexpr.nn.trace import SUPPORTED_MODULES, from_torch
 
 __all__ = ["ProductPool2d", "Representation", "from_torch", "SUPPORTED_MODULES"]
-__all__ += ["FrontEnd", "AttributeConv2d"]
+__all__ += ["FrontEnd", "AttributeConv2d", "Rearrange"]

@@ -38,12 +38,13 @@ from tensorexpr.core.operators import get_operator
 from tensorexpr.core.params import FIXED, Tied
 from tensorexpr.nn.hybrid import AttributeConv2d, FrontEnd
 from tensorexpr.nn.modules import ProductPool2d, Representation
+from tensorexpr.nn.rearrange import Rearrange
 
 __all__ = ["from_torch", "SUPPORTED_MODULES"]
 
 #: The torch modules the tracer reads (plus ``torch.flatten`` / ``Tensor.flatten`` / ``torch.relu`` calls).
 SUPPORTED_MODULES = (nn.Conv2d, nn.AvgPool2d, nn.MaxPool2d, nn.ReLU, nn.Identity, nn.Flatten, nn.Linear,
-                     ProductPool2d, Representation, FrontEnd, AttributeConv2d)
+                     ProductPool2d, Representation, FrontEnd, AttributeConv2d, Rearrange)
 
 
 @dataclass
@@ -184,7 +185,7 @@ def from_torch(module: nn.Module, input_shape: Sequence[int], templates: Any, na
     t = _templates_matrix(templates, C)
     class _Tracer(fx.Tracer):
         def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:  # our modules are layers, not code
-            return isinstance(m, (ProductPool2d, Representation, FrontEnd, AttributeConv2d)) or super().is_leaf_module(m, qualname)
+            return isinstance(m, SUPPORTED_MODULES) or super().is_leaf_module(m, qualname)
 
     try:
         gm = fx.GraphModule(module, _Tracer().trace(module))
@@ -298,6 +299,8 @@ def _layer(n: Any, k: int, mods: dict[str, nn.Module], env: dict[str, _Map], b: 
             return x
         if isinstance(m, AttributeConv2d):
             return _attribute_conv(n, m, x, b)
+        if isinstance(m, Rearrange):
+            return _rearrange(n, m, x)
         if isinstance(m, nn.Flatten):
             if (m.start_dim, m.end_dim) != (1, -1):
                 raise _err(n, f"Flatten(start_dim={m.start_dim}, end_dim={m.end_dim}); only Flatten(1, -1) is read.")
@@ -453,6 +456,17 @@ def _linear(n: Any, k: int, m: nn.Linear, x: _Map, b: _Builder) -> _Map:
     ids = np.empty((1, 1), dtype=object)
     ids[0, 0] = _sum(b, n.name, kids, n)
     return _Map(ids, out, False, False, rep_mode=np.array([[int(x.rep_mode.flat[0])]]))
+
+
+def _rearrange(n: Any, m: Rearrange, x: _Map) -> _Map:
+    """:class:`Rearrange` moves nodes between positions and adds none: position ``p`` takes ``perm[p]``'s node."""
+    _spatial(n, x)
+    if x.ids.shape != m.shape:
+        raise _err(n, f"Rearrange{m.shape} on a {x.ids.shape[0]}x{x.ids.shape[1]} feature map.")
+    perm = m.perm.cpu().numpy()
+    ids = x.ids.reshape(-1)[perm].reshape(m.shape)
+    rep = None if x.rep_mode is None else x.rep_mode.reshape(-1)[perm].reshape(m.shape)
+    return replace(x, ids=ids, rep_mode=rep)
 
 
 def _attribute_basis(cin_child: int, m: AttributeConv2d) -> np.ndarray:
