@@ -89,3 +89,17 @@ def test_cnn_attribute_example_smoke(tmp_path):
     assert (tmp_path / "cnn_attribute.png").exists()
     for v in out["traced"].values():  # the ties are kept: the traced blocks hold exactly the module's parameters
         assert v["traced_params"] == v["module_params"] and v["max_rel_err_vs_module"] < 1e-9
+
+
+@pytest.mark.slow
+def test_cnn_overlap_example_smoke(tmp_path):
+    out = _load("cnn_overlap").main(["--quick", "--out", str(tmp_path), "--no-progress"])
+    assert (tmp_path / "cnn_overlap.png").exists() and (tmp_path / "cnn_overlap.md").exists()
+    for r in out["ranks_4x4"]:
+        assert all(0 < v <= 256 for v in r["ranks"].values())  # 2 templates, 8 | 8 modes: the matrix shape
+        if r["kind"] == "convac" and r["k"] == 1:  # the tree: left | right meet only at the root's product,
+            assert r["ranks"]["left_right"] <= r["width"] + 1  # so at most its channels plus the head's bias
+    for c in out["certified_8x8"]:
+        assert c["lower"] <= c["upper"]
+        if c["k"] == 1 and c["partition"] == "left_right":
+            assert c["lower"] == c["upper"] == c["width"] + 1
