@@ -70,7 +70,7 @@ class LearnedBasisConvAC(P4ConvAC):
     >>> import tensorexpr as te, torch
     >>> m = te.models.LearnedBasisConvAC(te.ModeTree.grid(4, 4), M=2, widths=2, outputs=3, device="cpu")
     >>> x = torch.randint(0, 2, (5, 8, 8))
-    >>> m(x).shape, float(m.equivariance_loss(x)) > 0
+    >>> m(x).shape, m.equivariance_loss(x).item() > 0
     (torch.Size([5, 3]), True)
     """
 
