@@ -136,7 +136,9 @@ class P4Conv2d(_P4Base):
     The base filter is ``weight``, ``(out, in, k, k)`` (lifting) or ``(out, in, 4, k, k)`` (group layer):
     the layer has as many parameters as ``out`` ordinary filters, while its output has ``4 out`` channels.
     :meth:`full_weight` is the equivalent ``nn.Conv2d`` weight. ``from_torch`` ties all rotated copies to
-    the one base filter (docs/cnn_hybrid.md).
+    the one base filter (docs/cnn_hybrid.md). The base filter starts He-uniform (``U(-sqrt(6 / fan_in),
+    sqrt(6 / fan_in))``, ``fan_in = in_total k^2``): with ``nn.Conv2d``'s default ``1 / sqrt(fan_in)`` the 3-block
+    p4 CNN of ``examples/cnn_rotation.py`` reached 63% test accuracy on rotated digits (seed 0), with He 86%.
 
     References
     ----------
@@ -159,10 +161,11 @@ class P4Conv2d(_P4Base):
         k = self.kernel_size
         shape = (self.out_channels, self.in_channels, k, k) if self.lifting else \
             (self.out_channels, self.in_channels, ORDER, k, k)
-        fan_in = self.in_total * k * k  # a filter reads in_total channels: nn.Conv2d's default scale
-        bound = fan_in ** -0.5
+        fan_in = self.in_total * k * k  # a filter reads in_total channels
+        bound = (6.0 / fan_in) ** 0.5  # He (ReLU) uniform; nn.Conv2d's default is 1/sqrt(fan_in): see Notes
         self.weight = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.empty(self.out_channels).uniform_(-bound, bound)) if bias else None
+        self.bias = nn.Parameter(torch.empty(self.out_channels).uniform_(-fan_in ** -0.5, fan_in ** -0.5)) \
+            if bias else None
 
     def full_weight(self) -> torch.Tensor:
         """The ``nn.Conv2d`` weight ``(4 out, in_total, k, k)``: row ``o * 4 + r`` is the orientation-``r`` copy.
@@ -282,9 +285,12 @@ class LearnedBasisConv2d(_P4Base):
         self.bases = nn.Parameter(torch.stack([torch.rot90(psi0, r, (-2, -1)) for r in range(ORDER)]))  # (4, K, k, k)
         shape = (self.out_channels, self.in_channels, K) if self.lifting else \
             (self.out_channels, self.in_channels, ORDER, K)
-        bound = (self.in_total * k * k) ** -0.5 * k  # unit-norm atoms: a filter's entries ~ bound / k
+        fan_in = self.in_total * k * k
+        # orthonormal atoms: |w|^2 = |coeff|^2, so this matches P4Conv2d's He-uniform filters in norm
+        bound = (6.0 / fan_in) ** 0.5 * k / K ** 0.5
         self.coeffs = nn.Parameter((torch.rand(shape, generator=g) * 2 - 1) * bound)
-        self.bias = nn.Parameter((torch.rand(self.out_channels, generator=g) * 2 - 1) * bound / k) if bias else None
+        self.bias = nn.Parameter((torch.rand(self.out_channels, generator=g) * 2 - 1) * fan_in ** -0.5) \
+            if bias else None
 
     def filters(self) -> list[torch.Tensor]:
         """``w_r`` for ``r = 0..3``: ``coeff`` on the basis ``Psi_r``.
