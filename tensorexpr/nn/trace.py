@@ -13,6 +13,9 @@ whose pixel ``m`` is ``templates[i_m]``. How each layer becomes nodes:
   across positions (groups: through a fixed block-diagonal map), so the parametrization is the convolution's;
 * ``AvgPool2d``: the same with fixed weights ``I / divisor``; ``Linear`` after ``Flatten``: one free block
   per position, summed;
+* ``P4Conv2d`` (:mod:`tensorexpr.nn.group`): as ``Conv2d`` with one block for the whole base filter (rot90 moves
+  weights between offsets), each offset's weight a fixed 0/1 map of it; ``LearnedBasisConv2d`` the same nodes
+  with FIXED weights; ``OrientationPool("mean")`` a fixed linear node per position;
 * ``ProductPool2d``: a ``pool`` node over the window (the product operator); ``ReLU``: a one-child ``pool``
   node and ``MaxPool2d`` (after a ReLU) a ``pool`` node over the window, with the ``relu-max`` operator
   ``g(a, ...) = relu(max(a, ...))``, which is ``relu`` for one child and ``max`` of non-negative inputs.
