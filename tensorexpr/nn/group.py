@@ -138,7 +138,8 @@ class P4Conv2d(_P4Base):
     :meth:`full_weight` is the equivalent ``nn.Conv2d`` weight. ``from_torch`` ties all rotated copies to
     the one base filter (docs/cnn_hybrid.md). The base filter starts He-uniform (``U(-sqrt(6 / fan_in),
     sqrt(6 / fan_in))``, ``fan_in = in_total k^2``): with ``nn.Conv2d``'s default ``1 / sqrt(fan_in)`` the 3-block
-    p4 CNN of ``examples/cnn_rotation.py`` reached 63% test accuracy on rotated digits (seed 0), with He 86%.
+    p4 CNN of ``examples/cnn_rotation.py`` reached 62.8% test accuracy on rotated digits (seed 0, 30 epochs),
+    with He 72.0%.
 
     References
     ----------
