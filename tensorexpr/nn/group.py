@@ -267,7 +267,7 @@ class LearnedBasisConv2d(_P4Base):
     Examples
     --------
     >>> m = LearnedBasisConv2d(1, 2, 3, padding=1, lifting=True, seed=0)
-    >>> float(m.equivariance_loss()) < 1e-12
+    >>> float(m.equivariance_loss().detach()) < 1e-12
     True
     """
 
