@@ -178,6 +178,23 @@ class P4Conv2d(_P4Base):
         return self.expand([torch.rot90(self.weight, r, (-2, -1)) for r in range(ORDER)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The p4 convolution: ``nn.functional.conv2d`` with :meth:`full_weight` and the repeated bias.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, in_channels, H, W)`` (lifting) or ``(B, 4 in_channels, H, W)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, 4 out_channels, H', W')``, channel ``o * 4 + r``.
+
+        Raises
+        ------
+        NetworkError
+            When ``x`` does not have ``in_total`` channels.
+        """
         _check_input(x, self.in_total, "P4Conv2d", self.lifting)
         return nn.functional.conv2d(x, self.full_weight().to(x.dtype), None if self.bias is None else
                                     self._bias_full().to(x.dtype), self.stride, self.padding)
@@ -217,6 +234,23 @@ class OrientationPool(nn.Module):
         self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The mean or max over the orientations of each feature.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, 4 C, H, W)``, channel ``c * 4 + r``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, C, H, W)``.
+
+        Raises
+        ------
+        NetworkError
+            When ``x`` is not 4-D with a multiple of 4 channels.
+        """
         if x.dim() != 4 or x.shape[1] % ORDER:
             raise NetworkError(f"OrientationPool expects (B, 4 C, H, W) (channel c * 4 + r), got shape "
                                f"{tuple(x.shape)}. Hint: apply it to the output of a P4Conv2d.")
@@ -224,6 +258,12 @@ class OrientationPool(nn.Module):
         return v.mean(2) if self.mode == "mean" else v.amax(2)
 
     def extra_repr(self) -> str:
+        """``mode=...`` for the module's repr.
+
+        Returns
+        -------
+        str
+        """
         return f"mode={self.mode!r}"
 
 
@@ -322,6 +362,23 @@ class LearnedBasisConv2d(_P4Base):
         return self.expand(self.filters())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution with :meth:`full_weight` (the learned bases) and the repeated bias.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, in_channels, H, W)`` (lifting) or ``(B, 4 in_channels, H, W)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, 4 out_channels, H', W')``, channel ``o * 4 + r``.
+
+        Raises
+        ------
+        NetworkError
+            When ``x`` does not have ``in_total`` channels.
+        """
         _check_input(x, self.in_total, "LearnedBasisConv2d", self.lifting)
         return nn.functional.conv2d(x, self.full_weight().to(x.dtype), None if self.bias is None else
                                     self._bias_full().to(x.dtype), self.stride, self.padding)
