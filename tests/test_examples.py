@@ -103,3 +103,16 @@ def test_cnn_overlap_example_smoke(tmp_path):
         assert c["lower"] <= c["upper"]
         if c["k"] == 1 and c["partition"] == "left_right":
             assert c["lower"] == c["upper"] == c["width"] + 1
+
+
+@pytest.mark.slow
+def test_cnn_rotation_example_smoke(tmp_path):
+    out = _load("cnn_rotation").main(["--quick", "--out", str(tmp_path), "--no-progress"])
+    assert (tmp_path / "cnn_rotation.png").exists() and (tmp_path / "cnn_rotation.md").exists()
+    rows = {r["model"]: r for r in out["rows"]}
+    # the p4 CNN is invariant to quarter turns by construction: the softmax moves only by float32 rounding
+    assert rows["p4"]["sensitivity"]["90"]["tv"] < 1e-5 and rows["p4"]["sensitivity"]["90"]["flip"] == 0
+    for name, v in out["traced"].items():  # oracle: the module on 64 template images
+        assert v["max_rel_err_vs_module"] < 1e-9
+        if name in ("plain", "p4"):  # every parameter is a traced block (the p4 ties: one per base filter)
+            assert v["traced_params"] == v["module_params"]

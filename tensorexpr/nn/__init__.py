@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from tensorexpr.nn.group import LearnedBasisConv2d, OrientationPool, P4Conv2d
 from tensorexpr.nn.hybrid import AttributeConv2d, FrontEnd
 from tensorexpr.nn.modules import ProductPool2d, Representation
 from tensorexpr.nn.rearrange import Rearrange
@@ -14,3 +15,4 @@ from tensorexpr.nn.trace import SUPPORTED_MODULES, from_torch
 
 __all__ = ["ProductPool2d", "Representation", "from_torch", "SUPPORTED_MODULES"]
 __all__ += ["FrontEnd", "AttributeConv2d", "Rearrange"]
+__all__ += ["P4Conv2d", "OrientationPool", "LearnedBasisConv2d"]

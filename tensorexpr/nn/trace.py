@@ -13,6 +13,9 @@ whose pixel ``m`` is ``templates[i_m]``. How each layer becomes nodes:
   across positions (groups: through a fixed block-diagonal map), so the parametrization is the convolution's;
 * ``AvgPool2d``: the same with fixed weights ``I / divisor``; ``Linear`` after ``Flatten``: one free block
   per position, summed;
+* ``P4Conv2d`` (:mod:`tensorexpr.nn.group`): as ``Conv2d`` with one block for the whole base filter (rot90 moves
+  weights between offsets), each offset's weight a fixed 0/1 map of it; ``LearnedBasisConv2d`` the same nodes
+  with FIXED weights; ``OrientationPool("mean")`` a fixed linear node per position;
 * ``ProductPool2d``: a ``pool`` node over the window (the product operator); ``ReLU``: a one-child ``pool``
   node and ``MaxPool2d`` (after a ReLU) a ``pool`` node over the window, with the ``relu-max`` operator
   ``g(a, ...) = relu(max(a, ...))``, which is ``relu`` for one child and ``max`` of non-negative inputs.
@@ -36,6 +39,7 @@ from tensorexpr.core.errors import NetworkError
 from tensorexpr.core.network import Network, Node
 from tensorexpr.core.operators import get_operator
 from tensorexpr.core.params import FIXED, Tied
+from tensorexpr.nn.group import LearnedBasisConv2d, OrientationPool, P4Conv2d
 from tensorexpr.nn.hybrid import AttributeConv2d, FrontEnd
 from tensorexpr.nn.modules import ProductPool2d, Representation
 from tensorexpr.nn.rearrange import Rearrange
@@ -44,7 +48,8 @@ __all__ = ["from_torch", "SUPPORTED_MODULES"]
 
 #: The torch modules the tracer reads (plus ``torch.flatten`` / ``Tensor.flatten`` / ``torch.relu`` calls).
 SUPPORTED_MODULES = (nn.Conv2d, nn.AvgPool2d, nn.MaxPool2d, nn.ReLU, nn.Identity, nn.Flatten, nn.Linear,
-                     ProductPool2d, Representation, FrontEnd, AttributeConv2d, Rearrange)
+                     ProductPool2d, Representation, FrontEnd, AttributeConv2d, Rearrange,
+                     P4Conv2d, LearnedBasisConv2d, OrientationPool)
 
 
 @dataclass
@@ -301,6 +306,12 @@ def _layer(n: Any, k: int, mods: dict[str, nn.Module], env: dict[str, _Map], b: 
             return _attribute_conv(n, m, x, b)
         if isinstance(m, Rearrange):
             return _rearrange(n, m, x)
+        # --- p4 group convolutions (tensorexpr.nn.group): _p4_conv, _orientation_pool ---
+        if isinstance(m, (P4Conv2d, LearnedBasisConv2d)):
+            return _p4_conv(n, m, x, b)
+        if isinstance(m, OrientationPool):
+            return _orientation_pool(n, m, x, b)
+        # --- end p4 ---
         if isinstance(m, nn.Flatten):
             if (m.start_dim, m.end_dim) != (1, -1):
                 raise _err(n, f"Flatten(start_dim={m.start_dim}, end_dim={m.end_dim}); only Flatten(1, -1) is read.")
@@ -525,3 +536,106 @@ def _attribute_conv(n: Any, m: AttributeConv2d, x: _Map, b: _Builder) -> _Map:
                 kids.append(bias_node(f"x{rep[i, j]}", f"{n.name}.{i}_{j}.bias"))
             ids[i, j] = _sum(b, f"{n.name}.{i}_{j}", kids, n)
     return _Map(ids, cout, False, False, rep_mode=rep)
+
+
+# --- p4 group convolutions (tensorexpr.nn.group) ---------------------------------------------------------------
+
+def _p4_conv(n: Any, m: P4Conv2d | LearnedBasisConv2d, x: _Map, b: _Builder) -> _Map:
+    """A :class:`P4Conv2d` as :func:`_conv` does a Conv2d, with ONE parameter block for the whole base filter.
+
+    ``torch.rot90`` moves base weights between kernel offsets, so the offsets cannot have blocks of their own:
+    offset ``(a, c)``'s ``(cin_child, 4 out)`` weight is ``B_{a,c} @ theta`` with ``theta`` the base filter (C
+    order) and ``B_{a,c}`` the 0/1 map that :meth:`P4Conv2d.expand` gives when applied to the indices of
+    ``theta`` (rotation and orientation shift; the constant channel's row stays zero). The bias is one block of
+    ``out`` numbers repeated over the 4 orientations. A :class:`LearnedBasisConv2d` has the same nodes with
+    FIXED weights: its filters are bilinear in (coefficients, atoms), which no fixed basis expresses.
+    """
+    _spatial(n, x)
+    name = type(m).__name__
+    if x.channels != m.in_total:
+        raise _err(n, f"{name} expects {m.in_total} channels"
+                      + ("" if m.lifting else f" ({m.in_channels} features x 4 orientations, channel c * 4 + r)")
+                      + f", the input has {x.channels}.",
+                   "a group layer (lifting=False) reads the 4 * in_channels channels of a p4 layer; the first p4 "
+                   "layer needs lifting=True.")
+    cout, cin, cin_child = m.out_total, x.channels, x.channels + int(x.const)
+    learned = isinstance(m, LearnedBasisConv2d)
+    block = f"{n.name}.weight"
+    with torch.no_grad():
+        full = m.full_weight().detach().double().cpu().numpy()  # (cout, cin, k, k)
+        if not learned:
+            theta = m.weight.detach().double().cpu().numpy().reshape(-1)
+            pos = torch.arange(theta.size, dtype=torch.float64).reshape(m.weight.shape)
+            idx = np.rint(m.expand([torch.rot90(pos, r, (-2, -1)) for r in range(4)]).numpy()).astype(np.int64)
+    rows = (np.arange(cin)[:, None] * cout + np.arange(cout)[None, :]).reshape(-1)  # (ci, co) -> ci * cout + co
+    cache: dict[tuple[int, int], tuple[np.ndarray, Any]] = {}
+
+    def offset(a: int, c: int) -> tuple[np.ndarray, Any]:
+        if (a, c) not in cache:
+            if learned:
+                Wq = np.zeros((cin_child, cout))
+                Wq[:cin] = full[:, :, a, c].T
+                Wq.setflags(write=False)
+                cache[a, c] = (Wq, FIXED)
+            else:
+                basis = np.zeros((cin_child * cout, theta.size))
+                basis[rows, idx[:, :, a, c].T.reshape(-1)] = 1.0
+                _, p = b.tied(block, theta, None, theta.shape)  # registers the block once
+                Wq = (basis @ b.params[block]).reshape(cin_child, cout)
+                Wq.setflags(write=False)
+                cache[a, c] = (Wq, Tied(block, basis))  # one Tied per offset: its basis is not copied per node
+        return cache[a, c]
+
+    bias = None if m.bias is None else m.bias.detach().double().cpu().numpy()
+    bias_basis = np.zeros((b.M * cout, m.out_channels))
+    for o in range(m.out_channels):
+        bias_basis[(b.M - 1) * cout + o * 4 + np.arange(4), o] = 1.0
+
+    def bias_node(leaf: str, nid: str) -> str:
+        if bias is None:
+            return b.add(Node(nid, "linear", (leaf,), np.zeros((b.M, cout)), param=FIXED))
+        Wb, pb = b.tied(f"{n.name}.bias", bias, bias_basis, (b.M, cout))
+        return b.add(Node(nid, "linear", (leaf,), Wb, param=pb))
+
+    k = m.kernel_size
+    win = _window_nodes(x, k, k, (m.stride, m.stride), (m.padding, m.padding), (1, 1))
+    ids = np.empty((len(win), len(win[0])), dtype=object)
+    rep = np.empty(ids.shape, dtype=int)
+    for i, row in enumerate(win):
+        for j, taps in enumerate(row):
+            if not taps:  # the window lies in the zero padding: the bias alone
+                ids[i, j], rep[i, j] = bias_node("x0", f"{n.name}.{i}_{j}"), 0
+                continue
+            kids = []
+            for (a, c), (ia, jc) in taps:
+                Wq, pq = offset(a, c)
+                kids.append(b.add(Node(f"{n.name}.{i}_{j}.k{a}_{c}", "linear", (x.ids[ia, jc],), Wq, param=pq)))
+            rep[i, j] = x.rep_mode[taps[0][1]]
+            if bias is not None:
+                kids.append(bias_node(f"x{rep[i, j]}", f"{n.name}.{i}_{j}.bias"))
+            ids[i, j] = _sum(b, f"{n.name}.{i}_{j}", kids, n)
+    return _Map(ids, cout, False, False, rep_mode=rep)
+
+
+def _orientation_pool(n: Any, m: OrientationPool, x: _Map, b: _Builder) -> _Map:
+    """``OrientationPool("mean")``: per position a ``linear`` node with the fixed matrix ``W[c * 4 + r, c] = 1/4``.
+
+    ``"max"`` is refused: the network's ``relu-max`` operator takes the max over *children* (positions of a
+    window), not over the channels of one node, and a linear node cannot express a max.
+    """
+    _spatial(n, x)
+    if m.mode != "mean":
+        raise _err(n, f"OrientationPool(mode={m.mode!r}): a max over the channels of one position is not a network "
+                      f"operator (relu-max pools over the positions of a window).",
+                   "use OrientationPool(mode='mean'), or trace the network before the orientation pool.")
+    if x.channels % 4:
+        raise _err(n, f"OrientationPool needs 4 C channels (channel c * 4 + r), the input has {x.channels}.",
+                   "apply it to the output of a P4Conv2d.")
+    C = x.channels // 4
+    Wf = np.zeros((x.channels + int(x.const), C))
+    Wf[np.arange(x.channels), np.arange(x.channels) // 4] = 0.25
+    Wf.setflags(write=False)
+    ids = np.empty(x.ids.shape, dtype=object)
+    for idx in np.ndindex(*x.ids.shape):
+        ids[idx] = b.add(Node(f"{n.name}.{'_'.join(map(str, idx))}", "linear", (x.ids[idx],), Wf, param=FIXED))
+    return _Map(ids, C, False, x.nonneg, rep_mode=x.rep_mode)
