@@ -38,6 +38,7 @@ from tensorexpr.core.backends import progress_bar
 from tensorexpr.core.partitions import standard_partitions
 from tensorexpr.models import hybrid_cnn as hc
 from tensorexpr.models.standard_cnn import overlapping_convac, relu_cnn
+from tensorexpr.testing.torch_modules import integer_weights
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BUILDERS = {"convac": overlapping_convac, "relu": relu_cnn}
@@ -49,15 +50,6 @@ def matched_width(k_ref: int, width: int, side: int = 8) -> int:
     target = hc.n_params(overlapping_convac(side, 10, width=width, kernel_size=k_ref))
     return min(range(1, 257), key=lambda w: abs(hc.n_params(overlapping_convac(side, 10, width=w, kernel_size=1))
                                                 - target))
-
-
-def integer_weights(m: torch.nn.Module, seed: int) -> torch.nn.Module:
-    """``m`` with every parameter drawn uniformly from ``{-2, ..., 2}`` (float64), so its grid tensor is integer."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.copy_(torch.randint(-2, 3, p.shape, generator=g).to(p.dtype))
-    return m.double()
 
 
 def ranks_4x4(kernels: list[int], widths: list[int], seeds: list[int], bar) -> list[dict]:

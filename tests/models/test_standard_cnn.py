@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest
@@ -10,17 +9,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import tensorexpr as te  # noqa: E402
+from tensorexpr.testing.torch_modules import module_grid  # noqa: E402
 from tensorexpr.core.errors import GeometryError, NetworkError  # noqa: E402
 from tensorexpr.models.standard_cnn import overlapping_convac, relu_cnn  # noqa: E402
-
-
-def _module_grid(m, side, T):
-    N, M = side * side, T.shape[0]
-    idx = torch.as_tensor(np.array(list(itertools.product(range(M), repeat=N))))
-    imgs = T[idx].reshape(-1, side, side, 1).permute(0, 3, 1, 2)
-    with torch.no_grad():
-        y = m.double()(imgs).reshape(idx.shape[0], -1).numpy()
-    return y.T.reshape((y.shape[1],) + (M,) * N)
 
 
 @pytest.mark.parametrize("build", [overlapping_convac, relu_cnn])
@@ -43,7 +34,7 @@ def test_traced_builders_are_the_module_on_every_template_image(build, k, geomet
     m = build(4, 2, width=2, kernel_size=k, geometry=tree).double()
     T = torch.tensor([[0.3], [-0.8]], dtype=torch.float64)
     net = te.from_torch(m, (1, 4, 4), T)
-    np.testing.assert_allclose(te.grid_tensor(net, output=None), _module_grid(m, 4, T), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(te.grid_tensor(net, output=None), module_grid(m, (1, 4, 4), T), rtol=1e-10, atol=1e-12)
 
 
 def test_kernel_one_is_a_tree_and_wider_kernels_overlap():

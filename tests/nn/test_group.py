@@ -14,6 +14,7 @@ from hypothesis import given, settings, strategies as st
 torch = pytest.importorskip("torch")
 
 import tensorexpr as te  # noqa: E402
+from tensorexpr.testing.torch_modules import integer_weights, module_grid  # noqa: E402
 from tensorexpr.core.params import Fixed  # noqa: E402
 from tensorexpr.nn import LearnedBasisConv2d, OrientationPool, P4Conv2d, ProductPool2d  # noqa: E402
 
@@ -28,24 +29,6 @@ def _rot_p4(y):
     """A quarter turn acting on a p4 map (channel c * 4 + r): rotate the maps, shift the orientation by one."""
     B, C4, H, W = y.shape
     return _rot(y.reshape(B, C4 // 4, 4, H, W)).roll(1, 2).reshape(B, C4, W, H)
-
-
-def _module_grid(m, shape, T):
-    C, H, W = shape
-    N, M = H * W, T.shape[0]
-    idx = torch.as_tensor(np.array(list(itertools.product(range(M), repeat=N))))
-    imgs = T[idx].reshape(-1, H, W, C).permute(0, 3, 1, 2)
-    with torch.no_grad():
-        y = m.double()(imgs).reshape(idx.shape[0], -1).numpy()
-    return y.T.reshape((y.shape[1],) + (M,) * N)
-
-
-def _integerize(m, seed, lo=-2, hi=3):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.copy_(torch.randint(lo, hi, p.shape, generator=g).to(p.dtype))
-    return m.double()
 
 
 def _loop_conv(m: P4Conv2d) -> nn.Conv2d:
@@ -160,7 +143,7 @@ def _random_p4_module(layers, k, pad, pool, width, bias, seed, side):
             mods.append({"max": nn.MaxPool2d(2), "avg": nn.AvgPool2d(2), "product": ProductPool2d(2)}[pool])
             size //= 2
     mods += [OrientationPool("mean"), nn.Flatten(), nn.Linear(c * size * size, 2, bias=bias)]
-    return _integerize(nn.Sequential(*mods), seed)
+    return integer_weights(nn.Sequential(*mods), seed)
 
 
 @settings(max_examples=10, deadline=None)
@@ -175,7 +158,7 @@ def test_random_p4_modules_trace_exactly(layers, k, pad, pool, width, bias, seed
     # the ties: the traced blocks hold exactly the module's parameters (one block per base filter)
     assert sum(v.size for v in net.params.values()) == sum(p.numel() for p in m.parameters())
     if side == 4 and M == 2:
-        np.testing.assert_allclose(te.grid_tensor(net, output=None), _module_grid(m, (1, 4, 4), T), atol=1e-9)
+        np.testing.assert_allclose(te.grid_tensor(net, output=None), module_grid(m, (1, 4, 4), T), atol=1e-9)
         return
     from tensorexpr.spectra.sampled import network_entries
 
@@ -202,7 +185,7 @@ def _small(kind: str, learned: bool = False, invariant: bool = True):
 
 
 def test_traced_p4conv_has_one_block_per_base_filter_and_twins_stay_p4():
-    m = _integerize(_small("convac", invariant=False), seed=1)
+    m = integer_weights(_small("convac", invariant=False), seed=1)
     T = torch.tensor([[0.0], [1.0]], dtype=torch.float64)
     net = te.from_torch(m, (1, 4, 4), T, integer=True)
     assert net.params["_0.weight"].size == m[0].weight.numel() == 9
@@ -220,12 +203,12 @@ def test_traced_p4conv_has_one_block_per_base_filter_and_twins_stay_p4():
         m2[5].bias.copy_(P["_5.bias"])
     assert not np.array_equal(P["_2.weight"].numpy(), m[2].weight.detach().numpy().reshape(-1))  # redrawn
     np.testing.assert_allclose(np.asarray(te.grid_tensor(twin, output=None), dtype=float),
-                               _module_grid(m2, (1, 4, 4), T), atol=1e-9)
+                               module_grid(m2, (1, 4, 4), T), atol=1e-9)
 
 
 @pytest.mark.parametrize("kind, seed", [("convac", 0), ("convac", 1), ("relu", 2)])
 def test_certify_holds_the_exact_rank(kind, seed):
-    m = _integerize(_small(kind, invariant=False), seed=seed)
+    m = integer_weights(_small(kind, invariant=False), seed=seed)
     net = te.from_torch(m, (1, 4, 4), torch.tensor([[0.0], [1.0]]), integer=True)
     rng = np.random.default_rng(seed)
     for _ in range(2):
@@ -244,7 +227,7 @@ def test_learned_basis_traces_as_fixed_weights(kind):
         m[0].bases.add_(0.2 * torch.randn_like(m[0].bases))  # drifted: no longer a p4 layer
     T = torch.tensor([[0.25], [1.0]], dtype=torch.float64)
     net = te.from_torch(m, (1, 4, 4), T)
-    np.testing.assert_allclose(te.grid_tensor(net, output=None), _module_grid(m, (1, 4, 4), T), atol=1e-12)
+    np.testing.assert_allclose(te.grid_tensor(net, output=None), module_grid(m, (1, 4, 4), T), atol=1e-12)
     # only the biases and the Linear are blocks; the bilinear filters are constants
     assert not any(b.endswith(".weight") for b in net.params)
     lin = m[-1]

@@ -13,28 +13,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import tensorexpr as te  # noqa: E402
+from tensorexpr.testing.torch_modules import integer_weights, module_grid  # noqa: E402
 from tensorexpr.nn import AttributeConv2d, FrontEnd, ProductPool2d  # noqa: E402
 
 nn = torch.nn
-
-
-def _module_grid(m, shape, T):
-    """The module (float64) on all M^N template images, as (outputs, M, ..., M)."""
-    C, H, W = shape
-    N, M = H * W, T.shape[0]
-    idx = torch.as_tensor(np.array(list(itertools.product(range(M), repeat=N))))
-    imgs = T[idx].reshape(-1, H, W, C).permute(0, 3, 1, 2)
-    with torch.no_grad():
-        y = m.double()(imgs).reshape(idx.shape[0], -1).numpy()
-    return y.T.reshape((y.shape[1],) + (M,) * N)
-
-
-def _integerize(m, seed, lo=-2, hi=3):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.copy_(torch.randint(lo, hi, p.shape, generator=g).to(p.dtype))
-    return m.double()
 
 
 def _expanded_conv2d(a: AttributeConv2d) -> nn.Conv2d:
@@ -74,10 +56,10 @@ def _attr_net(kind: str, side: int) -> nn.Sequential:
 
 @pytest.mark.parametrize("kind", ["relu", "convac"])
 def test_traced_attribute_cnn_is_the_module_on_every_template_image_4x4(kind):
-    m = _integerize(_attr_net(kind, 4), seed=3)
+    m = integer_weights(_attr_net(kind, 4), seed=3)
     T = torch.tensor([[0.0], [1.0]], dtype=torch.float64)
     net = te.from_torch(m, (1, 4, 4), T, integer=True)
-    np.testing.assert_array_equal(te.grid_tensor(net, output=None), _module_grid(m, (1, 4, 4), T))
+    np.testing.assert_array_equal(te.grid_tensor(net, output=None), module_grid(m, (1, 4, 4), T))
 
 
 @pytest.mark.parametrize("kind", ["relu", "convac"])
@@ -85,7 +67,7 @@ def test_traced_attribute_cnn_on_6x6_template_images(kind):
     """2^36 entries: sampled template images through the network's own evaluator vs the module."""
     from tensorexpr.spectra.sampled import network_entries
 
-    m = _integerize(_attr_net(kind, 6), seed=5)
+    m = integer_weights(_attr_net(kind, 6), seed=5)
     T = torch.tensor([[0.0], [1.0]], dtype=torch.float64)
     net = te.from_torch(m, (1, 6, 6), T, integer=True)
     X = np.random.default_rng(0).integers(0, 2, size=(64, 36))
@@ -115,7 +97,7 @@ def test_traced_attribute_conv_keeps_its_ties():
 
 @pytest.mark.parametrize("kind, seed", [pytest.param("relu", 0, marks=pytest.mark.slow), ("convac", 1), ("convac", 2)])
 def test_certify_holds_the_exact_rank(kind, seed):
-    m = _integerize(_attr_net(kind, 4), seed=seed)
+    m = integer_weights(_attr_net(kind, 4), seed=seed)
     net = te.from_torch(m, (1, 4, 4), torch.tensor([[0.0], [1.0]]), integer=True)
     rng = np.random.default_rng(seed)
     for _ in range(2):
@@ -148,7 +130,7 @@ def test_front_end_is_the_representation(kind):
     assert T.shape == (2, 3)
     net = te.from_torch(m, (3, 4, 4), T)
     # the grid tensor is the CNN after the front end on every coefficient field made of templates
-    np.testing.assert_allclose(te.grid_tensor(net, output=None), _module_grid(m[1:], (3, 4, 4), T), rtol=1e-10,
+    np.testing.assert_allclose(te.grid_tensor(net, output=None), module_grid(m[1:], (3, 4, 4), T), rtol=1e-10,
                                atol=1e-10)
     with torch.no_grad():  # and the module is that CNN on the front end's output
         np.testing.assert_allclose(m(imgs).numpy(), m[1:](m[0](imgs)).numpy())
@@ -166,7 +148,7 @@ def test_scattering_front_end_traces():
     assert tuple(m[0](imgs).shape) == (10, K, 4, 4)
     T = m[0].fit_templates(imgs, 2)
     net = te.from_torch(m, (K, 4, 4), T)
-    np.testing.assert_allclose(te.grid_tensor(net, output=None), _module_grid(m[1:], (K, 4, 4), T), rtol=1e-10,
+    np.testing.assert_allclose(te.grid_tensor(net, output=None), module_grid(m[1:], (K, 4, 4), T), rtol=1e-10,
                                atol=1e-10)
 
 

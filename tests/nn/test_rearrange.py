@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest
@@ -10,20 +9,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import tensorexpr as te  # noqa: E402
+from tensorexpr.testing.torch_modules import module_grid  # noqa: E402
 from tensorexpr.core.errors import GeometryError, NetworkError  # noqa: E402
 from tensorexpr.nn import ProductPool2d, Rearrange  # noqa: E402
 
 nn = torch.nn
-
-
-def _module_grid(m, shape, T):
-    C, H, W = shape
-    N, M = H * W, T.shape[0]
-    idx = torch.as_tensor(np.array(list(itertools.product(range(M), repeat=N))))
-    imgs = T[idx].reshape(-1, H, W, C).permute(0, 3, 1, 2)
-    with torch.no_grad():
-        y = m.double()(imgs).reshape(idx.shape[0], -1).numpy()
-    return y.T.reshape((y.shape[1],) + (M,) * N)
 
 
 def _relabelled(tree: te.ModeTree, perm: np.ndarray) -> te.ModeTree:
@@ -74,7 +64,7 @@ def test_a_traced_rearranged_convac_is_the_module_and_pools_the_geometry():
                       ProductPool2d(2), nn.Flatten(), nn.Linear(2, 1)).double()
     T = torch.tensor([[0.5], [-1.0]], dtype=torch.float64)
     net = te.from_torch(m, (1, 4, 4), T)
-    np.testing.assert_allclose(te.grid_tensor(net, output=None), _module_grid(m, (1, 4, 4), T), rtol=1e-12,
+    np.testing.assert_allclose(te.grid_tensor(net, output=None), module_grid(m, (1, 4, 4), T), rtol=1e-12,
                                atol=1e-12)
     pooled = {net.modes[nd.id] for nd in net.nodes if nd.kind == "pool"}
     assert set(tree.internal_nodes) <= pooled  # the product nodes are the mirror tree's nodes
@@ -96,7 +86,7 @@ def test_rearrange_with_overlapping_convolutions_traces_exactly():
                       nn.Linear(2, 2)).double()
     T = torch.tensor([[0.0], [1.0]], dtype=torch.float64)
     np.testing.assert_allclose(te.grid_tensor(te.from_torch(m, (1, 4, 4), T), output=None),
-                               _module_grid(m, (1, 4, 4), T), rtol=1e-12, atol=1e-12)
+                               module_grid(m, (1, 4, 4), T), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("perm, shape, match", [
