@@ -1,9 +1,10 @@
 """Overlapping receptive fields: accuracy and separation rank against the kernel size (Sharir & Shashua, ICLR
 2018; issue 18; docs/cnn_hybrid.md, "Overlapping CNNs on any pooling geometry").
 
-Models (``tensorexpr.models.standard_cnn``): ``log2(side)`` levels of (``k x k`` conv, padding ``k // 2``; a
+Models (``tensorexpr.models.standard_cnn``): ``log2(side)`` levels of (``k x k`` conv keeping the map size; a
 2x2 product pool for the ConvAC, ReLU + 2x2 max pool for the ReLU CNN), then a linear head. ``k = 1`` is the
-non-overlapping tree network of the square geometry; ``k = 3, 5`` overlap.
+non-overlapping tree network of the square geometry; ``k = 2, 3, 5`` overlap (an even ``k`` is padded by
+``nn.ZeroPad2d``, ``(k - 1) // 2`` before and ``k // 2`` after).
 
 1. **Ranks at 4x4** (``N = 16``, templates ``{0, 1}``, so each matricization is ``256 x 256``): the exact rank
    (over Q, FLINT) of the traced network (``te.from_torch(..., integer=True)``) at random integer weights in
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> dict:
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     seeds = [int(s) for s in a.seeds.split(",")]
-    kernels, widths, width, epochs = [1, 3, 5], [1, 2, 4], 16, a.epochs
+    kernels, widths, width, epochs = [1, 2, 3, 5], [1, 2, 4], 16, a.epochs
     if a.quick:
         seeds, kernels, widths, width, epochs = seeds[:1], [1, 3], [2], 4, 2
     models = [(kind, k, width, None) for kind in BUILDERS for k in kernels]

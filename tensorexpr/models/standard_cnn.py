@@ -1,7 +1,7 @@
 """Standard CNNs with overlapping receptive fields on any pooling geometry (docs/cnn_hybrid.md, "Overlapping
 CNNs on any pooling geometry").
 
-* :func:`overlapping_convac`: per level a ``k x k`` convolution (``padding = k // 2``, so the map keeps its size
+* :func:`overlapping_convac`: per level a ``k x k`` convolution (padded so that the map keeps its size
   and ``k = 1`` is the non-overlapping tree ConvAC) then a ``2 x 2`` product pooling, down to one position, then
   a linear head; an optional learned :class:`~tensorexpr.nn.Representation` first;
 * :func:`relu_cnn`: the same shapes with ReLU and ``2 x 2`` max pooling (the generalized counterpart);
@@ -38,10 +38,19 @@ def _levels(side: int) -> int:
 
 
 def _kernel(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1 or k % 2 == 0:
-        raise NetworkError(f"kernel_size must be an odd positive int (padding k // 2 keeps the map size), got {k!r}. "
-                           f"Hint: 1 gives the non-overlapping tree ConvAC, 3 and 5 overlapping windows.")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise NetworkError(f"kernel_size must be a positive int, got {k!r}. "
+                           f"Hint: 1 gives the non-overlapping tree ConvAC, 2, 3 and 5 overlapping windows.")
     return k
+
+
+def _same_conv(cin: int, cout: int, k: int) -> list[nn.Module]:
+    """A ``k x k`` convolution that keeps the map size: padding ``k // 2``, or for an even ``k`` a ``ZeroPad2d``
+    of ``(k - 1) // 2`` before and ``k // 2`` after (torch's ``padding="same"`` split)."""
+    if k % 2:
+        return [nn.Conv2d(cin, cout, k, padding=k // 2)]
+    lo, hi = (k - 1) // 2, k // 2
+    return [nn.ZeroPad2d((lo, hi, lo, hi)), nn.Conv2d(cin, cout, k)]
 
 
 def _stack(side: int, classes: int, width: int, kernel_size: int, kind: str, in_channels: int, M: int | None,
@@ -60,13 +69,13 @@ def _stack(side: int, classes: int, width: int, kernel_size: int, kind: str, in_
         layers.append(Representation(M, in_channels, kind="gaussian", learned=True, seed=0))
         c = M
     for _ in range(levels):
-        conv = nn.Conv2d(c, width, k, padding=k // 2)
+        same = _same_conv(c, width, k)
         if kind == "convac":
             with torch.no_grad():  # a product of 4 small terms vanishes; with bias 1 each factor starts near 1
-                conv.bias.fill_(1.0)
-            layers += [conv, ProductPool2d(2)]
+                same[-1].bias.fill_(1.0)
+            layers += [*same, ProductPool2d(2)]
         else:
-            layers += [conv, nn.ReLU(), nn.MaxPool2d(2)]
+            layers += [*same, nn.ReLU(), nn.MaxPool2d(2)]
         c = width
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(width, classes))
 
@@ -75,7 +84,7 @@ def overlapping_convac(side: int, classes: int, width: int = 16, kernel_size: in
                        M: int | None = None, geometry: ModeTree | None = None) -> nn.Sequential:
     """A ConvAC with ``kernel_size x kernel_size`` convolutions and ``2 x 2`` product pooling on ``geometry``.
 
-    ``log2(side)`` levels of (conv ``k x k``, padding ``k // 2``, bias initialized to 1; ``ProductPool2d(2)``),
+    ``log2(side)`` levels of (conv ``k x k`` keeping the map size, bias initialized to 1; ``ProductPool2d(2)``),
     then ``Flatten`` and ``Linear(width, classes)``. With ``k = 1`` each level is a 1x1 convolution and the
     network is the tree ConvAC of the geometry (Cohen, Sharir & Shashua, COLT 2016); with ``k > 1`` the
     receptive fields of neighbouring positions overlap (Sharir & Shashua, ICLR 2018).
@@ -89,7 +98,7 @@ def overlapping_convac(side: int, classes: int, width: int = 16, kernel_size: in
     width : int, default 16
         Channels of every convolution.
     kernel_size : int, default 3
-        Odd kernel side.
+        Kernel side; an even one is padded ``(k - 1) // 2`` before and ``k // 2`` after (``nn.ZeroPad2d``).
     in_channels : int, default 1
         Input channels.
     M : int, optional
@@ -105,7 +114,7 @@ def overlapping_convac(side: int, classes: int, width: int = 16, kernel_size: in
     Raises
     ------
     NetworkError
-        ``side`` not a power of 2, an even or non-positive kernel, a non-positive size.
+        ``side`` not a power of 2, a non-positive kernel or size.
     GeometryError
         ``geometry`` is not shaped like a stack of 2x2 poolings on the image.
 

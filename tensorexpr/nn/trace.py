@@ -11,6 +11,8 @@ whose pixel ``m`` is ``templates[i_m]``. How each layer becomes nodes:
   node per in-range kernel offset (zero padding drops the offsets that fall outside), their ``sum``, plus a
   ``linear`` node on the constant column for the bias. The weight of an offset is one parameter block tied
   across positions (groups: through a fixed block-diagonal map), so the parametrization is the convolution's;
+* ``ZeroPad2d`` / ``ConstantPad2d(0)`` directly before a ``Conv2d`` (asymmetric "same" padding of an even
+  kernel): the padded positions are zeros, whose taps the convolution drops;
 * ``AvgPool2d``: the same with fixed weights ``I / divisor``; ``Linear`` after ``Flatten``: one free block
   per position, summed;
 * ``P4Conv2d`` (:mod:`tensorexpr.nn.group`): as ``Conv2d`` with one block for the whole base filter (rot90 moves
@@ -49,7 +51,7 @@ __all__ = ["from_torch", "SUPPORTED_MODULES"]
 #: The torch modules the tracer reads (plus ``torch.flatten`` / ``Tensor.flatten`` / ``torch.relu`` calls).
 SUPPORTED_MODULES = (nn.Conv2d, nn.AvgPool2d, nn.MaxPool2d, nn.ReLU, nn.Identity, nn.Flatten, nn.Linear,
                      ProductPool2d, Representation, FrontEnd, AttributeConv2d, Rearrange,
-                     P4Conv2d, LearnedBasisConv2d, OrientationPool)
+                     P4Conv2d, LearnedBasisConv2d, OrientationPool, nn.ZeroPad2d, nn.ConstantPad2d)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class _Map:
     nonneg: bool  # every value is >= 0 (after a ReLU)
     flat: bool = False  # after Flatten: torch index c * h * w + i * w + j
     rep_mode: np.ndarray | None = None  # a mode inside each position's receptive field
+    padded: bool = False  # after zero padding: ids is None (a zero) at the padded positions; only a Conv2d reads it
 
 
 class _Builder:
@@ -298,6 +301,10 @@ def _layer(n: Any, k: int, mods: dict[str, nn.Module], env: dict[str, _Map], b: 
     if n.op == "call_module":
         m = mods[n.target]
         x = env[_arg(n, n.args[0]).name]
+        if x.padded and not isinstance(m, (nn.Conv2d, nn.ConstantPad2d)):
+            raise _padded_err(n, type(m).__name__)
+        if isinstance(m, nn.ConstantPad2d):  # nn.ZeroPad2d is a ConstantPad2d with value 0
+            return _zero_pad(n, m, x)
         if isinstance(m, Representation):
             return x  # already in F
         if isinstance(m, (nn.Identity, FrontEnd)):  # a front end is the representation: its outputs are the modes
@@ -336,6 +343,9 @@ def _layer(n: Any, k: int, mods: dict[str, nn.Module], env: dict[str, _Map], b: 
                          _pairs(m.dilation), nonneg=True, const=False)
         raise _err(n, f"{type(m).__name__} is not supported.",
                    f"supported: {', '.join(c.__name__ for c in SUPPORTED_MODULES)}.")
+    if n.op in ("call_function", "call_method") and any(a.name in env and env[a.name].padded
+                                                        for a in n.args if hasattr(a, "name")):
+        raise _padded_err(n, str(n.target))
     if n.op == "call_function" and n.target in (torch.relu, nn.functional.relu):
         return _relu(n, k, env[_arg(n, n.args[0]).name], b)
     if (n.op == "call_function" and n.target is torch.flatten) or (n.op == "call_method" and n.target == "flatten"):
@@ -344,6 +354,29 @@ def _layer(n: Any, k: int, mods: dict[str, nn.Module], env: dict[str, _Map], b: 
             raise _err(n, "only flatten(x, 1) is read (the batch dimension stays).")
         return _flatten(env[_arg(n, n.args[0]).name])
     raise _err(n, "is not supported.", f"supported modules: {', '.join(c.__name__ for c in SUPPORTED_MODULES)}.")
+
+
+def _padded_err(n: Any, what: str) -> NetworkError:
+    return _err(n, f"{what} reads a zero-padded map; only a Conv2d (or more zero padding) may read one.",
+                "put the ZeroPad2d directly before the Conv2d it pads (asymmetric 'same' padding of an even kernel).")
+
+
+def _zero_pad(n: Any, m: nn.ConstantPad2d, x: _Map) -> _Map:
+    """Zero padding: the padded positions hold ``None`` (a zero), which the next Conv2d drops as it drops the
+    taps in its own padding."""
+    _spatial(n, x)
+    if float(m.value) != 0.0:
+        raise _err(n, f"ConstantPad2d(value={m.value}); only zero padding is read.",
+                   "a nonzero constant pixel is not one of the templates the grid tensor is made of.")
+    left, right, top, bottom = (int(v) for v in m.padding)
+    if min(left, right, top, bottom) < 0:
+        raise _err(n, f"negative padding {tuple(m.padding)} (a crop) is not read.")
+    h, w = x.ids.shape
+    ids = np.full((h + top + bottom, w + left + right), None, dtype=object)
+    ids[top:top + h, left:left + w] = x.ids
+    rep = np.full(ids.shape, -1, dtype=int)
+    rep[top:top + h, left:left + w] = x.rep_mode
+    return replace(x, ids=ids, rep_mode=rep, padded=True)
 
 
 def _flatten(x: _Map) -> _Map:
@@ -387,6 +420,7 @@ def _conv(n: Any, k: int, m: nn.Conv2d, x: _Map, b: _Builder) -> _Map:
     for i, row in enumerate(win):
         for j, taps in enumerate(row):
             kids = []
+            taps = [t for t in taps if x.ids[t[1]] is not None]  # a tap on zero padding adds nothing
             for (a, c), (ia, jc) in taps:
                 theta = Wt[:, :, a, c].T if plain else Wt[:, :, a, c]
                 Wq, pq = b.tied(f"{n.name}.k{a}_{c}", theta, basis, (cin_child, cout))

@@ -15,7 +15,7 @@ from tensorexpr.models.standard_cnn import overlapping_convac, relu_cnn  # noqa:
 
 
 @pytest.mark.parametrize("build", [overlapping_convac, relu_cnn])
-@pytest.mark.parametrize("k, M, side, width", [(1, None, 8, 4), (3, None, 8, 5), (5, 3, 16, 2)])
+@pytest.mark.parametrize("k, M, side, width", [(1, None, 8, 4), (2, None, 8, 3), (3, None, 8, 5), (5, 3, 16, 2)])
 def test_parameter_count_closed_form(build, k, M, side, width):
     m = build(side, 10, width=width, kernel_size=k, M=M)
     c0 = 1 if M is None else M
@@ -27,7 +27,7 @@ def test_parameter_count_closed_form(build, k, M, side, width):
 
 
 @pytest.mark.parametrize("build", [overlapping_convac, relu_cnn])
-@pytest.mark.parametrize("k, geometry", [(1, None), (3, None), (3, "mirror")])
+@pytest.mark.parametrize("k, geometry", [(1, None), (2, None), (3, None), (3, "mirror"), (4, "mirror")])
 def test_traced_builders_are_the_module_on_every_template_image(build, k, geometry):
     torch.manual_seed(k)
     tree = None if geometry is None else te.ModeTree.grid(4, 4, geometry=geometry)
@@ -51,8 +51,8 @@ def test_kernel_one_is_a_tree_and_wider_kernels_overlap():
 
 @pytest.mark.parametrize("kw, err, match", [
     (dict(side=6), NetworkError, "power of 2"),
-    (dict(kernel_size=2), NetworkError, "odd positive"),
-    (dict(kernel_size=0), NetworkError, "odd positive"),
+    (dict(kernel_size=0), NetworkError, "positive int"),
+    (dict(kernel_size=True), NetworkError, "positive int"),
     (dict(width=0), NetworkError, "width must be a positive int"),
     (dict(geometry=te.ModeTree.line(64)), GeometryError, "not shaped like"),
 ])
@@ -62,3 +62,16 @@ def test_bad_arguments(kw, err, match):
     for build in (overlapping_convac, relu_cnn):
         with pytest.raises(err, match=match):
             build(**args)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("k", [2, 4])
+def test_even_kernels_pad_as_torch_same(k):
+    """Oracle: torch's own padding="same" convolution (it splits an even kernel's padding the same way)."""
+    torch.manual_seed(k)
+    m = overlapping_convac(4, 1, width=2, kernel_size=k)
+    pad, conv = m[0], m[1]
+    ref = torch.nn.Conv2d(1, 2, k, padding="same")
+    ref.load_state_dict(conv.state_dict())
+    x = torch.rand(3, 1, 4, 4)
+    torch.testing.assert_close(conv(pad(x)), ref(x))

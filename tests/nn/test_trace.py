@@ -135,3 +135,19 @@ def test_bad_arguments():
         te.from_torch(m, (1, 4, 4), torch.tensor([[float("nan")], [1.0]]))
     with pytest.raises(te.NetworkError, match="not an integer"):
         te.from_torch(m, (1, 4, 4), torch.tensor([[0.5], [1.0]]), integer=True)
+
+
+def test_zero_padding_before_a_conv_traces_and_other_readers_are_refused():
+    torch.manual_seed(3)
+    m = nn.Sequential(nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(1, 2, 2), ProductPool2d(2), nn.ZeroPad2d((1, 0, 1, 0)),
+                      nn.Conv2d(2, 2, 2), ProductPool2d(2), nn.Flatten(), nn.Linear(2, 1)).double()
+    T = torch.tensor([[0.5], [-1.0]], dtype=torch.float64)
+    np.testing.assert_allclose(te.grid_tensor(te.from_torch(m, (1, 4, 4), T), output=None),
+                               module_grid(m, (1, 4, 4), T), rtol=1e-12, atol=1e-12)
+    T2 = torch.tensor([[0.0], [1.0]])
+    with pytest.raises(te.NetworkError, match="ReLU reads a zero-padded map"):
+        te.from_torch(nn.Sequential(nn.ZeroPad2d(1), nn.ReLU(), nn.Conv2d(1, 1, 6), nn.Flatten()), (1, 4, 4), T2)
+    with pytest.raises(te.NetworkError, match="only zero padding"):
+        te.from_torch(nn.Sequential(nn.ConstantPad2d(1, 1.0), nn.Conv2d(1, 1, 6), nn.Flatten()), (1, 4, 4), T2)
+    with pytest.raises(te.NetworkError, match="negative padding"):
+        te.from_torch(nn.Sequential(nn.ZeroPad2d(-1), nn.Conv2d(1, 1, 2), nn.Flatten()), (1, 4, 4), T2)
