@@ -101,6 +101,33 @@ class _P4Base(nn.Module):
     def _bias_full(self) -> torch.Tensor | None:
         return None if self.bias is None else self.bias.repeat_interleave(ORDER)
 
+    def full_weight(self) -> torch.Tensor:  # pragma: no cover - each layer defines it
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The p4 convolution: ``nn.functional.conv2d`` with :meth:`full_weight` and the bias repeated over the
+        four orientations.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(B, in_channels, H, W)`` (lifting) or ``(B, 4 in_channels, H, W)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, 4 out_channels, H', W')``, channel ``o * 4 + r``.
+
+        Raises
+        ------
+        NetworkError
+            When ``x`` does not have ``in_total`` channels.
+        """
+        _check_input(x, self.in_total, type(self).__name__, self.lifting)
+        bias = self._bias_full()
+        return nn.functional.conv2d(x, self.full_weight().to(x.dtype), None if bias is None else bias.to(x.dtype),
+                                    self.stride, self.padding)
+
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
                 f"padding={self.padding}, bias={self.has_bias}, lifting={self.lifting}")
@@ -176,28 +203,6 @@ class P4Conv2d(_P4Base):
         torch.Tensor
         """
         return self.expand([torch.rot90(self.weight, r, (-2, -1)) for r in range(ORDER)])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The p4 convolution: ``nn.functional.conv2d`` with :meth:`full_weight` and the repeated bias.
-
-        Parameters
-        ----------
-        x : torch.Tensor
-            ``(B, in_channels, H, W)`` (lifting) or ``(B, 4 in_channels, H, W)``.
-
-        Returns
-        -------
-        torch.Tensor
-            ``(B, 4 out_channels, H', W')``, channel ``o * 4 + r``.
-
-        Raises
-        ------
-        NetworkError
-            When ``x`` does not have ``in_total`` channels.
-        """
-        _check_input(x, self.in_total, "P4Conv2d", self.lifting)
-        return nn.functional.conv2d(x, self.full_weight().to(x.dtype), None if self.bias is None else
-                                    self._bias_full().to(x.dtype), self.stride, self.padding)
 
 
 class OrientationPool(nn.Module):
@@ -361,27 +366,6 @@ class LearnedBasisConv2d(_P4Base):
         """
         return self.expand(self.filters())
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The convolution with :meth:`full_weight` (the learned bases) and the repeated bias.
-
-        Parameters
-        ----------
-        x : torch.Tensor
-            ``(B, in_channels, H, W)`` (lifting) or ``(B, 4 in_channels, H, W)``.
-
-        Returns
-        -------
-        torch.Tensor
-            ``(B, 4 out_channels, H', W')``, channel ``o * 4 + r``.
-
-        Raises
-        ------
-        NetworkError
-            When ``x`` does not have ``in_total`` channels.
-        """
-        _check_input(x, self.in_total, "LearnedBasisConv2d", self.lifting)
-        return nn.functional.conv2d(x, self.full_weight().to(x.dtype), None if self.bias is None else
-                                    self._bias_full().to(x.dtype), self.stride, self.padding)
 
     def equivariance_loss(self, x: torch.Tensor | None = None) -> torch.Tensor:
         r"""Equivariance error of the bases, relative to the spread of their non-constant (non-DC) responses.

@@ -158,7 +158,11 @@ def test_random_p4_modules_trace_exactly(layers, k, pad, pool, width, bias, seed
     # the ties: the traced blocks hold exactly the module's parameters (one block per base filter)
     assert sum(v.size for v in net.params.values()) == sum(p.numel() for p in m.parameters())
     if side == 4 and M == 2:
-        np.testing.assert_allclose(te.grid_tensor(net, output=None), module_grid(m, (1, 4, 4), T), atol=1e-9)
+        ref = module_grid(m, (1, 4, 4), T)
+        # entries reach 1e17 and more (products of integer weights), past float64's exact integers: both sides
+        # round, so compare at the tensor's own scale
+        np.testing.assert_allclose(te.grid_tensor(net, output=None), ref, rtol=1e-10,
+                                   atol=1e-12 * np.abs(ref).max())
         return
     from tensorexpr.spectra.sampled import network_entries
 
@@ -168,7 +172,7 @@ def test_random_p4_modules_trace_exactly(layers, k, pad, pool, width, bias, seed
         y = m(imgs).numpy()
     for o in range(2):
         v, lg, _ = network_entries(net, X, output=o)
-        np.testing.assert_allclose(v * np.exp(lg), y[:, o], rtol=1e-10, atol=1e-9)
+        np.testing.assert_allclose(v * np.exp(lg), y[:, o], rtol=1e-10, atol=1e-9 + 1e-12 * np.abs(y[:, o]).max())
 
 
 def _small(kind: str, learned: bool = False, invariant: bool = True):
