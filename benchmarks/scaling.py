@@ -2,10 +2,11 @@
 
 Run: ``python benchmarks/scaling.py [--with-512] [--repeats 3] [--baseline /path/to/old/checkout]``.
 
-By default it times ``python -m tensorexpr report --grid nxn`` and ``... --json`` for n = 32, 64, 128, 256
-(512 with ``--with-512``) in fresh processes (import, build, certify, print), best of ``--repeats`` runs
-(the machine is shared: the minimum is the least disturbed run), with each process's peak resident memory,
-whether the JSON parses (``json.loads``), and the log-log slope of time against N (1 is linear).
+By default it times ``python -m tensorexpr report --grid nxn``, ``... --json`` and ``... --jobs 1`` (one
+process instead of one worker per core) for n = 32, 64, 128, 256 (512 with ``--with-512``) in fresh processes
+(import, build, certify, print), best of ``--repeats`` interleaved rounds (the machine is shared: the minimum
+is the least disturbed run), with the peak memory of each process tree (workers included), whether the JSON
+parses (``json.loads``), and the log-log slope of time against N (1 is linear).
 ``--baseline DIR`` runs the same commands with ``PYTHONPATH=DIR`` (a checkout of the old code) and prints the
 old/new time ratio; a baseline command that fails (the old ``--json`` past 128x128) is reported as failed.
 
@@ -73,9 +74,10 @@ def _cli(n: int, repeats: int) -> tuple[float, float]:
     return statistics.median(times), max(peaks)
 
 
-def _run_report(n: int, json_out: bool, pythonpath: str) -> tuple[float, float, bool, str]:
-    """One fresh ``tensorexpr report`` process: wall seconds, its peak RSS (MiB), success, and a note."""
-    cmd = [sys.executable, "-c", _CHILD, str(n), "1" if json_out else "0"]
+def _run_report(n: int, json_out: bool, pythonpath: str, jobs: int | None = None) -> tuple[float, float, bool, str]:
+    """One fresh ``tensorexpr report`` process (``--jobs jobs`` unless None: old checkouts lack the flag): wall
+    seconds, its tree's peak memory (MiB), success, and a note."""
+    cmd = [sys.executable, "-c", _CHILD, str(n), "1" if json_out else "0", "-" if jobs is None else str(jobs)]
     t = time.perf_counter()
     # cwd too: `python -c` puts the working directory first on sys.path, ahead of PYTHONPATH
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=pythonpath,
@@ -87,16 +89,49 @@ def _run_report(n: int, json_out: bool, pythonpath: str) -> tuple[float, float, 
     return wall, peak, True, ""
 
 
-# The child reports its own peak RSS (ru_maxrss of the process itself, not of every child so far).
+# The child reports the peak memory of its process tree (the report certifies in worker processes): the sum of
+# proportional set sizes (Pss: pages shared by forked workers counted once in total), sampled every 20 ms from
+# /proc on Linux; elsewhere the largest ru_maxrss of itself and its children (a lower estimate).
 _CHILD = """
-import io, json, resource, sys, contextlib
+import io, json, os, resource, sys, contextlib, threading, time
 from tensorexpr.cli import main
+
+def tree_pss_kib():
+    me, kids = os.getpid(), []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == me:
+                        kids.append(d)
+            except OSError:
+                pass
+    total = 0
+    for pid in ["self"] + kids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                total += next(int(l.split()[1]) for l in f if l.startswith("Pss:"))
+        except (OSError, StopIteration):
+            pass
+    return total
+
+peak, stop = [0], threading.Event()
+def sample():
+    while not stop.is_set():
+        peak[0] = max(peak[0], tree_pss_kib())
+        time.sleep(0.02)
+linux = os.path.exists("/proc/self/smaps_rollup")
+if linux:
+    threading.Thread(target=sample, daemon=True).start()
 buf = io.StringIO()
 with contextlib.redirect_stdout(buf):
-    rc = main(["report", "--grid", f"{sys.argv[1]}x{sys.argv[1]}"] + (["--json"] if sys.argv[2] == "1" else []))
+    rc = main(["report", "--grid", f"{sys.argv[1]}x{sys.argv[1]}"] + (["--json"] if sys.argv[2] == "1" else [])
+              + ([] if sys.argv[3] == "-" else ["--jobs", sys.argv[3]]))
+stop.set()
 if sys.argv[2] == "1":
     json.loads(buf.getvalue())  # the JSON must parse
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)
+rss = max(resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+print((peak[0] if linux else rss) / 1024, file=sys.stderr)
 sys.exit(rc)
 """
 
@@ -108,25 +143,31 @@ def _slope(ns: list[int], ts: list[float]) -> float:
 
 
 def report_scaling(sizes: list[int], repeats: int, baseline: str | None) -> list[dict]:
-    """Best-of-``repeats`` wall time and peak RSS of the text and JSON report per size (and of a baseline)."""
+    """Best-of-``repeats`` wall time and peak memory per size: the report as it runs by default (one worker per
+    core), in one process (``--jobs 1``), as JSON, and the baseline checkout's; rounds interleave the variants."""
+    configs = [("new_text", os.getcwd(), False, None), ("new_json", os.getcwd(), True, None),
+               ("serial_text", os.getcwd(), False, 1)]
+    if baseline:
+        configs += [("old_text", baseline, False, None), ("old_json", baseline, True, None)]
     res = []
-    paths = [("new", os.getcwd())] + ([("old", baseline)] if baseline else [])
     for n in sizes:
         row: dict = {"n": n, "N": n * n}
-        for tag, path in paths:
-            for json_out in (False, True):
-                key = f"{tag}_{'json' if json_out else 'text'}"
-                runs = [_run_report(n, json_out, path) for _ in range(repeats if n < 512 else 1)]
-                good = [r for r in runs if r[2]]
-                row[f"{key}_s"] = round(min(r[0] for r in good), 2) if good else None
-                row[f"{key}_peak_MiB"] = round(max(r[1] for r in good)) if good else None
-                if not good:
-                    row[f"{key}_failed"] = runs[0][3]
-        if baseline and row.get("old_text_s") and row.get("new_text_s"):
-            row["old_over_new_text"] = round(row["old_text_s"] / row["new_text_s"], 2)
+        runs: dict[str, list] = {key: [] for key, *_ in configs}
+        for _ in range(repeats if n < 512 else 1):
+            for key, path, json_out, jobs in configs:
+                runs[key].append(_run_report(n, json_out, path, jobs))
+        for key, *_ in configs:
+            good = [r for r in runs[key] if r[2]]
+            row[f"{key}_s"] = round(min(r[0] for r in good), 2) if good else None
+            row[f"{key}_peak_MiB"] = round(max(r[1] for r in good)) if good else None
+            if not good:
+                row[f"{key}_failed"] = runs[key][0][3]
+        for key in ("serial_text", "old_text"):
+            if row.get(f"{key}_s") and row.get("new_text_s"):
+                row[f"{key}_over_new"] = round(row[f"{key}_s"] / row["new_text_s"], 2)
         res.append(row)
         print(json.dumps(row), flush=True)
-    for key in ["new_text", "new_json"] + (["old_text"] if baseline else []):
+    for key, *_ in configs:
         ts = [r[f"{key}_s"] if r.get(f"{key}_s") is not None else math.nan for r in res]
         print(f"{key}: seconds {dict(zip(sizes, ts))}; fitted exponent (N >= 1024) time ~ N^{_slope(sizes, ts):.2f}")
     return res

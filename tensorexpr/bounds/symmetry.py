@@ -576,17 +576,7 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False,
         expr, wide, values = _symbolic(net, st, inI, {t: size[t] - inI[t] for t in st.order}, size, q)
     gI = _render(_root_group(pv, pv.inI, pv.size, names, mult))  # type: ignore[arg-type]
     gJ = _render(_root_group(pv, inJ_p, pv.size, names, mult))  # type: ignore[arg-type]
-    memo: dict[str, dict[str, tuple[str, str]]] = {}
-
-    def groups() -> dict[str, tuple[str, str]]:
-        if not memo:
-            size, inI = _sizes(st), _inside(st, P)
-            inJ = {t: size[t] - inI[t] for t in st.order}
-            _, a = _side_orbits(st, inI, size, n, names)
-            _, b = _side_orbits(st, inJ, size, n, names)
-            memo["g"] = {t: (_render(a[t]), _render(b[t])) for t in a}
-        return memo["g"]
-
+    groups = _GroupNames(st, P, n, names)
     return SymmetryBound(
         value=c[pv.root], side="upper", method="symmetry", partition=P.name,
         assumptions=("product", "tree", "mode-tree"),
@@ -594,6 +584,26 @@ def symmetry_bound(net: Network, P: Partition, symbolic: bool = False,
         q=q, root_groups=(gI, gJ), rows=rows, groups=groups, expr=expr, wide_expr=wide,
         values=values,
     )
+
+
+class _GroupNames:
+    """``() -> {node: (group_I, group_J)}``, rendered on first call: certification needs only the numbers, and a
+    256x256 grid has 65,000 mixed nodes. A class rather than a closure so that bounds pickle (the report
+    certifies its networks in worker processes)."""
+
+    def __init__(self, st: _Structure, P: Partition, n: Mapping[int, Any], names: Mapping[int, str]) -> None:
+        self._args = (st, P, n, names)
+        self._memo: dict[str, tuple[str, str]] | None = None
+
+    def __call__(self) -> dict[str, tuple[str, str]]:
+        if self._memo is None:
+            st, P, n, names = self._args
+            size, inI = _sizes(st), _inside(st, P)
+            inJ = {t: size[t] - inI[t] for t in st.order}
+            _, a = _side_orbits(st, inI, size, n, names)
+            _, b = _side_orbits(st, inJ, size, n, names)
+            self._memo = {t: (_render(a[t]), _render(b[t])) for t in a}
+        return self._memo
 
 
 def network_tables(net: Network, st: _Structure, analysis: Analysis | None = None

@@ -25,7 +25,7 @@ from tensorexpr.core.errors import NetworkError
 from tensorexpr.core.modetree import ModeTree
 from tensorexpr.core.network import Network
 from tensorexpr.core.operators import OPERATORS
-from tensorexpr.core.specs import PartitionSpec, grid_shape, parse_geometry, parse_partitions, parse_widths
+from tensorexpr.core.specs import PartitionSpec, check_geometry, grid_shape, parse_geometry, parse_partitions, parse_widths
 
 __all__ = ["NetworkSpec", "PartitionSpec", "CONSTRUCTORS", "parse_partitions"]
 
@@ -234,13 +234,13 @@ class NetworkSpec:
                                    "Hint: layers=2,1,2;2,2,2.")
             self.input_size()
             return
-        parse_geometry(self.geometry)  # raises GeometryError on a bad spec, before anything is built
+        check_geometry(self.geometry)  # raises GeometryError on a bad spec, before anything is built
         if self.constructor == "mixed":
             if self.mix_with is None:
                 raise NetworkError("A mixed network needs mix_with GEOMETRY (the second tree). Hint: "
                                    "mixed dilated:8:contiguous mix_with=dilated:8:reversed "
                                    "(CLI: --mix-with dilated:8:reversed).")
-            parse_geometry(self.mix_with)
+            check_geometry(self.mix_with)
 
     # -- text and mapping forms ------------------------------------------------------------------------------
     @classmethod

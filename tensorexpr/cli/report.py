@@ -12,9 +12,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-from typing import Iterator
+import os
+import sys
+from typing import Iterator, Sequence
 
 from tensorexpr.bounds import profile
+from tensorexpr.bounds.profile import Profile
 from tensorexpr.build.spec import NetworkSpec
 from tensorexpr.core.partitions import Partition, standard_partitions
 from tensorexpr.core.specs import grid_shape, parse_window, with_window
@@ -41,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also certify K seeded random balanced partitions and print the fraction certified")
     p.add_argument("--plot", default=None, help="write a side-by-side PNG (square vs mirror) here")
     p.add_argument("--json", action="store_true", help="print JSON (exact integers) instead of a table")
+    p.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help="certify the networks in N worker processes (0: one per core, at most one per network; "
+                        "1: in this process)")
     p.add_argument("--torch", default=None, metavar="FILE.py:FUNCTION",
                    help="certify your own torch network instead: FUNCTION() in FILE.py returns the nn.Module, "
                         "traced with te.from_torch (docs/torch.md)")
@@ -143,6 +149,47 @@ def run(args: argparse.Namespace) -> int:
         return _torch_report(args) if args.torch is not None else _run(args)
 
 
+def _profile_job(spec: NetworkSpec, parts: Sequence[Partition], shape: tuple[int, int]) -> tuple[Profile, int]:
+    """Build one network and certify it under ``parts``: ``(profile, number of templates)``."""
+    with _cyclic_gc_paused():
+        net = spec.build()
+        return profile(net, parts, shape=shape, progress=False), net.n_templates
+
+
+def _profile_all(specs: Sequence[NetworkSpec], parts: Sequence[Partition], shape: tuple[int, int],
+                 jobs: int) -> list[tuple[Profile, int]]:
+    """:func:`_profile_job` for every spec, in ``jobs`` worker processes (0: one per core), results in order.
+
+    The networks are independent, so the report scales with cores (four networks at 256x256: each worker holds
+    only the network it certifies). Errors raised in a worker are re-raised here, with their own class.
+    """
+    from tensorexpr.core.backends import progress_bar
+
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
+        from tensorexpr.core.errors import ConfigError
+
+        raise ConfigError(f"--jobs must be a count >= 0 (0: one per core), got {jobs!r}. Hint: --jobs 2.")
+    n = min(len(specs), jobs or os.cpu_count() or 1)
+    show = sys.stderr.isatty()
+    with progress_bar(len(specs), "networks", show, leave=False) as bar:
+        if n <= 1:
+            out = []
+            for spec in specs:
+                out.append(_profile_job(spec, parts, shape))
+                bar.update()
+            return out
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # fork shares the imported library with the workers (no re-import); spawn where fork does not exist
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+            futures = [pool.submit(_profile_job, spec, parts, shape) for spec in specs]
+            for f in futures:
+                f.add_done_callback(lambda _: bar.update())
+            return [f.result() for f in futures]
+
+
 def _run(args: argparse.Namespace) -> int:
     geoms = [with_window(f"grid:{args.grid}:square", args.window)]
     if args.window is None or all(w in (2, (2, 2)) for w in parse_window(args.window)):
@@ -157,10 +204,10 @@ def _run(args: argparse.Namespace) -> int:
 
         raise PartitionError(f"--random must be a count >= 0, got {args.random}. Hint: --random 8.")
     parts = standard_partitions(h, w) + [Partition.random(h * w, seed=s) for s in range(args.random)]
-    tables, nets = {}, {}
-    for kind in weights:
-        nets[kind] = [spec.build() for spec in specs[kind]]
-        tables[kind] = [profile(net, parts, shape=(h, w)) for net in nets[kind]]
+    todo = [(kind, i) for kind in weights for i in range(len(geoms))]
+    done = _profile_all([specs[kind][i] for kind, i in todo], parts, (h, w), args.jobs)
+    tables = {kind: [done[j][0] for j, (k, _) in enumerate(todo) if k == kind] for kind in weights}
+    n_templates = {kind: done[todo.index((kind, 0))][1] for kind in weights}
     profs = tables[weights[0]]
     if args.plot:
         from tensorexpr.plot import plot_profiles
@@ -183,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
     for kind in weights:
         ps = tables[kind]
         print(f"Certified generic separation ranks, {_LABEL[kind]}, {args.grid} grid, M={args.M}, "
-              f"widths={args.widths} (max possible: {_cell_max(ps[0], nets[kind][0])})")
+              f"widths={args.widths} (max possible: {_cell_max(ps[0], n_templates[kind])})")
         rows = []
         for i, part in enumerate(parts):
             row = [part if isinstance(part, str) else part.name]
@@ -201,7 +248,6 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cell_max(prof, net) -> str:  # noqa: ANN001
+def _cell_max(prof, T: int) -> str:  # noqa: ANN001
     """The largest possible rank over the table's partitions, ``max min(T^|I|, T^|J|)``, formatted exactly."""
-    T = net.n_templates
     return format_count(max(T ** min(len(P.I), len(P.J)) for P in prof.partitions))

@@ -19,6 +19,10 @@ __all__ = ["ModeTree"]
 
 
 def _parse_nested(obj: Any, out: list[tuple[frozenset, tuple[frozenset, ...]]]) -> frozenset:
+    if type(obj) is int:  # the common leaf, without the general checks below
+        if obj < 0:
+            raise GeometryError(f"Modes must be non-negative integers, got {obj}.")
+        return frozenset((obj,))
     if isinstance(obj, (int, np.integer)) and not isinstance(obj, bool):
         if obj < 0:
             raise GeometryError(f"Modes must be non-negative integers, got {obj}.")
@@ -30,13 +34,14 @@ def _parse_nested(obj: Any, out: list[tuple[frozenset, tuple[frozenset, ...]]]) 
     kids = [_parse_nested(c, out) for c in obj]
     if len(kids) == 1:  # (x,) is x: a window of one adds a level but no structure
         return kids[0]
-    seen: set[int] = set()
-    for k in kids:
-        dup = seen & k
-        if dup:
-            raise GeometryError(f"Mode(s) {sorted(dup)} repeated in the nested tree; each mode is one leaf.")
-        seen |= k
-    node = frozenset(seen)
+    node = frozenset().union(*kids)
+    if len(node) != sum(map(len, kids)):  # children are disjoint iff their sizes add up
+        seen: set[int] = set()
+        for k in kids:
+            dup = seen & k
+            if dup:
+                raise GeometryError(f"Mode(s) {sorted(dup)} repeated in the nested tree; each mode is one leaf.")
+            seen |= k
     out.append((node, tuple(kids)))
     return node
 
@@ -85,13 +90,14 @@ class ModeTree:
                 f"{'...' if len(modes) > 10 else ''} (missing {missing[:10]})."
             )
         for node, kids in self.edges:
+            if len(node) == sum(map(len, kids)) and node == frozenset().union(*kids):
+                continue  # disjoint children whose union is the node (sizes add up and the union matches)
             union: set[int] = set()
             for k in kids:
                 if union & k:
                     raise GeometryError(f"Children of node {sorted(node)} overlap on modes {sorted(union & k)}.")
                 union |= k
-            if union != node:
-                raise GeometryError(f"Node {sorted(node)} is not the union of its children.")
+            raise GeometryError(f"Node {sorted(node)} is not the union of its children.")
 
     # -- constructors ---------------------------------------------------------------------------------
     @classmethod

@@ -52,6 +52,26 @@ def check_modes(values: Iterable[Any], what: str) -> frozenset:
     return frozenset(out)
 
 
+def _single_child_free(nested: Any) -> tuple:
+    """The children of a nested tree's root, past one-element windows (which :class:`ModeTree` drops too)."""
+    while isinstance(nested, tuple) and len(nested) == 1:
+        nested = nested[0]
+    return nested if isinstance(nested, tuple) else ()
+
+
+def _flat_modes(nested: Any) -> list[int]:
+    """The modes of a nested-tuple subtree, without recursion (a 512x512 subtree is 87,000 tuples)."""
+    out: list[int] = []
+    stack = [nested]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, tuple):
+            stack.extend(x)
+        else:
+            out.append(int(x))
+    return out
+
+
 @dataclass(frozen=True)
 class Partition:
     """A partition ``(I, J)`` of modes ``0..n_modes-1``; ``J`` defaults to the complement of ``I``.
@@ -379,17 +399,17 @@ class Partition:
         """Left/right or top/bottom halves *as mirror pooling sees them*: the union of the mirror tree's root
         children in the left column (or top row) of its final 2x2 pooling window."""
         from tensorexpr.core.errors import GeometryError
-        from tensorexpr.core.modetree import ModeTree
+        from tensorexpr.core.pooling import grid_nested
 
-        try:
-            tree = ModeTree.grid(h, w, geometry="mirror")
+        try:  # the nested tuples, not a ModeTree: only the root's children are needed
+            root = grid_nested(h, w, geometry="mirror")
         except GeometryError as exc:
             raise PartitionError(f"{kind} needs a grid that mirror pooling can tile: {exc}") from None
-        kids = tree.children(tree.root)
+        kids = _single_child_free(root)
         if len(kids) != 4:
             raise PartitionError(f"{kind} needs a square-ish grid whose last pooling window is 2x2, got {h}x{w}.")
         pick = (0, 2) if kind == "mirror_left_right" else (0, 1)
-        return cls(frozenset().union(*(kids[i] for i in pick)), h * w, name=kind)
+        return cls([m for i in pick for m in _flat_modes(kids[i])], h * w, name=kind)
 
     @classmethod
     def all_balanced(cls, n: int, max_n: int = 16) -> Iterator["Partition"]:

@@ -22,7 +22,7 @@ A list of specs is separated by ``;`` or by the commas between specs (:func:`spl
 from __future__ import annotations
 
 import ast
-from typing import Callable
+from typing import Any, Callable
 
 import re
 from dataclasses import dataclass
@@ -30,9 +30,10 @@ from typing import Iterable, Sequence
 
 from tensorexpr.core.errors import GeometryError, NetworkError, PartitionError
 from tensorexpr.core.modetree import ModeTree
+from tensorexpr.core.pooling import grid_nested
 from tensorexpr.core.partitions import PARTITION_FAMILIES_1D, PARTITION_FAMILIES_2D, Partition, check_modes
 
-__all__ = ["parse_geometry", "parse_partition", "parse_partitions", "grid_shape", "GEOMETRY_SPECS", "PartitionSpec",
+__all__ = ["parse_geometry", "check_geometry", "parse_partition", "parse_partitions", "grid_shape", "GEOMETRY_SPECS", "PartitionSpec",
            "split_partition_specs", "parse_widths", "parse_window", "with_window", "format_window"]
 
 
@@ -50,7 +51,8 @@ def _line(args: list[str]) -> ModeTree:
     return ModeTree.line(n, int(args[1]) if len(args) > 1 else 2)
 
 
-def _grid(args: list[str]) -> ModeTree:
+def _grid_args(args: list[str]) -> tuple[int, int, Any, str]:
+    """``(h, w, window, geometry)`` of a ``grid:`` spec's fields, for :meth:`ModeTree.grid`."""
     if not 1 <= len(args) <= 3:
         raise GeometryError("grid spec takes grid:HxW[:square|mirror[:WINDOW]], WINDOW like 2, 3,2 or 2x3.")
     hw = _ints(args[0], "grid shape")
@@ -58,11 +60,15 @@ def _grid(args: list[str]) -> ModeTree:
         raise GeometryError(f"grid shape must be HxW, got {args[0]!r}.")
     geom = args[1] if len(args) > 1 else "square"
     if len(args) < 3:
-        return ModeTree.grid(hw[0], hw[1], (2, 2), geom)
+        return hw[0], hw[1], (2, 2), geom
     window = parse_window(args[2])
     if len(window) == 1 and isinstance(window[0], int):  # one k: k x k windows at every level
-        return ModeTree.grid(hw[0], hw[1], (window[0], window[0]), geom)
-    return ModeTree.grid(hw[0], hw[1], window, geom)  # type: ignore[arg-type]
+        return hw[0], hw[1], (window[0], window[0]), geom
+    return hw[0], hw[1], window, geom
+
+
+def _grid(args: list[str]) -> ModeTree:
+    return ModeTree.grid(*_grid_args(args))
 
 
 def _shallow(args: list[str]) -> ModeTree:
@@ -122,6 +128,30 @@ def parse_geometry(spec: str) -> ModeTree:
     if kind not in GEOMETRY_SPECS:
         raise GeometryError(f"Unknown geometry {kind!r} in {spec!r}; expected one of {sorted(GEOMETRY_SPECS)}.")
     return GEOMETRY_SPECS[kind](args)
+
+
+def check_geometry(spec: str) -> None:
+    """Raise what :func:`parse_geometry` raises on a bad ``spec``, without building a large grid's tree.
+
+    A ``grid:`` spec is checked by :func:`~tensorexpr.core.pooling.grid_nested`, which makes every check that
+    :meth:`ModeTree.grid` makes (the tree it would build from valid arguments is valid by construction); other
+    kinds are parsed.
+
+    Parameters
+    ----------
+    spec : str
+        A geometry spec.
+
+    Raises
+    ------
+    GeometryError
+        As :func:`parse_geometry`.
+    """
+    kind, *args = spec.strip().split(":")
+    if kind == "grid":
+        grid_nested(*_grid_args(args))
+    else:
+        parse_geometry(spec)
 
 
 def grid_shape(spec: str) -> tuple[int, int] | None:

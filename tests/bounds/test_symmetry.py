@@ -340,3 +340,15 @@ def test_pattern_quotient_matches_the_node_by_node_recursion():
             _, gI = S._side_orbits(st, inI, size, n, names)
             _, gJ = S._side_orbits(st, inJ, size, n, names)
             assert b.root_groups == (S._render(gI[st.root]), S._render(gJ[st.root]))
+
+
+def test_symmetry_bound_pickles_with_its_group_names():
+    """Bounds travel between processes (the report's workers): a pickled bound renders the same group names."""
+    import pickle
+
+    net = te.convac(te.ModeTree.grid(4, 4), M=2, widths=[4, 9], shared=True, seed=0)
+    b = te.symmetry_bound(net, te.Partition.grid(4, 4, "checkerboard"))
+    back = pickle.loads(pickle.dumps(b))
+    assert back.value == b.value == 81
+    assert [(r.group_I, r.group_J) for r in back.nodes] == [(r.group_I, r.group_J) for r in b.nodes]
+    assert any(r.group_I != "1" for r in back.nodes)  # the names were rendered, not dropped

@@ -174,3 +174,39 @@ def test_report_on_the_strided_example_closes_left_right(capsys):
     rows = {r["partition"]: r for r in decode_counts(json.loads(capsys.readouterr().out))["profile"]["rows"]}
     assert rows["left_right"]["lower"] == rows["left_right"]["upper"] == 2
     assert all(1 <= r["lower"] <= r["upper"] < 2 ** 64 for r in rows.values())
+
+
+def _without_seconds(d):
+    """``d`` with every timing field dropped (the only thing allowed to differ between two runs)."""
+    if isinstance(d, dict):
+        return {k: _without_seconds(v) for k, v in d.items() if k not in ("seconds", "certify_seconds")}
+    if isinstance(d, list):
+        return [_without_seconds(v) for v in d]
+    return d
+
+
+def test_report_in_worker_processes_equals_one_process(run_cli):
+    """--jobs 2 certifies the four networks in worker processes: the JSON is the serial run's, cell for cell."""
+    args = ("report", "--grid", "8x8", "--widths", "4", "--random", "2", "--json")
+    rc1, out1, err1 = run_cli(*args, "--jobs", "1")
+    rc2, out2, err2 = run_cli(*args, "--jobs", "2")
+    assert rc1 == rc2 == 0, err1 + err2
+    one, two = json.loads(out1), json.loads(out2)
+    assert _without_seconds(one) == _without_seconds(two)
+    assert one["square"]["rows"][0]["lower"] == 4  # left_right under square pooling: r_{L-1}
+
+
+def test_report_jobs_refuses_a_negative_count(run_cli):
+    rc, _, err = run_cli("report", "--grid", "4x4", "--jobs", "-1")
+    assert rc != 0 and "--jobs" in err and "Traceback" not in err
+
+
+def test_report_worker_errors_keep_their_class():
+    """An error raised inside a worker process reaches the caller with its own class and message."""
+    from tensorexpr.build.spec import NetworkSpec
+    from tensorexpr.cli.report import _profile_all
+    from tensorexpr.core.errors import PartitionError
+
+    spec = NetworkSpec("convac", "grid:4x4:square", M=2, widths=2, seed=0)
+    with pytest.raises(PartitionError, match="modes"):
+        _profile_all([spec, spec], [te.Partition([0, 1], 8)], (4, 4), jobs=2)  # 8 modes, the net has 16

@@ -72,3 +72,16 @@ def test_mirror_halves_are_coarse_for_the_mirror_tree(kind):
     # a mirror pair of columns (c, w-1-c) always lies on one side
     mask = P.mask((h, w))
     assert (mask == (mask[:, ::-1] if kind == "mirror_left_right" else mask[::-1, :])).all()
+
+
+@pytest.mark.parametrize("h,w", [(2, 2), (4, 4), (8, 8), (4, 8), (8, 4), (16, 16), (2, 8)])
+@pytest.mark.parametrize("kind,pick", [("mirror_left_right", (0, 2)), ("mirror_top_bottom", (0, 1))])
+def test_mirror_halves_are_the_mirror_tree_root_children(h, w, kind, pick):
+    """The halves read from the nested tuples equal the union of the built mirror tree's root children."""
+    tree = te.ModeTree.grid(h, w, geometry="mirror")
+    kids = tree.children(tree.root)
+    if len(kids) != 4:
+        with pytest.raises(te.PartitionError, match="2x2"):
+            te.Partition.grid(h, w, kind)
+        return
+    assert set(te.Partition.grid(h, w, kind).I) == set(kids[pick[0]] | kids[pick[1]])

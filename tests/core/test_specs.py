@@ -85,3 +85,22 @@ def test_standard_partitions_are_the_grid_families_in_order():
     assert [P.name for P in standard_partitions(6, 6)] == list(STANDARD_PARTITIONS)[:5]  # 6x6 has no mirror tree
     assert [P.name for P in standard_partitions(8, 8)] == list(STANDARD_PARTITIONS)
     assert [make(8) for make in LINE_PARTITIONS.values()] == [te.Partition([0, 2, 4, 6], 8), te.Partition(range(4), 8)]
+
+
+@pytest.mark.parametrize("spec", ["grid:8x8", "grid:8x8:mirror", "grid:6x6:square:3,2", "grid:8x8:square:2x2",
+                                  "grid:7x7", "grid:8x8:mirror:3", "grid:8x8:diag", "grid:8", "grid:0x4",
+                                  "grid:axb", "grid:8x8:square:3", "line:8", "line:7", "shallow:4", "dilated:8",
+                                  "nested:((0,1),(1,2))", "bogus:3"])
+def test_check_geometry_agrees_with_parse_geometry(spec):
+    """check_geometry (no tree built for grids) accepts exactly what parse_geometry accepts, with the same error."""
+    from tensorexpr.core.errors import GeometryError
+    from tensorexpr.core.specs import check_geometry, parse_geometry
+
+    try:
+        parse_geometry(spec)
+    except GeometryError as exc:
+        with pytest.raises(GeometryError) as got:
+            check_geometry(spec)
+        assert str(got.value) == str(exc)
+    else:
+        assert check_geometry(spec) is None
