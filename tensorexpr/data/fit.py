@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from tensorexpr.data.entanglement import (DEFAULT_MEMORY_BUDGET, DEFAULT_RTOL, D
                                           check_labels, feature_embedding, resolve_method,
                                           spectrum_from_squares)
 
-__all__ = ["GeometryFit", "geometry_fit", "tree_grams", "rank_geometries", "rearrange", "STANDARD_GEOMETRIES", "canonical_nodes"]
+__all__ = ["GeometryFit", "geometry_fit", "node_grams", "rank_geometries", "rearrange", "STANDARD_GEOMETRIES", "canonical_nodes"]
 
 
 def canonical_nodes(tree: ModeTree) -> tuple[frozenset, ...]:
@@ -119,8 +119,16 @@ def _label_sets(y: Any, n: int) -> list[np.ndarray]:
     return [check_labels(y, n)]
 
 
-def tree_grams(grams: DataGrams, tree: ModeTree, nodes: Sequence[frozenset]) -> tuple[dict, dict]:
-    """Gram of every internal subtree (bottom-up) and of the complement of every node in ``nodes`` (top-down).
+def node_grams(grams: DataGrams, tree: ModeTree, nodes: Sequence[frozenset]
+               ) -> Iterator[tuple[frozenset, np.ndarray, np.ndarray | None]]:
+    """``(t, G_t, G_{root - t})`` for every internal ``t`` in ``nodes``, depth-first.
+
+    Subtree Grams are built once, bottom-up; complement Grams top-down, ``G_{root - c} = G_{root - t} o
+    prod_{s != c} G_s`` over the siblings ``s`` of ``c``, each kept only while its subtree is visited. Every
+    ``n x n`` array alive is memory first touched (on a machine with transparent huge pages and ``defrag =
+    madvise``, about 55 ms per 26 MB array at ``n = 1797``): only the complements of the current path are held,
+    and a subtree with ``M^{|t|} <= explicit_max`` is kept as its explicit rows (``n x M^{|t|}``), its Gram
+    formed when a product needs it (see docs/data.md).
 
     Parameters
     ----------
@@ -129,18 +137,24 @@ def tree_grams(grams: DataGrams, tree: ModeTree, nodes: Sequence[frozenset]) -> 
     tree : ModeTree
         The pooling geometry.
     nodes : sequence of frozenset
-        Nodes whose complement Gram is wanted.
+        Internal nodes (not the root) whose pair of Grams is wanted.
 
-    Returns
-    -------
-    sub : dict of frozenset to numpy.ndarray
-        ``G_t`` for every internal node ``t``.
-    comp : dict of frozenset to numpy.ndarray
-        ``G_{root - t}`` for every internal ``t`` in ``nodes`` (None for a complement with no modes).
+    Yields
+    ------
+    node : frozenset
+        A node of ``nodes``.
+    sub : numpy.ndarray or None
+        ``G_node``; None when ``M^{|node|} <= grams.explicit_max`` (the side is written out as explicit rows).
+    comp : numpy.ndarray or None
+        ``G_{root - node}`` (None for a complement with no modes).
     """
     sub: dict[frozenset, np.ndarray] = {}
+    rows: dict[frozenset, np.ndarray] = {}  # small subtrees: explicit rows (n x M^|t|), their Gram made on use
 
     def of(node: frozenset) -> np.ndarray:
+        if node in rows:
+            E = rows[node]
+            return E @ (E if grams.cols is None else E[grams.cols]).T
         return sub[node] if node in sub else grams.gram(sorted(node))
 
     def product(mats: list[np.ndarray]) -> np.ndarray | None:
@@ -152,21 +166,29 @@ def tree_grams(grams: DataGrams, tree: ModeTree, nodes: Sequence[frozenset]) -> 
         return out
 
     for t in sorted(tree.internal_nodes, key=lambda s: tree.levels[s]):
-        sub[t] = product([of(c) for c in tree.children(t)])
+        if t == tree.root:  # the root's Gram is no partition's side
+            continue
+        if grams.M ** len(t) <= grams.explicit_max:
+            rows[t] = grams.explicit(sorted(t))
+        else:
+            sub[t] = product([of(c) for c in tree.children(t)])
     want = set(nodes)
-    comp: dict[frozenset, np.ndarray] = {}
-    stack: list[tuple[frozenset, np.ndarray | None]] = [(tree.root, None)]
-    while stack:  # depth-first: only the complements on the current path stay alive, plus the wanted ones
-        t, ct = stack.pop()
+
+    def visit(t: frozenset, ct: np.ndarray | None) -> Iterator[tuple[frozenset, np.ndarray, np.ndarray | None]]:
         kids = tree.children(t)
         for c in kids:
             if tree.is_leaf(c):
                 continue
             g = product(([] if ct is None else [ct]) + [of(s) for s in kids if s is not c])
             if c in want:
-                comp[c] = g
-            stack.append((c, g))
-    return sub, comp
+                yield c, sub.get(c), g  # None for a small side: side_pair writes its rows out itself
+            yield from visit(c, g)
+            del g
+        for c in kids:  # every use of the children's Grams is behind us
+            sub.pop(c, None)
+            rows.pop(c, None)
+
+    yield from visit(tree.root, None)
 
 
 def geometry_fit(X: Any, y: Any, tree: ModeTree | str, feature_map: FeatureMap = "cos-sin", method: str = "auto",
@@ -226,13 +248,14 @@ def geometry_fit(X: Any, y: Any, tree: ModeTree | str, feature_map: FeatureMap =
                           f"fewer samples, or memory_budget=.")
     spectra: dict[frozenset, list[DataEntanglement]] = {s: [] for s in nodes}
     grams = DataGrams(Phi, m, landmarks, seed=seed, memory_budget=memory_budget)
-    sub, comp = tree_grams(grams, t, nodes)
-    for s in nodes:  # the Grams and factors do not depend on the labels: once per node, then once per class
-        ts = time.perf_counter()
-        pair = grams.side_pair(tuple(sorted(s)), tuple(sorted(t.root - s)), {"I": sub.get(s), "J": comp.pop(s, None)})
+    ts = time.perf_counter()
+    for s, g_s, g_c in node_grams(grams, t, nodes):  # labels do not change Grams or factors: once per node
+        pair = grams.side_pair(tuple(sorted(s)), tuple(sorted(t.root - s)), {"I": g_s, "J": g_c})
+        del g_s, g_c
         for yc in labels:
             spectra[s].append(spectrum_from_squares(pair.squared(yc), f"node{sorted(s)[:4]}", m, n, rtol, ts))
-    del sub, comp
+        del pair
+        ts = time.perf_counter()
     per_node = {s: float(np.mean([d.entropy for d in spectra[s]])) for s in nodes}
     vals = list(per_node.values()) or [0.0]
     return GeometryFit(t.name, per_node, {s: tuple(v) for s, v in spectra.items()}, float(np.mean(vals)),

@@ -74,3 +74,26 @@ def test_rank_geometries_and_errors():
         geometry_fit(X[:, :8], y, "grid:4x4:square")
     with pytest.raises(GeometryError, match="Unknown geometries"):
         rank_geometries(X, y, (4, 4), ["hexagonal"])
+
+
+@pytest.mark.parametrize("method", ["exact", "nystrom"])
+@pytest.mark.parametrize("tree", [te.ModeTree.grid(4, 4), te.ModeTree.line(8), te.ModeTree.grid(4, 4, geometry="mirror")])
+def test_node_grams_match_direct_hadamard_products(method, tree):
+    """Each yielded pair equals the Grams computed directly from the per-feature Grams, for subtrees stored as
+    Grams and for those kept as explicit rows (explicit_max=16 puts the 4-mode nodes on the rows path)."""
+    from tensorexpr.data.entanglement import DataGrams, feature_embedding
+    from tensorexpr.data.fit import canonical_nodes, node_grams
+
+    rng = np.random.default_rng(3)
+    Phi = feature_embedding(rng.random((40, tree.n_modes)))
+    g = DataGrams(Phi, method, landmarks=15, explicit_max=16)
+    nodes = canonical_nodes(tree)
+    seen = set()
+    for node, g_s, g_c in node_grams(g, tree, nodes):
+        seen.add(node)
+        if 2 ** len(node) <= 16:
+            assert g_s is None
+        else:
+            np.testing.assert_allclose(g_s, g.gram(sorted(node)), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(g_c, g.gram(sorted(tree.root - node)), rtol=1e-12, atol=1e-12)
+    assert seen == {s for s in nodes if not tree.is_leaf(s)}
