@@ -21,7 +21,8 @@ from tensorexpr.core.network import Network
 from tensorexpr.build.convac import resolve_widths
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.validation import check_output, check_partition
-from tensorexpr.rank.specialization import shared_window_rank, specialization_value, specialization_witness, windows
+from tensorexpr.rank.specialization import (second_windows, shared_window_rank, specialization_value,
+                                            specialization_witness, tied_window2_rank, windows)
 from tensorexpr.bounds.analysis import Analysis, analysis_of
 from tensorexpr.bounds.result import Bound, BoundContext, BoundProvider, Side
 
@@ -212,6 +213,7 @@ def specialization_bound(net_or_tree: Network | ModeTree, P: Partition, M: int |
         wit = memo.derived(("specialization.witness", output), lambda: specialization_witness(
             net, output, follows_tree=memo.tree_matches))
         tree, w, M_eff, sym, used = wit.tree, wit.widths, wit.M_eff, wit.symmetric, list(wit.assumptions)
+        second = wit.second
     elif isinstance(net_or_tree, ModeTree):
         tree, memo = net_or_tree, None
         if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 1:
@@ -221,26 +223,36 @@ def specialization_bound(net_or_tree: Network | ModeTree, P: Partition, M: int |
         check_partition(P, tree.n_modes, "specialization_bound", "the tree")
         w, M_eff = resolve_widths(tree, widths, 1), int(M)
         sym = frozenset(windows(tree)) if shared else frozenset()
+        second = frozenset(second_windows(tree)) if shared else frozenset()
         used = ["product", "tree", "all-free" if not shared else "weights tied per level"]
     else:
         raise NetworkError(
             f"specialization_bound needs a te.Network or te.ModeTree, got {type(net_or_tree).__name__}."
         )
     if memo is None:  # a bare tree: windows of equal shape share one witness point within this call
-        seen: dict[tuple[int, int, int, int], int] = {}
+        seen: dict[tuple, int | None] = {}
 
         def rank_of(r_in: int, m: int, i: int, j: int) -> int:
             if (r_in, m, i, j) not in seen:
                 seen[r_in, m, i, j] = shared_window_rank(r_in, m, i, j)
-            return seen[r_in, m, i, j]
+            return seen[r_in, m, i, j]  # type: ignore[return-value]
+
+        def rank2_of(r0: int, r1: int, m: int, pattern: tuple) -> int | None:
+            if ("2", r0, r1, m, pattern) not in seen:
+                seen["2", r0, r1, m, pattern] = tied_window2_rank(r0, r1, m, pattern)
+            return seen["2", r0, r1, m, pattern]
 
         first = None
     else:
         def rank_of(r_in: int, m: int, i: int, j: int) -> int:
             return memo.derived(("specialization.window", r_in, m, i, j), lambda: shared_window_rank(r_in, m, i, j))
 
+        def rank2_of(r0: int, r1: int, m: int, pattern: tuple) -> int | None:
+            return memo.derived(("specialization.window2", r0, r1, m, pattern),
+                                lambda: tied_window2_rank(r0, r1, m, pattern))
+
         first = memo.derived(("specialization.windows",), lambda: windows(tree))
-    value, factors = specialization_value(tree, w, M_eff, sym, P, rank_of, first)
+    value, factors = specialization_value(tree, w, M_eff, sym, P, rank_of, first, second, rank2_of)
     return SpecializationBound(value, partition=P.name, assumptions=tuple(used), M_eff=M_eff, shared=bool(sym),
                                factors=factors)
 

@@ -143,6 +143,10 @@ class Witness:
         First-level windows whose leaves share one parameter block (a convolution).
     assumptions : tuple of str
         What the proof used.
+    second : frozenset of frozenset
+        Second-level windows (:func:`second_windows`) whose weights the refinement may choose: every child a
+        symmetric window, no identity or fixed weight above the first level, and a parameter block shared
+        with no node outside this set.
     """
 
     tree: ModeTree
@@ -150,6 +154,7 @@ class Witness:
     M_eff: int
     symmetric: frozenset
     assumptions: tuple[str, ...]
+    second: frozenset = frozenset()
 
 
 def specialization_witness(net: Network, output: int = 0, follows_tree: bool | None = None) -> Witness:
@@ -189,7 +194,117 @@ def specialization_witness(net: Network, output: int = 0, follows_tree: bool | N
     widths = {n: net.widths[by_modes[n]] for n in net.tree.nodes}
     sym_ids, used = _check_parametrization(net, output)
     sym = frozenset(net.modes[i] for i in sym_ids)
-    return Witness(net.tree, widths, _f_rank(np.asarray(net.F)), sym, tuple(used))
+    second = _second_level(net, sym, by_modes)
+    return Witness(net.tree, widths, _f_rank(np.asarray(net.F)), sym, tuple(used), second)
+
+
+def _second_level(net: Network, sym: frozenset, by_modes: Mapping[frozenset, str]) -> frozenset:
+    """The second-level windows whose weights the refinement of :func:`specialization_value` may choose.
+
+    The refinement keeps every weight inside such a window generic and sets the higher ones to ``e_0 1^T``;
+    so no identity or fixed weight may sit above the first level, and a window's block must serve only such
+    windows (a block shared with a node set to ``e_0 1^T`` cannot also be generic).
+    """
+    tree = net.tree
+    assert tree is not None
+    first = set(windows(tree))
+    if any(net.weight_kind(by_modes[n]) in ("identity", "fixed") for n in tree.internal_nodes if n not in first):
+        return frozenset()
+    cand = {n for n in second_windows(tree) if all(c in sym for c in tree.children(n))}
+    ids = {by_modes[n] for n in cand}
+    users = net.block_users
+    ok = set()
+    for n in cand:
+        nd = net.node(by_modes[n])
+        block = nd.param.block if isinstance(nd.param, Tied) else None
+        if block is not None and all(u in ids for u in users.get(block, (nd.id,))):
+            ok.add(n)
+    return frozenset(ok)
+
+
+def second_windows(tree: ModeTree) -> tuple[frozenset, ...]:
+    """The second-level windows: internal nodes, not the root's only level, whose children are all first-level
+    windows (internal nodes whose children are all leaves).
+
+    Parameters
+    ----------
+    tree : ModeTree
+        The mode tree.
+
+    Returns
+    -------
+    tuple of frozenset
+        Their receptive fields, in the order of ``tree.internal_nodes``.
+    """
+    first = set(windows(tree))
+    return tuple(n for n in tree.internal_nodes if n not in first and all(c in first for c in tree.children(n)))
+
+
+_PRIME = 2_147_483_647  # 2^31 - 1: residues multiply in int64 without overflow
+
+
+def _power_mod(u: np.ndarray, k: int) -> np.ndarray:
+    """``u^{(x) k}`` mod ``_PRIME`` (length ``M^k``)."""
+    v = np.ones(1, dtype=np.int64)
+    for _ in range(k):
+        v = (v[:, None] * u[None, :] % _PRIME).reshape(-1)
+    return v
+
+
+def tied_window2_rank(r0: int, r1: int, M: int, pattern: tuple[tuple[int, int], ...]) -> int | None:
+    """Certified lower bound on the generic rank of a tied second-level window, or None when too large.
+
+    The window's channel 0 is ``sum_{b<r1} w[b] prod_c phi_c[b]`` over its children ``c`` (first-level
+    windows), ``phi_c[b] = sum_{a<r0} W[a, b] prod_{l in c} u_a(x_l)``; every leaf applies the same ``u``
+    and every child the same ``W`` (the values a convolution forces, and a valid choice for any
+    parametrization). Its matricization is ``sum_b w[b] (x)_c [phi_c[b]]``, Kronecker products of the
+    children's ``(M^{i_c} x M^{j_c})`` matrices. The value is its rank over ``GF(p)``, ``p = 2^31 - 1``, at
+    one seeded integer point: the rank mod ``p`` of an integer matrix is at most its rank over Q, which is at
+    most the generic rank (docs/theory.md, "Weight sharing").
+
+    Parameters
+    ----------
+    r0 : int
+        Width of the leaves (channels ``a``).
+    r1 : int
+        Width of the first-level windows (channels ``b``).
+    M : int
+        Number of representation functions (``rank F``).
+    pattern : tuple of (int, int)
+        ``(|I cap c|, |J cap c|)`` per child ``c``; the rank depends only on this multiset.
+
+    Returns
+    -------
+    int or None
+        The rank at the point; None when the matrix has more than ``SHARED_WINDOW_MAX_ENTRIES`` entries or
+        one side is empty.
+    """
+    import zlib
+
+    rows = M ** sum(i for i, _ in pattern)
+    cols = M ** sum(j for _, j in pattern)
+    if rows * cols > SHARED_WINDOW_MAX_ENTRIES or rows == 1 or cols == 1:
+        return None
+    import flint
+
+    rng = np.random.default_rng(zlib.crc32(repr((r0, r1, M, sorted(pattern))).encode()))
+    U = rng.integers(-1000, 1001, size=(r0, M)) % _PRIME
+    W = rng.integers(-1000, 1001, size=(r0, r1)) % _PRIME
+    w = rng.integers(-1000, 1001, size=r1) % _PRIME
+    child: dict[tuple[int, int], np.ndarray] = {}
+    for i, j in set(pattern):  # [phi_c[b]] for every b, one stack per (i, j)
+        C = np.zeros((r1, M**i, M**j), dtype=np.int64)
+        for a in range(r0):
+            outer = _power_mod(U[a], i)[:, None] * _power_mod(U[a], j)[None, :] % _PRIME
+            C = (C + W[a][:, None, None] * outer[None] % _PRIME) % _PRIME
+        child[i, j] = C
+    A = np.zeros((rows, cols), dtype=np.int64)
+    for b in range(r1):
+        K = np.ones((1, 1), dtype=np.int64)
+        for ij in pattern:
+            K = np.kron(K, child[ij][b]) % _PRIME
+        A = (A + w[b] * K % _PRIME) % _PRIME
+    return int(flint.nmod_mat(rows, cols, A.ravel().tolist(), _PRIME).rank())
 
 
 def windows(tree: ModeTree) -> tuple[frozenset, ...]:
@@ -267,9 +382,19 @@ def shared_window_rank(r_in: int, M: int, i: int, j: int) -> int:
 
 def specialization_value(tree: ModeTree, widths: Mapping[frozenset, int], M_eff: int, symmetric: frozenset | set,
                          P: Partition, window_rank: Callable[[int, int, int, int], int] = shared_window_rank,
-                         first_windows: tuple[frozenset, ...] | None = None
+                         first_windows: tuple[frozenset, ...] | None = None,
+                         second: frozenset | set = frozenset(),
+                         window2_rank: Callable[[int, int, int, tuple], int | None] = tied_window2_rank,
                          ) -> tuple[int, tuple[tuple[tuple[int, ...], int], ...]]:
     """The rank of the specialized instance: ``prod_w min(r_in(w), M_eff^{min(|I_w|, |J_w|)})``.
+
+    **Second-level refinement.** For a window ``t`` in ``second`` (its children all first-level windows) the
+    weights inside ``t`` stay generic and only those above are set to ``e_0 1^T``, so ``t`` contributes the
+    generic rank of its own channel 0 instead of the product of its children's factors; the factor is the
+    larger of the two (:func:`tied_window2_rank`, or the product when that is None). Each factor is the rank
+    on a non-empty Zariski-open set of the weights inside its window, and finitely many such sets of the same
+    parameters meet, so one weight setting attains every factor at once and the product is a lower bound on
+    the generic rank.
 
     Parameters
     ----------
@@ -280,21 +405,44 @@ def specialization_value(tree: ModeTree, widths: Mapping[frozenset, int], M_eff:
         ``(r_in, M, i, j) -> int`` for a symmetric window (a memoised :func:`shared_window_rank`).
     first_windows : tuple of frozenset, optional
         :func:`windows` of ``tree``, when already computed.
+    second : set of frozenset, optional
+        Second-level windows to refine (:attr:`Witness.second`); none by default.
+    window2_rank : callable
+        ``(r0, r1, M, pattern) -> int or None`` (a memoised :func:`tied_window2_rank`).
 
     Returns
     -------
     value : int
     factors : tuple of (window modes, factor)
-        One per mixed first-level window.
+        One per mixed window of the cut: a refined second-level window, or a first-level window not below one.
     """
     factors = []
     value = 1 if M_eff > 0 else 0  # rank F = 0: the grid tensor vanishes
-    for node in (windows(tree) if first_windows is None else first_windows):
+
+    def first_factor(node: frozenset, i: int, j: int) -> int:
+        r_in = widths[tree.children(node)[0]]
+        return window_rank(r_in, M_eff, i, j) if node in symmetric else min(r_in, M_eff ** min(i, j))
+
+    covered: set[frozenset] = set()
+    for node in (sorted(second, key=min) if second and M_eff > 0 else ()):
+        kids = tree.children(node)
+        covered.update(kids)
         i, j = P.side(node)
         if i == 0 or j == 0:
             continue
-        r_in = widths[tree.children(node)[0]]
-        f = window_rank(r_in, M_eff, i, j) if node in symmetric else min(r_in, M_eff ** min(i, j))
+        sides = [P.side(c) for c in kids]
+        base = math.prod(first_factor(c, a, b) for c, (a, b) in zip(kids, sides) if a and b)
+        r0, r1 = widths[tree.children(kids[0])[0]], widths[kids[0]]
+        f = max(base, window2_rank(r0, r1, M_eff, tuple(sorted(sides))) or 0)
+        factors.append((tuple(sorted(node)), f))
+        value *= f
+    for node in (windows(tree) if first_windows is None else first_windows):
+        if node in covered:
+            continue
+        i, j = P.side(node)
+        if i == 0 or j == 0:
+            continue
+        f = first_factor(node, i, j)
         factors.append((tuple(sorted(node)), f))
         value *= f
     return value, tuple(factors)

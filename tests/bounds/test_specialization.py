@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tensorexpr as te
+from tensorexpr.rank.specialization import windows
 from tensorexpr.bounds.specialization import specialization_report
 from tensorexpr.testing import random_tree
 
@@ -69,8 +70,98 @@ def test_tied_weights_bound_is_below_exact_rank_and_symmetric_cap(seed):
     net = te.convac(tree, M=M, widths=[r0, 3], shared=True, seed=seed, integer=True)
     P = te.Partition.random(16, seed=seed) if seed % 3 else te.Partition.grid(4, 4, "checkerboard")
     rep = specialization_report(net, P)
+    first = set(windows(tree))
     for window, f in rep.factors:
         i, j = P.side(frozenset(window))
-        assert min(r0, M) <= f <= min(r0, _m.comb(M + i - 1, i), _m.comb(M + j - 1, j))
+        if frozenset(window) in first:
+            assert min(r0, M) <= f <= min(r0, _m.comb(M + i - 1, i), _m.comb(M + j - 1, j))
+        else:  # the second-level refinement (here the root): at least the product of its mixed children
+            kids = [c for c in tree.children(frozenset(window)) if all(P.side(c))]
+            assert f >= min(r0, M) ** len(kids)
+    assert rep.value <= te.symmetry_bound(net, P).value  # a proved upper bound
     if M**16 <= 3**16:
         assert rep.value <= te.rank(net, P, method="structured").rank
+
+
+# --- the second-level refinement ------------------------------------------------------------------------------
+
+def _level1_value(net, P):
+    """The bound without the refinement (every second-level window left out)."""
+    from tensorexpr.rank.specialization import specialization_value, specialization_witness
+
+    w = specialization_witness(net)
+    return specialization_value(w.tree, w.widths, w.M_eff, w.symmetric, P)[0]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_second_level_refinement_is_sound_on_4x4(seed):
+    """On a 4x4 grid the root is the second-level window: the refined bound lies between the first-level bound
+    and the proved symmetry upper bound, and does not exceed the exact rank of a tied integer instance."""
+    rng = np.random.default_rng(100 + seed)
+    M, r0, r1 = int(rng.integers(2, 4)), int(rng.integers(2, 5)), int(rng.integers(2, 5))
+    tree = te.ModeTree.grid(4, 4, geometry=("square", "mirror")[seed % 2])
+    net = te.convac(tree, M=M, widths=[r0, r1], shared=True, seed=seed, integer=True)
+    P = te.Partition.random(16, seed=seed, balanced=bool(seed % 2))
+    b = te.specialization_bound(net, P)
+    assert _level1_value(net, P) <= b.value <= te.symmetry_bound(net, P).value
+    if M == 2:
+        assert b.value <= te.rank(net, P, method="structured").rank
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_second_level_refinement_stays_below_the_symmetry_bound_on_8x8(seed):
+    """8x8, tied: the four 4x4 quadrants are refined; the bound never passes the proved upper bound, never drops
+    below the first-level one, and the ModeTree form gives the same number."""
+    net = te.convac(te.ModeTree.grid(8, 8), M=2, widths=[4, 3, 2], shared=True, seed=seed)
+    P = te.Partition.random(64, seed=seed)
+    b = te.specialization_bound(net, P)
+    assert _level1_value(net, P) <= b.value <= te.symmetry_bound(net, P).value
+    assert b.value == te.specialization_bound(net.tree, P, M=2, widths=[4, 3, 2], shared=True).value
+    assert any(len(w) == 16 for w, _ in b.factors)  # quadrant factors, not only 2x2 windows
+
+
+def test_window2_rank_mod_p_against_python_integers():
+    """The GF(p) rank of the second-level window at its point, against the same matrix built with Python integers
+    (exact over Q): never above it (a rank mod p is at most the rank over Q) and equal here."""
+    import zlib
+
+    from tensorexpr.core.rational import rank_over_Q
+    from tensorexpr.rank.specialization import tied_window2_rank
+
+    r0, r1, M, pattern = 3, 2, 2, ((1, 2), (2, 1), (2, 2))
+    got = tied_window2_rank(r0, r1, M, pattern)
+    rng = np.random.default_rng(zlib.crc32(repr((r0, r1, M, sorted(pattern))).encode()))
+    U = rng.integers(-1000, 1001, size=(r0, M)).astype(object)
+    W = rng.integers(-1000, 1001, size=(r0, r1)).astype(object)
+    w = rng.integers(-1000, 1001, size=r1).astype(object)
+
+    def power(u, k):
+        v = np.array([1], dtype=object)
+        for _ in range(k):
+            v = np.multiply.outer(v, u).reshape(-1)
+        return v
+
+    A = 0
+    for b in range(r1):
+        K = np.array([[1]], dtype=object)
+        for i, j in pattern:
+            C = sum(W[a, b] * np.multiply.outer(power(U[a], i), power(U[a], j)) for a in range(r0))
+            K = np.kron(K, C)
+        A = A + w[b] * K
+    exact = rank_over_Q(np.asarray(A, dtype=object))
+    assert got <= exact and got == exact
+    assert got <= min(A.shape)
+    assert tied_window2_rank(r0, r1, M, ((0, 4), (0, 4))) is None  # one side empty
+
+
+def test_second_level_refinement_steps_aside_without_its_assumptions():
+    """Untied windows, or an identity weight above the first level, leave no second-level window to refine."""
+    from tensorexpr.rank.specialization import specialization_witness
+
+    tree = te.ModeTree.grid(8, 8)
+    assert specialization_witness(te.convac(tree, M=2, widths=2, seed=0)).second == frozenset()
+    tied = te.convac(tree, M=2, widths=2, shared=True, seed=0)
+    assert len(specialization_witness(tied).second) == 4
+    weights = {n: (None if n == tree.root else tied.node(te.core.network.node_id(n)).weight) for n in tree.nodes}
+    ident = te.hierarchical(tree, weights, M=2, shared=True)
+    assert specialization_witness(ident).second == frozenset()
