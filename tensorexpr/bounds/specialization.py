@@ -21,8 +21,8 @@ from tensorexpr.core.network import Network
 from tensorexpr.build.convac import resolve_widths
 from tensorexpr.core.partitions import Partition
 from tensorexpr.core.validation import check_output, check_partition
-from tensorexpr.rank.specialization import (second_windows, shared_window_rank, specialization_value,
-                                            specialization_witness, tied_window2_rank, windows)
+from tensorexpr.rank.specialization import (shared_window_rank, specialization_value, specialization_witness,
+                                            tied_second_windows, tied_window2_rank, windows)
 from tensorexpr.bounds.analysis import Analysis, analysis_of
 from tensorexpr.bounds.result import Bound, BoundContext, BoundProvider, Side
 
@@ -223,7 +223,7 @@ def specialization_bound(net_or_tree: Network | ModeTree, P: Partition, M: int |
         check_partition(P, tree.n_modes, "specialization_bound", "the tree")
         w, M_eff = resolve_widths(tree, widths, 1), int(M)
         sym = frozenset(windows(tree)) if shared else frozenset()
-        second = frozenset(second_windows(tree)) if shared else frozenset()
+        second = tied_second_windows(tree, w) if shared else frozenset()
         used = ["product", "tree", "all-free" if not shared else "weights tied per level"]
     else:
         raise NetworkError(

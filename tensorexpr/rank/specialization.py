@@ -17,7 +17,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from tensorexpr.core.errors import NotApplicable
+from tensorexpr.core.errors import NetworkError, NotApplicable
 from tensorexpr.core.facts import tree_matches
 from tensorexpr.core.modetree import ModeTree
 from tensorexpr.core.network import Network
@@ -210,7 +210,8 @@ def _second_level(net: Network, sym: frozenset, by_modes: Mapping[frozenset, str
     first = set(windows(tree))
     if any(net.weight_kind(by_modes[n]) in ("identity", "fixed") for n in tree.internal_nodes if n not in first):
         return frozenset()
-    cand = {n for n in second_windows(tree) if all(c in sym for c in tree.children(n))}
+    widths = {n: net.widths[by_modes[n]] for n in tree.nodes}
+    cand = {n for n in second_windows(tree, widths) if all(c in sym for c in tree.children(n))}
     ids = {by_modes[n] for n in cand}
     users = net.block_users
     ok = set()
@@ -222,14 +223,16 @@ def _second_level(net: Network, sym: frozenset, by_modes: Mapping[frozenset, str
     return frozenset(ok)
 
 
-def second_windows(tree: ModeTree) -> tuple[frozenset, ...]:
-    """The second-level windows: internal nodes, not the root's only level, whose children are all first-level
-    windows (internal nodes whose children are all leaves).
+def second_windows(tree: ModeTree, widths: Mapping[frozenset, int]) -> tuple[frozenset, ...]:
+    """The second-level windows the refinement can take: internal nodes whose children are all first-level
+    windows (internal nodes whose children are all leaves) reading leaves of one width.
 
     Parameters
     ----------
     tree : ModeTree
         The mode tree.
+    widths : mapping of frozenset to int
+        Width per tree node.
 
     Returns
     -------
@@ -237,7 +240,31 @@ def second_windows(tree: ModeTree) -> tuple[frozenset, ...]:
         Their receptive fields, in the order of ``tree.internal_nodes``.
     """
     first = set(windows(tree))
-    return tuple(n for n in tree.internal_nodes if n not in first and all(c in first for c in tree.children(n)))
+    return tuple(n for n in tree.internal_nodes if n not in first and all(c in first for c in tree.children(n))
+                 and len({widths[tree.children(c)[0]] for c in tree.children(n)}) == 1)
+
+
+def tied_second_windows(tree: ModeTree, widths: Mapping[frozenset, int]) -> frozenset:
+    """:func:`second_windows` of a tree with one tied block per level and shape (``convac(shared=True)``).
+
+    A second-level window's block is shared with every node of its height and shape, and the refinement keeps it
+    generic while the bound sets the other nodes' weights to a selection; so it applies only when every
+    internal node of height 2 is such a window, and to none otherwise.
+
+    Parameters
+    ----------
+    tree : ModeTree
+        The mode tree.
+    widths : mapping of frozenset to int
+        Width per tree node.
+
+    Returns
+    -------
+    frozenset of frozenset
+    """
+    cand = set(second_windows(tree, widths))
+    height2 = {n for n in tree.internal_nodes if tree.levels[n] == 2}
+    return frozenset(cand) if cand == height2 else frozenset()
 
 
 _PRIME = 2_147_483_647  # 2^31 - 1: residues multiply in int64 without overflow
@@ -394,7 +421,8 @@ def specialization_value(tree: ModeTree, widths: Mapping[frozenset, int], M_eff:
     larger of the two (:func:`tied_window2_rank`, or the product when that is None). Each factor is the rank
     on a non-empty Zariski-open set of the weights inside its window, and finitely many such sets of the same
     parameters meet, so one weight setting attains every factor at once and the product is a lower bound on
-    the generic rank.
+    the generic rank. The callers pass only windows whose children read leaves of one width (the point needs
+    one leaf weight shape and one child weight shape), and whose blocks no node outside ``second`` shares.
 
     Parameters
     ----------
@@ -415,6 +443,11 @@ def specialization_value(tree: ModeTree, widths: Mapping[frozenset, int], M_eff:
     value : int
     factors : tuple of (window modes, factor)
         One per mixed window of the cut: a refined second-level window, or a first-level window not below one.
+
+    Raises
+    ------
+    NetworkError
+        A window in ``second`` whose children read leaves of different widths.
     """
     factors = []
     value = 1 if M_eff > 0 else 0  # rank F = 0: the grid tensor vanishes
@@ -426,6 +459,9 @@ def specialization_value(tree: ModeTree, widths: Mapping[frozenset, int], M_eff:
     covered: set[frozenset] = set()
     for node in (sorted(second, key=min) if second and M_eff > 0 else ()):
         kids = tree.children(node)
+        if len({widths[tree.children(c)[0]] for c in kids}) > 1:  # second_windows never passes one
+            raise NetworkError(f"second-level window {sorted(node)} reads leaves of several widths; the refinement "
+                               f"needs one. Hint: pass second_windows(tree, widths), which leaves such windows out.")
         covered.update(kids)
         i, j = P.side(node)
         if i == 0 or j == 0:

@@ -165,3 +165,34 @@ def test_second_level_refinement_steps_aside_without_its_assumptions():
     weights = {n: (None if n == tree.root else tied.node(te.core.network.node_id(n)).weight) for n in tree.nodes}
     ident = te.hierarchical(tree, weights, M=2, shared=True)
     assert specialization_witness(ident).second == frozenset()
+
+
+def test_second_level_window_over_children_of_different_leaf_widths_is_not_refined():
+    """Regression (found by the slow soundness suite): a root over two windows whose leaves have widths 2 and 1.
+    The refinement's point gives every leaf one weight shape, so it must leave such a window alone; it once
+    claimed rank >= 2 where the symmetry bound proves rank <= 1."""
+    tree = te.ModeTree.from_nested(((1, 2), (0, 3)))
+    f = frozenset
+    widths = {f({1}): 2, f({2}): 2, f({0}): 1, f({3}): 1, f({1, 2}): 1, f({0, 3}): 1}
+    net = te.convac(tree, M=2, widths=widths, shared=True, seed=0, integer=True, int_range=20)
+    from tensorexpr.rank.specialization import specialization_witness
+
+    assert specialization_witness(net).second == frozenset()
+    for P in te.Partition.all_balanced(4):
+        c = te.certify(net, P)
+        assert c.lower <= c.upper and c.lower <= te.rank(net, P, method="exact").rank
+        assert te.specialization_bound(tree, P, M=2, widths=widths, shared=True).value <= c.upper
+
+
+def test_second_level_refinement_needs_its_block_to_itself():
+    """((0,1),2) has height 2 but a leaf child, and under per-level tying it shares its block with the second-level
+    window ((3,4),(5,6)): both entry points then leave that window unrefined."""
+    from tensorexpr.rank.specialization import specialization_witness, tied_second_windows
+
+    tree = te.ModeTree.from_nested((((0, 1), 2), ((3, 4), (5, 6))))
+    net = te.convac(tree, M=2, widths=2, shared=True, seed=0, integer=True)
+    assert specialization_witness(net).second == frozenset()
+    widths = {n: net.widths[te.core.network.node_id(n)] for n in tree.nodes}
+    assert tied_second_windows(tree, widths) == frozenset()
+    even = te.ModeTree.from_nested((((0, 1), (2, 3)), ((4, 5), (6, 7))))
+    assert len(specialization_witness(te.convac(even, M=2, widths=2, shared=True, seed=0)).second) == 2
