@@ -169,7 +169,8 @@ def _profile_all(specs: Sequence[NetworkSpec], parts: Sequence[Partition], shape
         from tensorexpr.core.errors import ConfigError
 
         raise ConfigError(f"--jobs must be a count >= 0 (0: one per core), got {jobs!r}. Hint: --jobs 2.")
-    n = min(len(specs), jobs or os.cpu_count() or 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    n = min(len(specs), jobs or cores)
     show = sys.stderr.isatty()
     with progress_bar(len(specs), "networks", show, leave=False) as bar:
         if n <= 1:
@@ -187,7 +188,11 @@ def _profile_all(specs: Sequence[NetworkSpec], parts: Sequence[Partition], shape
             futures = [pool.submit(_profile_job, spec, parts, shape) for spec in specs]
             for f in futures:
                 f.add_done_callback(lambda _: bar.update())
-            return [f.result() for f in futures]
+            try:
+                return [f.result() for f in futures]
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # the first error ends the report: drop queued jobs
+                raise
 
 
 def _run(args: argparse.Namespace) -> int:
