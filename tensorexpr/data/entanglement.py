@@ -279,7 +279,7 @@ def psd_factor(G: np.ndarray) -> np.ndarray:
         keep = w > max(w[-1], 0.0) * n * np.finfo(float).eps
         return V[:, keep] * np.sqrt(w[keep])
     E = np.zeros((n, r))
-    E[piv - 1] = np.tril(L)[:, :r]
+    E[piv - 1] = np.tril(L[:, :r])  # the first r columns only: no second n x n array
     return E
 
 
