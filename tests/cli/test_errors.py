@@ -48,6 +48,7 @@ ERROR_ROWS = [
     ("grid-tensor-too-many-axes", lambda d: ["rank", "--geometry", "grid:16x16:square", "--M", "2", "--widths", "2",
                                              "--method", "exact"]),
     ("cli-report-grid-malformed", lambda d: ["report", "--grid", "4xq"]),
+    ("cli-report-jobs-negative", lambda d: ["report", "--grid", "4x4", "--jobs", "-1"]),
     ("cli-report-random-negative", lambda d: ["report", "--random", "-1"]),
     ("checkpoint-missing", lambda d: ["certify", "--checkpoint", str(d / "nonexistent")]),
     ("checkpoint-missing-file", lambda d: ["certify", "--checkpoint", str(d / "emptyrun")]),
