@@ -40,9 +40,10 @@ class SpecializationBound(Bound):
     Attributes
     ----------
     value : int
-        ``prod_w factor(w)`` over the first-level windows ``w``.
+        ``prod_w factor(w)`` over the windows ``w`` of the cut: first-level windows, or, for a convolution, the
+        second-level windows the refinement takes (:func:`tensorexpr.rank.specialization.specialization_value`).
     factors : tuple of (window, factor)
-        One entry per mixed first-level window (pure windows contribute 1).
+        One entry per mixed window of the cut (pure windows contribute 1).
     M_eff : int
         ``rank F`` over Q (``M`` for a tree input): the number of independent representation functions seen.
     shared : bool
