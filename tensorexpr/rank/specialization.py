@@ -194,11 +194,12 @@ def specialization_witness(net: Network, output: int = 0, follows_tree: bool | N
     widths = {n: net.widths[by_modes[n]] for n in net.tree.nodes}
     sym_ids, used = _check_parametrization(net, output)
     sym = frozenset(net.modes[i] for i in sym_ids)
-    second = _second_level(net, sym, by_modes)
+    second = _second_level(net, sym, by_modes, widths)
     return Witness(net.tree, widths, _f_rank(np.asarray(net.F)), sym, tuple(used), second)
 
 
-def _second_level(net: Network, sym: frozenset, by_modes: Mapping[frozenset, str]) -> frozenset:
+def _second_level(net: Network, sym: frozenset, by_modes: Mapping[frozenset, str],
+                  widths: Mapping[frozenset, int]) -> frozenset:
     """The second-level windows whose weights the refinement of :func:`specialization_value` may choose.
 
     The refinement keeps every weight inside such a window generic and sets the higher ones to ``e_0 1^T``;
@@ -210,7 +211,6 @@ def _second_level(net: Network, sym: frozenset, by_modes: Mapping[frozenset, str
     first = set(windows(tree))
     if any(net.weight_kind(by_modes[n]) in ("identity", "fixed") for n in tree.internal_nodes if n not in first):
         return frozenset()
-    widths = {n: net.widths[by_modes[n]] for n in tree.nodes}
     cand = {n for n in second_windows(tree, widths) if all(c in sym for c in tree.children(n))}
     ids = {by_modes[n] for n in cand}
     users = net.block_users
