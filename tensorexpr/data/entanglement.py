@@ -17,9 +17,11 @@ is a Hadamard product of per-feature Grams,
 and with any factor ``G_S = E_S E_S^T`` the singular values of ``[A]_{I,J}`` are those of the small matrix
 ``E_I^T \\operatorname{diag}(y) E_J`` (both sides factored), or the square roots of the eigenvalues of
 ``E_I^T D G_J D E_I`` (one side factored). A side with ``M^{|S|}`` no larger than ``explicit_max`` is factored
-explicitly (``E_S = U_S^T``, row-wise Kronecker products); a larger one by an eigendecomposition of ``G_S``
+explicitly (``E_S = U_S^T``, row-wise Kronecker products); a larger one by a pivoted Cholesky factor of ``G_S``
 (``method="exact"``) or by a Nystrom factor on ``landmarks`` random samples (``method="nystrom"``; exact when
-``landmarks >= n``, an estimate otherwise).
+``landmarks >= n``, an estimate otherwise). When both sides are too large to write out, the exact method forms
+``L^T (P^T D G_J D P) L`` from the pivoted factor ``P^T G_I P = L L^T`` by LAPACK's congruence ``dsygst``
+(``n^3`` flops, against ``4 n^2 r`` for the two products).
 
 The entanglement entropy is ``-sum_k p_k log p_k`` with ``p_k = sigma_k^2`` of the normalized tensor; the
 effective rank is ``exp(entropy)`` (Roy & Vetterli, 2007).
@@ -30,7 +32,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Union
+from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -38,8 +40,9 @@ from tensorexpr.core.errors import BudgetError, DataError
 from tensorexpr.core.partitions import Partition
 
 __all__ = ["FEATURE_MAPS", "register_feature_map", "DataEntanglement", "data_entanglement", "feature_embedding",
-           "DataGrams", "SidePair", "psd_factor", "DEFAULT_MEMORY_BUDGET", "DEFAULT_RTOL", "NOISE_FLOOR", "check_labels",
-           "resolve_method", "spectrum_from_squares"]
+           "DataGrams", "HadamardGram", "Scratch", "SidePair", "PivotedCholesky", "pivoted_cholesky", "psd_factor",
+           "DEFAULT_MEMORY_BUDGET", "DEFAULT_RTOL", "NOISE_FLOOR", "check_labels", "resolve_method",
+           "spectrum_from_squares"]
 
 FeatureMap = Union[str, Callable[[np.ndarray], np.ndarray]]
 
@@ -256,9 +259,116 @@ def spectrum_from_squares(sq: np.ndarray, name: str, method: str, n: int, rtol: 
     return DataEntanglement(name, s, entropy, math.exp(entropy), rank, method, n, time.perf_counter() - t0)
 
 
+class Scratch:
+    """Reusable float64 buffers of one call, handed out and given back explicitly (not a cache: one object per
+    call, owned by its caller).
+
+    A fresh ``n x n`` array is memory first touched (about 55 ms per 26 MB on a machine with transparent huge
+    pages and ``defrag = madvise``), and the allocator does not reliably hand a freed one back: with the
+    buffers recycled, a run of same-sized temporaries touches fresh memory only up to its peak (docs/data.md).
+    """
+
+    def __init__(self) -> None:
+        self._spare: dict[tuple[int, ...], list[np.ndarray]] = {}
+
+    def take(self, shape: tuple[int, ...]) -> np.ndarray:
+        """A C-ordered float64 array of ``shape``, contents undefined.
+
+        Parameters
+        ----------
+        shape : tuple of int
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        free = self._spare.get(tuple(shape))
+        return free.pop() if free else np.empty(shape)
+
+    def give(self, *arrays: np.ndarray | None) -> None:
+        """Give buffers back (or views of them, such as a transpose); the caller must hold no other use of them.
+
+        Parameters
+        ----------
+        *arrays : numpy.ndarray or None
+            None entries are skipped.
+        """
+        for a in arrays:
+            if a is None:
+                continue
+            while isinstance(a.base, np.ndarray):
+                a = a.base
+            if a.flags.c_contiguous and a.flags.writeable and a.dtype == np.float64:
+                free = self._spare.setdefault(a.shape, [])
+                if not any(b is a for b in free):
+                    free.append(a)
+
+
+@dataclass(frozen=True)
+class PivotedCholesky:
+    """``P^T G P = L L^T`` for a PSD ``G`` (LAPACK ``dpstrf``), stopped at the numerical rank ``r``.
+
+    Attributes
+    ----------
+    L : numpy.ndarray
+        ``(n, n)``, Fortran order, lower triangular; columns ``r`` onwards are zero.
+    perm : numpy.ndarray
+        ``(n,)`` 0-based: ``P`` sends row ``k`` to row ``perm[k]`` (``G[perm][:, perm] = L L^T``).
+    rank : int
+        The numerical rank ``r``.
+    """
+
+    L: np.ndarray
+    perm: np.ndarray
+    rank: int
+
+    @property
+    def rows(self) -> np.ndarray:
+        """``E`` of shape ``(n, r)`` with ``E E^T = G``."""
+        E = np.zeros((self.L.shape[0], self.rank))
+        E[self.perm] = self.L[:, :self.rank]
+        return E
+
+
+def pivoted_cholesky(G: np.ndarray, scratch: Scratch | None = None) -> PivotedCholesky | None:
+    """The pivoted Cholesky factor of a PSD ``G`` (about a quarter of an eigendecomposition's cost), or None when
+    LAPACK refuses it.
+
+    Parameters
+    ----------
+    G : numpy.ndarray
+        A symmetric positive semi-definite ``(n, n)`` float64 matrix (left unchanged).
+    scratch : Scratch, optional
+        Where the factor's buffer comes from (give ``L`` back when done with it).
+
+    Returns
+    -------
+    PivotedCholesky or None
+    """
+    from scipy.linalg.lapack import dpstrf
+
+    n = G.shape[0]
+    tol = n * np.finfo(float).eps * max(float(np.max(np.diag(G))), 0.0)
+    if scratch is not None:
+        buf = scratch.take((n, n))
+        np.copyto(buf, G)
+        # buf.T is G (symmetric) in Fortran order: LAPACK factors it in place
+        L, piv, r, info = dpstrf(buf.T, lower=1, tol=tol, overwrite_a=1)
+    else:
+        L, piv, r, info = dpstrf(G.T, lower=1, tol=tol)
+    if info < 0:
+        if scratch is not None:
+            scratch.give(L)
+        return None
+    for j in range(1, min(int(r), n)):  # dpstrf leaves G above the diagonal; a column is contiguous in F order
+        L[:j, j] = 0.0
+    L[:, r:] = 0.0  # past the rank: the unfactored remainder
+    return PivotedCholesky(L, piv - 1, int(r))
+
+
 def psd_factor(G: np.ndarray) -> np.ndarray:
-    """``E`` with ``E E^T = G`` for a PSD ``G``: pivoted Cholesky (LAPACK ``dpstrf``, about a quarter of an
-    eigendecomposition's cost), stopped at the numerical rank; an eigendecomposition if LAPACK refuses.
+    """``E`` with ``E E^T = G`` for a PSD ``G``: pivoted Cholesky stopped at the numerical rank, an
+    eigendecomposition if LAPACK refuses.
 
     Parameters
     ----------
@@ -270,17 +380,12 @@ def psd_factor(G: np.ndarray) -> np.ndarray:
     numpy.ndarray
         ``E`` of shape ``(n, r)``, ``r`` the numerical rank.
     """
-    from scipy.linalg.lapack import dpstrf
-
-    n = G.shape[0]
-    L, piv, r, info = dpstrf(G, lower=1, tol=n * np.finfo(float).eps * max(float(np.max(np.diag(G))), 0.0))
-    if info < 0:
-        w, V = np.linalg.eigh(G)
-        keep = w > max(w[-1], 0.0) * n * np.finfo(float).eps
-        return V[:, keep] * np.sqrt(w[keep])
-    E = np.zeros((n, r))
-    E[piv - 1] = np.tril(L[:, :r])  # the first r columns only: no second n x n array
-    return E
+    c = pivoted_cholesky(G)
+    if c is not None:
+        return c.rows
+    w, V = np.linalg.eigh(G)
+    keep = w > max(w[-1], 0.0) * G.shape[0] * np.finfo(float).eps
+    return V[:, keep] * np.sqrt(w[keep])
 
 
 class DataGrams:
@@ -318,6 +423,7 @@ class DataGrams:
             self.cols = np.sort(rng.choice(self.n, size=int(landmarks), replace=False))
         else:
             self.cols = None
+        self.scratch = Scratch()
         k = self.n if self.cols is None else len(self.cols)
         need = 8 * self.n * k * 2
         if need > memory_budget:
@@ -414,7 +520,7 @@ class DataGrams:
         return self.side_pair(I, J, grams).squared(y)
 
     def side_pair(self, I: tuple[int, ...], J: tuple[int, ...],
-                  grams: Mapping[str, np.ndarray | None] | None = None) -> "SidePair":
+                  grams: Mapping[str, np.ndarray | HadamardGram | None] | None = None) -> "SidePair":
         """The label-free half of the work for ``(I, J)``: one side's factor and the other side's factor or
         Gram, reusable for several label vectors.
 
@@ -423,7 +529,7 @@ class DataGrams:
         I, J : tuple of int
             The two sides of the partition.
         grams : mapping, optional
-            Precomputed ``G_I`` / ``G_J`` (keys ``"I"``, ``"J"``).
+            Precomputed ``G_I`` / ``G_J`` (keys ``"I"``, ``"J"``), arrays or :class:`HadamardGram`.
 
         Returns
         -------
@@ -431,24 +537,226 @@ class DataGrams:
             The smaller side's factor, and the larger side's factor (when it is small enough to write out, or with
             Nystrom) or its Gram.
         """
-        grams = grams or {}
+        given = grams or {}
+
+        def dense(key: str) -> np.ndarray | None:
+            g = given.get(key)
+            return g.dense() if isinstance(g, HadamardGram) else g
+
         small, big = (I, J) if len(I) <= len(J) else (J, I)
         kb = "J" if big is J else "I"
         ks = "I" if kb == "J" else "J"
-        Es = self.factor(small, grams.get(ks))
         if self.M ** len(big) <= self.explicit_max or self.cols is not None:
-            return SidePair(Es, self.factor(big, grams.get(kb)), None)
-        return SidePair(Es, None, self.gram(big) if grams.get(kb) is None else grams[kb])
+            return SidePair(self.factor(small, dense(ks)), self.factor(big, dense(kb)), None)
+        if self.M ** len(small) > self.explicit_max:  # both sides n x n: the congruence with LAPACK dsygst
+            c = pivoted_cholesky(self.gram(small) if given.get(ks) is None else dense(ks), self.scratch)
+            Gb = self.gram(big) if given.get(kb) is None else dense(kb)
+            if c is not None:
+                return SidePair(None, None, Gb, c, self.scratch)
+            return SidePair(self.factor(small, dense(ks)), None, Gb)
+        # a small side's rows times the large side's Gram: a HadamardGram is applied block by block
+        return SidePair(self.factor(small, dense(ks)), None, self.gram(big) if given.get(kb) is None else given[kb])
+
+
+def _congruence_eigvals(G: np.ndarray, c: PivotedCholesky, y: np.ndarray, scratch: Scratch | None) -> np.ndarray:
+    """Eigenvalues of ``L^T (P^T D G D P) L`` restricted to its leading ``r x r`` block (the rest is zero),
+    with one ``n x n`` array besides ``G`` and ``L`` (a fresh array is memory first touched: docs/data.md).
+
+    Parameters
+    ----------
+    G : numpy.ndarray
+        The symmetric ``(n, n)`` Gram of the large side (left unchanged).
+    c : PivotedCholesky
+        The small side's factor.
+    y : numpy.ndarray
+        ``(n,)`` labels.
+    scratch : Scratch or None
+        Where the working array comes from, and goes back to.
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``r`` eigenvalues.
+    """
+    from scipy.linalg.lapack import dsyevd, dsygst
+
+    n, r, p = len(y), c.rank, c.perm
+    if r == 0:  # a side whose Gram vanishes: the data tensor does too
+        return np.zeros(0)
+    yp = y[p]
+    A = np.take(G, p, axis=0, out=None if scratch is None else scratch.take((n, n)))
+    A *= yp[:, None]
+    for i in range(0, n, 256):  # columns permuted in row blocks: no second n x n array
+        A[i:i + 256] = A[i:i + 256, p] * yp
+    # itype=2 overwrites the lower triangle with L^T A L: n^3 flops against 4 n^2 r for two matrix products.
+    # A is symmetric, so A.T hands LAPACK the same matrix in Fortran order without a copy.
+    C, info = dsygst(A.T, c.L, itype=2, lower=1, overwrite_a=1)
+    if info != 0:
+        raise DataError(f"LAPACK dsygst failed (info={info}) on a Gram congruence of size {n}.")
+    flat = C.reshape(-1, order="F")
+    for j in range(1, r):  # the leading r x r block moved to the front (Fortran order), in place
+        flat[j * r:(j + 1) * r] = flat[j * n:j * n + r]
+    w, _, info = dsyevd(flat[:r * r].reshape((r, r), order="F"), compute_v=0, lower=1, overwrite_a=1)
+    if scratch is not None:
+        scratch.give(A)
+    if info != 0:
+        raise DataError(f"LAPACK dsyevd failed (info={info}) on a Gram congruence of size {r}.")
+    return w
+
+
+@dataclass(frozen=True)
+class HadamardGram:
+    """``G = G_1 o ... o G_j o (E_1 E_1^T) o ... o (E_k E_k^T)`` kept as its factors: dense Grams ``G_i`` and
+    explicit rows ``E_i``, applied to thin matrices one row block at a time and never formed whole.
+
+    Every fresh ``n x n`` array is memory first touched, and a formed product is two passes over it per factor;
+    a row block of ``G`` (about 1 MB) stays in cache while it is built and used (docs/data.md).
+
+    Attributes
+    ----------
+    grams : tuple of numpy.ndarray
+        Dense factors, ``(n, n)`` each (exact method: every sample is a column); never written to.
+    rows : tuple of numpy.ndarray
+        Explicit factors, ``(n, m_k)`` each.
+    """
+
+    grams: tuple[np.ndarray, ...]
+    rows: tuple[np.ndarray, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.grams and not self.rows:
+            raise DataError("HadamardGram needs at least one factor (a Gram or explicit rows); got none.")
+        n = {a.shape[0] for a in self.grams + self.rows} | {a.shape[1] for a in self.grams}
+        if len(n) != 1:
+            raise DataError(f"HadamardGram factors disagree on the number of samples: {sorted(n)}.")
+
+    @property
+    def n(self) -> int:
+        """The number of samples."""
+        return (self.grams + self.rows)[0].shape[0]
+
+    @property
+    def block_rows(self) -> int:
+        """Rows per block: about 1 MB of ``G``."""
+        return max(16, 2**17 // max(self.n, 1))
+
+    def block(self, i0: int, i1: int) -> np.ndarray:
+        """Rows ``i0:i1`` of ``G``, a fresh array.
+
+        Parameters
+        ----------
+        i0, i1 : int
+            The row range.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(i1 - i0, n)``.
+        """
+        if self.grams:
+            out = self.grams[0][i0:i1] * self.grams[1][i0:i1] if len(self.grams) > 1 else self.grams[0][i0:i1].copy()
+            for g in self.grams[2:]:
+                out *= g[i0:i1]
+            rest = self.rows
+        else:
+            out, rest = self.rows[0][i0:i1] @ self.rows[0].T, self.rows[1:]
+        for E in rest:
+            out *= E[i0:i1] @ E.T
+        return out
+
+    def __matmul__(self, X: np.ndarray) -> np.ndarray:
+        """``G @ X`` for an ``(n, m)`` matrix ``X``.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            ``(n, m)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, m)``.
+        """
+        out = np.empty((self.n,) + X.shape[1:])
+        b = self.block_rows
+        for i in range(0, self.n, b):
+            out[i:i + b] = self.block(i, i + b) @ X
+        return out
+
+    def multiply_into(self, out: np.ndarray) -> np.ndarray:
+        """``out *= G`` in place, block by block.
+
+        Parameters
+        ----------
+        out : numpy.ndarray
+            ``(n, n)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out``.
+        """
+        b = self.block_rows
+        for i in range(0, self.n, b):
+            out[i:i + b] *= self.block(i, i + b)
+        return out
+
+    def dense(self, out: np.ndarray | None = None) -> np.ndarray:
+        """``G`` as one ``(n, n)`` array.
+
+        Parameters
+        ----------
+        out : numpy.ndarray, optional
+            Where to write it (no factor may share its memory).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        out = np.empty((self.n, self.n)) if out is None else out
+        b = self.block_rows
+        for i in range(0, self.n, b):
+            out[i:i + b] = self.block(i, i + b)
+        return out
 
 
 @dataclass(frozen=True)
 class SidePair:
-    """``E_small`` and either ``E_big`` or ``G_big``: the squared singular values for labels ``y`` are those of
-    ``E_small^T D E_big`` or the eigenvalues of ``E_small^T D G_big D E_small``."""
+    """The label-free half of one partition's work: the squared singular values for labels ``y`` (``D =
+    diag(y)``) are those of ``E_small^T D E_big``, or the eigenvalues of ``E_small^T D G_big D E_small``, or,
+    with the small side's pivoted Cholesky factor ``P^T G_small P = L L^T``, the eigenvalues of
+    ``L^T (P^T D G_big D P) L`` (the same matrix: ``E_small = P L``)."""
 
-    small: np.ndarray
+    small: np.ndarray | None
     big_factor: np.ndarray | None
-    big_gram: np.ndarray | None
+    big_gram: np.ndarray | HadamardGram | None
+    small_cholesky: PivotedCholesky | None = None
+    scratch: Scratch | None = None
+
+    def squared_all(self, ys: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """:meth:`squared` for several label vectors; a :class:`HadamardGram` is applied once to all of them.
+
+        Parameters
+        ----------
+        ys : sequence of numpy.ndarray
+            ``(n,)`` label vectors.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            The squared singular values for each, in order.
+        """
+        if not isinstance(self.big_gram, HadamardGram) or self.small_cholesky is not None or len(ys) < 2:
+            return [self.squared(y) for y in ys]
+        k = self.small.shape[1]
+        DE = np.concatenate([y[:, None] * self.small for y in ys], axis=1)
+        H = self.big_gram @ DE
+        return [np.linalg.eigvalsh(DE[:, i * k:(i + 1) * k].T @ H[:, i * k:(i + 1) * k]) for i in range(len(ys))]
+
+    def release(self) -> None:
+        """Give the factor's buffer back to the scratch it came from (the pair is unusable afterwards)."""
+        if self.scratch is not None and self.small_cholesky is not None:
+            self.scratch.give(self.small_cholesky.L)
 
     def squared(self, y: np.ndarray) -> np.ndarray:
         """Squared singular values for the labels ``y``.
@@ -461,8 +769,11 @@ class SidePair:
         Returns
         -------
         numpy.ndarray
-            The squared singular values of ``E_small^T D E_big`` (or the eigenvalues of ``E_small^T D G_big D E_small``).
+            The squared singular values (unnormalized, in no particular order).
         """
+        c = self.small_cholesky
+        if c is not None:
+            return _congruence_eigvals(self.big_gram, c, y, self.scratch)
         DE = y[:, None] * self.small
         if self.big_factor is not None:
             return np.linalg.svd(DE.T @ self.big_factor, compute_uv=False) ** 2

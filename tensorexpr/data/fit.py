@@ -19,7 +19,7 @@ from tensorexpr.core.errors import DataError, GeometryError
 from tensorexpr.core.modetree import ModeTree
 from tensorexpr.core.specs import parse_geometry
 from tensorexpr.data.entanglement import (DEFAULT_MEMORY_BUDGET, DEFAULT_RTOL, DataEntanglement, DataGrams, FeatureMap,
-                                          check_labels, feature_embedding, resolve_method,
+                                          HadamardGram, check_labels, feature_embedding, resolve_method,
                                           spectrum_from_squares)
 
 __all__ = ["GeometryFit", "geometry_fit", "node_grams", "rank_geometries", "rearrange", "STANDARD_GEOMETRIES", "canonical_nodes"]
@@ -120,15 +120,16 @@ def _label_sets(y: Any, n: int) -> list[np.ndarray]:
 
 
 def node_grams(grams: DataGrams, tree: ModeTree, nodes: Sequence[frozenset]
-               ) -> Iterator[tuple[frozenset, np.ndarray, np.ndarray | None]]:
+               ) -> Iterator[tuple[frozenset, np.ndarray | None, np.ndarray | HadamardGram | None]]:
     """``(t, G_t, G_{root - t})`` for every internal ``t`` in ``nodes``, depth-first.
 
     Subtree Grams are built once, bottom-up; complement Grams top-down, ``G_{root - c} = G_{root - t} o
     prod_{s != c} G_s`` over the siblings ``s`` of ``c``, each kept only while its subtree is visited. Every
-    ``n x n`` array alive is memory first touched (on a machine with transparent huge pages and ``defrag =
-    madvise``, about 55 ms per 26 MB array at ``n = 1797``): only the complements of the current path are held,
-    and a subtree with ``M^{|t|} <= explicit_max`` is kept as its explicit rows (``n x M^{|t|}``), its Gram
-    formed when a product needs it (see docs/data.md).
+    fresh ``n x n`` array is memory first touched (on a machine with transparent huge pages and ``defrag =
+    madvise``, about 55 ms per 26 MB array at ``n = 1797``), so few are made: only the complements of the current
+    path are held; a subtree with ``M^{|t|} <= explicit_max`` is kept as its explicit rows (``n x M^{|t|}``), and
+    with the exact method the complement of such a subtree is a :class:`HadamardGram` (its factors, applied row
+    block by row block; see docs/data.md).
 
     Parameters
     ----------
@@ -145,47 +146,88 @@ def node_grams(grams: DataGrams, tree: ModeTree, nodes: Sequence[frozenset]
         A node of ``nodes``.
     sub : numpy.ndarray or None
         ``G_node``; None when ``M^{|node|} <= grams.explicit_max`` (the side is written out as explicit rows).
-    comp : numpy.ndarray or None
-        ``G_{root - node}`` (None for a complement with no modes).
+    comp : numpy.ndarray, HadamardGram or None
+        ``G_{root - node}`` (None for a complement with no modes; a HadamardGram for a small node, exact method).
+
+    The yielded arrays are buffers of ``grams.scratch``, reused once the generator resumes: use them (and give
+    back any SidePair built on them) before asking for the next node.
     """
+    exact = grams.cols is None
+    small = grams.explicit_max
+    pool = grams.scratch
     sub: dict[frozenset, np.ndarray] = {}
-    rows: dict[frozenset, np.ndarray] = {}  # small subtrees: explicit rows (n x M^|t|), their Gram made on use
+    rows: dict[frozenset, np.ndarray] = {}  # small subtrees: explicit rows (n x M^|t|)
+    # Arrays made here come from the call's Scratch and go back to it once nothing uses them; an array is made
+    # (and given back) by exactly one owner: a sub entry, a kid Gram of one visit, or one complement.
 
-    def of(node: frozenset) -> np.ndarray:
-        if node in rows:
-            E = rows[node]
-            return E @ (E if grams.cols is None else E[grams.cols]).T
-        return sub[node] if node in sub else grams.gram(sorted(node))
+    def value(node: frozenset) -> np.ndarray | HadamardGram:
+        """``G_node``: a dense array (not ours to give back), or its explicit rows as a HadamardGram (exact
+        method)."""
+        E = rows.get(node)
+        if E is None and tree.is_leaf(node) and grams.M ** len(node) <= small:
+            E = grams.explicit(sorted(node))
+        if E is None:
+            return sub[node] if node in sub else grams.gram(sorted(node))
+        if exact:
+            return HadamardGram((), (E,))
+        return E @ E[grams.cols].T
 
-    def product(mats: list[np.ndarray]) -> np.ndarray | None:
-        if not mats:
-            return None
-        out = mats[0] * mats[1] if len(mats) > 1 else mats[0].copy()  # a fresh array: the inputs stay intact
+    def product(values: list[np.ndarray | HadamardGram], lazy: bool) -> tuple[np.ndarray | HadamardGram | None, bool]:
+        """The Hadamard product of ``values`` (inputs intact), and whether it is a new Scratch array. A lone dense
+        input is returned as is; ``lazy`` keeps the product as a HadamardGram of the inputs' factors."""
+        mats = [g for v in values for g in (v.grams if isinstance(v, HadamardGram) else (v,))]
+        factors = tuple(E for v in values if isinstance(v, HadamardGram) for E in v.rows)
+        if lazy and (mats or factors):
+            return HadamardGram(tuple(mats), factors), False
+        if not mats and not factors:
+            return None, False
+        if len(mats) < 2:
+            if not factors:
+                return mats[0], False
+            hg = HadamardGram(tuple(mats), factors)
+            if not mats and len(factors) == 1:
+                return np.matmul(factors[0], factors[0].T, out=pool.take((hg.n, hg.n))), True
+            return hg.dense(pool.take((hg.n, hg.n))), True
+        out = np.multiply(mats[0], mats[1], out=pool.take(mats[0].shape))
         for g in mats[2:]:
             out *= g
-        return out
+        return (HadamardGram((), factors).multiply_into(out) if factors else out), True
 
     for t in sorted(tree.internal_nodes, key=lambda s: tree.levels[s]):
         if t == tree.root:  # the root's Gram is no partition's side
             continue
-        if grams.M ** len(t) <= grams.explicit_max:
+        if grams.M ** len(t) <= small:
             rows[t] = grams.explicit(sorted(t))
         else:
-            sub[t] = product([of(c) for c in tree.children(t)])
+            g, new = product([value(c) for c in tree.children(t)], lazy=False)
+            assert new, "a ModeTree node has two or more children, so its Gram is a new array"
+            sub[t] = g  # nothing writes into a sub
     want = set(nodes)
 
-    def visit(t: frozenset, ct: np.ndarray | None) -> Iterator[tuple[frozenset, np.ndarray, np.ndarray | None]]:
+    def visit(t: frozenset, ct: np.ndarray | HadamardGram | None
+              ) -> Iterator[tuple[frozenset, np.ndarray | None, np.ndarray | HadamardGram | None]]:
         kids = tree.children(t)
+        # every child's Gram is a factor of each sibling's complement: formed once, dense
+        kg: dict[frozenset, tuple[np.ndarray, bool]] = {
+            s: product([value(s)], lazy=False) for s in kids  # type: ignore[misc]
+            if any(c is not s and not tree.is_leaf(c) for c in kids)}
         for c in kids:
             if tree.is_leaf(c):
                 continue
-            g = product(([] if ct is None else [ct]) + [of(s) for s in kids if s is not c])
+            # a small node's complement is used only times its rows and by its (small) descendants
+            g, new = product(([] if ct is None else [ct]) + [kg[s][0] for s in kids if s is not c],
+                             lazy=exact and c in rows)
             if c in want:
                 yield c, sub.get(c), g  # None for a small side: side_pair writes its rows out itself
             yield from visit(c, g)
+            if new:
+                pool.give(g)
             del g
         for c in kids:  # every use of the children's Grams is behind us
-            sub.pop(c, None)
+            if c in kg and kg[c][1]:
+                pool.give(kg[c][0])
+            if c in sub:
+                pool.give(sub.pop(c))
             rows.pop(c, None)
 
     yield from visit(tree.root, None)
@@ -252,8 +294,9 @@ def geometry_fit(X: Any, y: Any, tree: ModeTree | str, feature_map: FeatureMap =
     for s, g_s, g_c in node_grams(grams, t, nodes):  # labels do not change Grams or factors: once per node
         pair = grams.side_pair(tuple(sorted(s)), tuple(sorted(t.root - s)), {"I": g_s, "J": g_c})
         del g_s, g_c
-        for yc in labels:
-            spectra[s].append(spectrum_from_squares(pair.squared(yc), f"node{sorted(s)[:4]}", m, n, rtol, ts))
+        for sq in pair.squared_all(labels):
+            spectra[s].append(spectrum_from_squares(sq, f"node{sorted(s)[:4]}", m, n, rtol, ts))
+        pair.release()
         del pair
         ts = time.perf_counter()
     per_node = {s: float(np.mean([d.entropy for d in spectra[s]])) for s in nodes}

@@ -131,6 +131,88 @@ def test_psd_factor_reproduces_low_rank_and_full_rank_grams():
         assert E.shape[1] <= 40
 
 
+def test_pivoted_cholesky_factor_layout_with_and_without_scratch():
+    from tensorexpr.data.entanglement import Scratch, pivoted_cholesky
+
+    rng = np.random.default_rng(7)
+    B = rng.standard_normal((60, 23))
+    G = B @ B.T
+    before = G.copy()
+    for scratch in (None, Scratch()):
+        c = pivoted_cholesky(G, scratch)
+        assert c.rank == 23 and c.L.flags.f_contiguous
+        assert np.all(np.triu(c.L, 1) == 0) and np.all(c.L[:, c.rank:] == 0)
+        np.testing.assert_allclose(c.L @ c.L.T, G[np.ix_(c.perm, c.perm)], atol=1e-10 * np.abs(G).max())
+        np.testing.assert_allclose(c.rows @ c.rows.T, G, atol=1e-10 * np.abs(G).max())
+        np.testing.assert_array_equal(G, before)  # the input is left alone
+
+
+def test_scratch_hands_back_given_buffers_and_only_those():
+    from tensorexpr.data.entanglement import Scratch
+
+    sc = Scratch()
+    a = sc.take((5, 5))
+    sc.give(a.T)  # a view goes back as its base
+    assert sc.take((5, 5)) is a
+    assert sc.take((5, 5)) is not a  # handed out once only
+    sc.give(a, a, None)
+    assert sc.take((5, 5)) is a and sc.take((4, 5)).shape == (4, 5)
+
+
+def test_hadamard_gram_blocks_equal_the_formed_product():
+    from tensorexpr.data.entanglement import HadamardGram
+
+    rng = np.random.default_rng(8)
+    n = 500  # more than one row block (block_rows = 2^17 // n = 262)
+    E1, E2 = rng.random((n, 3)), rng.random((n, 4))
+    G1, G2 = (lambda B: B @ B.T)(rng.random((n, 5))), (lambda B: B @ B.T)(rng.random((n, 2)))
+    for grams, rows in (((G1,), ()), ((G1, G2), (E1,)), ((), (E1, E2)), ((G2,), (E1, E2))):
+        want = np.ones((n, n))
+        for g in grams:
+            want = want * g
+        for E in rows:
+            want = want * (E @ E.T)
+        h = HadamardGram(grams, rows)
+        assert h.block_rows < n
+        np.testing.assert_allclose(h.dense(), want, rtol=1e-13)
+        X = rng.standard_normal((n, 7))
+        np.testing.assert_allclose(h @ X, want @ X, rtol=1e-11, atol=1e-9)
+        out = np.full((n, n), 2.0)
+        np.testing.assert_allclose(h.multiply_into(out), 2 * want, rtol=1e-13)
+    with pytest.raises(DataError, match="at least one factor"):
+        HadamardGram((), ())
+    with pytest.raises(DataError, match="disagree on the number of samples"):
+        HadamardGram((G1,), (E1[:10],))
+
+
+@pytest.mark.parametrize("duplicates", [False, True])
+def test_congruence_path_equals_two_sided_factors(duplicates):
+    """Both sides too large to write out: the dsygst congruence (one side's pivoted Cholesky, the other's Gram)
+    against the SVD of E_I^T D E_J with both sides factored, for several label vectors on one pair, and again on
+    buffers the Scratch has recycled. Duplicated samples make the small side's Gram rank-deficient."""
+    from tensorexpr.data.entanglement import psd_factor
+
+    rng = np.random.default_rng(9)
+    X = rng.random((420, 12))
+    if duplicates:
+        X[200:, :5] = X[:220, :5]  # the first side repeats: rank(G_I) < n
+    g = DataGrams(feature_embedding(X), explicit_max=1)
+    I, J = tuple(range(5)), tuple(range(5, 12))
+    EI, EJ = psd_factor(g.gram(I)), psd_factor(g.gram(J))
+    if duplicates:
+        assert EI.shape[1] < 420
+    for _ in range(2):
+        pair = g.side_pair(I, J)
+        assert pair.small_cholesky is not None
+        for y in (np.sign(rng.standard_normal(420)), rng.standard_normal(420)):
+            got = np.sort(pair.squared(y))[::-1]
+            want = np.linalg.svd(EI.T @ (y[:, None] * EJ), compute_uv=False) ** 2
+            k = min(len(got), len(want))
+            np.testing.assert_allclose(got[:k], want[:k], rtol=1e-8, atol=1e-10 * want[0])
+            assert np.all(np.abs(got[k:]) <= 1e-10 * want[0]) and np.all(want[k:] <= 1e-10 * want[0])
+        pair.release()
+
+
 # -- the table of mistakes, data-layer rows (docs/errors.md) ------------------------------------------------------
 _X = np.random.default_rng(0).random((20, 4))
 _Y = np.arange(20) % 2

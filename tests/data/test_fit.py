@@ -26,6 +26,27 @@ def test_per_node_equals_separate_partitions(tree, method):
     assert fit.worst == max(fit.per_node.values())
 
 
+def test_fit_on_large_sides_equals_two_sided_factors():
+    """n above one row block and sides above explicit_max (the congruence path, HadamardGram complements and
+    recycled buffers): every node's entropy against the SVD of E_I^T D E_J, both sides pivoted-Cholesky
+    factored from directly computed Grams."""
+    from tensorexpr.data.entanglement import DataGrams, feature_embedding, psd_factor, spectrum_from_squares
+
+    rng = np.random.default_rng(11)
+    tree = te.ModeTree.grid(4, 8)
+    X, y = rng.random((400, 32)), np.sign(rng.standard_normal(400))
+    classes = rng.integers(0, 3, 400)  # three classes: one-vs-rest, the label vectors applied together
+    g = DataGrams(feature_embedding(X))
+    for labels, fit in (([y], geometry_fit(X, y, tree)),
+                        ([np.where(classes == c, 1.0, -1.0) for c in range(3)], geometry_fit(X, classes, tree))):
+        for t, e in fit.per_node.items():
+            EI, EJ = psd_factor(g.gram(sorted(t))), psd_factor(g.gram(sorted(tree.root - t)))
+            want = [spectrum_from_squares(np.linalg.svd(EI.T @ (yc[:, None] * EJ), compute_uv=False) ** 2, "P",
+                                          "exact", 400, 1e-6, 0.0).entropy for yc in labels]
+            assert e == pytest.approx(np.mean(want), abs=1e-8)
+    assert any(2 ** len(t) > 256 for t in fit.per_node)  # the congruence path was taken
+
+
 def test_canonical_nodes_dedupe_complements():
     t = te.ModeTree.line(8)  # root children {0..3} and {4..7} give one partition
     nodes = canonical_nodes(t)
@@ -81,7 +102,7 @@ def test_rank_geometries_and_errors():
 def test_node_grams_match_direct_hadamard_products(method, tree):
     """Each yielded pair equals the Grams computed directly from the per-feature Grams, for subtrees stored as
     Grams and for those kept as explicit rows (explicit_max=16 puts the 4-mode nodes on the rows path)."""
-    from tensorexpr.data.entanglement import DataGrams, feature_embedding
+    from tensorexpr.data.entanglement import DataGrams, HadamardGram, feature_embedding
     from tensorexpr.data.fit import canonical_nodes, node_grams
 
     rng = np.random.default_rng(3)
@@ -95,5 +116,10 @@ def test_node_grams_match_direct_hadamard_products(method, tree):
             assert g_s is None
         else:
             np.testing.assert_allclose(g_s, g.gram(sorted(node)), rtol=1e-12, atol=1e-12)
+        if method == "exact" and 2 ** len(node) <= 16:  # a small node's complement is kept as its factors
+            assert isinstance(g_c, HadamardGram)
+            x = rng.standard_normal((40, 3))
+            np.testing.assert_allclose(g_c @ x, g.gram(sorted(tree.root - node)) @ x, rtol=1e-12, atol=1e-12)
+            g_c = g_c.dense()
         np.testing.assert_allclose(g_c, g.gram(sorted(tree.root - node)), rtol=1e-12, atol=1e-12)
     assert seen == {s for s in nodes if not tree.is_leaf(s)}
