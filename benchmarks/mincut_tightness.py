@@ -71,8 +71,6 @@ def main(n_cases: int = 400, base: int = 2) -> None:
 
 def dag_main(n_cases: int = 150) -> None:
     """Overlapping (stride-1) DAGs: one window layer over a line, then a global pool."""
-    import os
-
     from tensorexpr.testing import overlap_net
 
     rng = np.random.default_rng(0)

@@ -16,7 +16,8 @@ old/new time ratio; a baseline command that fails (the old ``--json`` past 128x1
   M=2, widths 16) and certifying the 7 standard partitions on each (28 cells), and whether all closed;
 * ``M3_closed``: the cells that close for M=3 and per-level widths 2,2,4,4,8,8,16,16 (untied and tied);
 * ``random_*``: the fraction of random balanced partitions certified, untied and tied, and by which bounds;
-* ``cli_report_s`` / ``cli_peak_MiB``: the CLI report in a fresh process and its peak resident memory;
+* ``cli_report_s`` / ``cli_peak_MiB``: the CLI report in a fresh process and the peak memory of its process
+  tree (workers included);
 
 then the fitted exponent of build + certify against N (log-log, N >= 1024) and a plot (``--out``).
 """
@@ -28,7 +29,6 @@ import json
 import math
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -61,16 +61,15 @@ def _cells(n: int, M: int, widths, parts, shared_options=(False, True)) -> tuple
 
 
 def _cli(n: int, repeats: int) -> tuple[float, float]:
-    """Median wall seconds of the CLI report in a fresh process, and the largest peak RSS (MiB) seen."""
+    """Median wall seconds of the CLI report in a fresh process, and the largest peak memory (MiB) of its process
+    tree (workers included) over the runs."""
     times, peaks = [], []
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
     for _ in range(repeats):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "tensorexpr", "report", "--grid", f"{n}x{n}"], check=True,
-                       stdout=subprocess.DEVNULL, env=env)
-        times.append(time.perf_counter() - t)
-        peaks.append(max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024)
+        wall, peak, ok, note = _run_report(n, False, os.getcwd())
+        if not ok:
+            raise RuntimeError(f"tensorexpr report --grid {n}x{n} failed: {note}")
+        times.append(wall)
+        peaks.append(peak)
     return statistics.median(times), max(peaks)
 
 
@@ -216,7 +215,8 @@ def main() -> None:
     tot = np.array([r["build_s"] + r["certify_s"] for r in res])
     big = N >= 1024
     slope = float(np.polyfit(np.log(N[big]), np.log(tot[big]), 1)[0]) if big.sum() >= 2 else float("nan")
-    print(f"fitted exponent (N >= 1024): build + certify ~ N^{slope:.2f}")
+    print(f"fitted exponent (N >= 1024): build + certify ~ N^{slope:.2f}" if big.sum() >= 2 else
+          "fitted exponent: needs two sizes with N >= 1024")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -25,7 +25,6 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from tensorexpr.experiments import TrainConfig, train

@@ -106,7 +106,6 @@ def summarize(runs, kinds, out: Path, meta) -> None:
             lines.append(f"| {train_rot} | {LABEL[kind]} | {rs[0]['n_params']} | " + " | ".join(
                 f"{acc[t][0]:.3f} ± {acc[t][1]:.3f}" for t in ("none", "90", "random")) + " | " + " | ".join(
                 f"{d[a][0]:.3g}" for d in (so, sf) for a in ("90", "45")) + " |")
-            x = ki + 0.4 * ti
             for j, t in enumerate(("none", "90", "random")):
                 axes[ti].bar(ki + 0.27 * j - 0.27, acc[t][0], 0.27, yerr=acc[t][1], color=f"C{j}",
                              label={"none": "upright", "90": "90° rotated", "random": "randomly rotated"}[t] if ki == 0 else None)

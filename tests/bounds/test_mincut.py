@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tensorexpr as te
-from tensorexpr.bounds.mincut import fast_mincut, network_hypergraph
+from tensorexpr.bounds.mincut import fast_mincut
 from tensorexpr.testing import local_mincut_bound, overlap_net, random_tree
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tensorexpr as te
-from tensorexpr.bounds import DEFAULT_PROVIDERS, BoundContext, BoundProvider, BoundProviders
+from tensorexpr.bounds import DEFAULT_PROVIDERS, BoundProvider, BoundProviders
 from tensorexpr.core.facts import Fact, mode_multiplicity, modes_read_once, tree_matches
 from tensorexpr.testing import brute_generic_rank
 

@@ -26,13 +26,14 @@ def test_learned_basis_convac_learns_with_its_equivariance_term_on():
                                      in_features=1, seed=0, device="cpu", equivariance_weight=1.0)
     opt = torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=0.05, betas=(0.9, 0.9))
     eq0 = float(m.equivariance_loss(d.X_train).detach())
+    first = None
     for step in range(400):
         ce = torch.nn.functional.cross_entropy(m(d.X_train), d.y_train)
         loss = ce + m.auxiliary_loss(d.X_train)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        first = float(ce.detach()) if step == 0 else first
+        first = float(ce.detach()) if first is None else first
     with torch.no_grad():
         out = m(d.X_train)
         last = float(torch.nn.functional.cross_entropy(out, d.y_train))

@@ -75,7 +75,7 @@ def test_sampled_full_matrix_is_the_dense_spectrum():
 
 
 def test_trained_model_paths_agree():
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     tree = parse_geometry("grid:4x4:square")
     m = te.models.ConvAC(tree, M=2, widths=3, outputs=2, device="cpu")
     P = te.Partition.grid(4, 4, "checkerboard")
