@@ -1,4 +1,4 @@
-"""``tensorexpr verify``: run the published claims of ``tensorexpr/theory/`` and write a markdown report with plots."""
+"""``tensorexpr verify``: run the published claims of ``theory/`` and write a markdown report with plots."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sub : argparse._SubParsersAction
         The subcommand parsers of ``tensorexpr`` (see :func:`tensorexpr.cli.main`).
     """
-    p = add_command(sub, "verify", help="check the published claims (tensorexpr/theory/) and write report.md")
+    p = add_command(sub, "verify", help="check the published claims (theory/) and write report.md")
     p.add_argument("--claim", action="append", default=None, help="claim name (repeatable); default: all")
     p.add_argument("--scale", default="quick", choices=["test", "quick", "full"])
     p.add_argument("--out", default=None, help="directory for report.md and the PNG plots")
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     int
         The exit status: 0 on success.
     """
-    from tensorexpr.theory import CLAIMS, get_claim, run_claim
+    from theory import CLAIMS, get_claim, run_claim
 
     names = args.claim or list(CLAIMS)
     for n in names:

@@ -327,7 +327,7 @@ def test_claim5_generic_rank_per_partition_small():
 
 @pytest.mark.slow
 def test_theory_mixed_quick_scale_passes():
-    from tensorexpr import theory
+    import theory
 
     rep = theory.run_claim("mixed", "quick")
     assert rep.passed, [c for c in rep.checks if not c.passed]

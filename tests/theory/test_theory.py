@@ -1,4 +1,4 @@
-"""Every claim's check passes at the test scale (``tensorexpr/theory``); the report behaves."""
+"""Every claim's check passes at the test scale (``theory/``); the report behaves."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import os
 import pytest
 
 import tensorexpr as te
-from tensorexpr import theory
-from tensorexpr.theory.report import Report
+import theory
+from theory.report import Report
 
 
 @pytest.mark.parametrize("name", sorted(theory.CLAIMS))

@@ -14,8 +14,8 @@ import sympy as sp
 
 import tensorexpr as te
 
-from tensorexpr.theory._common import RANGE, exact_rank, save_plot
-from tensorexpr.theory.report import Report, check_scale
+from theory._common import RANGE, exact_rank, save_plot
+from theory.report import Report, check_scale
 from tensorexpr.core.partitions import STANDARD_PARTITIONS
 
 STATUS = "checked"  # the quote is [checked] against the paper; what survives tying is [derived] and measured here

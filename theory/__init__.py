@@ -14,19 +14,19 @@ import importlib
 import time
 from types import ModuleType
 
-from tensorexpr.theory.report import SCALES, Check, Report, Table
+from theory.report import SCALES, Check, Report, Table
 
 __all__ = ["CLAIMS", "get_claim", "run_claim", "Report", "Check", "Table", "SCALES"]
 
 #: claim name -> module path (imported lazily); a new claim is one module and one entry here.
 CLAIMS: dict[str, str] = {
-    "depth_efficiency": "tensorexpr.theory.depth_efficiency",
-    "pooling_geometry": "tensorexpr.theory.pooling_geometry",
-    "generalized": "tensorexpr.theory.generalized",
-    "overlapping": "tensorexpr.theory.overlapping",
-    "mixed": "tensorexpr.theory.mixed",
-    "mincut": "tensorexpr.theory.mincut",
-    "weight_sharing": "tensorexpr.theory.weight_sharing",
+    "depth_efficiency": "theory.depth_efficiency",
+    "pooling_geometry": "theory.pooling_geometry",
+    "generalized": "theory.generalized",
+    "overlapping": "theory.overlapping",
+    "mixed": "theory.mixed",
+    "mincut": "theory.mincut",
+    "weight_sharing": "theory.weight_sharing",
 }
 
 

@@ -9,8 +9,8 @@ import sympy as sp
 
 import tensorexpr as te
 
-from tensorexpr.theory._common import RANGE, exact_rank, save_plot
-from tensorexpr.theory.report import Report, check_scale
+from theory._common import RANGE, exact_rank, save_plot
+from theory.report import Report, check_scale
 
 STATUS = "checked"  # Thm. 1 in Bentkamp's Isabelle formalisation; the exact generic rank is [derived]
 CITATION = "Cohen, Sharir & Shashua, COLT 2016, Theorem 1 (Isabelle AFP 'Deep_Learning')"

@@ -12,8 +12,8 @@ import sympy as sp
 import tensorexpr as te
 from tensorexpr.rank import RankWarning
 
-from tensorexpr.theory._common import RANGE, exact_rank, save_plot
-from tensorexpr.theory.report import Report, check_scale
+from theory._common import RANGE, exact_rank, save_plot
+from theory.report import Report, check_scale
 
 STATUS = "checked"  # abstract; rank <= 2 of the shallow ReLU-sum net is [derived]; the ReLU-max measure claim [recalled]
 CITATION = "Cohen & Shashua, ICML 2016 (abstract; shallow bound derived)"

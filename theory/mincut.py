@@ -11,8 +11,8 @@ import tensorexpr as te
 from tensorexpr.bounds import flow_bound
 from tensorexpr.testing import random_tree
 
-from tensorexpr.theory._common import RANGE, exact_rank, max_rank, save_plot
-from tensorexpr.theory.report import Report, check_scale
+from theory._common import RANGE, exact_rank, max_rank, save_plot
+from theory.report import Report, check_scale
 
 STATUS = "checked"  # the abstract; tightness for powers of one integer: [derived] here (flow_bound's proof)
 CITATION = "Levine, Yakira, Cohen & Shashua, ICLR 2018 (abstract)"

@@ -10,8 +10,8 @@ import sympy as sp
 import tensorexpr as te
 from tensorexpr.build.convac import resolve_widths
 
-from tensorexpr.theory._common import RANGE, exact_rank, save_plot
-from tensorexpr.theory.report import Report, check_scale
+from theory._common import RANGE, exact_rank, save_plot
+from theory.report import Report, check_scale
 from tensorexpr.core.partitions import STANDARD_PARTITIONS
 
 STATUS = "checked"  # the claim, from the abstract; the bounds used below are [derived]

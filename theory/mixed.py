@@ -15,8 +15,8 @@ from tensorexpr.build import common_nodes, embed_hybrid, hybrid_choices, hybrid_
 from tensorexpr.build.dilated import random_binary_tree
 from tensorexpr.bounds.tiling import node_depths
 
-from tensorexpr.theory._common import RANGE, exact_rank, save_plot
-from tensorexpr.theory.report import Report, check_scale
+from theory._common import RANGE, exact_rank, save_plot
+from theory.report import Report, check_scale
 
 STATUS = "checked"
 CITATION = "Cohen, Tamari & Shashua, ICLR 2018 (eq. 3, eq. 4, Def. 4, Def. 6, Theorem 7, Claim 5, worked example)"

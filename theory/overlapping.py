@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import tensorexpr as te
 
-from tensorexpr.theory._common import RANGE, exact_rank, interval, max_rank, save_plot
-from tensorexpr.theory.report import Report, check_scale
+from theory._common import RANGE, exact_rank, interval, max_rank, save_plot
+from theory.report import Report, check_scale
 
 STATUS = "checked"  # the abstract; the exact lower-bound formula was not retrieved, so no closed form is asserted
 CITATION = "Sharir & Shashua, ICLR 2018 (abstract)"
