@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -586,8 +586,8 @@ def _congruence_eigvals(G: np.ndarray, c: PivotedCholesky, y: np.ndarray, scratc
     yp = y[p]
     A = np.take(G, p, axis=0, out=None if scratch is None else scratch.take((n, n)))
     A *= yp[:, None]
-    for i in range(0, n, 256):  # columns permuted in row blocks: no second n x n array
-        A[i:i + 256] = A[i:i + 256, p] * yp
+    for i in range(0, n, 64):  # columns permuted in row blocks: no second n x n array
+        A[i:i + 64] = A[i:i + 64, p] * yp
     # itype=2 overwrites the lower triangle with L^T A L: n^3 flops against 4 n^2 r for two matrix products.
     # A is symmetric, so A.T hands LAPACK the same matrix in Fortran order without a copy.
     C, info = dsygst(A.T, c.L, itype=2, lower=1, overwrite_a=1)
@@ -664,6 +664,19 @@ class HadamardGram:
             out *= E[i0:i1] @ E.T
         return out
 
+    def row_blocks(self) -> Iterator[tuple[slice, np.ndarray]]:
+        """``(rows, G[rows])`` for consecutive blocks of :attr:`block_rows` rows.
+
+        Yields
+        ------
+        rows : slice
+        block : numpy.ndarray
+            A fresh ``(len(rows), n)`` array.
+        """
+        b = self.block_rows
+        for i in range(0, self.n, b):
+            yield slice(i, i + b), self.block(i, i + b)
+
     def __matmul__(self, X: np.ndarray) -> np.ndarray:
         """``G @ X`` for an ``(n, m)`` matrix ``X``.
 
@@ -678,9 +691,8 @@ class HadamardGram:
             ``(n, m)``.
         """
         out = np.empty((self.n,) + X.shape[1:])
-        b = self.block_rows
-        for i in range(0, self.n, b):
-            out[i:i + b] = self.block(i, i + b) @ X
+        for rows, blk in self.row_blocks():
+            out[rows] = blk @ X
         return out
 
     def multiply_into(self, out: np.ndarray) -> np.ndarray:
@@ -696,9 +708,8 @@ class HadamardGram:
         numpy.ndarray
             ``out``.
         """
-        b = self.block_rows
-        for i in range(0, self.n, b):
-            out[i:i + b] *= self.block(i, i + b)
+        for rows, blk in self.row_blocks():
+            out[rows] *= blk
         return out
 
     def dense(self, out: np.ndarray | None = None) -> np.ndarray:
@@ -714,9 +725,8 @@ class HadamardGram:
         numpy.ndarray
         """
         out = np.empty((self.n, self.n)) if out is None else out
-        b = self.block_rows
-        for i in range(0, self.n, b):
-            out[i:i + b] = self.block(i, i + b)
+        for rows, blk in self.row_blocks():
+            out[rows] = blk
         return out
 
 

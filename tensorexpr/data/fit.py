@@ -193,6 +193,12 @@ def node_grams(grams: DataGrams, tree: ModeTree, nodes: Sequence[frozenset]
             out *= g
         return (HadamardGram((), factors).multiply_into(out) if factors else out), True
 
+    def dense_value(node: frozenset) -> tuple[np.ndarray, bool]:
+        """``G_node`` as a dense array, and whether it is a new Scratch array."""
+        g, new = product([value(node)], lazy=False)
+        assert isinstance(g, np.ndarray)
+        return g, new
+
     for t in sorted(tree.internal_nodes, key=lambda s: tree.levels[s]):
         if t == tree.root:  # the root's Gram is no partition's side
             continue
@@ -208,9 +214,7 @@ def node_grams(grams: DataGrams, tree: ModeTree, nodes: Sequence[frozenset]
               ) -> Iterator[tuple[frozenset, np.ndarray | None, np.ndarray | HadamardGram | None]]:
         kids = tree.children(t)
         # every child's Gram is a factor of each sibling's complement: formed once, dense
-        kg: dict[frozenset, tuple[np.ndarray, bool]] = {
-            s: product([value(s)], lazy=False) for s in kids  # type: ignore[misc]
-            if any(c is not s and not tree.is_leaf(c) for c in kids)}
+        kg = {s: dense_value(s) for s in kids if any(c is not s and not tree.is_leaf(c) for c in kids)}
         for c in kids:
             if tree.is_leaf(c):
                 continue
@@ -258,7 +262,8 @@ def geometry_fit(X: Any, y: Any, tree: ModeTree | str, feature_map: FeatureMap =
     ------
     DataError, GeometryError, BudgetError
         Bad data, a tree that does not match the features, or Gram matrices over budget. The budget covers one
-        Gram matrix per internal node and per complement on the current path.
+        Gram matrix per internal node, and per level of the current path the children's Grams and a
+        complement.
 
     References
     ----------
@@ -281,7 +286,8 @@ def geometry_fit(X: Any, y: Any, tree: ModeTree | str, feature_map: FeatureMap =
     labels = _label_sets(y, n)
     m = resolve_method(method, n)
     k = n if m == "exact" else min(n, landmarks)
-    need = 8 * n * k * (len(t.internal_nodes) + t.depth + 2)
+    fan = max(len(t.children(s)) for s in t.internal_nodes)
+    need = 8 * n * k * (len(t.internal_nodes) + (fan + 1) * t.depth + 2)  # subtrees, and per level kids + complement
     if need > memory_budget:
         from tensorexpr.core.errors import BudgetError
 
