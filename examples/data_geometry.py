@@ -70,14 +70,15 @@ def blob_side(n: int, landmarks: int) -> list[dict]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--blob-n", type=int, default=1500)
     ap.add_argument("--landmarks", type=int, default=700)
     ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
+    ap.add_argument("--out", default=str(RESULTS), help="directory for the .json, .md and .png results")
+    args = ap.parse_args(argv)
     if args.quick:
         args.seeds, args.epochs, args.blob_n, args.landmarks = 1, 1, 200, 100
     t0 = time.time()
@@ -104,9 +105,10 @@ def main() -> None:
             for m in ("convac", "relu")} if len(rows) > 2 else {}
     out = {"rows": rows, "summary": summary, "correlation_entropy_accuracy": corr, "blobs": blob,
            "settings": vars(args), "seconds": time.time() - t0}
-    RESULTS.mkdir(exist_ok=True)
+    results = Path(args.out)
+    results.mkdir(parents=True, exist_ok=True)
     stem = "data_geometry_quick" if args.quick else "data_geometry"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(out, indent=1))
+    (results / f"{stem}.json").write_text(json.dumps(out, indent=1))
     lines = ["| layout | mean entropy (square tree) | ConvAC test acc | ReLU test acc |", "|---|---|---|---|"]
     for name, s in summary.items():
         lines.append(f"| {name} | {s['entropy_mean'][0]:.3f} ± {s['entropy_mean'][1]:.3f} | "
@@ -116,7 +118,7 @@ def main() -> None:
               + ", ".join(f"{m} {c:+.2f}" for m, c in corr.items()), "",
               "| blob task | geometry | mean entropy | worst |", "|---|---|---|---|"]
     lines += [f"| {r['task']} | {r['geometry']} | {r['total']:.3f} | {r['worst']:.3f} |" for r in blob]
-    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    (results / f"{stem}.md").write_text("\n".join(lines) + "\n")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -132,8 +134,9 @@ def main() -> None:
     ax.set_ylabel("test accuracy (locally connected, 8x8 digits)")
     ax.legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(RESULTS / f"{stem}.png", dpi=130)
-    print((RESULTS / f"{stem}.md").read_text())
+    fig.savefig(results / f"{stem}.png", dpi=130)
+    print((results / f"{stem}.md").read_text())
+    return out
 
 
 if __name__ == "__main__":

@@ -116,3 +116,27 @@ def test_cnn_rotation_example_smoke(tmp_path):
         assert v["max_rel_err_vs_module"] < 1e-9
         if name in ("plain", "p4"):  # every parameter is a traced block (the p4 ties: one per base filter)
             assert v["traced_params"] == v["module_params"]
+
+
+@pytest.mark.slow
+def test_data_geometry_example_smoke(tmp_path):
+    """The data-geometry experiment at smoke size: each layout is a permutation of the pixels, its entropy is the
+    fit of the reordered data (recomputed here), the rearrangement undoes most of the permutation's entropy
+    (in the full runs: 1.562 -> 1.322), and accuracies are fractions."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("torch")
+    mod = _load("data_geometry")
+    out = mod.main(["--quick", "--out", str(tmp_path)])
+    assert {p.name for p in tmp_path.iterdir()} >= {"data_geometry_quick.json", "data_geometry_quick.md",
+                                                    "data_geometry_quick.png"}
+    X, y = mod.digits()
+    orders = mod.layouts(X, y, 0)
+    for name, order in orders.items():
+        assert sorted(order) == list(range(64))
+        row = next(r for r in out["rows"] if r["layout"] == name)
+        assert row["entropy_mean"] == pytest.approx(te.geometry_fit(X[:, order], y, "grid:8x8:square").total)
+        assert 0 <= row["acc_convac"] <= 1 and 0 <= row["acc_relu"] <= 1
+    s = out["summary"]
+    assert s["rearranged"]["entropy_mean"][0] < s["permuted"]["entropy_mean"][0]
+    assert {(r["task"], r["geometry"]) for r in out["blobs"]} == {(t, g) for t in ("closedness", "symmetry")
+                                                                  for g in ("square", "mirror")}
