@@ -427,8 +427,10 @@ class DataGrams:
         k = self.n if self.cols is None else len(self.cols)
         need = 8 * self.n * k * 2
         if need > memory_budget:
-            raise BudgetError(f"data entanglement of {self.n} samples needs about {need / 2**30:.1f} GiB of Gram "
-                              f"matrices, over the budget of {memory_budget / 2**30:.1f} GiB. Hint: "
+            from tensorexpr.evaluate.grid import format_bytes
+
+            raise BudgetError(f"data entanglement of {self.n} samples needs about {format_bytes(need)} of Gram "
+                              f"matrices, over the budget of {format_bytes(memory_budget)}. Hint: "
                               f"method='nystrom' with landmarks=1000, or memory_budget=.")
 
     def gram(self, modes: Iterable[int]) -> np.ndarray:

@@ -291,8 +291,10 @@ def geometry_fit(X: Any, y: Any, tree: ModeTree | str, feature_map: FeatureMap =
     if need > memory_budget:
         from tensorexpr.core.errors import BudgetError
 
-        raise BudgetError(f"geometry_fit on {n} samples and {t.name} needs about {need / 2**30:.1f} GiB of Gram "
-                          f"matrices, over the budget of {memory_budget / 2**30:.1f} GiB. Hint: method='nystrom', "
+        from tensorexpr.evaluate.grid import format_bytes
+
+        raise BudgetError(f"geometry_fit on {n} samples and {t.name} needs about {format_bytes(need)} of Gram "
+                          f"matrices, over the budget of {format_bytes(memory_budget)}. Hint: method='nystrom', "
                           f"fewer samples, or memory_budget=.")
     spectra: dict[frozenset, list[DataEntanglement]] = {s: [] for s in nodes}
     grams = DataGrams(Phi, m, landmarks, seed=seed, memory_budget=memory_budget)

@@ -113,7 +113,7 @@ def test_errors():
         data_entanglement(X, np.ones(10), te.Partition([0], 4), feature_map="nope")
     with pytest.raises(PartitionError):
         data_entanglement(X, np.ones(10), te.Partition([0], 5))
-    with pytest.raises(BudgetError, match="GiB"):
+    with pytest.raises(BudgetError, match="over the budget of 100.0 B"):
         data_entanglement(X, np.ones(10), te.Partition([0], 4), memory_budget=100)
     with pytest.raises(DataError, match="already registered"):
         register_feature_map("cos-sin", np.cos)
@@ -226,6 +226,8 @@ ERROR_ROWS = [
                                                          landmarks=0)),
     ("data-geometry-mismatch-api", lambda: te.geometry_fit(_X, _Y, "line:8")),
     ("geometry-fit-method-unknown", lambda: te.geometry_fit(_X, _Y, "line:4", method="magic")),
+    ("data-grams-over-budget", lambda: data_entanglement(_X, _Y, te.Partition.odd_even(4), memory_budget=1000)),
+    ("geometry-fit-over-budget", lambda: te.geometry_fit(_X, _Y, "line:4", memory_budget=1000)),
 ]
 
 
