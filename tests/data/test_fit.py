@@ -26,15 +26,20 @@ def test_per_node_equals_separate_partitions(tree, method):
     assert fit.worst == max(fit.per_node.values())
 
 
-def test_fit_on_large_sides_equals_two_sided_factors():
-    """n above one row block and sides above explicit_max (the congruence path, HadamardGram complements and
-    recycled buffers): every node's entropy against the SVD of E_I^T D E_J, both sides pivoted-Cholesky
-    factored from directly computed Grams."""
+_UNEVEN24 = te.ModeTree.from_nested(((((0, 1), (2, 3, 4)), (((5, 6), (7, 8)), ((9, 10), 11))), 22,
+                                     ((12, 13, 14), ((15, 16), (17, 18)), (19, 20, 21)), 23))
+
+
+@pytest.mark.parametrize("tree", [te.ModeTree.grid(4, 8), te.ModeTree.line(32), _UNEVEN24],
+                         ids=["grid4x8", "line32", "uneven24"])
+def test_fit_on_large_sides_equals_two_sided_factors(tree):
+    """n above one row block and sides above explicit_max (the congruence path, HadamardGram complements, nested
+    small subtrees whose complements stay lazy, recycled buffers): every node's entropy against the SVD of
+    E_I^T D E_J, both sides pivoted-Cholesky factored from directly computed Grams."""
     from tensorexpr.data.entanglement import DataGrams, feature_embedding, psd_factor, spectrum_from_squares
 
     rng = np.random.default_rng(11)
-    tree = te.ModeTree.grid(4, 8)
-    X, y = rng.random((400, 32)), np.sign(rng.standard_normal(400))
+    X, y = rng.random((400, tree.n_modes)), np.sign(rng.standard_normal(400))
     classes = rng.integers(0, 3, 400)  # three classes: one-vs-rest, the label vectors applied together
     g = DataGrams(feature_embedding(X))
     for labels, fit in (([y], geometry_fit(X, y, tree)),
