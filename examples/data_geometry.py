@@ -101,8 +101,9 @@ def main(argv: list[str] | None = None) -> dict:
         sel = [r for r in rows if r["layout"] == name]
         summary[name] = {k: (statistics.mean(r[k] for r in sel), statistics.pstdev(r[k] for r in sel))
                          for k in ("entropy_mean", "acc_convac", "acc_relu")}
-    corr = {m: float(np.corrcoef([r["entropy_mean"] for r in rows], [r[f"acc_{m}"] for r in rows])[0, 1])
-            for m in ("convac", "relu")} if len(rows) > 2 else {}
+    ent = [r["entropy_mean"] for r in rows]
+    corr = {m: float(np.corrcoef(ent, [r[f"acc_{m}"] for r in rows])[0, 1]) for m in ("convac", "relu")
+            if len(rows) > 2 and np.std(ent) > 0 and np.std([r[f"acc_{m}"] for r in rows]) > 0}  # else undefined
     out = {"rows": rows, "summary": summary, "correlation_entropy_accuracy": corr, "blobs": blob,
            "settings": vars(args), "seconds": time.time() - t0}
     results = Path(args.out)
