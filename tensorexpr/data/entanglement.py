@@ -758,12 +758,18 @@ class SidePair:
         list of numpy.ndarray
             The squared singular values for each, in order.
         """
-        if not isinstance(self.big_gram, HadamardGram) or self.small_cholesky is not None or len(ys) < 2:
+        if (not isinstance(self.big_gram, HadamardGram) or self.small_cholesky is not None or len(ys) < 2
+                or self.small.shape[1] == 0):
             return [self.squared(y) for y in ys]
-        k = self.small.shape[1]
-        DE = np.concatenate([y[:, None] * self.small for y in ys], axis=1)
-        H = self.big_gram @ DE
-        return [np.linalg.eigvalsh(DE[:, i * k:(i + 1) * k].T @ H[:, i * k:(i + 1) * k]) for i in range(len(ys))]
+        k = max(self.small.shape[1], 1)
+        per = max(1, 2048 // k)  # labels per pass: D E stays at most n x 2048
+        out: list[np.ndarray] = []
+        for j in range(0, len(ys), per):
+            DE = np.concatenate([y[:, None] * self.small for y in ys[j:j + per]], axis=1)
+            H = self.big_gram @ DE
+            out += [np.linalg.eigvalsh(DE[:, i * k:(i + 1) * k].T @ H[:, i * k:(i + 1) * k])
+                    for i in range(DE.shape[1] // k)]
+        return out
 
     def release(self) -> None:
         """Give the factor's buffer back to the scratch it came from (the pair is unusable afterwards)."""

@@ -185,6 +185,20 @@ def test_hadamard_gram_blocks_equal_the_formed_product():
         HadamardGram((G1,), (E1[:10],))
 
 
+def test_squared_all_applies_a_lazy_gram_to_label_groups_like_one_at_a_time():
+    from tensorexpr.data.entanglement import HadamardGram, SidePair
+
+    rng = np.random.default_rng(10)
+    n = 50
+    B = rng.random((n, 3))
+    pair = SidePair(rng.standard_normal((n, 1024)), None, HadamardGram((B @ B.T,), (rng.random((n, 2)),)))
+    ys = [rng.standard_normal(n) for _ in range(5)]  # 1024 columns: two labels per pass, three passes
+    got = pair.squared_all(ys)
+    assert len(got) == 5
+    for g, y in zip(got, ys):
+        np.testing.assert_allclose(np.sort(g), np.sort(pair.squared(y)), rtol=1e-9, atol=1e-9 * np.abs(g).max())
+
+
 @pytest.mark.parametrize("duplicates", [False, True])
 def test_congruence_path_equals_two_sided_factors(duplicates):
     """Both sides too large to write out: the dsygst congruence (one side's pivoted Cholesky, the other's Gram)
