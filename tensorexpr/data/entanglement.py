@@ -596,7 +596,7 @@ def _congruence_eigvals(G: np.ndarray, c: PivotedCholesky, y: np.ndarray, scratc
     if info != 0:
         raise DataError(f"LAPACK dsygst failed (info={info}) on a Gram congruence of size {n}.")
     flat = C.reshape(-1, order="F")
-    for j in range(1, r):  # the leading r x r block moved to the front (Fortran order), in place
+    for j in range(1, r if r < n else 0):  # the leading r x r block moved to the front (Fortran order), in place
         flat[j * r:(j + 1) * r] = flat[j * n:j * n + r]
     w, _, info = dsyevd(flat[:r * r].reshape((r, r), order="F"), compute_v=0, lower=1, overwrite_a=1)
     if scratch is not None:
